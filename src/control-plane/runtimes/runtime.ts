@@ -1,0 +1,77 @@
+/**
+ * The seam between the reconciler and where nodes run. A Runtime places one chain node
+ * per NodeSpec. Every method is idempotent: apply() of the same spec twice changes
+ * nothing, delete() of an absent node succeeds, observe() never mutates.
+ * Implementations: runtimes/local (child processes on 127.0.0.x) and
+ * runtimes/kubernetes (server-side apply through @kubernetes/client-node).
+ */
+export type NodeRole = 'validator' | 'super' | 'ordinary' | 'light';
+
+export interface TierSettings {
+  /** ordinary: keep this many most recent blocks (and/or retentionSeconds). */
+  retentionBlocks?: number;
+  retentionSeconds?: number;
+  /** light: hex public keys of the accounts this node follows. */
+  followAccounts?: string[];
+}
+
+export interface NodeResources {
+  cpu: string; // Kubernetes quantity, e.g. "500m"
+  memory: string; // e.g. "512Mi"
+  storage?: string; // PVC size override, e.g. "20Gi"; default comes from the tier
+}
+
+export interface PeerRef {
+  publicKey: string; // hex Ed25519 node key
+  address: string; // host:port of its P2P listener, as advertised
+}
+
+export interface NodeSpec {
+  nodeId: string;
+  consortiumId: string;
+  chainId: string;
+  orgId: string;
+  role: NodeRole;
+  tier: TierSettings;
+  resources: NodeResources;
+  /** Container image (kubernetes); ignored by the local runtime, which runs dist/node/main.js. */
+  image?: string;
+  /**
+   * 'keygen': start the node without genesis; it generates its key in its own runtime and
+   * serves GET /v1/identity until a sealed genesis arrives. 'run': start with `genesis`.
+   */
+  mode: 'keygen' | 'run';
+  /** SealedGenesis as JSON (see src/chain genesis JSON form); required when mode is 'run'. */
+  genesis?: unknown;
+  peers: PeerRef[];
+  /** Monotonic spec version; a runtime may use it to detect that apply() has new content. */
+  generation: number;
+}
+
+export interface NodeEndpoints {
+  api: string; // base URL of the node HTTP API, e.g. http://127.0.0.5:26657
+  p2p: string; // host:port advertised to peers
+  metrics: string; // URL of /metrics
+}
+
+export type ObservedPhase = 'Absent' | 'Pending' | 'Running' | 'Failed';
+
+export interface NodeObservation {
+  phase: ObservedPhase;
+  /** Present once the node is reachable: what it reports at /v1/identity. */
+  identity?: { publicKey: string; proofOfPossession: string };
+  endpoints?: NodeEndpoints;
+  /** Ready means /readyz answered 200 (synced and running consensus or following). */
+  ready: boolean;
+  message?: string;
+  restarts?: number;
+}
+
+export interface Runtime {
+  readonly kind: 'local' | 'kubernetes';
+  apply(spec: NodeSpec): Promise<void>;
+  delete(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>): Promise<void>;
+  observe(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>): Promise<NodeObservation>;
+  /** Release watches, timers and child processes (nodes keep running where the runtime allows). */
+  close(): Promise<void>;
+}

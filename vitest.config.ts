@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: fast in-process unit tests, and multi-process e2e tests that spawn
+// the compiled chain node / control plane from dist/ (built by `npm test` first).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**', 'test/k8s/**', 'node_modules/**'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+          // Each e2e file starts its own processes on loopback; run files one at a time
+          // so that two 4-validator networks never share the 2 cores.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
