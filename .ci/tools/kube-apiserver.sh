@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds (or reuses) a real kube-apiserver from the Go module proxy.
+#
+# k8s.io/kubernetes cannot be `go install`ed directly: its go.mod replaces every k8s.io/* staging
+# module with ./staging/src/k8s.io/..., and those v0.0.0 requirements do not resolve outside the
+# repo. So we write a tiny wrapper module that requires k8s.io/kubernetes@vX.Y.Z and replaces each
+# staging module with its published v0.Y.Z twin, then `go build` cmd/kube-apiserver.
+#
+# Cache: $CONSORTIA_K8S_CACHE (default <repo>/.cache/k8s). A copy in $HOME/.cache/consortia/k8s is
+# reused when present (CI clones afresh on the same machine) and refreshed after a build.
+# Idempotent. Prints the binary path on the last line of stdout.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+REPO_ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+CACHE_DIR="${CONSORTIA_K8S_CACHE:-$REPO_ROOT/.cache/k8s}"
+HOME_CACHE="${HOME:-/root}/.cache/consortia/k8s"
+BIN_NAME="kube-apiserver-${K8S_VERSION}"
+BIN="$CACHE_DIR/$BIN_NAME"
+
+log() { echo "[kube-apiserver.sh] $*" >&2; }
+
+mkdir -p "$CACHE_DIR"
+if [[ -x "$BIN" ]]; then
+  log "reusing $BIN"
+  echo "$BIN"; exit 0
+fi
+if [[ -x "$HOME_CACHE/$BIN_NAME" ]]; then
+  log "copying from home cache $HOME_CACHE/$BIN_NAME"
+  cp "$HOME_CACHE/$BIN_NAME" "$BIN.tmp.$$" && mv "$BIN.tmp.$$" "$BIN"
+  echo "$BIN"; exit 0
+fi
+
+command -v go >/dev/null || { log "go toolchain not found"; exit 1; }
+STAGING_VERSION="v0.${K8S_VERSION#v1.}"
+WORK="$CACHE_DIR/wrapper-${K8S_VERSION}"
+mkdir -p "$WORK"
+start=$(date +%s)
+log "building kube-apiserver $K8S_VERSION (staging $STAGING_VERSION) in $WORK"
+
+# Upstream go.mod, fetched through the module proxy (no git needed).
+GOMOD_FILE="$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" \
+  | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+[[ -f "$GOMOD_FILE" ]] || { log "could not download go.mod of k8s.io/kubernetes@$K8S_VERSION"; exit 1; }
+GO_DIRECTIVE="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$GOMOD_FILE" | head -1)"
+
+{
+  echo "module consortia.local/kube-apiserver-wrapper"
+  echo
+  echo "go ${GO_DIRECTIVE:-1.24.0}"
+  echo
+  echo "require k8s.io/kubernetes ${K8S_VERSION}"
+  echo
+  echo "replace ("
+  # Lines like: k8s.io/api => ./staging/src/k8s.io/api
+  grep -E '^\s*k8s\.io/[^ ]+ => \./staging/src/' "$GOMOD_FILE" | awk -v v="$STAGING_VERSION" '{print "\t" $1 " => " $1 " " v}'
+  echo ")"
+} > "$WORK/go.mod"
+cat > "$WORK/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+EOF
+log "$(grep -c '=> ' "$WORK/go.mod") staging replaces generated"
+
+cd "$WORK"
+GOFLAGS=-mod=mod go mod tidy -e >&2 2>"$WORK/tidy.log" || { log "go mod tidy failed:"; tail -30 "$WORK/tidy.log" >&2; exit 1; }
+CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
+mv "$BIN.tmp.$$" "$BIN"
+log "built in $(( $(date +%s) - start ))s"
+mkdir -p "$HOME_CACHE" && cp "$BIN" "$HOME_CACHE/$BIN_NAME.tmp.$$" && mv "$HOME_CACHE/$BIN_NAME.tmp.$$" "$HOME_CACHE/$BIN_NAME" || log "could not refresh home cache"
+echo "$BIN"

@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1.7
+# Control-plane image: `docker build -t consortia/control-plane .`
+# (the chain-node image is node-image/Dockerfile). Multi-stage: compile with dev
+# dependencies, ship only dist/ and production dependencies, run as a non-root user.
+
+ARG NODE_IMAGE=node:20.20-bookworm-slim
+
+# --- production dependencies only (level ships prebuilt native bindings for glibc) ---
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-fund --no-audit
+
+# --- compile TypeScript ---
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-fund --no-audit
+COPY tsconfig.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.json
+
+# --- runtime ---
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="consortia-control-plane" \
+      org.opencontainers.image.description="Consortia control plane: REST API, key ceremony, reconciler, local and kubernetes runtimes" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production \
+    CONSORTIA_DATA_DIR=/data \
+    CONSORTIA_LISTEN=0.0.0.0:8080
+WORKDIR /app
+# Fixed UID/GID 10001 (the Helm chart's podSecurity default); /data is the embedded store.
+RUN groupadd --system --gid 10001 consortia \
+ && useradd --system --uid 10001 --gid consortia --home-dir /app --shell /usr/sbin/nologin consortia \
+ && mkdir -p /data && chown consortia:consortia /data
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+COPY --chown=root:root package.json ./
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8080
+# Node 20 has fetch built in: no curl in the image.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.CONSORTIA_LISTEN||':8080').split(':').pop()+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/control-plane/main.js"]

@@ -1,0 +1,68 @@
+import { hash as nodeHash, createHash } from 'node:crypto';
+import { CodecError, ChainCodes } from './errors.js';
+
+export type Hash = Uint8Array;
+
+export const ZERO_HASH: Hash = new Uint8Array(32);
+
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** SHA-256 of the concatenation of parts (one-shot hash when there is a single part). */
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return view(nodeHash('sha256', parts[0]!, 'buffer'));
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return view(h.digest());
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+
+/** Strict lowercase hex (optionally of an exact byte length); throws CODEC_INVALID otherwise. */
+export function fromHex(s: string, expectLen?: number): Uint8Array {
+  if (typeof s !== 'string' || !HEX_RE.test(s)) {
+    throw new CodecError(ChainCodes.CODEC_INVALID, 'invalid hex string');
+  }
+  if (expectLen !== undefined && s.length !== expectLen * 2) {
+    throw new CodecError(ChainCodes.CODEC_INVALID, `expected ${expectLen} bytes of hex`, { got: s.length / 2 });
+  }
+  return view(Buffer.from(s, 'hex'));
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Lexicographic byte order (used to sort keys canonically). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const enc = new TextEncoder();
+export function utf8(s: string): Uint8Array {
+  return enc.encode(s);
+}

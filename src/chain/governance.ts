@@ -1,0 +1,127 @@
+import { Reader, Writer, Limits } from './codec.js';
+import { CodecError, ChainCodes } from './errors.js';
+import { sha256, type Hash } from './bytes.js';
+import { NODE_ROLES, readPartialParams, writePartialParams, type ChainParams, type NodeRole } from './params.js';
+import { Tags, signDomain, verifyDomain } from './keys.js';
+
+export { tallyPasses } from './params.js';
+
+export type GovernanceAction =
+  | { type: 'add_member'; memberId: string; name: string; adminKeys: Uint8Array[] }
+  | { type: 'remove_member'; memberId: string }
+  | { type: 'add_validator'; memberId: string; publicKey: Uint8Array; power: number; proofOfPossession: Uint8Array }
+  | { type: 'remove_validator'; publicKey: Uint8Array }
+  | { type: 'register_node'; memberId: string; publicKey: Uint8Array; role: NodeRole }
+  | { type: 'change_params'; params: Partial<ChainParams> };
+
+export type VoteChoice = 'YES' | 'NO';
+export interface GovernanceVote {
+  memberId: string;
+  adminKey: Uint8Array;
+  vote: VoteChoice;
+  signature: Uint8Array;
+}
+
+const ACTION_TAGS = ['add_member', 'remove_member', 'add_validator', 'remove_validator', 'register_node', 'change_params'] as const;
+
+export function writeGovernanceAction(w: Writer, a: GovernanceAction): void {
+  const tag = ACTION_TAGS.indexOf(a.type);
+  if (tag < 0) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown governance action');
+  w.u8(tag);
+  switch (a.type) {
+    case 'add_member':
+      w.string(a.memberId).string(a.name).u32(a.adminKeys.length);
+      for (const k of a.adminKeys) w.fixed(k, 32);
+      break;
+    case 'remove_member':
+      w.string(a.memberId);
+      break;
+    case 'add_validator':
+      w.string(a.memberId).fixed(a.publicKey, 32).u64(a.power).fixed(a.proofOfPossession, 64);
+      break;
+    case 'remove_validator':
+      w.fixed(a.publicKey, 32);
+      break;
+    case 'register_node': {
+      const role = NODE_ROLES.indexOf(a.role);
+      if (role < 0) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown node role');
+      w.string(a.memberId).fixed(a.publicKey, 32).u8(role);
+      break;
+    }
+    case 'change_params':
+      writePartialParams(w, a.params);
+      break;
+  }
+}
+
+export function readGovernanceAction(r: Reader): GovernanceAction {
+  const tag = r.u8();
+  switch (ACTION_TAGS[tag]) {
+    case 'add_member': {
+      const memberId = r.string(Limits.id);
+      const name = r.string(Limits.id);
+      const n = r.count(Limits.maxList);
+      const adminKeys: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) adminKeys.push(r.fixed(32));
+      return { type: 'add_member', memberId, name, adminKeys };
+    }
+    case 'remove_member':
+      return { type: 'remove_member', memberId: r.string(Limits.id) };
+    case 'add_validator':
+      return { type: 'add_validator', memberId: r.string(Limits.id), publicKey: r.fixed(32), power: r.u64n(), proofOfPossession: r.fixed(64) };
+    case 'remove_validator':
+      return { type: 'remove_validator', publicKey: r.fixed(32) };
+    case 'register_node': {
+      const memberId = r.string(Limits.id);
+      const publicKey = r.fixed(32);
+      const role = NODE_ROLES[r.u8()];
+      if (role === undefined) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown node role');
+      return { type: 'register_node', memberId, publicKey, role };
+    }
+    case 'change_params':
+      return { type: 'change_params', params: readPartialParams(r) };
+    default:
+      throw new CodecError(ChainCodes.CODEC_INVALID, `unknown governance action tag ${tag}`);
+  }
+}
+
+export function encodeGovernanceAction(a: GovernanceAction): Uint8Array {
+  const w = new Writer(128);
+  writeGovernanceAction(w, a);
+  return w.finish();
+}
+export function decodeGovernanceAction(b: Uint8Array): GovernanceAction {
+  const r = new Reader(b);
+  const a = readGovernanceAction(r);
+  r.end();
+  return a;
+}
+/** The hash that votes refer to: sha256(encodeGovernanceAction(a)). */
+export function governanceActionHash(a: GovernanceAction): Hash {
+  return sha256(encodeGovernanceAction(a));
+}
+
+/** What an org admin signs (tag gov-vote). */
+export function governanceVotePayload(chainId: string, proposalId: string, actionHash: Hash, vote: VoteChoice): Uint8Array {
+  if (vote !== 'YES' && vote !== 'NO') throw new CodecError(ChainCodes.CODEC_INVALID, 'vote must be YES or NO');
+  return new Writer(128).string(chainId).string(proposalId).fixed(actionHash, 32).u8(vote === 'YES' ? 1 : 0).finish();
+}
+export function signGovernanceVote(chainId: string, proposalId: string, actionHash: Hash, vote: VoteChoice, memberId: string, adminSecretKey: Uint8Array, adminKey: Uint8Array): GovernanceVote {
+  const signature = signDomain(Tags.GOV_VOTE, adminSecretKey, governanceVotePayload(chainId, proposalId, actionHash, vote));
+  return { memberId, adminKey, vote, signature };
+}
+export function verifyGovernanceVote(chainId: string, proposalId: string, actionHash: Hash, v: GovernanceVote): boolean {
+  return verifyDomain(Tags.GOV_VOTE, v.adminKey, governanceVotePayload(chainId, proposalId, actionHash, v.vote), v.signature);
+}
+
+export function writeGovernanceVote(w: Writer, v: GovernanceVote): void {
+  if (v.vote !== 'YES' && v.vote !== 'NO') throw new CodecError(ChainCodes.CODEC_INVALID, 'vote must be YES or NO');
+  w.string(v.memberId).fixed(v.adminKey, 32).u8(v.vote === 'YES' ? 1 : 0).fixed(v.signature, 64);
+}
+export function readGovernanceVote(r: Reader): GovernanceVote {
+  const memberId = r.string(Limits.id);
+  const adminKey = r.fixed(32);
+  const v = r.u8();
+  if (v > 1) throw new CodecError(ChainCodes.CODEC_INVALID, 'vote must be 0 or 1');
+  return { memberId, adminKey, vote: v === 1 ? 'YES' : 'NO', signature: r.fixed(64) };
+}

@@ -1,0 +1,6 @@
+export * from './world-state.js';
+export * from './records.js';
+export * from './views.js';
+export * from './genesis-state.js';
+export * from './transition.js';
+export { type StateProof, type SmtNode } from './smt.js';

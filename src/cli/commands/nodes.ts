@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import { ConsortiaError } from '../../lib/errors.js';
+import { CliCodes, usage } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { printObject, printTable } from '../output.js';
+import { choiceFlag, enc, hexFlag, intFlag, listFlag, seconds } from '../parse.js';
+import { Progress, sleep } from '../progress.js';
+import type { ApiClient } from '../api-client.js';
+import { action } from './action.js';
+
+export type NodeView = {
+  id: string; orgId: string; role: string; clusterId: string; mode?: string; desired?: string;
+  status: { phase: string; ready: boolean; message?: string; height?: number; identity?: { publicKey: string }; endpoints?: { api: string; p2p: string } };
+};
+const ROLES = ['validator', 'super', 'ordinary', 'light'] as const;
+
+/** Done provisioning = running with a key (keygen mode) or ready (after genesis). */
+export function nodeSettled(n: NodeView, requireReady: boolean): boolean {
+  return n.status.phase === 'Running' && (requireReady ? n.status.ready : n.status.ready || n.status.identity !== undefined);
+}
+
+export async function waitForNodes(api: ApiClient, io: CliIo, cid: string, ids: string[] | undefined, requireReady: boolean, timeoutS: number, show: boolean): Promise<NodeView[]> {
+  const progress = new Progress(io, requireReady ? 'nodes ready' : 'nodes provisioned', show);
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const all = await api.list<NodeView>(`/v1/consortia/${enc(cid)}/nodes`);
+    const nodes = ids ? all.filter((n) => ids.includes(n.id)) : all.filter((n) => n.desired !== 'deleted');
+    const done = nodes.filter((n) => nodeSettled(n, requireReady));
+    const failed = nodes.filter((n) => n.status.phase === 'Failed');
+    progress.update(done.length, nodes.length, nodes.map((n) => `${n.id}:${n.status.phase}${n.status.ready ? '*' : ''}`).join(' '));
+    if (nodes.length > 0 && done.length === nodes.length) {
+      progress.done(`${nodes.length} node(s) ${requireReady ? 'ready' : 'provisioned'}`);
+      return nodes;
+    }
+    if (Date.now() > deadline) {
+      const why = failed.length ? `; failed: ${failed.map((n) => `${n.id} (${n.status.message ?? 'no message'})`).join(', ')}` : '';
+      throw new ConsortiaError(CliCodes.TIMEOUT, `timed out after ${timeoutS}s waiting for nodes (${done.length}/${nodes.length} done)${why}`);
+    }
+    await sleep(500);
+  }
+}
+
+const columns: [string, (r: NodeView) => unknown][] = [
+  ['ID', (r) => r.id], ['ORG', (r) => r.orgId], ['ROLE', (r) => r.role], ['PHASE', (r) => r.status.phase], ['READY', (r) => r.status.ready],
+  ['HEIGHT', (r) => r.status.height], ['API', (r) => r.status.endpoints?.api], ['MESSAGE', (r) => r.status.message],
+];
+
+export function registerNodes(program: Command, io: CliIo): void {
+  const node = program.command('node').description('chain nodes of a consortium');
+  node
+    .command('create')
+    .argument('<consortiumId>')
+    .option('--org <orgId>', 'owning organization (default: configured org)')
+    .option('--role <role>', ROLES.join(' | '), 'validator')
+    .option('--cluster <clusterId>', 'deployment target', 'local')
+    .option('--count <n>', 'how many identical nodes to create', '1')
+    .option('--retention-blocks <n>', 'ordinary: keep this many recent blocks')
+    .option('--retention-seconds <n>', 'ordinary: keep blocks this recent')
+    .option('--follow <hex,...>', 'light: account public keys to follow')
+    .option('--cpu <quantity>', 'CPU request', '500m')
+    .option('--memory <quantity>', 'memory request', '512Mi')
+    .option('--storage <quantity>', 'volume size override')
+    .option('--wait', 'wait until provisioned, with progress')
+    .option('--timeout <seconds>', 'wait limit', '120')
+    .action(
+      action<Record<string, string | undefined> & { wait?: boolean }>(io, async (ctx, o, [cid]) => {
+        const role = choiceFlag('--role', o.role, ROLES)!;
+        const count = intFlag('--count', o.count, 1, 64)!;
+        const tier: Record<string, unknown> = {};
+        const rb = intFlag('--retention-blocks', o.retentionBlocks, 1, 1e9);
+        const rs = intFlag('--retention-seconds', o.retentionSeconds, 1, 1e9);
+        const follow = listFlag(o.follow)?.map((k) => hexFlag('--follow', k, 32));
+        if ((rb !== undefined || rs !== undefined) && role !== 'ordinary') throw usage('--retention-blocks/--retention-seconds apply to --role ordinary only');
+        if (follow && role !== 'light') throw usage('--follow applies to --role light only');
+        if (rb !== undefined) tier.retentionBlocks = rb;
+        if (rs !== undefined) tier.retentionSeconds = rs;
+        if (follow) tier.followAccounts = follow;
+        const resources: Record<string, string> = { cpu: o.cpu!, memory: o.memory! };
+        if (o.storage) resources.storage = o.storage;
+        const api = ctx.api();
+        const created: NodeView[] = [];
+        for (let i = 0; i < count; i++) {
+          created.push(await api.post<NodeView>(`/v1/consortia/${enc(cid!)}/nodes`, { orgId: ctx.orgId(o.org), role, clusterId: o.cluster, tier, resources }));
+        }
+        const result = o.wait ? await waitForNodes(api, io, cid!, created.map((n) => n.id), false, seconds('--timeout', o.timeout, 120), !ctx.json) : created;
+        printTable(io, ctx.json, result, columns);
+      }),
+    );
+  node
+    .command('list')
+    .argument('<consortiumId>')
+    .action(action(io, async (ctx, _o, [cid]) => printTable(io, ctx.json, await ctx.api().list<NodeView>(`/v1/consortia/${enc(cid!)}/nodes`), columns)));
+  node
+    .command('show')
+    .argument('<consortiumId>')
+    .argument('<nodeId>')
+    .action(action(io, async (ctx, _o, [cid, nid]) => printObject(io, ctx.json, await ctx.api().get(`/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`))));
+  node
+    .command('delete')
+    .argument('<consortiumId>')
+    .argument('<nodeId>')
+    .action(
+      action(io, async (ctx, _o, [cid, nid]) => {
+        const r = await ctx.api().delete(`/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`);
+        if (ctx.json) io.out(JSON.stringify(r ?? { deleted: nid }));
+        else io.out(`node ${nid} is being deleted`);
+      }),
+    );
+  node
+    .command('wait')
+    .description('wait (with progress) until every node of the consortium is provisioned, or ready with --ready')
+    .argument('<consortiumId>')
+    .option('--ready', 'require readiness (genesis applied and synced)')
+    .option('--timeout <seconds>', 'wait limit', '120')
+    .action(
+      action<{ ready?: boolean; timeout?: string }>(io, async (ctx, o, [cid]) => {
+        const nodes = await waitForNodes(ctx.api(), io, cid!, undefined, Boolean(o.ready), seconds('--timeout', o.timeout, 120), !ctx.json);
+        printTable(io, ctx.json, nodes, columns);
+      }),
+    );
+}

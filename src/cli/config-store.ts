@@ -1,0 +1,48 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConsortiaError } from '../lib/errors.js';
+import { CliCodes } from './errors.js';
+
+/** ~/.config/consortia/config.json: where the API is, the token, and the default organization. */
+export interface CliConfig {
+  apiUrl?: string;
+  token?: string;
+  orgId?: string;
+  /** Name of the local key (keys/<name>.key) used to sign by default. */
+  keyOrg?: string;
+}
+
+export const CONFIG_KEYS = ['apiUrl', 'token', 'orgId', 'keyOrg'] as const;
+
+/** --home beats CONSORTIA_HOME beats ~/.config/consortia. */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv, homedir: string): string {
+  if (flag) return resolve(flag);
+  if (env.CONSORTIA_HOME) return resolve(env.CONSORTIA_HOME);
+  return join(env.XDG_CONFIG_HOME || join(homedir, '.config'), 'consortia');
+}
+
+export function loadConfig(home: string): CliConfig {
+  try {
+    const parsed = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as CliConfig;
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConsortiaError('INVALID_CONFIG', `cannot read ${join(home, 'config.json')}: ${(err as Error).message}`);
+  }
+}
+
+/** The file holds a bearer token: owner-only, like the key files. */
+export function saveConfig(home: string, cfg: CliConfig): string {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const file = join(home, 'config.json');
+  writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
+export function requireApi(cfg: CliConfig): { apiUrl: string; token: string } {
+  if (!cfg.apiUrl || !cfg.token) {
+    throw new ConsortiaError(CliCodes.NOT_LOGGED_IN, 'no API URL/token configured: run `consortia login --api-url URL --token TOKEN` (or set CONSORTIA_API_URL and CONSORTIA_TOKEN)');
+  }
+  return { apiUrl: cfg.apiUrl, token: cfg.token };
+}

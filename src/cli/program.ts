@@ -1,0 +1,61 @@
+import { Command, CommanderError } from 'commander';
+import { isConsortiaError } from '../lib/errors.js';
+import { registerCeremony } from './commands/ceremony.js';
+import { registerClusters } from './commands/clusters.js';
+import { registerConsortia } from './commands/consortia.js';
+import { registerKeys } from './commands/keys.js';
+import { registerNodes } from './commands/nodes.js';
+import { registerOrgs } from './commands/orgs.js';
+import { registerProposals } from './commands/proposals.js';
+import { registerSession } from './commands/session.js';
+import { registerTx } from './commands/tx.js';
+import { exitCodeFor } from './errors.js';
+import type { CliIo } from './io.js';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('consortia')
+    .description('Consortia: consortium blockchains as a service (org keys stay on this machine)')
+    .version('0.1.0')
+    .option('--home <dir>', 'config home (default $CONSORTIA_HOME or ~/.config/consortia)')
+    .option('--api-url <url>', 'control-plane URL (overrides config)')
+    .option('--token <token>', 'API token (overrides config)')
+    .option('--json', 'print JSON instead of tables')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  registerSession(program, io);
+  registerKeys(program, io);
+  registerOrgs(program, io);
+  registerClusters(program, io);
+  registerConsortia(program, io);
+  registerProposals(program, io);
+  registerNodes(program, io);
+  registerCeremony(program, io);
+  registerTx(program, io);
+  for (const c of allCommands(program)) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  return program;
+}
+
+function allCommands(c: Command): Command[] {
+  return c.commands.flatMap((s) => [s, ...allCommands(s)]);
+}
+
+/** Runs the CLI; returns the process exit code (0 ok, 1 failure, 2 usage, 3 auth). */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help/version exit with 0; parse errors were already printed by commander
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (isConsortiaError(err)) {
+      io.err(`error: ${err.code}: ${err.message}`);
+      return exitCodeFor(err);
+    }
+    io.err(`error: ${(err as Error).message ?? String(err)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,18 @@
+/** Everything a route needs, built once by buildServer and shared with the workers. */
+import type { Registry } from 'prom-client';
+import type { ChangeBus } from '../domain/events.js';
+import type { LevelStore, Queries } from '../store/index.js';
+import type { ControlPlaneMetrics } from '../metrics.js';
+
+export interface ApiContext {
+  store: LevelStore;
+  q: Queries;
+  bus: ChangeBus;
+  now: () => number;
+  registry: Registry;
+  metrics: ControlPlaneMetrics;
+  /** AES-256-GCM key for cluster credentials; absent -> kubeconfig uploads are refused. */
+  encryptionKey?: Buffer;
+  /** Wakes the reconciler / governance worker after a change (no-op in tests without workers). */
+  kick: (what: 'nodes' | 'governance' | 'ceremony') => void;
+}

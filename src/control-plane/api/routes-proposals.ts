@@ -1,0 +1,162 @@
+/** Proposals and signed votes (AWS Managed Blockchain-style voting policy). */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ConsortiaError } from '../../lib/errors.js';
+import { CpCodes } from '../domain/errors.js';
+import { actionHashHex, verifyVoteSignature } from '../domain/governance.js';
+import { newId } from '../domain/ids.js';
+import { actorOf, type Principal } from '../domain/tokens.js';
+import type { ApiAction, ChainActionJson, Consortium, Proposal } from '../domain/types.js';
+import { decide, isExpired } from '../domain/voting.js';
+import { recordChange, repositories, type Repositories } from '../store/index.js';
+import { isPlatform, principalOf, requireMember, requireRole, visibleConsortium } from './auth.js';
+import type { ApiContext } from './context.js';
+import { mutate } from './mutate.js';
+import * as S from './schemas.js';
+
+const PidParams = Type.Object({ cid: Type.String(), pid: Type.String() });
+
+function invalid(msg: string, field = 'action'): ConsortiaError {
+  return new ConsortiaError(CpCodes.INVALID_ACTION, msg, { field });
+}
+
+/** Resolves the API action into the chain action it will execute (snapshotting keys/identities now). */
+async function resolveAction(repo: Repositories, c: Consortium, a: ApiAction): Promise<ChainActionJson> {
+  switch (a.type) {
+    case 'invite_member': {
+      const org = await repo.orgs.get(a.orgId);
+      if (!org) throw invalid(`organization ${a.orgId} does not exist`, 'action.orgId');
+      const m = await repo.members.get(c.id, a.orgId);
+      if (m?.status === 'ACTIVE') throw invalid(`${a.orgId} is already a member`, 'action.orgId');
+      return { type: 'add_member', memberId: org.id, name: org.name, adminKeys: [...org.adminPublicKeys] };
+    }
+    case 'remove_member': {
+      const m = await repo.members.get(c.id, a.memberId);
+      if (!m || m.status !== 'ACTIVE') throw invalid(`${a.memberId} is not a member`, 'action.memberId');
+      return { type: 'remove_member', memberId: a.memberId };
+    }
+    case 'add_validator':
+    case 'remove_validator': {
+      const n = await repo.nodes.get(c.id, a.nodeId);
+      if (!n || n.desired === 'deleted') throw invalid(`node ${a.nodeId} not found in this consortium`, 'action.nodeId');
+      if (n.role !== 'validator') throw invalid(`node ${a.nodeId} has role ${n.role}, not validator`, 'action.nodeId');
+      const id = n.status.identity;
+      if (!id?.verified) throw invalid(`node ${a.nodeId} has not reported a verified identity yet`, 'action.nodeId');
+      return a.type === 'add_validator'
+        ? { type: 'add_validator', memberId: n.orgId, publicKey: id.publicKey, power: 1, proofOfPossession: id.proofOfPossession }
+        : { type: 'remove_validator', publicKey: id.publicKey };
+    }
+    case 'change_params':
+      return { type: 'change_params', params: a.params };
+  }
+}
+
+export function proposalView(c: Consortium, p: Proposal) {
+  return { ...p, chainId: c.chainId };
+}
+
+/** Persists EXPIRED for a proposal past its deadline; returns the fresh record. */
+export async function expireIfDue(ctx: ApiContext, cid: string, pid: string): Promise<Proposal | undefined> {
+  return ctx.store.transact(async (uow) => {
+    const repo = repositories(uow);
+    const p = await repo.proposals.get(cid, pid);
+    if (!p || !isExpired(p, ctx.now())) return p;
+    const saved = await repo.proposals.put({ ...p, status: 'EXPIRED', decidedAt: new Date(ctx.now()).toISOString() });
+    await recordChange(uow, ctx.bus, ctx.now(), { actor: 'control-plane', type: 'proposal.expired', resource: `consortia/${cid}/proposals/${pid}`, orgIds: p.eligibleMemberIds, data: saved });
+    return saved;
+  });
+}
+
+export function proposalRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const iso = () => new Date(ctx.now()).toISOString();
+
+  r.post('/v1/consortia/:cid/proposals', {
+    schema: { tags: ['proposals'], summary: 'Propose a governance action (org-admin of a member)', params: Type.Object({ cid: Type.String() }), headers: S.IdempotencyHeaders, body: S.ProposalCreate, response: { 201: S.Proposal, ...S.Errors } },
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    const c = await visibleConsortium(ctx, p, req.params.cid);
+    await requireMember(ctx, p, c.id, 'org-admin');
+    const saved = await mutate(ctx, req, reply, 201, async (repo) => {
+      const chainAction = await resolveAction(repo, c, req.body.action as ApiAction);
+      const eligible = (await ctx.q.members(c.id)).filter((m) => m.status === 'ACTIVE').map((m) => m.memberId);
+      const now = ctx.now();
+      const id = newId('prop');
+      const outcome = decide(c.votingPolicy, 0, 0, eligible.length);
+      const prop: Proposal = {
+        id, consortiumId: c.id, action: req.body.action as ApiAction, chainAction, actionHash: actionHashHex(chainAction),
+        status: outcome, proposedBy: p.orgId, eligibleMemberIds: eligible, votes: [], yesVotes: 0, noVotes: 0,
+        createdAt: new Date(now).toISOString(), expiresAt: new Date(now + c.votingPolicy.proposalDurationSeconds * 1000).toISOString(),
+        ...(outcome !== 'IN_PROGRESS' ? { decidedAt: new Date(now).toISOString() } : {}), version: 0,
+      };
+      const out = await repo.proposals.create(prop);
+      await recordChange(repo.uow, ctx.bus, now, { actor: actorOf(p), type: 'proposal.created', resource: `consortia/${c.id}/proposals/${id}`, orgIds: eligible, data: out });
+      return out;
+    }, { idempotent: true });
+    if (saved.status === 'APPROVED') ctx.kick('governance');
+    return proposalView(c, saved);
+  });
+
+  r.get('/v1/consortia/:cid/proposals', {
+    schema: { tags: ['proposals'], params: Type.Object({ cid: Type.String() }), querystring: S.PageQuery, response: { 200: S.PageOf(S.Proposal), ...S.Errors } },
+  }, async (req) => {
+    const c = await visibleConsortium(ctx, principalOf(req), req.params.cid);
+    const page = await ctx.q.proposals(c.id, req.query);
+    const items = [];
+    for (const x of page.items) items.push(proposalView(c, isExpired(x, ctx.now()) ? (await expireIfDue(ctx, c.id, x.id))! : x));
+    return { items, nextCursor: page.nextCursor };
+  });
+
+  r.get('/v1/consortia/:cid/proposals/:pid', {
+    schema: { tags: ['proposals'], params: PidParams, response: { 200: S.Proposal, ...S.Errors } },
+  }, async (req) => {
+    const c = await visibleConsortium(ctx, principalOf(req), req.params.cid);
+    const prop = await expireIfDue(ctx, c.id, req.params.pid);
+    if (!prop) throw new ConsortiaError(CpCodes.NOT_FOUND, `proposal ${req.params.pid} not found`);
+    return proposalView(c, prop);
+  });
+
+  r.post('/v1/consortia/:cid/proposals/:pid/votes', {
+    schema: {
+      tags: ['proposals'],
+      summary: 'Cast a vote signed with the member admin key over governanceVotePayload(chainId, proposalId, actionHash, vote)',
+      params: PidParams, body: S.VoteInput, response: { 200: S.Proposal, ...S.Errors },
+    },
+  }, async (req, reply) => {
+    const p: Principal = principalOf(req);
+    const c = await visibleConsortium(ctx, p, req.params.cid);
+    const { memberId, vote, adminKey, signature } = req.body;
+    if (!isPlatform(p) && p.orgId !== memberId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot vote for ${memberId}`);
+    requireRole(p, 'org-admin');
+    const expired = await expireIfDue(ctx, c.id, req.params.pid);
+    if (!expired) throw new ConsortiaError(CpCodes.NOT_FOUND, `proposal ${req.params.pid} not found`);
+    const saved = await mutate(ctx, req, reply, 200, async (repo) => {
+      const prop = await repo.proposals.get(c.id, req.params.pid);
+      if (!prop) throw new ConsortiaError(CpCodes.NOT_FOUND, `proposal ${req.params.pid} not found`);
+      if (!prop.eligibleMemberIds.includes(memberId)) throw new ConsortiaError(CpCodes.NOT_A_MEMBER, `${memberId} is not a voting member of this proposal`);
+      if (prop.status !== 'IN_PROGRESS' || isExpired(prop, ctx.now())) {
+        throw new ConsortiaError(CpCodes.PROPOSAL_CLOSED, `proposal is ${isExpired(prop, ctx.now()) ? 'EXPIRED' : prop.status}`, { status: prop.status });
+      }
+      const org = await repo.orgs.get(memberId);
+      if (!org || !org.adminPublicKeys.includes(adminKey)) {
+        throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, `adminKey is not an admin key of ${memberId}`, { field: 'adminKey' });
+      }
+      verifyVoteSignature(c.chainId, prop.id, prop.actionHash, { adminKey, vote, signature });
+      if (prop.votes.some((v) => v.memberId === memberId)) throw new ConsortiaError(CpCodes.ALREADY_VOTED, `${memberId} already voted on ${prop.id}`);
+      const votes = [...prop.votes, { memberId, adminKey, vote, signature, at: iso() }];
+      const yes = votes.filter((v) => v.vote === 'YES').length;
+      const no = votes.length - yes;
+      const outcome = decide(c.votingPolicy, yes, no, prop.eligibleMemberIds.length);
+      const next: Proposal = { ...prop, votes, yesVotes: yes, noVotes: no, status: outcome, ...(outcome !== 'IN_PROGRESS' ? { decidedAt: iso() } : {}) };
+      const out = await repo.proposals.put(next);
+      await recordChange(repo.uow, ctx.bus, ctx.now(), {
+        actor: actorOf(p), type: outcome === 'IN_PROGRESS' ? 'proposal.voted' : `proposal.${outcome.toLowerCase()}`,
+        resource: `consortia/${c.id}/proposals/${prop.id}`, orgIds: prop.eligibleMemberIds, data: out, details: { memberId, vote },
+      });
+      return out;
+    });
+    if (saved.status === 'APPROVED') ctx.kick('governance');
+    return proposalView(c, saved);
+  });
+}

@@ -1,0 +1,260 @@
+/**
+ * TypeBox schemas: the single source for request validation, response serialization
+ * (fields not in a response schema are never sent, e.g. token hashes, sealed kubeconfigs)
+ * and the OpenAPI document.
+ */
+import { Type, type TSchema } from 'typebox';
+
+export const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$', description: '32 bytes, lowercase hex' });
+export const Hex64 = Type.String({ pattern: '^[0-9a-f]{128}$', description: '64 bytes, lowercase hex' });
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+const Name = Type.String({ minLength: 1, maxLength: 64 });
+const Time = Type.String({ description: 'ISO-8601 time' });
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Record(Type.String(), Type.Unknown()) }),
+});
+
+export const PageQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+export function PageOf<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+}
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+// ---- organizations & tokens
+export const OrgCreate = Type.Object({ name: Name, adminPublicKeys: Type.Array(Hex32, { minItems: 1, maxItems: 16 }) });
+export const OrgPatch = Type.Object({
+  version: Type.Integer({ minimum: 1, description: 'the version you read; stale -> 409 VERSION_CONFLICT' }),
+  name: Type.Optional(Name),
+  adminPublicKeys: Type.Optional(Type.Array(Hex32, { minItems: 1, maxItems: 16 })),
+});
+export const Org = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  adminPublicKeys: Type.Array(Type.String()),
+  version: Type.Integer(),
+  createdAt: Time,
+  updatedAt: Time,
+});
+export const OrgRoleSchema = Type.Union([Type.Literal('org-admin'), Type.Literal('org-operator'), Type.Literal('org-viewer')]);
+export const TokenCreate = Type.Object({ name: Name, role: OrgRoleSchema });
+export const Token = Type.Object({
+  id: Type.String(),
+  orgId: Type.Union([Type.String(), Type.Null()]),
+  name: Type.String(),
+  role: Type.String(),
+  createdAt: Time,
+});
+export const TokenCreated = Type.Object({
+  id: Type.String(),
+  orgId: Type.Union([Type.String(), Type.Null()]),
+  name: Type.String(),
+  role: Type.String(),
+  createdAt: Time,
+  token: Type.Optional(Type.String({ description: 'the secret, shown only in the first response (omitted on idempotent replays)' })),
+});
+
+// ---- clusters
+export const ClusterCreate = Type.Object({
+  name: Name,
+  kind: Type.Literal('kubernetes'),
+  kubeconfig: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000 })),
+  inCluster: Type.Optional(Type.Boolean()),
+});
+export const Cluster = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.String(),
+  inCluster: Type.Boolean(),
+  hasKubeconfig: Type.Boolean(),
+  status: Type.String(),
+  serverVersion: Type.Optional(Type.String()),
+  version: Type.Integer(),
+  createdAt: Time,
+});
+
+// ---- consortia
+export const Comparator = Type.Union([Type.Literal('GREATER_THAN'), Type.Literal('GREATER_THAN_OR_EQUAL_TO')]);
+export const VotingPolicy = Type.Object({
+  thresholdPercentage: Type.Integer({ minimum: 0, maximum: 100 }),
+  thresholdComparator: Comparator,
+  proposalDurationSeconds: Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600 }),
+});
+export const ParamsInput = Type.Object({
+  blockIntervalMs: Type.Integer({ minimum: 10, maximum: 600_000 }),
+  maxBlockBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+  maxTxBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024 })),
+  maxBlockTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+});
+export const Params = Type.Object({
+  blockIntervalMs: Type.Integer(),
+  maxBlockBytes: Type.Integer(),
+  maxTxBytes: Type.Integer(),
+  maxBlockTxs: Type.Integer(),
+});
+export const ConsortiumCreate = Type.Object({
+  name: Name,
+  founders: Type.Array(Id, { minItems: 1, maxItems: 64 }),
+  params: ParamsInput,
+  votingPolicy: VotingPolicy,
+});
+export const Member = Type.Object({
+  consortiumId: Type.String(),
+  memberId: Type.String(),
+  orgId: Type.String(),
+  name: Type.String(),
+  status: Type.String(),
+  joinedAt: Time,
+});
+export const Consortium = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  chainId: Type.String(),
+  founders: Type.Array(Type.String()),
+  params: Params,
+  votingPolicy: VotingPolicy,
+  status: Type.String(),
+  members: Type.Array(Member),
+  version: Type.Integer(),
+  createdAt: Time,
+  updatedAt: Time,
+});
+
+// ---- proposals & votes
+export const ParamsChange = Type.Object(
+  {
+    blockIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
+    maxBlockBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 })),
+    maxTxBytes: Type.Optional(Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024 })),
+    maxBlockTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    votingPolicy: Type.Optional(VotingPolicy),
+  },
+  { minProperties: 1, additionalProperties: false },
+);
+export const Action = Type.Union([
+  Type.Object({ type: Type.Literal('invite_member'), orgId: Id }),
+  Type.Object({ type: Type.Literal('remove_member'), memberId: Id }),
+  Type.Object({ type: Type.Literal('add_validator'), nodeId: Id }),
+  Type.Object({ type: Type.Literal('remove_validator'), nodeId: Id }),
+  Type.Object({ type: Type.Literal('change_params'), params: ParamsChange }),
+]);
+export const ProposalCreate = Type.Object({ action: Action, description: Type.Optional(Type.String({ maxLength: 1024 })) });
+export const VoteInput = Type.Object({
+  memberId: Id,
+  vote: Type.Union([Type.Literal('YES'), Type.Literal('NO')]),
+  adminKey: Hex32,
+  signature: Hex64,
+});
+export const Vote = Type.Object({ memberId: Type.String(), adminKey: Type.String(), vote: Type.String(), signature: Type.String(), at: Time });
+export const Proposal = Type.Object({
+  id: Type.String(),
+  consortiumId: Type.String(),
+  chainId: Type.String(),
+  action: Type.Unknown(),
+  chainAction: Type.Unknown(),
+  actionHash: Type.String(),
+  status: Type.String(),
+  proposedBy: Type.Union([Type.String(), Type.Null()]),
+  eligibleMemberIds: Type.Array(Type.String()),
+  votes: Type.Array(Vote),
+  yesVotes: Type.Integer(),
+  noVotes: Type.Integer(),
+  createdAt: Time,
+  expiresAt: Time,
+  decidedAt: Type.Optional(Time),
+  execution: Type.Optional(Type.Unknown()),
+  version: Type.Integer(),
+});
+
+// ---- nodes
+export const NodeRole = Type.Union([Type.Literal('validator'), Type.Literal('super'), Type.Literal('ordinary'), Type.Literal('light')]);
+export const Tier = Type.Object(
+  {
+    retentionBlocks: Type.Optional(Type.Integer({ minimum: 1 })),
+    retentionSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    followAccounts: Type.Optional(Type.Array(Hex32, { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export const Resources = Type.Object({
+  cpu: Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?m?$', default: '500m' }),
+  memory: Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|Ti)?$', default: '512Mi' }),
+  storage: Type.Optional(Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|Ti)?$' })),
+});
+export const NodeCreate = Type.Object({
+  orgId: Id,
+  role: NodeRole,
+  clusterId: Type.Optional(Id),
+  tier: Type.Optional(Tier),
+  resources: Type.Optional(Resources),
+});
+export const NodeStatus = Type.Object({
+  phase: Type.String(),
+  ready: Type.Boolean(),
+  identity: Type.Optional(Type.Object({ publicKey: Type.String(), proofOfPossession: Type.String(), verified: Type.Boolean() })),
+  endpoints: Type.Optional(Type.Object({ api: Type.String(), p2p: Type.String(), metrics: Type.String() })),
+  height: Type.Optional(Type.Integer()),
+  message: Type.Optional(Type.String()),
+  restarts: Type.Optional(Type.Integer()),
+  observedGeneration: Type.Optional(Type.Integer()),
+  lastReconciledAt: Type.Optional(Time),
+});
+export const Node = Type.Object({
+  id: Type.String(),
+  consortiumId: Type.String(),
+  orgId: Type.String(),
+  role: Type.String(),
+  clusterId: Type.String(),
+  tier: Type.Unknown(),
+  resources: Type.Unknown(),
+  desired: Type.String(),
+  mode: Type.String(),
+  generation: Type.Integer(),
+  status: NodeStatus,
+  version: Type.Integer(),
+  createdAt: Time,
+});
+
+// ---- ceremony
+export const Approval = Type.Object({ memberId: Type.String(), adminKey: Type.String(), signature: Type.String(), at: Time });
+export const ApprovalInput = Type.Object({ memberId: Id, adminKey: Hex32, signature: Hex64 });
+export const Ceremony = Type.Object({
+  consortiumId: Type.String(),
+  status: Type.String(),
+  nodeIds: Type.Array(Type.String()),
+  genesisHash: Type.Optional(Type.String()),
+  approvals: Type.Array(Approval),
+  pendingApprovals: Type.Array(Type.String()),
+  pendingNodes: Type.Array(Type.String()),
+  startedAt: Time,
+  sealedAt: Type.Optional(Time),
+  version: Type.Integer(),
+});
+export const TranscriptEntry = Type.Object({
+  seq: Type.Integer(),
+  type: Type.String(),
+  at: Time,
+  data: Type.Unknown(),
+  prevHash: Type.String(),
+  hash: Type.String(),
+});
+export const Transcript = Type.Object({ consortiumId: Type.String(), head: Type.String(), entries: Type.Array(TranscriptEntry) });
+
+export const AuditEvent = Type.Object({
+  id: Type.String(),
+  at: Time,
+  actor: Type.String(),
+  action: Type.String(),
+  resource: Type.String(),
+  orgIds: Type.Array(Type.String()),
+  details: Type.Optional(Type.Unknown()),
+});
+
+/** Standard error responses to attach to routes (documents them in OpenAPI). */
+export const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };

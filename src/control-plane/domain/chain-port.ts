@@ -1,0 +1,39 @@
+/**
+ * The only place the control plane touches src/chain (contracts §1): every signature,
+ * hash and canonical encoding comes from there so the chain re-verifies exactly what we
+ * verified. Keep this list small.
+ */
+export {
+  sha256,
+  toHex,
+  fromHex,
+  generateKeyPair,
+  portable,
+  verify,
+  signDomain,
+  verifyDomain,
+  proofOfPossessionPayload,
+  governanceVotePayload,
+  encodeGovernanceAction,
+  tallyPasses,
+  genesisHash,
+  sealedGenesisToJSON,
+  encodeTx,
+  signTx,
+} from '../../chain/index.js';
+export type {
+  KeyPair,
+  GovernanceAction,
+  GovernanceVote,
+  VotingPolicy,
+  ChainParams,
+  Genesis,
+  GenesisApproval,
+  SealedGenesis,
+  UnsignedTx,
+} from '../../chain/index.js';
+
+/** Signature domain tags (contracts §1). */
+export const TAG_POP = 'consortia/pop/v1';
+export const TAG_GENESIS_APPROVAL = 'consortia/genesis-approval/v1';
+export const TAG_GOV_VOTE = 'consortia/gov-vote/v1';

@@ -1,0 +1,206 @@
+/**
+ * Stored control-plane records. Bytes are lowercase hex strings; times are ISO strings
+ * (or ms numbers where the chain needs them). Every record carries an optimistic `version`
+ * maintained by the store.
+ */
+import type { NodeRole, TierSettings, NodeResources, NodeEndpoints } from '../runtimes/runtime.js';
+
+export type Role = 'platform-admin' | 'org-admin' | 'org-operator' | 'org-viewer';
+export type OrgRole = Exclude<Role, 'platform-admin'>;
+
+export interface Versioned {
+  version: number;
+}
+
+export interface Organization extends Versioned {
+  id: string;
+  name: string;
+  adminPublicKeys: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiToken extends Versioned {
+  id: string;
+  /** null for platform-admin tokens. */
+  orgId: string | null;
+  name: string;
+  role: Role;
+  /** SHA-256 hex of the secret; the secret itself is shown once and never stored. */
+  tokenHash: string;
+  createdAt: string;
+}
+
+export interface Cluster extends Versioned {
+  id: string;
+  name: string;
+  kind: 'local' | 'kubernetes';
+  inCluster: boolean;
+  /** AES-256-GCM sealed kubeconfig (see domain/secret-box.ts); never returned by the API. */
+  kubeconfigSealed?: string;
+  status: 'Ready' | 'Unverified';
+  serverVersion?: string;
+  createdAt: string;
+}
+
+export type Comparator = 'GREATER_THAN' | 'GREATER_THAN_OR_EQUAL_TO';
+export interface VotingPolicyRecord {
+  thresholdPercentage: number;
+  thresholdComparator: Comparator;
+  proposalDurationSeconds: number;
+}
+export interface ParamsRecord {
+  blockIntervalMs: number;
+  maxBlockBytes: number;
+  maxTxBytes: number;
+  maxBlockTxs: number;
+}
+
+export interface Consortium extends Versioned {
+  id: string;
+  name: string;
+  chainId: string;
+  founders: string[];
+  params: ParamsRecord;
+  votingPolicy: VotingPolicyRecord;
+  /** FORMING until the genesis is sealed, then ACTIVE. */
+  status: 'FORMING' | 'ACTIVE';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Member extends Versioned {
+  consortiumId: string;
+  /** memberId == orgId: one membership per organization and consortium. */
+  memberId: string;
+  orgId: string;
+  name: string;
+  status: 'ACTIVE' | 'REMOVED';
+  joinedAt: string;
+}
+
+export type ApiAction =
+  | { type: 'invite_member'; orgId: string }
+  | { type: 'remove_member'; memberId: string }
+  | { type: 'add_validator'; nodeId: string }
+  | { type: 'remove_validator'; nodeId: string }
+  | { type: 'change_params'; params: Record<string, unknown> };
+
+/** The chain GovernanceAction with bytes as hex (converted by domain/governance.ts). */
+export type ChainActionJson =
+  | { type: 'add_member'; memberId: string; name: string; adminKeys: string[] }
+  | { type: 'remove_member'; memberId: string }
+  | { type: 'add_validator'; memberId: string; publicKey: string; power: number; proofOfPossession: string }
+  | { type: 'remove_validator'; publicKey: string }
+  | { type: 'change_params'; params: Record<string, unknown> };
+
+export type ProposalStatus = 'IN_PROGRESS' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'EXECUTED' | 'EXECUTION_FAILED';
+
+export interface VoteRecord {
+  memberId: string;
+  adminKey: string;
+  vote: 'YES' | 'NO';
+  signature: string;
+  at: string;
+}
+
+export interface Proposal extends Versioned {
+  id: string;
+  consortiumId: string;
+  action: ApiAction;
+  chainAction: ChainActionJson;
+  actionHash: string;
+  status: ProposalStatus;
+  proposedBy: string | null;
+  /** Members entitled to vote (snapshot at creation): the threshold is over ALL of them. */
+  eligibleMemberIds: string[];
+  votes: VoteRecord[];
+  yesVotes: number;
+  noVotes: number;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt?: string;
+  execution?: { onChain: boolean; attempts: number; txHash?: string; height?: number; code?: string; error?: string; at?: string };
+}
+
+export type NodePhase = 'Pending' | 'Provisioning' | 'Running' | 'Failed' | 'Terminating' | 'Deleted';
+
+export interface NodeStatus {
+  phase: NodePhase;
+  ready: boolean;
+  identity?: { publicKey: string; proofOfPossession: string; verified: boolean };
+  endpoints?: NodeEndpoints;
+  height?: number;
+  message?: string;
+  restarts?: number;
+  observedGeneration?: number;
+  lastReconciledAt?: string;
+}
+
+export interface NodeRecord extends Versioned {
+  id: string;
+  consortiumId: string;
+  orgId: string;
+  role: NodeRole;
+  clusterId: string;
+  tier: TierSettings;
+  resources: NodeResources;
+  desired: 'present' | 'deleted';
+  mode: 'keygen' | 'run';
+  /** Bumped whenever the spec handed to the runtime changes (see reconciler/spec.ts). */
+  generation: number;
+  specHash?: string;
+  status: NodeStatus;
+  createdAt: string;
+}
+
+export interface GenesisRecord {
+  chainId: string;
+  genesisTime: number;
+  params: ParamsRecord & { votingPolicy: VotingPolicyRecord };
+  members: { memberId: string; name: string; adminKeys: string[] }[];
+  validators: { memberId: string; publicKey: string; power: number; proofOfPossession: string }[];
+  nodes: { memberId: string; publicKey: string; role: NodeRole }[];
+}
+
+export interface TranscriptEntry {
+  seq: number;
+  type: string;
+  at: string;
+  data: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export interface Ceremony extends Versioned {
+  consortiumId: string;
+  status: 'COLLECTING_KEYS' | 'AWAITING_APPROVALS' | 'SEALED';
+  /** Nodes whose identity goes into genesis (all nodes present when the ceremony started). */
+  nodeIds: string[];
+  genesis?: GenesisRecord;
+  genesisHash?: string;
+  approvals: { memberId: string; adminKey: string; signature: string; at: string }[];
+  transcript: TranscriptEntry[];
+  startedAt: string;
+  sealedAt?: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  resource: string;
+  orgIds: string[];
+  details?: Record<string, unknown>;
+}
+
+/** A resource change published on /v1/events after its batch committed. */
+export interface ChangeEvent {
+  id: string;
+  type: string;
+  resource: string;
+  at: string;
+  orgIds: string[];
+  data: unknown;
+}

@@ -1,0 +1,7 @@
+export { Reconciler, type ReconcilerDeps } from './reconciler.js';
+export { registerRuntimeFactory, RuntimeResolver, type RuntimeFactory, type ClusterRuntimeInput } from './runtime-registry.js';
+export { GovernanceWorker, httpChainClient, applyEffects, type ChainClient, type SubmitResult, type GovernanceWorkerDeps } from './governance-worker.js';
+export { advanceCeremony, sealCeremony, pendingApprovals, pendingNodes } from './ceremony-driver.js';
+export { buildSpec, specHash, peersFor } from './spec.js';
+export { Backoff } from './backoff.js';
+export { PeriodicTask } from './periodic.js';

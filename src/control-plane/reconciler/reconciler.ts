@@ -1,0 +1,207 @@
+/**
+ * Drives every node record towards its desired state through its cluster's Runtime.
+ * - Desired state lives in the store, so after a restart (even SIGKILL mid-apply) the
+ *   first pass re-reconciles everything; runtimes key their resources by nodeId, so a
+ *   repeated apply() never creates a second node.
+ * - One reconcile at a time per node (KeyedQueue); failures back off exponentially per node.
+ * - Status (phase, identity, endpoints, height, ready) is written back with a fresh
+ *   read-modify-write so it never overwrites a concurrent API change (e.g. a DELETE).
+ */
+import type { Logger } from '../../lib/logging.js';
+import type { ChangeBus } from '../domain/events.js';
+import { verifyProofOfPossession } from '../domain/genesis.js';
+import type { NodeRecord, NodeStatus } from '../domain/types.js';
+import type { ControlPlaneMetrics } from '../metrics.js';
+import type { NodeObservation, Runtime } from '../runtimes/runtime.js';
+import { KeyedQueue, queries, recordChange, repositories, type LevelStore } from '../store/index.js';
+import { Backoff } from './backoff.js';
+import { advanceCeremony } from './ceremony-driver.js';
+import type { RuntimeResolver } from './runtime-registry.js';
+import { buildSpec, specHash } from './spec.js';
+
+export interface ReconcilerDeps {
+  store: LevelStore;
+  bus: ChangeBus;
+  runtimes: RuntimeResolver;
+  metrics?: ControlPlaneMetrics;
+  logger?: Logger;
+  now?: () => number;
+  intervalMs?: number;
+  maxBackoffMs?: number;
+  nodeImage?: string;
+  /** Reads the chain height of a running node (GET {api}/v1/status); injectable for tests. */
+  fetchHeight?: (apiUrl: string) => Promise<number | undefined>;
+}
+
+export class Reconciler {
+  private readonly q;
+  private readonly queue = new KeyedQueue();
+  private readonly backoff: Backoff;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private passInFlight: Promise<void> | undefined;
+  private kicked = false;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.q = queries(deps.store);
+    this.now = deps.now ?? Date.now;
+    this.backoff = new Backoff(250, deps.maxBackoffMs ?? 30_000);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.tick(), ms);
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (!this.running || this.passInFlight) return;
+    this.passInFlight = this.pass()
+      .catch((err: unknown) => this.deps.logger?.error('reconcile pass failed', { error: (err as Error).message }))
+      .finally(() => {
+        this.passInFlight = undefined;
+        if (this.running) this.schedule(this.kicked ? 0 : (this.deps.intervalMs ?? 1000));
+        this.kicked = false;
+      });
+  }
+
+  /** Asks for a prompt pass (after an API change). */
+  kick(): void {
+    if (!this.running) return;
+    if (this.passInFlight) this.kicked = true;
+    else this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.passInFlight;
+  }
+
+  /** One pass over all nodes; waits for the reconciles it started. */
+  async pass(): Promise<void> {
+    const nodes = await this.q.allNodes();
+    this.updateNodeGauge(nodes);
+    const now = this.now();
+    const work: Promise<void>[] = [];
+    for (const n of nodes) {
+      if (n.desired === 'deleted' && n.status.phase === 'Deleted') continue;
+      if (this.queue.busy(n.id) || !this.backoff.ready(n.id, now)) continue;
+      work.push(this.queue.run(n.id, () => this.reconcileNode(n.consortiumId, n.id)).catch(() => undefined));
+    }
+    await Promise.all(work);
+  }
+
+  async reconcileNode(cid: string, nodeId: string): Promise<void> {
+    const node = await this.q.node(cid, nodeId);
+    if (!node) return;
+    let runtime: Runtime | undefined;
+    const started = process.hrtime.bigint();
+    try {
+      runtime = await this.deps.runtimes.forCluster(node.clusterId);
+      if (node.desired === 'deleted') {
+        await runtime.delete({ nodeId: node.id, consortiumId: cid });
+        await this.writeStatus(node, () => ({ phase: 'Deleted', ready: false, message: 'deleted' }), 'node.deleted');
+      } else {
+        await this.reconcilePresent(node, runtime);
+      }
+      this.backoff.success(node.id);
+    } catch (err) {
+      const delay = this.backoff.failure(node.id, this.now());
+      this.deps.metrics?.reconcileErrors.inc({ runtime: runtime?.kind ?? 'unknown' });
+      const message = `reconcile failed (attempt ${this.backoff.failures(node.id)}, retry in ${Math.round(delay)} ms): ${(err as Error).message}`;
+      this.deps.logger?.warn('reconcile failed', { nodeId, consortiumId: cid, error: (err as Error).message });
+      await this.writeStatus(node, (s) => ({ ...s, message, ...(this.backoff.failures(node.id) >= 5 ? { phase: 'Failed' as const, ready: false } : {}) })).catch(() => undefined);
+    } finally {
+      this.deps.metrics?.reconcileDuration.observe({ runtime: runtime?.kind ?? 'unknown' }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  private async reconcilePresent(node: NodeRecord, runtime: Runtime): Promise<void> {
+    const cid = node.consortiumId;
+    const cons = await this.q.consortium(cid);
+    if (!cons) return;
+    const ceremony = await this.q.ceremony(cid);
+    const all = await this.q.consortiumNodes(cid);
+    const base = buildSpec(node, cons, ceremony, all, this.deps.nodeImage);
+    const hash = specHash(base);
+    let generation = node.generation;
+    if (hash !== node.specHash) {
+      // Record the new generation BEFORE applying: a crash in between just re-applies it.
+      const saved = await this.deps.store.transact(async (uow) => {
+        const repo = repositories(uow);
+        const fresh = await repo.nodes.get(cid, node.id);
+        if (!fresh || fresh.desired === 'deleted') return undefined;
+        const nextGen = fresh.specHash === undefined ? fresh.generation : fresh.generation + 1;
+        return repo.nodes.put({ ...fresh, specHash: hash, generation: nextGen });
+      });
+      if (!saved) return;
+      generation = saved.generation;
+    }
+    const spec = { ...base, generation };
+    let obs: NodeObservation | undefined;
+    if (node.status.observedGeneration !== generation) {
+      await runtime.apply(spec);
+    } else {
+      obs = await runtime.observe({ nodeId: node.id, consortiumId: cid });
+      if (obs.phase === 'Absent') {
+        await runtime.apply(spec); // it vanished (e.g. runtime state lost): recreate under the same nodeId
+        obs = undefined;
+      }
+    }
+    obs ??= await runtime.observe({ nodeId: node.id, consortiumId: cid });
+    const identity = obs.identity
+      ? { ...obs.identity, verified: verifyProofOfPossession(cons.chainId, obs.identity.publicKey, obs.identity.proofOfPossession) }
+      : node.status.identity;
+    let height = node.status.height;
+    if (obs.ready && obs.endpoints && spec.mode === 'run' && this.deps.fetchHeight) {
+      height = (await this.deps.fetchHeight(obs.endpoints.api).catch(() => undefined)) ?? height;
+    }
+    const phase: NodeStatus['phase'] = obs.phase === 'Running' ? 'Running' : obs.phase === 'Failed' ? 'Failed' : 'Provisioning';
+    const hadIdentity = node.status.identity?.verified === true;
+    await this.writeStatus(node, () => ({
+      phase,
+      ready: obs.ready,
+      ...(identity ? { identity } : {}),
+      ...(obs.endpoints ? { endpoints: obs.endpoints } : node.status.endpoints ? { endpoints: node.status.endpoints } : {}),
+      ...(height !== undefined ? { height } : {}),
+      ...(obs.message ? { message: obs.message } : {}),
+      ...(obs.restarts !== undefined ? { restarts: obs.restarts } : {}),
+      observedGeneration: generation,
+    }), phase !== node.status.phase || obs.ready !== node.status.ready ? 'node.status' : undefined);
+    if (!hadIdentity && identity?.verified && ceremony?.status === 'COLLECTING_KEYS') {
+      await advanceCeremony({ store: this.deps.store, bus: this.deps.bus, now: this.now }, cid);
+    }
+  }
+
+  /** Fresh read-modify-write of status only; skipped if the node was deleted meanwhile (unless writing Deleted). */
+  private async writeStatus(node: NodeRecord, f: (s: NodeStatus) => NodeStatus, eventType?: string): Promise<void> {
+    await this.deps.store.transact(async (uow) => {
+      const repo = repositories(uow);
+      const fresh = await repo.nodes.get(node.consortiumId, node.id);
+      if (!fresh) return;
+      const next = f(fresh.status);
+      if (fresh.desired === 'deleted' && next.phase !== 'Deleted') return;
+      const saved = await repo.nodes.put({ ...fresh, status: { ...next, lastReconciledAt: new Date(this.now()).toISOString() } });
+      if (eventType) {
+        await recordChange(uow, this.deps.bus, this.now(), {
+          actor: 'reconciler', type: eventType, resource: `consortia/${node.consortiumId}/nodes/${node.id}`, orgIds: [node.orgId], data: saved,
+        });
+      }
+    });
+  }
+
+  private updateNodeGauge(nodes: NodeRecord[]): void {
+    const g = this.deps.metrics?.nodes;
+    if (!g) return;
+    g.reset();
+    for (const n of nodes) g.inc({ role: n.role, status: n.status.phase });
+  }
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { NodeSpec } from '../../runtime.js';
+import type { KubernetesRuntimeOptions } from '../options.js';
+import { nodeObjectNames } from '../names.js';
+
+/** Paths inside the node container. The key lives on the PVC: generated there on first boot, never exported. */
+export const POD_PATHS = {
+  dataDir: '/data',
+  keyFile: '/data/node.key',
+  configDir: '/etc/consortia',
+  configFile: '/etc/consortia/node.json',
+  genesisFile: '/etc/consortia/genesis.json',
+} as const;
+
+/** The P2P address a node advertises: a template (multi-cluster) or its stable in-cluster DNS name. */
+export function advertisedP2pAddress(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>, namespace: string, opts: KubernetesRuntimeOptions): string {
+  const names = nodeObjectNames(spec.nodeId);
+  if (opts.p2pAdvertiseTemplate) {
+    return opts.p2pAdvertiseTemplate
+      .replaceAll('{node}', names.statefulSet)
+      .replaceAll('{namespace}', namespace)
+      .replaceAll('{consortium}', spec.consortiumId);
+  }
+  return `${names.pod}.${names.headlessService}.${namespace}.svc.${opts.clusterDomain}:${opts.ports.p2p}`;
+}
+
+/** In-cluster base URL of a node's HTTP API (client Service). */
+export function clientServiceUrl(nodeId: string, namespace: string, opts: KubernetesRuntimeOptions): string {
+  return `http://${nodeObjectNames(nodeId).clientService}.${namespace}.svc.${opts.clusterDomain}:${opts.ports.api}`;
+}
+
+/** The node process config file (contract §3), without secrets. */
+export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: KubernetesRuntimeOptions): Record<string, unknown> {
+  const cfg: Record<string, unknown> = {
+    role: spec.role,
+    chainId: spec.chainId,
+    dataDir: POD_PATHS.dataDir,
+    keyFile: POD_PATHS.keyFile,
+    p2pListen: `0.0.0.0:${opts.ports.p2p}`,
+    p2pAdvertise: advertisedP2pAddress(spec, namespace, opts),
+    apiListen: `0.0.0.0:${opts.ports.api}`,
+    peers: spec.peers.map((p) => ({ publicKey: p.publicKey, address: p.address })),
+    logLevel: opts.logLevel,
+  };
+  if (spec.mode === 'run') cfg['genesisFile'] = POD_PATHS.genesisFile;
+  if (spec.tier.retentionBlocks !== undefined) cfg['retentionBlocks'] = spec.tier.retentionBlocks;
+  if (spec.tier.retentionSeconds !== undefined) cfg['retentionSeconds'] = spec.tier.retentionSeconds;
+  if (spec.tier.followAccounts !== undefined) cfg['followAccounts'] = spec.tier.followAccounts;
+  return cfg;
+}
+
+/** ConfigMap data: node.json and, once sealed, genesis.json. */
+export function buildConfigData(spec: NodeSpec, namespace: string, opts: KubernetesRuntimeOptions): Record<string, string> {
+  const data: Record<string, string> = { 'node.json': JSON.stringify(buildNodeConfig(spec, namespace, opts), null, 2) };
+  if (spec.mode === 'run' && spec.genesis !== undefined) data['genesis.json'] = JSON.stringify(spec.genesis);
+  return data;
+}
+
+/** Hash of the config content, put on the pod template so a config change rolls the pod. */
+export function configHash(data: Record<string, string>): string {
+  const h = createHash('sha256');
+  for (const k of Object.keys(data).sort()) h.update(k).update('\0').update(data[k] ?? '').update('\0');
+  return h.digest('hex').slice(0, 16);
+}

@@ -1,0 +1,229 @@
+import type { NodeSpec } from '../../runtime.js';
+import {
+  ANNOTATION,
+  nodeAnnotations,
+  nodeLabels,
+  nodeObjectNames,
+  nodeSelectorLabels,
+} from '../names.js';
+import { POD_PATHS, buildConfigData, configHash } from './node-config.js';
+import type { BuildContext, Manifest } from './types.js';
+
+/** ConfigMap key holding the desired NodeSpec (minus genesis, which is genesis.json): lets the runtime resume after a restart. */
+export const SPEC_KEY = 'consortia-spec.json';
+
+export function specRecord(spec: NodeSpec): string {
+  const { genesis: _g, ...rest } = spec;
+  return JSON.stringify(rest);
+}
+
+/** Inverse of specRecord + genesis.json; undefined when the record is missing or malformed. */
+export function specFromConfigData(data: Record<string, string> | undefined): NodeSpec | undefined {
+  const raw = data?.[SPEC_KEY];
+  if (!raw) return undefined;
+  try {
+    const spec = JSON.parse(raw) as NodeSpec;
+    if (typeof spec.nodeId !== 'string' || typeof spec.consortiumId !== 'string') return undefined;
+    const g = data?.['genesis.json'];
+    return g !== undefined ? { ...spec, genesis: JSON.parse(g) as unknown } : spec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ConfigMap with node.json (+ genesis.json once sealed). Nothing secret: the node key never leaves the pod. */
+export function buildConfigMap(spec: NodeSpec, ctx: BuildContext): Manifest {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: nodeObjectNames(spec.nodeId).configMap,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
+    data: { ...buildConfigData(spec, ctx.namespace, ctx.opts), [SPEC_KEY]: specRecord(spec) },
+  };
+}
+
+/** Storage class and size of the node's PVC: from its tier, size overridable per node. */
+export function tierStorage(spec: Pick<NodeSpec, 'role' | 'resources'>, ctx: BuildContext): { storageClass?: string; size: string } {
+  const t = ctx.opts.storage[spec.role];
+  return { ...(t.storageClass ? { storageClass: t.storageClass } : {}), size: spec.resources.storage ?? t.size };
+}
+
+export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
+  const { opts } = ctx;
+  const names = nodeObjectNames(spec.nodeId);
+  const labels = nodeLabels(spec);
+  const storage = tierStorage(spec, ctx);
+  const hash = configHash(buildConfigData(spec, ctx.namespace, opts));
+  const probe = (path: string, period: number, failures: number) => ({
+    httpGet: { path, port: 'api' },
+    periodSeconds: period,
+    timeoutSeconds: 3,
+    failureThreshold: failures,
+  });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name: names.statefulSet,
+      namespace: ctx.namespace,
+      labels,
+      annotations: { ...nodeAnnotations(spec), [ANNOTATION.generation]: String(spec.generation) },
+    },
+    spec: {
+      replicas: 1,
+      serviceName: names.headlessService,
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      persistentVolumeClaimRetentionPolicy: {
+        whenDeleted: opts.pvcPolicy === 'delete' ? 'Delete' : 'Retain',
+        whenScaled: 'Retain',
+      },
+      selector: { matchLabels: nodeSelectorLabels(spec.nodeId, spec.consortiumId) },
+      template: {
+        metadata: { labels, annotations: { ...nodeAnnotations(spec), [ANNOTATION.configHash]: hash } },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: opts.runAsUser,
+            runAsGroup: opts.runAsUser,
+            fsGroup: opts.runAsUser,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'node',
+              image: spec.image ?? opts.image,
+              ...(opts.imagePullPolicy ? { imagePullPolicy: opts.imagePullPolicy } : {}),
+              args: ['--config', POD_PATHS.configFile],
+              ports: [
+                { name: 'p2p', containerPort: opts.ports.p2p, protocol: 'TCP' },
+                { name: 'api', containerPort: opts.ports.api, protocol: 'TCP' },
+              ],
+              resources: {
+                requests: { cpu: spec.resources.cpu, memory: spec.resources.memory },
+                limits: { cpu: spec.resources.cpu, memory: spec.resources.memory },
+              },
+              livenessProbe: probe('/healthz', 10, 6),
+              readinessProbe: probe('/readyz', 5, 3),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: names.pvcTemplate, mountPath: POD_PATHS.dataDir },
+                { name: 'config', mountPath: POD_PATHS.configDir, readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'config', configMap: { name: names.configMap } },
+            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: names.pvcTemplate, labels },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(storage.storageClass ? { storageClassName: storage.storageClass } : {}),
+            resources: { requests: { storage: storage.size } },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Headless Service: stable per-pod DNS for P2P; publishes not-ready pods so peers can meet before consensus starts. */
+export function buildHeadlessService(spec: NodeSpec, ctx: BuildContext): Manifest {
+  const names = nodeObjectNames(spec.nodeId);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: names.headlessService, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: nodeSelectorLabels(spec.nodeId, spec.consortiumId),
+      ports: [{ name: 'p2p', port: ctx.opts.ports.p2p, targetPort: 'p2p', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Client Service: HTTP API and /metrics (same listener). */
+export function buildClientService(spec: NodeSpec, ctx: BuildContext): Manifest {
+  const names = nodeObjectNames(spec.nodeId);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: names.clientService, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    spec: {
+      type: 'ClusterIP',
+      selector: nodeSelectorLabels(spec.nodeId, spec.consortiumId),
+      ports: [{ name: 'api', port: ctx.opts.ports.api, targetPort: 'api', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Multi-cluster: P2P reachable from outside the cluster (LoadBalancer / NodePort). */
+export function buildExternalP2pService(spec: NodeSpec, ctx: BuildContext): Manifest | undefined {
+  if (!ctx.opts.p2pExternalServiceType) return undefined;
+  const names = nodeObjectNames(spec.nodeId);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: names.externalP2pService, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    spec: {
+      type: ctx.opts.p2pExternalServiceType,
+      externalTrafficPolicy: 'Local',
+      selector: nodeSelectorLabels(spec.nodeId, spec.consortiumId),
+      ports: [{ name: 'p2p', port: ctx.opts.ports.p2p, targetPort: 'p2p', protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Prometheus Operator ServiceMonitor for the node's /metrics (only when the CRD is served). */
+export function buildServiceMonitor(spec: NodeSpec, ctx: BuildContext): Manifest | undefined {
+  if (!ctx.serviceMonitorAvailable) return undefined;
+  const names = nodeObjectNames(spec.nodeId);
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name: names.serviceMonitor, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    spec: {
+      selector: { matchLabels: { ...nodeSelectorLabels(spec.nodeId, spec.consortiumId) } },
+      endpoints: [{ port: 'api', path: '/metrics', interval: '30s' }],
+    },
+  };
+}
+
+/**
+ * All objects of one node, in apply order (config before the StatefulSet that mounts it).
+ * Note: the client Service selects pods by nodeSelectorLabels, which the headless Service shares,
+ * so a ServiceMonitor selecting those labels would match both Services; it matches on port name 'api',
+ * which only the client Service has.
+ */
+export function buildNodeObjects(spec: NodeSpec, ctx: BuildContext): Manifest[] {
+  const out: (Manifest | undefined)[] = [
+    buildConfigMap(spec, ctx),
+    buildHeadlessService(spec, ctx),
+    buildClientService(spec, ctx),
+    buildExternalP2pService(spec, ctx),
+    buildStatefulSet(spec, ctx),
+    buildServiceMonitor(spec, ctx),
+  ];
+  return out.filter((m): m is Manifest => m !== undefined);
+}

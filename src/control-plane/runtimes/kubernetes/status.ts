@@ -1,0 +1,57 @@
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { NodeObservation, ObservedPhase } from '../runtime.js';
+
+/** What the node itself reports, when the control plane can reach its API. */
+export interface NodeReport {
+  identity?: { publicKey: string; proofOfPossession: string };
+  status?: { height?: number; peers?: unknown[]; syncing?: boolean };
+}
+
+const FAILING_WAIT_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'InvalidImageName']);
+
+/**
+ * Node observation from the StatefulSet and its pod as the API reports them (pure: no I/O),
+ * enriched with what the node answered at /v1/identity and /v1/status.
+ */
+export function deriveObservation(sts: V1StatefulSet | undefined, pod: V1Pod | undefined, report: NodeReport = {}): NodeObservation {
+  if (!sts) return { phase: 'Absent', ready: false };
+  const containers = pod?.status?.containerStatuses ?? [];
+  const restarts = containers.reduce((n, c) => n + (c.restartCount ?? 0), 0);
+  const waiting = containers.map((c) => c.state?.waiting).find((w) => w?.reason !== undefined);
+  let phase: ObservedPhase;
+  let message: string | undefined;
+  if (!pod) {
+    phase = 'Pending';
+    message = 'waiting for the pod to be created';
+  } else if (pod.metadata?.deletionTimestamp) {
+    phase = 'Pending';
+    message = 'pod terminating';
+  } else if (pod.status?.phase === 'Failed' || (waiting?.reason && FAILING_WAIT_REASONS.has(waiting.reason))) {
+    phase = 'Failed';
+    message = waiting?.reason ? `${waiting.reason}: ${waiting.message ?? ''}`.trim() : (pod.status?.message ?? 'pod failed');
+  } else if (pod.status?.phase === 'Running') {
+    phase = 'Running';
+  } else {
+    phase = 'Pending';
+    const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+    message = sched?.message ?? waiting?.reason ?? `pod ${pod.status?.phase ?? 'Pending'}`;
+  }
+  const podReady = pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const ready = phase === 'Running' && podReady;
+  if (report.status?.height !== undefined) {
+    const peers = report.status.peers?.length ?? 0;
+    message = `height ${report.status.height}, ${peers} peers${report.status.syncing ? ', syncing' : ''}`;
+  }
+  const obs: NodeObservation = { phase, ready, restarts };
+  if (message !== undefined) obs.message = message;
+  if (report.identity) obs.identity = report.identity;
+  return obs;
+}
+
+/** Whether the pod runs `image` and is Ready (rolling upgrade step done). */
+export function podReadyWithImage(pod: V1Pod | undefined, image: string): boolean {
+  if (!pod || pod.metadata?.deletionTimestamp) return false;
+  const img = pod.spec?.containers.find((c) => c.name === 'node')?.image;
+  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  return img === image && ready && pod.status?.phase === 'Running';
+}

@@ -1,0 +1,363 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type Block, type BlockHeader, type CommitCertificate, type Hash, type KeyPair, type SealedGenesis, type Tx,
+  StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTx, getBalances, merkleProof,
+  sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txHash, verifyEncodedTxSignature,
+  verifySealedGenesis, getMembers,
+} from '../chain/index.js';
+import { ConsortiaError } from '../lib/errors.js';
+import type { Logger } from '../lib/logging.js';
+import type { NodeConfig } from './config.js';
+import { parseHostPort } from './config.js';
+import { loadOrCreateNodeKey } from './keygen.js';
+import type { NodeMetrics } from './metrics.js';
+import type {
+  AccountLookup, HealthReport, NewBlockEvent, NodeApiBackend, NodeIdentity, NodeStatus, ProvenValue, ReadinessReport,
+  StateLookup, SubmitTxOptions, TxBatchItemResult, TxLookup, TxSubmitResult,
+} from './rpc/backend.js';
+import { P2PNetwork } from './p2p/index.js';
+import { GossipBatcher, Mempool, decodeTxBatch, type MempoolChain } from './mempool/index.js';
+import { ChainStore, PrivValidator, writeDurably } from './store/index.js';
+import { ChainTip, ConsensusEngine, chainOps, type Execution, type Outbox } from './engine/index.js';
+import { BlockSync } from './sync/index.js';
+
+/**
+ * The chain node: store + p2p + mempool + consensus engine + block sync behind the
+ * NodeApiBackend seam the HTTP API uses. Without a genesis it runs in awaiting-genesis
+ * mode (identity only) until installGenesis() verifies, persists and starts the chain.
+ */
+export const ChainNodeCodes = { AWAITING_GENESIS: 'AWAITING_GENESIS', GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET', NOT_FOUND: 'NOT_FOUND' } as const;
+
+interface Running {
+  sealed: SealedGenesis;
+  tip: ChainTip;
+  mempool: Mempool<Tx>;
+  network: P2PNetwork;
+  engine: ConsensusEngine;
+  sync: BlockSync;
+  gossip: GossipBatcher;
+  allowed: Set<string>;
+}
+
+type Waiter = (r: TxSubmitResult) => void;
+
+/** Signer of an encoded tx without decoding it: u8 version | u32 len | chainId | signer(32). */
+function signerHexOf(bytes: Uint8Array): string | null {
+  if (bytes.length < 5) return null;
+  const len = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32BE(1);
+  const o = 5 + len;
+  return o + 32 <= bytes.length ? toHex(bytes.subarray(o, o + 32)) : null;
+}
+
+export class ChainNode implements NodeApiBackend {
+  private run: Running | null = null;
+  private readonly listeners = new Set<(e: NewBlockEvent) => void>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly popSig: Uint8Array;
+  private closed = false;
+  private startedAt = Date.now();
+
+  private constructor(
+    private readonly config: NodeConfig,
+    private readonly key: KeyPair,
+    private readonly store: ChainStore,
+    private readonly logger: Logger,
+    private readonly metrics: NodeMetrics | undefined,
+  ) {
+    this.popSig = signProofOfPossession(config.chainId, key.secretKey, key.publicKey);
+  }
+
+  static async open(config: NodeConfig, deps: { logger: Logger; metrics?: NodeMetrics }): Promise<ChainNode> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const { keyPair } = loadOrCreateNodeKey(config.keyFile);
+    const store = await ChainStore.open(join(config.dataDir, 'chain'));
+    const node = new ChainNode(config, keyPair, store, deps.logger, deps.metrics);
+    let json = await store.getGenesisJson();
+    if (!json && config.genesisFile) json = readFileSync(config.genesisFile, 'utf8');
+    if (json) {
+      const sealed = sealedGenesisFromJSON(JSON.parse(json));
+      verifySealedGenesis(sealed);
+      if (sealed.genesis.chainId !== config.chainId) throw new ConsortiaError('GENESIS_INVALID', `genesis is for chain ${sealed.genesis.chainId}, config says ${config.chainId}`);
+      await store.putGenesisJson(JSON.stringify(sealedGenesisToJSON(sealed)));
+      await node.startChain(sealed);
+    } else {
+      deps.logger.info('awaiting genesis (PUT /v1/genesis)');
+    }
+    return node;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private async startChain(sealed: SealedGenesis): Promise<void> {
+    const cfg = this.config;
+    const tip = await ChainTip.load(sealed.genesis, this.store);
+    const selfHex = toHex(this.key.publicKey);
+    const chain: MempoolChain<Tx> = {
+      chainId: cfg.chainId,
+      hash: txHash,
+      decode: (b) => decodeTx(b),
+      info: (t) => ({ chainId: t.chainId, signer: t.signer, nonce: t.nonce }),
+      verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
+      stateNonce: (signerHex) => {
+        const v = tip.state.get('acct/' + signerHex);
+        return v ? decodeAccount(v).nonce : 0;
+      },
+      check: (t, bytes) => chainOps.check(tip.state, t, bytes.length),
+    };
+    const params = chainOps.params(tip.state);
+    const mempool = new Mempool<Tx>(chain, { maxTxs: cfg.mempool.maxTxs, maxBytes: cfg.mempool.maxBytes, maxTxBytes: Math.min(cfg.maxTxBytes, params.maxTxBytes) });
+    mempool.onReject = (code) => this.metrics?.mempoolRejections.inc({ reason: code });
+
+    const allowed = new Set<string>();
+    const refreshAllowed = (): void => {
+      const members = new Set(getMembers(tip.state).map((m) => m.memberId));
+      allowed.clear();
+      for (const n of chainOps.nodeRegistry(tip.state)) if (members.has(n.memberId)) allowed.add(toHex(n.publicKey));
+    };
+    refreshAllowed();
+
+    const listen = parseHostPort(cfg.p2pListen);
+    let engine!: ConsensusEngine;
+    let sync!: BlockSync;
+    const network = new P2PNetwork({
+      nodeSeed: this.key.secretKey,
+      listenHost: listen.host,
+      listenPort: listen.port,
+      peers: cfg.peers,
+      isAllowed: (k) => allowed.has(k),
+      logger: this.logger,
+      countBytes: (dir, channel, n) => (dir === 'sent' ? this.metrics?.p2pSentBytes : this.metrics?.p2pReceivedBytes)?.inc({ channel }, n),
+      onPeerUp: (peer) => { this.metrics?.p2pPeers.set(network.connectedPeers().length); sync.announce(peer); engine.onPeerUp(peer); },
+      onPeerDown: (peer) => { this.metrics?.p2pPeers.set(network.connectedPeers().length); sync.onPeerDown(peer); },
+      onMessage: (peer, channel, payload) => {
+        if (channel === 'consensus') engine.onMessage(peer, payload);
+        else if (channel === 'sync') sync.onMessage(peer, payload);
+        else for (const tx of decodeTxBatch(payload)) mempool.add(tx, peer);
+      },
+    });
+    const out: Outbox = {
+      broadcast: (ch, p) => network.broadcast(ch, p),
+      send: (peer, ch, p) => { network.send(peer, ch, p); },
+    };
+    const gossip = new GossipBatcher((batch) => network.broadcast('mempool', batch));
+    mempool.onAdmit = (entry, fromPeer) => {
+      if (fromPeer === null) gossip.push(entry.bytes);
+      this.metrics?.mempoolSizeTxs.set(mempool.size);
+      this.metrics?.mempoolSizeBytes.set(mempool.sizeBytes);
+    };
+    const privval = new PrivValidator(join(cfg.dataDir, 'privval.json'), (m) => sign(this.key.secretKey, m));
+    engine = new ConsensusEngine({
+      tip, mempool, out, privval, nodePublicKey: this.key.publicKey, logger: this.logger, metrics: this.metrics,
+      timeouts: {
+        proposeMs: cfg.consensus.timeoutProposeMs, proposeDeltaMs: cfg.consensus.timeoutDeltaMs,
+        prevoteMs: cfg.consensus.timeoutPrevoteMs, prevoteDeltaMs: cfg.consensus.timeoutDeltaMs,
+        precommitMs: cfg.consensus.timeoutPrecommitMs, precommitDeltaMs: cfg.consensus.timeoutDeltaMs,
+      },
+      onCommitted: (c) => this.onCommitted(c),
+      requestSync: () => sync.request(),
+    });
+    sync = new BlockSync({ tip, store: this.store, engine, out, logger: this.logger });
+    this.run = { sealed, tip, mempool, network, engine, sync, gossip, allowed };
+    this.metrics?.chainHeight.set(tip.height);
+    await network.start();
+    await engine.start(this.store);
+    sync.start();
+    this.logger.info('chain started', { height: tip.height, nodeKey: selfHex, validator: tip.validators.some((v) => toHex(v.publicKey) === selfHex) });
+    void refreshAllowed;
+    this.refreshAllowed = () => { refreshAllowed(); network.refreshAllowed(); };
+  }
+  private refreshAllowed: () => void = () => undefined;
+
+  private onCommitted(c: { block: Block; hash: Hash; cert: CommitCertificate; exec: Execution }): void {
+    const r = this.run!;
+    const now = Date.now();
+    const hashes: string[] = [];
+    const signers = new Set<string>();
+    const m = this.metrics;
+    c.exec.results.forEach((res, i) => {
+      const hex = (res as { hashHex?: string }).hashHex ?? toHex(res.hash);
+      hashes.push(hex);
+      const entry = r.mempool.get(hex);
+      if (entry) { signers.add(entry.signer); m?.commitLatency.observe((now - entry.admittedAt) / 1000); }
+      else { const s = signerHexOf(c.block.txs[i]!); if (s) signers.add(s); }
+      const ws = this.waiters.get(hex);
+      if (ws) {
+        this.waiters.delete(hex);
+        for (const w of ws) w({ status: 'committed', hash: res.hash, height: c.block.header.height, index: i, code: res.code });
+      }
+    });
+    r.mempool.onCommitted(hashes, signers);
+    if (m) {
+      m.chainHeight.set(c.block.header.height);
+      m.txsCommitted.inc(c.block.txs.length);
+      m.mempoolSizeTxs.set(r.mempool.size);
+      m.mempoolSizeBytes.set(r.mempool.sizeBytes);
+    }
+    for (const k of c.exec.writes.keys()) {
+      if (k.startsWith('node/') || k.startsWith('member/')) { this.refreshAllowed(); break; }
+    }
+    r.sync.announce();
+    const ev: NewBlockEvent = { height: c.block.header.height, hash: c.hash, time: c.block.header.time, txs: c.exec.results.map((x) => x.hash) };
+    for (const l of this.listeners) { try { l(ev); } catch { /* a listener must not break the node */ } }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const r = this.run;
+    if (r) {
+      r.sync.stop();
+      r.engine.stop();
+      r.gossip.stop();
+      await r.network.close();
+      await r.engine.serialize(async () => undefined); // let an in-flight commit finish
+    }
+    await this.store.close();
+  }
+
+  // ------------------------------------------------------------------ NodeApiBackend
+
+  identity(): NodeIdentity {
+    return { publicKey: this.key.publicKey, proofOfPossession: this.popSig, role: this.config.role, chainId: this.config.chainId };
+  }
+
+  async installGenesis(sealed: SealedGenesis): Promise<void> {
+    if (this.run) throw new ConsortiaError(ChainNodeCodes.GENESIS_ALREADY_SET, 'genesis already installed');
+    verifySealedGenesis(sealed);
+    if (sealed.genesis.chainId !== this.config.chainId) {
+      throw new ConsortiaError('GENESIS_INVALID', `genesis is for chain ${sealed.genesis.chainId}, this node is for ${this.config.chainId}`);
+    }
+    const json = JSON.stringify(sealedGenesisToJSON(sealed));
+    writeDurably(join(this.config.dataDir, 'genesis.json'), json);
+    await this.store.putGenesisJson(json);
+    await this.startChain(sealed);
+  }
+
+  genesis(): SealedGenesis | null { return this.run?.sealed ?? null; }
+
+  private need(): Running {
+    if (!this.run) throw new ConsortiaError(ChainNodeCodes.AWAITING_GENESIS, 'node is awaiting genesis');
+    return this.run;
+  }
+
+  async submitTx(encodedTx: Uint8Array, opts: SubmitTxOptions): Promise<TxSubmitResult> {
+    const r = this.need();
+    const hash = txHash(encodedTx);
+    const hex = toHex(hash);
+    const loc = await this.store.getTx(hex);
+    if (loc) return { status: 'committed', hash, height: loc.height, index: loc.index, code: loc.code };
+    const res = r.mempool.add(encodedTx, null);
+    if (!res.ok) throw new ConsortiaError(res.code, res.message, { hash: hex });
+    if (opts.wait !== 'commit') return { status: 'accepted', hash };
+    return new Promise<TxSubmitResult>((resolve) => {
+      let set = this.waiters.get(hex);
+      if (!set) { set = new Set(); this.waiters.set(hex, set); }
+      const w: Waiter = (x) => { clearTimeout(t); resolve(x); };
+      const t = setTimeout(() => {
+        set!.delete(w);
+        if (set!.size === 0) this.waiters.delete(hex);
+        resolve({ status: 'accepted', hash });
+      }, Math.max(0, opts.timeoutMs));
+      set.add(w);
+    });
+  }
+
+  async submitTxBatch(encodedTxs: Uint8Array[]): Promise<TxBatchItemResult[]> {
+    const r = this.need();
+    return encodedTxs.map((b) => {
+      const res = r.mempool.add(b, null);
+      return res.ok ? { status: 'accepted', hash: res.entry.hash } : { status: 'rejected', hash: res.hash, code: res.code, message: res.message };
+    });
+  }
+
+  async getTx(hash: Hash): Promise<TxLookup | null> {
+    this.need();
+    const loc = await this.store.getTx(toHex(hash));
+    if (!loc) return null;
+    const block = await this.getBlock(loc.height);
+    if (!block) return null;
+    const tx = block.txs[loc.index]!;
+    const p = merkleProof(block.txs, loc.index);
+    return { hash, height: loc.height, index: loc.index, code: loc.code, tx, proof: { txRoot: block.header.txRoot, leafIndex: p.index, treeSize: p.total, path: p.path } };
+  }
+
+  latestHeight(): number { return this.run?.tip.height ?? 0; }
+
+  async getBlock(height: number): Promise<Block | null> {
+    if (!this.run || height < 1 || height > this.run.tip.height) return null;
+    const b = await this.store.getBlockBytes(height);
+    return b ? decodeBlock(b) : null;
+  }
+  async getHeader(height: number): Promise<BlockHeader | null> { return (await this.getBlock(height))?.header ?? null; }
+  async getCommit(height: number): Promise<CommitCertificate | null> {
+    if (!this.run || height < 1 || height > this.run.tip.height) return null;
+    const c = await this.store.getCommitBytes(height);
+    return c ? decodeCommit(c) : null;
+  }
+
+  private proven(key: string): ProvenValue {
+    const s = this.need().tip.state;
+    return { key, value: s.get(key) ?? null, proof: s.prove(key) };
+  }
+
+  async getAccount(publicKey: Uint8Array): Promise<AccountLookup> {
+    const r = this.need();
+    const s = r.tip.state;
+    const key = StateKeys.account(publicKey);
+    const raw = s.get(key);
+    const balances = getBalances(s, publicKey);
+    return {
+      height: r.tip.height,
+      stateRoot: s.root(),
+      account: raw ? { publicKey: toHex(publicKey), nonce: decodeAccount(raw).nonce } : null,
+      balances,
+      proofs: [this.proven(key), ...balances.map((b) => this.proven(StateKeys.balance(publicKey, b.asset)))],
+    };
+  }
+
+  private lookup(key: string, decode: (b: Uint8Array) => Record<string, unknown>): StateLookup {
+    const r = this.need();
+    const p = this.proven(key);
+    return { height: r.tip.height, stateRoot: r.tip.state.root(), value: p.value ? decode(p.value) : null, proof: p };
+  }
+  async getAsset(assetId: string): Promise<StateLookup> {
+    return this.lookup(StateKeys.asset(assetId), (b) => { const a = decodeAsset(b); return { id: assetId, issuer: a.issuer, supply: a.supply }; });
+  }
+  async getAnchor(hash: Hash): Promise<StateLookup> {
+    return this.lookup(StateKeys.anchor(hash), (b) => ({ hash, ...decodeAnchor(b) }));
+  }
+
+  status(): NodeStatus & { p2pAddress?: string } {
+    const r = this.run;
+    const addr = r?.network.address();
+    return {
+      chainId: this.config.chainId,
+      role: this.config.role,
+      nodeKey: this.key.publicKey,
+      genesisInstalled: r !== null,
+      height: r?.tip.height ?? 0,
+      latestBlockHash: r && r.tip.height > 0 ? r.tip.headHash : null,
+      latestBlockTime: r && r.tip.height > 0 ? r.tip.headTime : null,
+      validators: r?.tip.validators ?? [],
+      peers: r ? r.network.connectedPeers().map((p) => ({ publicKey: Buffer.from(p.publicKey, 'hex'), address: p.address })) : [],
+      syncing: r?.sync.syncing ?? false,
+      lowestHeight: r && r.tip.height > 0 ? 1 : 0,
+      mempool: { txs: r?.mempool.size ?? 0, bytes: r?.mempool.sizeBytes ?? 0 },
+      ...(addr ? { p2pAddress: `${addr.host}:${addr.port}` } : {}),
+    };
+  }
+
+  subscribe(listener: (event: NewBlockEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  health(): HealthReport { return { ok: !this.closed, details: { uptimeMs: Date.now() - this.startedAt } }; }
+
+  readiness(): ReadinessReport {
+    if (!this.run) return { ready: false, reason: 'awaiting genesis' };
+    if (this.run.sync.syncing) return { ready: false, reason: 'syncing' };
+    return { ready: true };
+  }
+}

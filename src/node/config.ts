@@ -1,0 +1,247 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { Type, type Static, type TSchema } from 'typebox';
+import { ConsortiaError, CommonCodes } from '../lib/errors.js';
+import { readConfigFile, validateConfig } from '../lib/config.js';
+
+/**
+ * Chain-node configuration (contracts §3): a YAML/JSON file overlaid by
+ * CONSORTIA_NODE_<UPPER_SNAKE> environment variables, validated once at start-up and
+ * passed down. Nested keys join with '_' (mempool.maxTxs -> CONSORTIA_NODE_MEMPOOL_MAX_TXS).
+ */
+
+export const NODE_ROLES = ['validator', 'super', 'ordinary', 'light'] as const;
+export type NodeRoleName = (typeof NODE_ROLES)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+/** "host:port" with an IPv4/hostname host or a bracketed IPv6 host; port 0 means "pick a free one". */
+const HOST_PORT_PATTERN = '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})$';
+const HEX32_PATTERN = '^[0-9a-f]{64}$';
+
+const HostPort = (description: string) => Type.String({ pattern: HOST_PORT_PATTERN, description });
+const Int = (min: number, max: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description });
+
+export const PeerSchema = Type.Object(
+  {
+    publicKey: Type.String({ pattern: HEX32_PATTERN, description: 'peer node key, 32-byte Ed25519 public key as lowercase hex' }),
+    address: HostPort('peer P2P address host:port'),
+  },
+  { additionalProperties: false },
+);
+
+export const ConsensusTimeoutsSchema = Type.Object(
+  {
+    timeoutProposeMs: Int(50, 600_000, 3_000, 'wait for a proposal in round 0'),
+    timeoutPrevoteMs: Int(10, 600_000, 1_000, 'wait after +2/3 prevotes for anything'),
+    timeoutPrecommitMs: Int(10, 600_000, 1_000, 'wait after +2/3 precommits for anything'),
+    timeoutDeltaMs: Int(0, 600_000, 500, 'added to each timeout per round (timeouts grow per round)'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const MempoolSchema = Type.Object(
+  {
+    maxTxs: Int(1, 10_000_000, 20_000, 'maximum number of pending transactions'),
+    maxBytes: Int(1024, 4 * 1024 ** 3, 64 * 1024 * 1024, 'maximum total bytes of pending transactions'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ApiSchema = Type.Object(
+  {
+    bodyLimitBytes: Int(1024, 1024 ** 3, 16 * 1024 * 1024, 'largest accepted HTTP body (batch submissions); larger gets 413'),
+    maxWaitMs: Int(0, 600_000, 30_000, 'upper bound for POST /v1/txs?wait=commit&timeoutMs'),
+    sseKeepAliveMs: Int(1_000, 600_000, 15_000, 'interval of SSE keep-alive comments on /v1/events'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const NodeConfigSchema = Type.Object(
+  {
+    role: Type.Union(NODE_ROLES.map((r) => Type.Literal(r)), { default: 'validator' }),
+    chainId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
+    dataDir: Type.String({ minLength: 1 }),
+    /** Ed25519 seed file; generated (0600) by the node if missing. Defaults to <dataDir>/node-key.json. */
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Sealed genesis JSON; without it (and none persisted in dataDir) the node awaits PUT /v1/genesis. */
+    genesisFile: Type.Optional(Type.String({ minLength: 1 })),
+    p2pListen: HostPort('P2P listen address'),
+    p2pAdvertise: Type.Optional(HostPort('address peers should dial, when it differs from p2pListen')),
+    apiListen: HostPort('HTTP API listen address'),
+    peers: Type.Array(PeerSchema, { default: [] }),
+    retentionBlocks: Type.Optional(Type.Integer({ minimum: 1 })),
+    retentionSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    followAccounts: Type.Array(Type.String({ pattern: HEX32_PATTERN }), { default: [] }),
+    syncFrom: Type.Array(Type.String({ pattern: '^https?://' }), { default: [] }),
+    logLevel: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+    consensus: ConsensusTimeoutsSchema,
+    mempool: MempoolSchema,
+    maxTxBytes: Int(128, 16 * 1024 * 1024, 32 * 1024, 'largest encoded tx accepted at admission'),
+    api: ApiSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** Defaults for the two listen addresses (contracts §3). */
+export const DEFAULT_API_LISTEN = '127.0.0.1:26657';
+export const DEFAULT_P2P_LISTEN = '127.0.0.1:26656';
+
+type RawNodeConfig = Static<typeof NodeConfigSchema>;
+/** The validated config: keyFile always resolved; paths absolute. */
+export type NodeConfig = Omit<RawNodeConfig, 'keyFile'> & { keyFile: string };
+export type PeerConfig = Static<typeof PeerSchema>;
+export type ConsensusTimeouts = Static<typeof ConsensusTimeoutsSchema>;
+export type MempoolConfig = Static<typeof MempoolSchema>;
+
+export const NODE_ENV_PREFIX = 'CONSORTIA_NODE_';
+/** Env var naming the config file when --config is not given. */
+export const NODE_CONFIG_FILE_ENV = 'CONSORTIA_NODE_CONFIG';
+
+export function toUpperSnake(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** Every leaf key of the schema with its env name, e.g. ['mempool','maxTxs'] -> CONSORTIA_NODE_MEMPOOL_MAX_TXS. */
+export function nodeEnvNames(): { path: string[]; env: string; kind: 'scalar' | 'list' | 'peers' }[] {
+  const out: { path: string[]; env: string; kind: 'scalar' | 'list' | 'peers' }[] = [];
+  const props = NodeConfigSchema.properties as Record<string, TSchema & { properties?: Record<string, TSchema>; type?: string }>;
+  for (const [key, schema] of Object.entries(props)) {
+    if (schema.type === 'object' && schema.properties) {
+      for (const sub of Object.keys(schema.properties)) {
+        out.push({ path: [key, sub], env: NODE_ENV_PREFIX + toUpperSnake(key) + '_' + toUpperSnake(sub), kind: 'scalar' });
+      }
+    } else {
+      const kind = key === 'peers' ? 'peers' : schema.type === 'array' ? 'list' : 'scalar';
+      out.push({ path: [key], env: NODE_ENV_PREFIX + toUpperSnake(key), kind });
+    }
+  }
+  return out;
+}
+
+/** Peers from env: a JSON array of {publicKey,address}, or "pubhex@host:port,pubhex@host:port". */
+export function parsePeersEnv(value: string): unknown {
+  const v = value.trim();
+  if (v.startsWith('[')) return parseJsonEnv('PEERS', v);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((entry) => {
+      const at = entry.indexOf('@');
+      if (at < 0) throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `${NODE_ENV_PREFIX}PEERS entry "${entry}" must be publicKeyHex@host:port`);
+      return { publicKey: entry.slice(0, at), address: entry.slice(at + 1) };
+    });
+}
+
+function parseJsonEnv(name: string, v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch (err) {
+    throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `${NODE_ENV_PREFIX}${name} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Env overlay for the node config (nested objects merged key by key). */
+export function nodeEnvOverlay(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const { path, env: name, kind } of nodeEnvNames()) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value =
+      kind === 'peers'
+        ? parsePeersEnv(raw)
+        : kind === 'list'
+          ? raw.trim().startsWith('[')
+            ? parseJsonEnv(toUpperSnake(path[0]!), raw)
+            : raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+          : raw;
+    if (path.length === 1) out[path[0]!] = value;
+    else {
+      const parent = (out[path[0]!] ??= {}) as Record<string, unknown>;
+      parent[path[1]!] = value;
+    }
+  }
+  return out;
+}
+
+function mergeConfig(file: Record<string, unknown>, overlay: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...file };
+  for (const [k, v] of Object.entries(overlay)) {
+    const base = out[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && base && typeof base === 'object' && !Array.isArray(base)) {
+      out[k] = { ...(base as Record<string, unknown>), ...(v as Record<string, unknown>) };
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** Finds `--config F` / `--config=F` in argv (process.argv.slice(2) style). */
+export function configPathFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config' || a === '-c') {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('-')) throw new ConsortiaError(CommonCodes.INVALID_CONFIG, '--config needs a file path');
+      return next;
+    }
+    if (a.startsWith('--config=')) return a.slice('--config='.length);
+  }
+  const fromEnv = env[NODE_CONFIG_FILE_ENV];
+  return fromEnv && fromEnv !== '' ? fromEnv : undefined;
+}
+
+/** Splits "host:port" (IPv6 in brackets) into parts; port 0 allowed. */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const m = new RegExp(HOST_PORT_PATTERN).exec(address);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port > 65535) {
+    throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `"${address}" is not host:port`);
+  }
+  const host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
+  return { host, port };
+}
+
+/** Validates an already-merged raw object (file + env) into a NodeConfig; `baseDir` resolves relative paths. */
+export function parseNodeConfig(raw: Record<string, unknown>, baseDir: string = process.cwd()): NodeConfig {
+  const withListenDefaults = { apiListen: DEFAULT_API_LISTEN, p2pListen: DEFAULT_P2P_LISTEN, ...raw };
+  const cfg = validateConfig(NodeConfigSchema, withListenDefaults);
+  for (const key of ['apiListen', 'p2pListen', 'p2pAdvertise'] as const) {
+    const v = cfg[key];
+    if (v !== undefined) {
+      try {
+        parseHostPort(v);
+      } catch {
+        throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: /${key}: port out of range in "${v}"`, {
+          problems: [`/${key}: port out of range`],
+        });
+      }
+    }
+  }
+  for (const [i, p] of cfg.peers.entries()) {
+    if (parseHostPort(p.address).port === 0) {
+      throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: /peers/${i}/address: port 0 cannot be dialed`, {
+        problems: [`/peers/${i}/address: port 0 cannot be dialed`],
+      });
+    }
+  }
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const dataDir = abs(cfg.dataDir);
+  return {
+    ...cfg,
+    dataDir,
+    keyFile: cfg.keyFile !== undefined ? abs(cfg.keyFile) : join(dataDir, 'node-key.json'),
+    ...(cfg.genesisFile !== undefined ? { genesisFile: abs(cfg.genesisFile) } : {}),
+  };
+}
+
+/**
+ * Reads the node config once: optional file (--config F, or CONSORTIA_NODE_CONFIG), overlaid by
+ * CONSORTIA_NODE_* env, validated. Throws ConsortiaError INVALID_CONFIG naming each bad field.
+ * Relative paths resolve against the process's working directory.
+ */
+export function loadNodeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): NodeConfig {
+  const path = configPathFromArgs(argv, env);
+  const file = path !== undefined ? readConfigFile(path) : {};
+  const merged = mergeConfig(file, nodeEnvOverlay(env));
+  return parseNodeConfig(merged, process.cwd());
+}

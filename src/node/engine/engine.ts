@@ -1,0 +1,329 @@
+import {
+  type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
+  blockHash, decodeBlock, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
+  verifyDomain, verifyVote, voteSignBytes, Tags,
+} from '../../chain/index.js';
+import {
+  initialState, step, proposerFor,
+  type ConsensusEffect, type ConsensusInput, type ConsensusState, type ConsensusTimeouts, type Vote,
+} from '../../consensus/index.js';
+import type { Logger } from '../../lib/logging.js';
+import type { NodeMetrics } from '../metrics.js';
+import type { Mempool } from '../mempool/index.js';
+import { DoubleSignError, type PrivValidator } from '../store/index.js';
+import type { ChainTip } from './chain-tip.js';
+import { chainOps, type Execution } from './chain-ops.js';
+import { decodeMsg, encodeMsg, type ProposalMsg, type VoteMsg } from './messages.js';
+
+/**
+ * Drives the pure consensus machine: feeds it verified proposals/votes and timeouts, and
+ * performs its effects (build/validate blocks, sign through the privval guard, broadcast,
+ * commit). All consensus inputs run synchronously on the event loop; the only async part is
+ * the store write of a commit, serialized through `commitQueue` (shared with block sync).
+ */
+export interface Outbox {
+  broadcast(channel: 'consensus' | 'sync', payload: Uint8Array): void;
+  send(peer: string, channel: 'consensus' | 'sync', payload: Uint8Array): void;
+}
+
+export interface EngineOptions {
+  tip: ChainTip;
+  mempool: Mempool<Tx>;
+  out: Outbox;
+  privval: PrivValidator;
+  nodePublicKey: Uint8Array;
+  timeouts: Partial<ConsensusTimeouts>;
+  logger: Logger;
+  metrics?: NodeMetrics;
+  /** After a block is durably committed and applied (consensus or sync). */
+  onCommitted: (c: { block: Block; hash: Hash; cert: CommitCertificate; exec: Execution }) => void;
+  /** Asks block sync to fetch a block we know was decided but do not have. */
+  requestSync: () => void;
+  now?: () => number;
+}
+
+interface CachedBlock { block: Block; bytes: Uint8Array; exec: Execution | null }
+
+const MAX_BUFFERED = 256;
+
+export class ConsensusEngine {
+  private cs: ConsensusState;
+  private readonly selfHex: string;
+  private readonly chainId: string;
+  private blocks = new Map<string, CachedBlock>();
+  private myMsgs: Buffer[] = [];
+  private timers = new Set<NodeJS.Timeout>();
+  private buffered: { peer: string; payload: Buffer }[] = [];
+  private committing = false;
+  private commitQueue: Promise<unknown> = Promise.resolve();
+  private lastCert: CommitCertificate | null = null;
+  private pendingEvidence = new Map<string, Evidence>();
+  private regossipTimer: NodeJS.Timeout | null = null;
+  private lastProgressHeight = 0;
+  private heightStartedAt = 0;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: EngineOptions) {
+    this.cs = initialState({ timeouts: o.timeouts });
+    this.selfHex = toHex(o.nodePublicKey);
+    this.chainId = o.tip.chainId;
+    this.now = o.now ?? Date.now;
+  }
+
+  get height(): number { return this.cs.height; }
+  get round(): number { return this.cs.round; }
+
+  async start(store: { getCommitBytes(h: number): Promise<Uint8Array | undefined> }): Promise<void> {
+    const tip = this.o.tip;
+    if (tip.height > 0) {
+      const c = await store.getCommitBytes(tip.height);
+      this.lastCert = c ? decodeCommit(c) : null;
+    }
+    const last = this.o.privval.lastSigned();
+    if (last && last.height === tip.height + 1) {
+      const stepName = last.step === 1 ? 'propose' : last.step === 2 ? 'prevote' : 'precommit';
+      this.dispatch({ kind: 'restore', height: last.height, round: last.round, step: stepName });
+    }
+    this.startHeight();
+    this.regossipTimer = setInterval(() => this.regossip(), 1_000);
+    this.regossipTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.regossipTimer) clearInterval(this.regossipTimer);
+  }
+
+  /** Serializes every state-changing commit (consensus or sync). */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.commitQueue.then(fn, fn);
+    this.commitQueue = p.catch(() => undefined);
+    return p;
+  }
+
+  private startHeight(): void {
+    const tip = this.o.tip;
+    this.blocks.clear();
+    this.myMsgs = [];
+    this.heightStartedAt = this.now();
+    const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
+    this.dispatch({ kind: 'start', height: tip.height + 1, validators, self: this.selfHex, lastCommitRound: this.lastCert?.round ?? 0 });
+    const replay = this.buffered;
+    this.buffered = [];
+    for (const m of replay) this.onMessage(m.peer, m.payload);
+  }
+
+  private dispatch(input: ConsensusInput): void {
+    if (this.stopped) return;
+    const r = step(this.cs, input);
+    this.cs = r.state;
+    this.o.metrics?.consensusRound.set(this.cs.round);
+    for (const e of r.effects) {
+      try { this.perform(e); } catch (err) {
+        this.o.logger.error('consensus effect failed', { effect: e.kind, err: (err as Error).message });
+      }
+    }
+  }
+
+  private perform(e: ConsensusEffect): void {
+    switch (e.kind) {
+      case 'scheduleTimeout': {
+        const t = setTimeout(() => { this.timers.delete(t); this.dispatch({ kind: 'timeout', height: e.height, round: e.round, step: e.step }); }, e.durationMs);
+        this.timers.add(t);
+        return;
+      }
+      case 'buildProposal': return this.scheduleBuild(e.height, e.round);
+      case 'broadcastProposal': return this.broadcastProposal(e.height, e.round, e.blockHash, e.polRound);
+      case 'signVote': return this.signVote(e.vote);
+      case 'commit': return void this.commitDecided(e.height, e.round, e.blockHash, e.precommits);
+      case 'evidence': {
+        const ev: Evidence = { voteA: toSignedVote(e.a), voteB: toSignedVote(e.b) };
+        if (ev.voteA.signature.length !== 64 || ev.voteB.signature.length !== 64) return;
+        this.pendingEvidence.set(toHex(evidenceId(ev)), ev);
+        this.o.metrics?.evidence.inc();
+        this.o.logger.warn('equivocation evidence', { validator: e.a.validator, height: e.a.height, round: e.a.round, type: e.a.type });
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ proposing
+
+  private scheduleBuild(height: number, round: number): void {
+    const tip = this.o.tip;
+    const interval = chainOps.params(tip.state).blockIntervalMs;
+    const delay = tip.height === 0 ? 0 : Math.max(0, tip.headTime + interval - this.now());
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.cs.height !== height || this.cs.round !== round || this.cs.step !== 'propose' || this.committing) return;
+      this.buildProposal(height, round);
+    }, delay);
+    this.timers.add(t);
+  }
+
+  private buildProposal(height: number, round: number): void {
+    const tip = this.o.tip;
+    const params = chainOps.params(tip.state);
+    const reaped = this.o.mempool.reap(params.maxBlockTxs, Math.max(0, params.maxBlockBytes - 64 * 1024));
+    const evidence = [...this.pendingEvidence.values()].slice(0, 16);
+    const { block, exec } = tip.buildNext({
+      proposer: this.o.nodePublicKey, time: this.now(), txs: reaped.map((e) => e.bytes), evidence,
+      lastCommit: this.lastCert, verified: this.o.mempool.verified,
+    });
+    const bytes = encodeBlock(block);
+    const hash = toHex(blockHash(block.header));
+    this.blocks.set(hash, { block, bytes, exec });
+    this.o.logger.debug('built proposal', { height, round, txs: block.txs.length, hash });
+    this.dispatch({ kind: 'proposalReady', height, round, blockHash: hash });
+  }
+
+  private broadcastProposal(height: number, round: number, hashHex: string, polRound: number): void {
+    const cached = this.blocks.get(hashHex);
+    if (!cached) return;
+    const hash = fromHex(hashHex, 32);
+    let signature: Uint8Array;
+    try {
+      signature = this.o.privval.sign(height, round, 'proposal', proposalSignBytes(this.chainId, height, round, hash, polRound));
+    } catch (err) {
+      if (err instanceof DoubleSignError) { this.o.logger.warn(err.message); return; }
+      throw err;
+    }
+    const msg = encodeMsg({ kind: 'proposal', height, round, polRound, proposer: this.o.nodePublicKey, signature, block: cached.bytes });
+    this.myMsgs.push(msg);
+    this.o.out.broadcast('consensus', msg);
+  }
+
+  private signVote(v: Vote): void {
+    const hash = v.blockHash === null ? null : fromHex(v.blockHash, 32);
+    let signature: Uint8Array;
+    try {
+      signature = this.o.privval.sign(v.height, v.round, v.type, voteSignBytes(this.chainId, v.type, v.height, v.round, hash));
+    } catch (err) {
+      if (err instanceof DoubleSignError) { this.o.logger.warn(err.message); return; }
+      throw err;
+    }
+    const msg = encodeMsg({ kind: 'vote', type: v.type, height: v.height, round: v.round, blockHash: hash, validator: this.o.nodePublicKey, signature });
+    this.mySigs.set(`${v.round}/${v.type}`, signature);
+    this.myMsgs.push(msg);
+    this.o.out.broadcast('consensus', msg);
+  }
+  private mySigs = new Map<string, Uint8Array>();
+
+  // ------------------------------------------------------------------ receiving
+
+  onMessage(peer: string, payload: Buffer): void {
+    if (this.stopped) return;
+    if (this.committing) {
+      if (this.buffered.length < MAX_BUFFERED) this.buffered.push({ peer, payload: Buffer.from(payload) });
+      return;
+    }
+    const m = decodeMsg(payload);
+    if (m.kind === 'proposal') this.onProposal(peer, m, payload);
+    else if (m.kind === 'vote') this.onVote(m);
+  }
+
+  private onProposal(peer: string, m: ProposalMsg, raw: Buffer): void {
+    const next = this.o.tip.height + 1;
+    if (m.height < next) return;
+    if (m.height > next) {
+      if (this.buffered.length < MAX_BUFFERED) this.buffered.push({ peer, payload: Buffer.from(raw) });
+      this.o.requestSync();
+      return;
+    }
+    const validators = this.cs.validators;
+    if (toHex(m.proposer) !== proposerFor(validators, m.height, m.round)) return;
+    const block = decodeBlock(m.block);
+    const hash = blockHash(block.header);
+    if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) return;
+    const hashHex = toHex(hash);
+    let cached = this.blocks.get(hashHex);
+    if (!cached) {
+      let exec: Execution | null = null;
+      try {
+        exec = this.o.tip.validateNext(block, this.o.mempool.verified, { maxFutureMs: 30_000, now: this.now() });
+      } catch (err) {
+        this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
+      }
+      cached = { block, bytes: new Uint8Array(m.block), exec };
+      this.blocks.set(hashHex, cached);
+    }
+    this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached.exec !== null });
+  }
+
+  private onVote(m: VoteMsg): void {
+    const next = this.o.tip.height + 1;
+    if (m.height < next || m.height > next + 1) return;
+    const sv: SignedVote = { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature };
+    if (!verifyVote(this.chainId, sv)) return;
+    this.dispatch({ kind: 'vote', vote: { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash ? toHex(m.blockHash) : null, validator: toHex(m.validator), signature: toHex(m.signature) } });
+  }
+
+  /** Re-sends this height's own proposal/votes when the height is not progressing (lost messages, restarted peers). */
+  private regossip(): void {
+    if (this.committing || this.stopped) return;
+    if (this.cs.height === this.lastProgressHeight && this.now() - this.heightStartedAt > 1_000) {
+      for (const m of this.myMsgs) this.o.out.broadcast('consensus', m);
+    }
+    this.lastProgressHeight = this.cs.height;
+  }
+
+  /** Sends our current-height messages to a newly connected peer. */
+  onPeerUp(peer: string): void {
+    for (const m of this.myMsgs) this.o.out.send(peer, 'consensus', m);
+  }
+
+  // ------------------------------------------------------------------ committing
+
+  private commitDecided(height: number, round: number, hashHex: string, precommits: Vote[]): void {
+    const cached = this.blocks.get(hashHex);
+    const signatures = precommits
+      .filter((v) => v.blockHash === hashHex)
+      .map((v) => {
+        const sig = v.signature ? fromHex(v.signature, 64) : v.validator === this.selfHex ? this.mySigs.get(`${round}/precommit`) : undefined;
+        return sig ? { validator: fromHex(v.validator, 32), signature: sig } : null;
+      })
+      .filter((x): x is { validator: Uint8Array; signature: Uint8Array } => x !== null);
+    const cert: CommitCertificate = { height, round, blockHash: fromHex(hashHex, 32), signatures };
+    if (!cached || !cached.exec) {
+      this.o.logger.info('decided block not available locally; fetching by sync', { height, hash: hashHex });
+      this.o.requestSync();
+      return;
+    }
+    const exec = cached.exec;
+    this.committing = true;
+    void this.serialize(async () => {
+      if (this.o.tip.height + 1 !== height) return; // sync got there first
+      await this.applyCommitted(cached.block, cert, exec, cached.bytes);
+    }).catch((err) => {
+      this.o.logger.error('commit failed', { height, err: (err as Error).message });
+    }).finally(() => {
+      this.committing = false;
+      if (this.o.tip.height >= height) this.startHeight();
+    });
+  }
+
+  /** Durably commits a validated block, then notifies; caller holds the commit queue. */
+  async applyCommitted(block: Block, cert: CommitCertificate, exec: Execution, bytes?: Uint8Array): Promise<void> {
+    const hash = await this.o.tip.commit(block, cert, exec, bytes);
+    this.lastCert = cert;
+    for (const e of block.evidence) this.pendingEvidence.delete(toHex(evidenceId(e)));
+    this.o.metrics?.roundsPerHeight.observe(cert.round + 1);
+    this.o.onCommitted({ block, hash, cert, exec });
+  }
+
+  /** Block sync applied blocks beyond the consensus height: restart consensus at the new tip. */
+  resyncedTo(): void {
+    if (this.committing) return;
+    if (this.cs.height <= this.o.tip.height) this.startHeight();
+  }
+}
+
+function toSignedVote(v: Vote): SignedVote {
+  return {
+    type: v.type, height: v.height, round: v.round, blockHash: v.blockHash === null ? null : fromHex(v.blockHash, 32),
+    validator: fromHex(v.validator, 32), signature: v.signature ? fromHex(v.signature, 64) : new Uint8Array(0),
+  };
+}

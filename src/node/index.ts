@@ -1,0 +1,1 @@
+export { ChainNode, ChainNodeCodes } from './chain-node.js';

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { isConsortiaError } from '../lib/errors.js';
+import { createLogger, type Logger } from '../lib/logging.js';
+import { ChainNode } from './chain-node.js';
+import { loadNodeConfig, parseHostPort, type NodeConfig } from './config.js';
+import { keygen, parseKeygenArgs } from './keygen.js';
+import { createNodeMetrics } from './metrics.js';
+import type { NodeApiBackend } from './rpc/backend.js';
+import { createNodeApi } from './rpc/server.js';
+import type { NodeApp } from './rpc/context.js';
+
+/**
+ * Chain-node process entrypoint.
+ *   node dist/node/main.js --config FILE            run the node (config file + CONSORTIA_NODE_* env)
+ *   node dist/node/main.js keygen --key-file F --chain-id C   print { publicKey, proofOfPossession }
+ * stdout carries only machine-readable lines (keygen JSON, or one {event:'listening',...} line);
+ * logs are JSON lines on stderr. Exit codes: 0 clean stop, 1 fatal error, 2 bad config/usage.
+ */
+
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+type RunningNode = NodeApiBackend & { close(): Promise<void> };
+
+function fatal(logger: Logger, err: unknown, exitCode: number): never {
+  const fields = isConsortiaError(err)
+    ? { code: err.code, error: err.message, details: err.details }
+    : { error: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined };
+  logger.error('fatal', fields);
+  process.exit(exitCode);
+}
+
+async function runKeygen(argv: readonly string[]): Promise<void> {
+  const { keyFile, chainId } = parseKeygenArgs(argv, process.env);
+  const out = keygen(keyFile, chainId);
+  process.stdout.write(JSON.stringify({ publicKey: out.publicKey, proofOfPossession: out.proofOfPossession }) + '\n');
+}
+
+function formatAddress(addr: string | { address: string; port: number } | null): string {
+  if (addr === null) return '';
+  if (typeof addr === 'string') return addr;
+  return addr.address.includes(':') ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
+}
+
+async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createNodeMetrics(registry);
+
+  const node: RunningNode = await ChainNode.open(config, { logger, metrics });
+  let api: NodeApp | undefined;
+  let stopping = false;
+
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn('second signal during shutdown; exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out', { timeoutMs: SHUTDOWN_TIMEOUT_MS });
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    try {
+      // API first (no new txs), then the node (consensus, p2p, store flush).
+      if (api) await api.close();
+      await node.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      fatal(logger, err, 1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  try {
+    api = await createNodeApi({
+      backend: node,
+      registry,
+      limits: {
+        maxTxBytes: config.maxTxBytes,
+        bodyLimitBytes: config.api.bodyLimitBytes,
+        maxWaitMs: config.api.maxWaitMs,
+        sseKeepAliveMs: config.api.sseKeepAliveMs,
+      },
+      logger: config.logLevel === 'silent' ? false : { level: config.logLevel, stream: process.stderr },
+    });
+    const { host, port } = parseHostPort(config.apiListen);
+    await api.listen({ host, port });
+  } catch (err) {
+    await node.close().catch(() => undefined);
+    throw err;
+  }
+
+  const apiAddr = formatAddress(api.server.address());
+  const id = node.identity();
+  const status = node.status();
+  process.stdout.write(
+    JSON.stringify({
+      event: 'listening',
+      api: `http://${apiAddr}`,
+      metrics: `http://${apiAddr}/metrics`,
+      p2p: status.p2pAddress ?? config.p2pListen,
+      publicKey: Buffer.from(id.publicKey).toString('hex'),
+      role: id.role,
+      chainId: id.chainId,
+      genesisInstalled: status.genesisInstalled,
+    }) + '\n',
+  );
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const bootLogger = createLogger('info', { component: 'node' });
+  process.on('uncaughtException', (err) => fatal(bootLogger, err, 1));
+  process.on('unhandledRejection', (err) => fatal(bootLogger, err, 1));
+
+  if (argv[0] === 'keygen') {
+    try {
+      await runKeygen(argv.slice(1));
+    } catch (err) {
+      fatal(bootLogger, err, 2);
+    }
+    return;
+  }
+
+  let config: NodeConfig;
+  try {
+    config = loadNodeConfig(argv, process.env);
+  } catch (err) {
+    fatal(bootLogger, err, 2);
+  }
+  const logger = createLogger(config.logLevel, { component: 'node', role: config.role, chainId: config.chainId });
+  try {
+    await runNode(config, logger);
+  } catch (err) {
+    fatal(logger, err, 1);
+  }
+}
+
+void main();

@@ -1,0 +1,54 @@
+import { createPrivateKey, createPublicKey, sign, type KeyObject, type X509Certificate } from 'node:crypto';
+
+/**
+ * TLS identity = the node's Ed25519 key. We build a minimal self-signed X.509 v3
+ * certificate by hand (DER) whose subject public key IS the node key, so the TLS 1.3
+ * CertificateVerify proves possession of the node key and the peer's identity is simply
+ * the certificate's raw public key. (No CA: authorization is the on-chain node registry.)
+ */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const ALG_ED25519 = Buffer.from('300506032b6570', 'hex');
+
+export interface TlsIdentity { certPem: string; keyPem: string; publicKey: Uint8Array }
+
+function derLen(n: number): Buffer {
+  if (n < 128) return Buffer.from([n]);
+  if (n < 256) return Buffer.from([0x81, n]);
+  return Buffer.from([0x82, n >> 8, n & 255]);
+}
+function tlv(tag: number, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
+}
+
+export function ed25519PrivateKeyFromSeed(seed: Uint8Array): KeyObject {
+  if (seed.length !== 32) throw new Error('ed25519 seed must be 32 bytes');
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+}
+
+export function makeTlsIdentity(seed: Uint8Array): TlsIdentity {
+  const priv = ed25519PrivateKeyFromSeed(seed);
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  const name = tlv(0x30, tlv(0x31, tlv(0x30, Buffer.from('0603550403', 'hex'), tlv(0x0c, Buffer.from('consortia-node')))));
+  const validity = tlv(0x30, tlv(0x17, Buffer.from('200101000000Z')), tlv(0x18, Buffer.from('99991231235959Z')));
+  const tbs = tlv(0x30, Buffer.from('a003020102', 'hex'), tlv(0x02, Buffer.from([1])), ALG_ED25519, name, validity, name, spki);
+  const sig = sign(null, tbs, priv);
+  const der = tlv(0x30, tbs, ALG_ED25519, tlv(0x03, Buffer.from([0]), sig));
+  const b64 = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  return {
+    certPem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`,
+    keyPem: priv.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicKey: new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.length)),
+  };
+}
+
+/** Raw 32-byte Ed25519 key of a peer certificate, or null if it is not an Ed25519 cert. */
+export function peerKeyFromCert(cert: X509Certificate | undefined): Uint8Array | null {
+  if (!cert) return null;
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType !== 'ed25519') return null;
+  const spki = key.export({ format: 'der', type: 'spki' });
+  if (spki.length !== 44 || !spki.subarray(0, 12).equals(SPKI_ED25519_PREFIX)) return null;
+  return new Uint8Array(spki.subarray(12));
+}

@@ -1,0 +1,25 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Registry } from 'prom-client';
+import type { NodeApiBackend } from './backend.js';
+
+/** The fastify instance type of the node API (TypeBox-typed routes). */
+export type NodeApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** Limits the API enforces itself (from NodeConfig). */
+export interface NodeApiLimits {
+  /** Largest encoded tx; a bigger tx gets 413 TX_TOO_LARGE. */
+  maxTxBytes: number;
+  /** Largest body of any request (batch submissions); bigger gets 413. */
+  bodyLimitBytes: number;
+  /** Upper bound applied to ?timeoutMs of wait=commit. */
+  maxWaitMs: number;
+  sseKeepAliveMs: number;
+}
+
+export interface NodeApiContext {
+  backend: NodeApiBackend;
+  registry: Registry;
+  limits: NodeApiLimits;
+}

@@ -1,0 +1,65 @@
+/**
+ * Error codes the node API itself raises, and the ONE code -> HTTP status table of the node
+ * API (contracts §3). Codes raised by the chain (CODEC_*, GENESIS_*, rejection codes) and by
+ * the node (MEMPOOL_FULL, PRUNED, ...) are mapped here by name, not imported, so the table
+ * does not depend on where each domain keeps its constants.
+ */
+export const NodeApiCodes = {
+  INVALID_TX: 'INVALID_TX',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  TX_TOO_LARGE: 'TX_TOO_LARGE',
+  BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  NOT_FOUND: 'NOT_FOUND',
+  PRUNED: 'PRUNED',
+  MEMPOOL_FULL: 'MEMPOOL_FULL',
+  GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET',
+  AWAITING_GENESIS: 'AWAITING_GENESIS',
+  NOT_READY: 'NOT_READY',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+/** Chain admission/execution rejection codes (contracts §1): the tx was well-formed but refused. */
+export const CHAIN_REJECTION_CODES: ReadonlySet<string> = new Set([
+  'BAD_SIGNATURE',
+  'BAD_NONCE',
+  'WRONG_CHAIN',
+  'ACCOUNT_EXISTS',
+  'NO_ACCOUNT',
+  'INSUFFICIENT_BALANCE',
+  'UNKNOWN_ASSET',
+  'NOT_ISSUER',
+  'BAD_AMOUNT',
+  'DUPLICATE_ANCHOR',
+  'GOV_BAD_SIGNATURE',
+  'GOV_THRESHOLD_NOT_MET',
+  'GOV_UNKNOWN_MEMBER',
+  'GOV_ALREADY_EXECUTED',
+  'GOV_INVALID_ACTION',
+]);
+
+const EXACT: Record<string, number> = {
+  INVALID_TX: 400,
+  INVALID_REQUEST: 400,
+  INVALID_ARGUMENT: 400,
+  TX_TOO_LARGE: 413,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FOUND: 404,
+  PRUNED: 410,
+  MEMPOOL_FULL: 429,
+  GENESIS_ALREADY_SET: 409,
+  CONFLICT: 409,
+  AWAITING_GENESIS: 503,
+  NOT_READY: 503,
+};
+
+/** HTTP status for an error code; unknown codes are server faults (500). */
+export function statusForCode(code: string): number {
+  const exact = EXACT[code];
+  if (exact !== undefined) return exact;
+  if (code.startsWith('CODEC_')) return 400;
+  if (code.startsWith('GENESIS_')) return 400;
+  if (CHAIN_REJECTION_CODES.has(code) || code.startsWith('GOV_')) return 422;
+  return 500;
+}

@@ -1,0 +1,89 @@
+import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { isConsortiaError } from '../../lib/errors.js';
+import type { NodeApiContext, NodeApp } from './context.js';
+import { NodeApiCodes, statusForCode } from './errors.js';
+import { registerBlockRoutes } from './routes/blocks.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerNodeInfoRoutes } from './routes/node-info.js';
+import { registerStateRoutes } from './routes/state.js';
+import { registerTxRoutes } from './routes/txs.js';
+
+export interface NodeApiOptions extends NodeApiContext {
+  /** fastify logger option (pino options or false); main passes { level, stream: stderr }. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+function body(code: string, message: string, details?: Record<string, unknown>): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Translates fastify's own errors (validation, body limit, parsing) into API error codes. */
+function fastifyErrorToApi(err: FastifyError, tooLargeCode: string | undefined): { status: number; body: ErrorBody } | null {
+  if (err.validation) {
+    return { status: 400, body: body(NodeApiCodes.INVALID_REQUEST, `invalid ${err.validationContext ?? 'request'}: ${err.message}`) };
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: body(tooLargeCode ?? NodeApiCodes.BODY_TOO_LARGE, 'request body is too large') };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, body: body(NodeApiCodes.UNSUPPORTED_MEDIA_TYPE, err.message) };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, body: body(NodeApiCodes.INVALID_REQUEST, err.message) };
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
+    return { status: err.statusCode ?? 400, body: body(NodeApiCodes.INVALID_REQUEST, err.message) };
+  }
+  return null;
+}
+
+/**
+ * The node HTTP API (contracts §3) over a NodeApiBackend. Returns a ready-to-listen fastify
+ * instance; the caller owns listen/close. All errors leave through the one handler below.
+ */
+export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.limits.bodyLimitBytes,
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+    .setValidatorCompiler(TypeBoxValidatorCompiler)
+    .withTypeProvider<TypeBoxTypeProvider>();
+
+  // Binary batches for load generators; limited by the instance/route bodyLimit.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, payload, done) => done(null, payload));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isConsortiaError(err)) {
+      const status = statusForCode(err.code);
+      if (status >= 500 && status !== 503) req.log.error({ err, code: err.code }, 'request failed');
+      return reply.code(status).send(body(err.code, err.message, err.details));
+    }
+    const mapped = fastifyErrorToApi(err, req.routeOptions.config?.tooLargeCode);
+    if (mapped) return reply.code(mapped.status).send(mapped.body);
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(body(NodeApiCodes.INTERNAL, 'internal error'));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(body(NodeApiCodes.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  registerNodeInfoRoutes(app, opts);
+  registerTxRoutes(app, opts);
+  registerBlockRoutes(app, opts);
+  registerStateRoutes(app, opts);
+  registerEventRoutes(app, opts);
+  await app.ready();
+  return app;
+}

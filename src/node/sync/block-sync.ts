@@ -1,0 +1,139 @@
+import { decodeBlock, decodeCommit, verifyCommit, bytesEqual, blockHash } from '../../chain/index.js';
+import type { Logger } from '../../lib/logging.js';
+import type { ChainStore } from '../store/index.js';
+import type { ChainTip } from '../engine/chain-tip.js';
+import type { ConsensusEngine, Outbox } from '../engine/engine.js';
+import { decodeMsg, encodeMsg } from '../engine/messages.js';
+
+/**
+ * Block sync on the `sync` channel. Peers announce their height (Status); a node behind
+ * asks the highest peer for the next blocks with their commit certificates, checks each
+ * certificate against the validator set it has derived itself (verifyCommit) and the hash
+ * chain, then validates/executes and persists it exactly like a consensus commit.
+ */
+export interface BlockSyncOptions {
+  tip: ChainTip;
+  store: ChainStore;
+  engine: ConsensusEngine;
+  out: Outbox;
+  logger: Logger;
+  batch?: number;
+  maxResponseBytes?: number;
+}
+
+export class BlockSync {
+  private readonly peerHeights = new Map<string, number>();
+  private inflight: { peer: string; from: number; at: number } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private applying = false;
+
+  constructor(private readonly o: BlockSyncOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => { this.announce(); this.maybeRequest(); }, 1_000);
+    this.timer.unref();
+    this.announce();
+  }
+  stop(): void { if (this.timer) clearInterval(this.timer); this.timer = null; }
+
+  /** True while some peer reports a height above ours by more than one block. */
+  get syncing(): boolean { return this.bestPeerHeight() > this.o.tip.height + 1; }
+
+  bestPeerHeight(): number {
+    let best = 0;
+    for (const h of this.peerHeights.values()) best = Math.max(best, h);
+    return best;
+  }
+
+  announce(peer?: string): void {
+    const msg = encodeMsg({ kind: 'status', height: this.o.tip.height });
+    if (peer) this.o.out.send(peer, 'sync', msg);
+    else this.o.out.broadcast('sync', msg);
+  }
+
+  onPeerDown(peer: string): void {
+    this.peerHeights.delete(peer);
+    if (this.inflight?.peer === peer) this.inflight = null;
+  }
+
+  /** Called when consensus decided a block we lack, or a proposal from the future arrived. */
+  request(): void { this.maybeRequest(true); }
+
+  private maybeRequest(force = false): void {
+    if (this.applying) return;
+    const now = Date.now();
+    if (this.inflight && now - this.inflight.at < 5_000) return;
+    this.inflight = null;
+    const want = this.o.tip.height + 1;
+    let best: string | null = null;
+    let bestH = force ? want - 1 : this.o.tip.height;
+    for (const [p, h] of this.peerHeights) if (h > bestH || (force && h >= want && best === null)) { best = p; bestH = h; }
+    if (!best || bestH < want) return;
+    this.inflight = { peer: best, from: want, at: now };
+    this.o.out.send(best, 'sync', encodeMsg({ kind: 'getBlocks', from: want, count: this.o.batch ?? 64 }));
+  }
+
+  onMessage(peer: string, payload: Buffer): void {
+    const m = decodeMsg(payload);
+    if (m.kind === 'status') {
+      this.peerHeights.set(peer, m.height);
+      if (m.height > this.o.tip.height) this.maybeRequest();
+    } else if (m.kind === 'getBlocks') {
+      void this.serve(peer, m.from, Math.min(m.count, 256)).catch((err) => this.o.logger.warn('sync serve failed', { err: (err as Error).message }));
+    } else if (m.kind === 'blocks') {
+      if (this.inflight?.peer === peer) this.inflight = null;
+      void this.apply(peer, m.items);
+    }
+  }
+
+  private async serve(peer: string, from: number, count: number): Promise<void> {
+    const items: { block: Uint8Array; commit: Uint8Array }[] = [];
+    let bytes = 0;
+    const limit = this.o.maxResponseBytes ?? 8 * 1024 * 1024;
+    for (let h = from; h < from + count && h <= this.o.tip.height; h++) {
+      const block = await this.o.store.getBlockBytes(h);
+      const commit = await this.o.store.getCommitBytes(h);
+      if (!block || !commit) break;
+      items.push({ block, commit });
+      bytes += block.length + commit.length;
+      if (bytes >= limit) break;
+    }
+    this.o.out.send(peer, 'sync', encodeMsg({ kind: 'blocks', items }));
+  }
+
+  private async apply(peer: string, items: { block: Uint8Array; commit: Uint8Array }[]): Promise<void> {
+    if (this.applying) return;
+    this.applying = true;
+    let applied = 0;
+    try {
+      for (const it of items) {
+        const ok = await this.o.engine.serialize(async () => {
+          const tip = this.o.tip;
+          const block = decodeBlock(it.block);
+          if (block.header.height <= tip.height) return true; // already have it
+          if (block.header.height !== tip.height + 1) return false;
+          const cert = decodeCommit(it.commit);
+          const hash = blockHash(block.header);
+          if (cert.height !== block.header.height || !bytesEqual(cert.blockHash, hash)) throw new Error('certificate does not match block');
+          verifyCommit(tip.chainId, tip.validators, cert); // V(h) signed block h
+          const exec = tip.validateNext(block, new Set());
+          await this.o.engine.applyCommitted(block, cert, exec, it.block);
+          applied++;
+          return true;
+        });
+        if (!ok) break;
+      }
+    } catch (err) {
+      this.o.logger.warn('sync: rejected block from peer', { peer, err: (err as Error).message });
+      this.peerHeights.delete(peer);
+    } finally {
+      this.applying = false;
+    }
+    if (applied > 0) {
+      this.o.logger.info('synced blocks', { peer, applied, height: this.o.tip.height });
+      this.o.engine.resyncedTo();
+      this.announce();
+      this.maybeRequest();
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { BlockSync, type BlockSyncOptions } from './block-sync.js';

@@ -1,0 +1,170 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+// Unit checks of charts/consortia that need no helm binary: the schema accepts the defaults
+// and rejects bad values, every values key is documented, helpers carry the chart prefix.
+const CHART = fileURLToPath(new URL('../../charts/consortia/', import.meta.url));
+const valuesText = readFileSync(join(CHART, 'values.yaml'), 'utf8');
+const values = parseYaml(valuesText) as Record<string, unknown>;
+const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
+
+const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
+const validate = ajv.compile(schema);
+
+/** Deep copy of the defaults with one path replaced (undefined deletes it). */
+function withValue(path: string, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(values);
+  const keys = path.split('.');
+  let node = copy as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) node = node[k] as Record<string, unknown>;
+  const last = keys[keys.length - 1]!;
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return copy;
+}
+
+function errorsOf(v: unknown): string[] {
+  return validate(v) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+}
+
+describe('values.schema.json', () => {
+  it('is draft-07 and closed at the top level', () => {
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('accepts the default values.yaml', () => {
+    expect(errorsOf(values)).toEqual([]);
+  });
+
+  it('accepts realistic overrides', () => {
+    const v = structuredClone(values) as Record<string, any>;
+    v.image = { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/consortia/control-plane', tag: 'v1.2.3', digest: '', pullPolicy: 'Always' };
+    v.controlPlane.nodeImage = 'registry.local:5000/consortia/node:0.1.0@sha256:' + 'a'.repeat(64);
+    v.controlPlane.extraEnv = [{ name: 'CONSORTIA_RECONCILE_INTERVAL_MS', value: '500' }];
+    v.controlPlane.config = { reconcileIntervalMs: 500 };
+    v.auth.encryptionKey = Buffer.alloc(32, 7).toString('base64');
+    v.resources.limits.cpu = 2;
+    v.persistence.storageClass = 'consortia-validator';
+    v.serviceMonitor = { enabled: true, interval: '15s', scrapeTimeout: '5s', labels: { release: 'kube-prometheus-stack' } };
+    v.nodeSelector = { 'kubernetes.io/arch': 'amd64' };
+    expect(errorsOf(v)).toEqual([]);
+  });
+
+  const bad: [string, unknown][] = [
+    ['replicaCount', 2], // single-writer store
+    ['image.repository', 'Not A/Repo'],
+    ['image.repository', 'ghcr.io/consortia/control-plane:tag'], // tag belongs in image.tag
+    ['image.tag', 'bad tag'],
+    ['image.digest', 'sha256:xyz'],
+    ['image.pullPolicy', 'Sometimes'],
+    ['controlPlane.nodeImage', 'ghcr.io/x y'],
+    ['controlPlane.port', 80], // privileged port: the pod is non-root
+    ['controlPlane.logLevel', 'verbose'],
+    ['controlPlane.extraEnv', [{ name: '1BAD', value: 'x' }]],
+    ['auth.encryptionKey', 'short'],
+    ['auth.bootstrapToken', 'too-short'],
+    ['resources.requests.cpu', 'lots'],
+    ['resources.limits.memory', '512 MB'],
+    ['persistence.size', '10'], // needs a unit
+    ['persistence.storageClass', 'Fast_SSD'],
+    ['persistence.accessMode', 'ReadOnlyMany'],
+    ['podSecurity.runAsUser', 0], // never root
+    ['service.type', 'ExternalName'],
+    ['serviceMonitor.interval', 'often'],
+    ['grafanaDashboards.namespace', 'Monitoring'],
+    ['nameOverride', 'Consortia!'],
+    ['podLabels', { 'bad key!': 'x' }],
+    ['probes.liveness.periodSeconds', 0],
+    ['unknownTopLevelKey', true],
+    ['serviceMonitor.unknown', true],
+    ['image', undefined], // required
+  ];
+  it.each(bad)('rejects %s = %j', (path, value) => {
+    expect(errorsOf(withValue(path, value)).length).toBeGreaterThan(0);
+  });
+
+  it('anchors every pattern (^...$) so that a partial match never passes', () => {
+    const patterns: string[] = [];
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n && typeof n === 'object') {
+        for (const [k, v] of Object.entries(n)) {
+          if (k === 'pattern' && typeof v === 'string') patterns.push(v);
+          else walk(v);
+        }
+      }
+    };
+    walk(schema);
+    expect(patterns.length).toBeGreaterThan(10);
+    for (const p of patterns) expect(p, p).toMatch(/^\^.*\$$/);
+  });
+
+  it('describes every key of values.yaml (no key missing from the schema)', () => {
+    const missing: string[] = [];
+    const resolve = (s: any): any => (s?.$ref ? resolve((schema.definitions as any)[s.$ref.replace('#/definitions/', '')]) : s);
+    const walk = (v: unknown, s: any, path: string): void => {
+      s = resolve(s);
+      if (!v || typeof v !== 'object' || Array.isArray(v) || !s?.properties) return;
+      for (const [k, child] of Object.entries(v)) {
+        if (!(k in s.properties)) missing.push(`${path}${k}`);
+        else walk(child, s.properties[k], `${path}${k}.`);
+      }
+    };
+    walk(values, schema, '');
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('values.yaml documentation', () => {
+  it('has a comment for every key', () => {
+    const lines = valuesText.split('\n');
+    const undocumented: string[] = [];
+    lines.forEach((line, i) => {
+      const key = /^(\s*)([A-Za-z0-9_.-]+):(\s|$)/.exec(line);
+      if (!key) return;
+      if (/\s#\s/.test(line)) return; // inline comment
+      // The nearest non-blank line above must be a comment at the same indentation.
+      let j = i - 1;
+      while (j >= 0 && lines[j]!.trim() === '') j--;
+      const above = j >= 0 ? lines[j]! : '';
+      if (!(above.trimStart().startsWith('#') && above.indexOf('#') === key[1]!.length)) undocumented.push(`line ${i + 1}: ${key[2]}`);
+    });
+    expect(undocumented).toEqual([]);
+  });
+
+  it('the check finds an undocumented key (the test can fail)', () => {
+    const text = '# -- a\na: 1\nb: 2\n';
+    const keysWithoutComment = text.split('\n').filter((l, i, all) => /^[a-z]+:/.test(l) && !(all[i - 1] ?? '').startsWith('#'));
+    expect(keysWithoutComment).toEqual(['b: 2']);
+  });
+});
+
+describe('templates', () => {
+  const templates = readdirSync(join(CHART, 'templates'));
+  const text = templates.map((f) => readFileSync(join(CHART, 'templates', f), 'utf8')).join('\n');
+
+  it('prefixes every helper with the chart name', () => {
+    const defines = [...text.matchAll(/define\s+"([^"]+)"/g)].map((m) => m[1]);
+    expect(defines.length).toBeGreaterThan(5);
+    for (const d of defines) expect(d).toMatch(/^consortia\./);
+    const includes = [...text.matchAll(/include\s+"([^"]+)"/g)].map((m) => m[1]);
+    for (const inc of includes) expect(defines).toContain(inc);
+  });
+
+  it('ships NOTES.txt and the templates the issue asks for', () => {
+    for (const f of ['NOTES.txt', 'deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'configmap.yaml', 'secret.yaml', 'pvc.yaml', 'servicemonitor.yaml', 'prometheusrule.yaml', 'dashboards.yaml']) {
+      expect(templates).toContain(f);
+    }
+  });
+
+  it('grants no wildcard in RBAC', () => {
+    const rbac = readFileSync(join(CHART, 'templates', 'rbac.yaml'), 'utf8');
+    expect(rbac).not.toMatch(/["']\*["']/);
+    expect(rbac).not.toMatch(/\bescalate\b|\bbind\b|\bimpersonate\b/);
+  });
+});

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TIERS, InfraConfigError, parseCidr, parseInfraConfig, subnetCidr } from '../../infra/src/config.js';
+import { storageClassManifest, tierStorageClasses } from '../../infra/src/storage-classes.js';
+import { eksKubeconfig } from '../../infra/src/kubeconfig.js';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+
+const REQUIRED: Record<string, string> = {
+  'aws:region': 'eu-west-1',
+  environment: 'dev',
+  apiAllowedCidrs: '["203.0.113.0/24"]',
+};
+const getter = (values: Record<string, string>) => (k: string) => values[k];
+
+function problemsOf(values: Record<string, string>): string[] {
+  try {
+    parseInfraConfig(getter(values));
+    return [];
+  } catch (err) {
+    expect(err).toBeInstanceOf(InfraConfigError);
+    return (err as InfraConfigError).problems;
+  }
+}
+
+describe('infra config', () => {
+  it('applies defaults around the required keys', () => {
+    const cfg = parseInfraConfig(getter(REQUIRED));
+    expect(cfg.clusterName).toBe('consortia-dev');
+    expect(cfg.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b', 'eu-west-1c']);
+    expect(cfg.kubernetesVersion).toBe('1.33');
+    expect(cfg.nodeInstanceTypes).toEqual(['m6i.large']);
+    expect(cfg.tiers).toEqual(DEFAULT_TIERS);
+    expect(cfg.tags).toEqual({ Project: 'consortia', Environment: 'dev', ManagedBy: 'pulumi' });
+  });
+
+  it('names every missing required key', () => {
+    const problems = problemsOf({});
+    expect(problems.join('\n')).toMatch(/aws:region is required/);
+    expect(problems.join('\n')).toMatch(/environment is required/);
+    expect(problems.join('\n')).toMatch(/apiAllowedCidrs is required/);
+  });
+
+  it.each([
+    ['environment', 'Prod!'],
+    ['apiAllowedCidrs', '["10.0.0.1/8"]'], // host bits set
+    ['apiAllowedCidrs', '[]'],
+    ['vpcCidr', '10.0.0.0/8'],
+    ['availabilityZoneCount', '5'],
+    ['availabilityZones', '["us-east-1a","us-east-1b"]'], // other region
+    ['nodeMinSize', '7'], // above desired
+    ['kmsDeletionWindowDays', '3'],
+    ['backupTransitionDays', '10'], // S3 Standard-IA needs 30 days
+    ['natGatewayPerAz', 'yes'],
+    ['tiers', '{"validator":{"iops":100}}'],
+    ['tiers', '{"fast":{"type":"gp3"}}'],
+    ['tiers', '{"standard":{"type":"st1","throughput":500}}'],
+    ['tags', '{"aws:reserved":"x"}'],
+    ['tags', 'not json'],
+  ])('rejects %s = %s', (key, value) => {
+    const problems = problemsOf({ ...REQUIRED, [key]: value });
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.join('\n')).toContain(key.replace(/Count$/, ''));
+  });
+
+  it('keeps the standard tags even if a stack tries to override them', () => {
+    const cfg = parseInfraConfig(getter({ ...REQUIRED, tags: '{"Project":"other","Team":"chain"}' }));
+    expect(cfg.tags).toEqual({ Project: 'consortia', Environment: 'dev', ManagedBy: 'pulumi', Team: 'chain' });
+  });
+
+  it('splits the VPC into non-overlapping subnets', () => {
+    expect(parseCidr('10.40.0.0/16')).toEqual([0x0a280000, 16]);
+    expect(parseCidr('10.40.0.1/16')).toBeUndefined();
+    expect(subnetCidr('10.40.0.0/16', 20, 0)).toBe('10.40.0.0/20');
+    expect(subnetCidr('10.40.0.0/16', 20, 1)).toBe('10.40.16.0/20');
+    expect(subnetCidr('10.40.0.0/16', 20, 8)).toBe('10.40.128.0/20');
+    expect(() => subnetCidr('10.40.0.0/16', 20, 16)).toThrow(/out of range/);
+  });
+});
+
+describe('tier storage classes', () => {
+  const cfg = parseInfraConfig(getter(REQUIRED));
+  const classes = tierStorageClasses(cfg, 'arn:aws:kms:eu-west-1:111111111111:key/k');
+
+  it('uses the names the kubernetes runtime maps tiers to', () => {
+    expect(classes.map((c) => c.metadata.name)).toEqual(['consortia-validator', 'consortia-archive', 'consortia-standard']);
+  });
+
+  it('encrypts every tier with the platform key and binds in the pod zone', () => {
+    for (const c of classes) {
+      expect(c.provisioner).toBe('ebs.csi.aws.com');
+      expect(c.parameters.encrypted).toBe('true');
+      expect(c.parameters.kmsKeyId).toBe('arn:aws:kms:eu-west-1:111111111111:key/k');
+      expect(c.volumeBindingMode).toBe('WaitForFirstConsumer');
+      expect(c.allowVolumeExpansion).toBe(true);
+    }
+  });
+
+  it('gives validators fast disks and keeps validator and archive volumes on claim deletion', () => {
+    const [validator, archive, standard] = classes;
+    expect(validator!.parameters).toMatchObject({ type: 'gp3', iops: '6000', throughput: '250' });
+    expect(archive!.parameters).toMatchObject({ throughput: '500' });
+    expect(validator!.reclaimPolicy).toBe('Retain');
+    expect(archive!.reclaimPolicy).toBe('Retain');
+    expect(standard!.reclaimPolicy).toBe('Delete');
+  });
+
+  it('renders a multi-document manifest', () => {
+    const docs = parseAllDocuments(storageClassManifest(classes)).map((d) => d.toJSON());
+    expect(docs).toHaveLength(3);
+    expect(docs.every((d) => d.kind === 'StorageClass')).toBe(true);
+  });
+});
+
+describe('kubeconfig', () => {
+  it('authenticates with aws eks get-token and embeds no secret', () => {
+    const k = parseYaml(eksKubeconfig({ clusterName: 'c', endpoint: 'https://x.eks.amazonaws.com', caData: 'Q0E=', region: 'eu-west-1' }));
+    expect(k.clusters[0].cluster.server).toBe('https://x.eks.amazonaws.com');
+    expect(k.users[0].user.exec.command).toBe('aws');
+    expect(k.users[0].user.exec.args).toEqual(['eks', 'get-token', '--cluster-name', 'c', '--region', 'eu-west-1', '--output', 'json']);
+    expect(JSON.stringify(k)).not.toMatch(/token:|password|client-key/);
+  });
+});

@@ -1,0 +1,49 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createNodeMetrics, NODE_METRIC_NAMES } from '../../src/node/metrics.js';
+
+describe('node metrics', () => {
+  it('registers exactly the contracted names with _total only on counters', async () => {
+    const registry = new Registry();
+    const m = createNodeMetrics(registry);
+    const json = await registry.getMetricsAsJSON();
+    const registered = json.map((x) => x.name).sort();
+    expect(registered).toEqual([...NODE_METRIC_NAMES].sort());
+    for (const metric of json) {
+      expect(metric.name).toMatch(/^consortia_(chain|consensus|mempool|p2p|storage|light)_[a-z_]+$/);
+      if (metric.type === 'counter') expect(metric.name).toMatch(/_total$/);
+      else expect(metric.name).not.toMatch(/_total$/);
+    }
+    const types = Object.fromEntries(json.map((x) => [x.name, x.type]));
+    expect(types['consortia_chain_block_interval_seconds']).toBe('histogram');
+    expect(types['consortia_chain_commit_latency_seconds']).toBe('histogram');
+    expect(types['consortia_consensus_rounds_per_height']).toBe('histogram');
+    expect(m).toBeTruthy();
+  });
+
+  it('contains every name the contract lists (contracts §4)', () => {
+    const contract =
+      'consortia_chain_height consortia_chain_txs_committed_total consortia_chain_block_interval_seconds consortia_chain_commit_latency_seconds consortia_consensus_rounds_per_height consortia_consensus_round consortia_consensus_evidence_total consortia_mempool_size_txs consortia_mempool_size_bytes consortia_mempool_rejections_total consortia_p2p_peers consortia_p2p_sent_bytes_total consortia_p2p_received_bytes_total consortia_storage_bytes consortia_storage_pruned_blocks_total consortia_storage_retained_lowest_height consortia_light_verified_headers_total consortia_light_rejected_proofs_total'.split(
+        ' ',
+      );
+    expect([...NODE_METRIC_NAMES].sort()).toEqual(contract.sort());
+  });
+
+  it('exposes labelled handles that render in the text format', async () => {
+    const registry = new Registry();
+    const m = createNodeMetrics(registry);
+    m.chainHeight.set(7);
+    m.txsCommitted.inc(3);
+    m.mempoolRejections.inc({ reason: 'BAD_NONCE' });
+    m.p2pSentBytes.inc({ channel: 'consensus' }, 120);
+    m.storageBytes.set({ kind: 'blocks' }, 4096);
+    m.commitLatency.observe(0.4);
+    const text = await registry.metrics();
+    expect(text).toContain('consortia_chain_height 7');
+    expect(text).toContain('consortia_chain_txs_committed_total 3');
+    expect(text).toContain('consortia_mempool_rejections_total{reason="BAD_NONCE"} 1');
+    expect(text).toContain('consortia_p2p_sent_bytes_total{channel="consensus"} 120');
+    expect(text).toContain('consortia_storage_bytes{kind="blocks"} 4096');
+    expect(text).toContain('consortia_chain_commit_latency_seconds_bucket{le="0.5"} 1');
+  });
+});

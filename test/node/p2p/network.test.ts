@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { P2PNetwork, FrameDecoder, encodeFrame, makeTlsIdentity } from '../../../src/node/p2p/index.js';
+
+const nets: P2PNetwork[] = [];
+afterEach(async () => { await Promise.all(nets.splice(0).map((n) => n.close())); });
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) { if (Date.now() > end) throw new Error('timeout'); await new Promise((r) => setTimeout(r, 20)); }
+}
+
+function node(seed: Buffer, allowed: Set<string>, got: string[]): P2PNetwork {
+  const n = new P2PNetwork({
+    nodeSeed: seed, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k),
+    onMessage: (peer, ch, p) => got.push(`${peer.slice(0, 8)}:${ch}:${p.toString()}`), backoffBaseMs: 20, backoffMaxMs: 100,
+  });
+  nets.push(n);
+  return n;
+}
+
+describe('framing', () => {
+  it('reassembles frames split across arbitrary chunks and rejects bad lengths', () => {
+    const f = Buffer.concat([encodeFrame(1, Buffer.from('hello')), encodeFrame(3, Buffer.from('world!'))]);
+    for (let cut = 0; cut <= f.length; cut++) {
+      const d = new FrameDecoder();
+      const out = [...d.push(f.subarray(0, cut)), ...d.push(f.subarray(cut))];
+      expect(out.map((x) => `${x.channel}${x.payload.toString()}`)).toEqual(['1hello', '3world!']);
+    }
+    expect(() => new FrameDecoder(10).push(Buffer.from([0, 0, 1, 0, 1]))).toThrow();
+  });
+});
+
+describe('P2PNetwork', () => {
+  it('authenticates peers by Ed25519 cert key, delivers per channel, counts bytes, dedupes dial races', async () => {
+    const sa = randomBytes(32), sb = randomBytes(32);
+    const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
+    const kb = Buffer.from(makeTlsIdentity(sb).publicKey).toString('hex');
+    const allowed = new Set([ka, kb]);
+    const gotA: string[] = [], gotB: string[] = [];
+    const a = node(sa, allowed, gotA), b = node(sb, allowed, gotB);
+    const pa = await a.start(), pb = await b.start();
+    // both dial each other at once: exactly one connection must survive on both ends
+    a.setPeers([{ publicKey: kb, address: `127.0.0.1:${pb.port}` }]);
+    b.setPeers([{ publicKey: ka, address: `127.0.0.1:${pa.port}` }]);
+    await waitFor(() => a.isConnected(kb) && b.isConnected(ka));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.connectedPeers()).toHaveLength(1);
+    expect(b.connectedPeers()).toHaveLength(1);
+    a.send(kb, 'consensus', Buffer.from('vote'));
+    b.broadcast('mempool', Buffer.from('txs'));
+    await waitFor(() => gotA.length === 1 && gotB.length === 1);
+    expect(gotB[0]).toBe(`${ka.slice(0, 8)}:consensus:vote`);
+    expect(gotA[0]).toBe(`${kb.slice(0, 8)}:mempool:txs`);
+    expect(a.bytes.sent.consensus).toBe(9);
+    expect(b.bytes.received.consensus).toBe(9);
+    // removing b from the registry cuts it off and it is not re-admitted
+    allowed.delete(kb);
+    a.refreshAllowed();
+    await waitFor(() => !a.isConnected(kb) && !b.isConnected(ka));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.isConnected(kb)).toBe(false);
+  });
+
+  it('refuses a peer whose key is not registered', async () => {
+    const sa = randomBytes(32), sc = randomBytes(32);
+    const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
+    const a = node(sa, new Set([ka]), []);
+    const c = node(sc, new Set([ka]), []);
+    const pa = await a.start(); await c.start();
+    c.setPeers([{ publicKey: ka, address: `127.0.0.1:${pa.port}` }]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.connectedPeers()).toHaveLength(0);
+  });
+});
