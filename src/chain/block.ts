@@ -29,7 +29,7 @@ export interface ValidatorInfo { publicKey: Uint8Array; power: number; memberId:
 const HEADER_VERSION = 1;
 
 export function writeHeader(w: Writer, h: BlockHeader): void {
-  w.u8(HEADER_VERSION).string(h.chainId).u64(h.height).u64(h.time)
+  w.u8(HEADER_VERSION).string(h.chainId, Limits.chainId).u64(h.height).u64(h.time)
     .fixed(h.prevHash, 32).fixed(h.txRoot, 32).fixed(h.stateRoot, 32).fixed(h.validatorSetHash, 32)
     .fixed(h.proposer, 32).fixed(h.lastCommitHash, 32).fixed(h.evidenceRoot, 32);
 }

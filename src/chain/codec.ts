@@ -81,12 +81,13 @@ export class Writer {
     this.pos += b.length;
     return this;
   }
-  /** u32 length-prefixed UTF-8. */
-  string(s: string): this {
+  /** u32 length-prefixed UTF-8; `max` (bytes) mirrors the decoder's limit so encoders never emit undecodable data. */
+  string(s: string, max?: number): this {
     // worst case 3 bytes per UTF-16 unit; encodeInto avoids an intermediate array
     this.ensure(4 + s.length * 3);
     const start = this.pos + 4;
     const { written } = textEncoder.encodeInto(s, this.buf.subarray(start));
+    if (max !== undefined && written > max) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `string of ${written} bytes exceeds limit ${max}`);
     this.dv.setUint32(this.pos, written);
     this.pos = start + written;
     return this;

@@ -30,14 +30,14 @@ export function writeGovernanceAction(w: Writer, a: GovernanceAction): void {
   w.u8(tag);
   switch (a.type) {
     case 'add_member':
-      w.string(a.memberId).string(a.name).u32(a.adminKeys.length);
+      w.string(a.memberId, Limits.id).string(a.name, Limits.id).u32(a.adminKeys.length);
       for (const k of a.adminKeys) w.fixed(k, 32);
       break;
     case 'remove_member':
-      w.string(a.memberId);
+      w.string(a.memberId, Limits.id);
       break;
     case 'add_validator':
-      w.string(a.memberId).fixed(a.publicKey, 32).u64(a.power).fixed(a.proofOfPossession, 64);
+      w.string(a.memberId, Limits.id).fixed(a.publicKey, 32).u64(a.power).fixed(a.proofOfPossession, 64);
       break;
     case 'remove_validator':
       w.fixed(a.publicKey, 32);
@@ -45,7 +45,7 @@ export function writeGovernanceAction(w: Writer, a: GovernanceAction): void {
     case 'register_node': {
       const role = NODE_ROLES.indexOf(a.role);
       if (role < 0) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown node role');
-      w.string(a.memberId).fixed(a.publicKey, 32).u8(role);
+      w.string(a.memberId, Limits.id).fixed(a.publicKey, 32).u8(role);
       break;
     }
     case 'change_params':
@@ -116,7 +116,7 @@ export function verifyGovernanceVote(chainId: string, proposalId: string, action
 
 export function writeGovernanceVote(w: Writer, v: GovernanceVote): void {
   if (v.vote !== 'YES' && v.vote !== 'NO') throw new CodecError(ChainCodes.CODEC_INVALID, 'vote must be YES or NO');
-  w.string(v.memberId).fixed(v.adminKey, 32).u8(v.vote === 'YES' ? 1 : 0).fixed(v.signature, 64);
+  w.string(v.memberId, Limits.id).fixed(v.adminKey, 32).u8(v.vote === 'YES' ? 1 : 0).fixed(v.signature, 64);
 }
 export function readGovernanceVote(r: Reader): GovernanceVote {
   const memberId = r.string(Limits.id);

@@ -12,7 +12,7 @@ export interface KeyPair {
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-const CACHE_LIMIT = 20_000;
+const CACHE_LIMIT = 100_000; // one KeyObject per recently seen signer
 const pubCache = new Map<string, KeyObject>();
 const privCache = new Map<string, KeyObject>();
 

@@ -35,7 +35,7 @@ function checkAsset(asset: string): void {
 }
 
 function writeUnsigned(w: Writer, u: UnsignedTx): void {
-  w.u8(TX_VERSION).string(u.chainId).fixed(u.signer, 32).u64(u.nonce);
+  w.u8(TX_VERSION).string(u.chainId, Limits.chainId).fixed(u.signer, 32).u64(u.nonce);
   const b = u.body;
   const tag = BODY_TAGS.indexOf(b.type);
   if (tag < 0) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown tx type');
@@ -60,7 +60,7 @@ function writeUnsigned(w: Writer, u: UnsignedTx): void {
       w.fixed(b.hash, 32).string(b.metadata);
       break;
     case 'governance':
-      w.string(b.proposalId);
+      w.string(b.proposalId, Limits.id);
       writeGovernanceAction(w, b.action);
       w.u32(b.votes.length);
       for (const v of b.votes) writeGovernanceVote(w, v);

@@ -1,6 +1,6 @@
 /**
  * step(state, input) -> { state, effects }: the pure entry point. The input state is never
- * mutated (step works on a structured clone); a duplicate vote or an ignored input returns
+ * mutated (step works on a copy, see clone.ts); a duplicate vote or an ignored input returns
  * the same state object with no effects. Malformed inputs are ignored, never thrown on;
  * only `start` with an invalid validator set throws (a programming error in the caller).
  */
@@ -11,6 +11,7 @@ import type {
 import { normalizeValidators, totalPower } from './quorum.js';
 import { proposerForSorted } from './proposer.js';
 import { resolveTimeouts } from './timeouts.js';
+import { cloneState } from './clone.js';
 import { MAX_ROUNDS_AHEAD, addVote, bufferNextHeightVote, isDuplicateVote, isWellFormedVote } from './votes.js';
 import { castVote, evaluate, scheduleTimeout, startRound, stepOrder } from './rules.js';
 
@@ -34,7 +35,7 @@ export function step(state: ConsensusState, input: ConsensusInput): StepResult {
   if (typeof input !== 'object' || input === null) return unchanged;
   // Fast path: re-gossiped votes are the bulk of traffic; skip the clone for exact duplicates.
   if (input.kind === 'vote' && isWellFormedVote(input.vote) && isDuplicateVote(state, input.vote)) return unchanged;
-  const s = structuredClone(state);
+  const s = cloneState(state);
   const out: ConsensusEffect[] = [];
   switch (input.kind) {
     case 'start': onStart(s, input, out); break;

@@ -102,7 +102,7 @@ function tryRoundRules(s: ConsensusState, out: ConsensusEffect[]): boolean {
   if (s.step === 'propose' && p) {
     if (p.polRound === -1) {
       // Lines 22-27.
-      const ok = p.valid;
+      const ok = p.valid && (s.lockedRound === -1 || s.lockedValue === p.blockHash);
       castVote(s, 'prevote', ok ? p.blockHash : null, out);
       s.step = 'prevote';
       return true;

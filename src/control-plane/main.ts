@@ -39,14 +39,26 @@ async function fetchHeight(api: string): Promise<number | undefined> {
   return typeof j.height === 'number' ? j.height : undefined;
 }
 
-/** Optional plugins (kubernetes runtime) register themselves through these hooks if their module is present. */
+/**
+ * The kubernetes runtime (owned by its own area) is loaded if present: its validator checks
+ * clusters on POST /v1/clusters and its factory builds one Runtime per registered cluster.
+ * A module exporting `register(hooks)` is also supported.
+ */
+interface KubernetesModule {
+  register?: (hooks: unknown) => void | Promise<void>;
+  registerKubernetesClusterValidator?: () => void;
+  kubernetesRuntimeFactory?: (cluster: { kubeconfig?: string; inCluster?: boolean }, config?: Record<string, unknown>) => import('./runtimes/runtime.js').Runtime;
+}
 async function loadPlugins(log: ReturnType<typeof createLogger>): Promise<void> {
   const spec = './runtimes/kubernetes/index.js';
   try {
-    const mod = (await import(spec)) as { register?: (hooks: unknown) => void | Promise<void> };
+    const mod = (await import(spec)) as KubernetesModule;
     if (typeof mod.register === 'function') await mod.register({ registerRuntimeFactory, registerClusterValidator });
+    mod.registerKubernetesClusterValidator?.();
+    const factory = mod.kubernetesRuntimeFactory;
+    if (factory) registerRuntimeFactory('kubernetes', (c) => factory(c, c.nodeImage ? { image: c.nodeImage } : {}));
   } catch (err) {
-    log.debug('kubernetes runtime not loaded', { error: (err as Error).message });
+    log.warn('kubernetes runtime not loaded', { error: (err as Error).message });
   }
 }
 

@@ -86,7 +86,17 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
         maxWaitMs: config.api.maxWaitMs,
         sseKeepAliveMs: config.api.sseKeepAliveMs,
       },
-      logger: config.logLevel === 'silent' ? false : { level: config.logLevel, stream: process.stderr },
+      // Same JSON-lines shape as lib/logging (level names, ISO time) on stderr; stdout stays machine-readable.
+      logger:
+        config.logLevel === 'silent'
+          ? false
+          : {
+              level: config.logLevel,
+              stream: process.stderr,
+              base: { component: 'node-api' },
+              formatters: { level: (label: string) => ({ level: label }) },
+              timestamp: () => `,"time":"${new Date().toISOString()}"`,
+            },
     });
     const { host, port } = parseHostPort(config.apiListen);
     await api.listen({ host, port });

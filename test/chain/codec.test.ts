@@ -181,3 +181,23 @@ describe('other codecs', () => {
     expect(codeOf(() => fromHex('abcd', 3))).toBe('CODEC_INVALID');
   });
 });
+
+describe('limits are symmetric', () => {
+  it('encoders refuse what decoders would refuse', () => {
+    const tx: Tx = { chainId: 'c'.repeat(65), signer: new Uint8Array(32), nonce: 0, body: { type: 'create_account' }, signature: new Uint8Array(64) };
+    expect(codeOf(() => encodeTx(tx))).toBe('CODEC_OVERSIZE');
+    expect(codeOf(() => encodeGovernanceAction({ type: 'remove_member', memberId: 'é'.repeat(65) }))).toBe('CODEC_OVERSIZE');
+  });
+  it('random bytes never crash the block decoder', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (b) => {
+        try {
+          decodeBlock(b);
+        } catch (e) {
+          expect(e).toBeInstanceOf(CodecError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -21,7 +21,7 @@ describe('sparse Merkle state commitment', () => {
         const w1 = new Map<string, Uint8Array | null>(Object.entries(b));
         s.commit(w1);
         const w2 = new Map<string, Uint8Array | null>();
-        for (const k of Object.keys(a)) if (!(k in b)) w2.set(k, null);
+        for (const k of Object.keys(a)) if (!Object.hasOwn(b, k)) w2.set(k, null);
         s.commit(w2);
         const fresh = WorldState.fromEntries(Object.entries(b));
         expect(s.root()).toEqual(fresh.root());
@@ -34,7 +34,7 @@ describe('sparse Merkle state commitment', () => {
   it('proves inclusion and non-inclusion; rejects tampered value, key and path', () => {
     fc.assert(
       fc.property(kv, fc.string({ minLength: 1, maxLength: 12 }), (m, absent) => {
-        fc.pre(!(absent in m));
+        fc.pre(!Object.hasOwn(m, absent));
         const s = WorldState.fromEntries(Object.entries(m));
         const root = s.root();
         for (const [k, v] of Object.entries(m)) {
@@ -73,5 +73,17 @@ describe('sparse Merkle state commitment', () => {
     expect(c.get('b')).toBeUndefined();
     expect(c.root()).not.toEqual(s.root());
     expect(WorldState.fromEntries(c.entries()).root()).toEqual(c.root());
+  });
+});
+
+describe('state proof JSON', () => {
+  it('round-trips and still verifies', async () => {
+    const { stateProofToJSON, stateProofFromJSON } = await import('../../src/chain/index.js');
+    const s = WorldState.fromEntries([['a', new Uint8Array([1])], ['b', new Uint8Array([2])], ['c', new Uint8Array([3])]]);
+    for (const k of ['a', 'zz']) {
+      const j = JSON.parse(JSON.stringify(stateProofToJSON(s.prove(k))));
+      expect(verifyStateProof(s.root(), k, s.get(k), stateProofFromJSON(j))).toBe(true);
+    }
+    expect(() => stateProofFromJSON({ siblings: ['zz'], leaf: null })).toThrow();
   });
 });

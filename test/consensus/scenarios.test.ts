@@ -122,6 +122,24 @@ describe('consensus scripted scenarios', () => {
     expect([d.state.lockedValue, d.state.lockedRound]).toEqual(['C', 2]);
   });
 
+  it('locking: a re-proposal whose POL round is older than the lock gets nil even with a real POL', () => {
+    const d = started('v0');
+    // Round 0: v0 misses the proposal and prevotes nil; the others prevoted C (a polka v0 sees late).
+    d.feed({ kind: 'timeout', height: H, round: 0, step: 'propose' });
+    d.votes('precommit', 0, null, ['v1', 'v2', 'v3']);
+    d.feed({ kind: 'timeout', height: H, round: 0, step: 'precommit' });
+    // Round 1: lock on B.
+    d.feed({ kind: 'proposal', height: H, round: 1, blockHash: 'B', polRound: -1, proposer: 'v2', valid: true });
+    d.votes('prevote', 1, 'B', ['v1', 'v2']);
+    expect([d.state.lockedValue, d.state.lockedRound]).toEqual(['B', 1]);
+    d.votes('precommit', 1, null, ['v1', 'v2']);
+    d.feed({ kind: 'timeout', height: H, round: 1, step: 'precommit' });
+    d.votes('prevote', 0, 'C', ['v1', 'v2', 'v3']);
+    // Round 2: C re-proposed with POL round 0 (< lockedRound 1): the POL is real, but v0 stays on nil.
+    const e = d.feed({ kind: 'proposal', height: H, round: 2, blockHash: 'C', polRound: 0, proposer: 'v3', valid: true });
+    expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 2, blockHash: null, validator: 'v0' }]);
+  });
+
   it('locking: proposal with a POL from a round after the lock gets a prevote for the new value', () => {
     const d = started('v0');
     d.feed({ kind: 'proposal', height: H, round: 0, blockHash: 'B', polRound: -1, proposer: 'v1', valid: true });
@@ -289,6 +307,13 @@ describe('consensus scripted scenarios', () => {
     const s0 = d.state;
     step(s0, { kind: 'proposal', height: H, round: 0, blockHash: 'B', polRound: -1, proposer: 'v1', valid: true });
     step(s0, { kind: 'timeout', height: H, round: 0, step: 'propose' });
+    d.votes('prevote', 0, 'B', ['v2']);
+    const s1 = d.state;
+    const mid = JSON.stringify(s1);
+    step(s1, { kind: 'vote', vote: { type: 'prevote', height: H, round: 0, blockHash: null, validator: 'v2' } }); // conflicting: list grows in the copy
+    step(s1, { kind: 'vote', vote: { type: 'precommit', height: H, round: 0, blockHash: 'B', validator: 'v3' } });
+    step(s1, { kind: 'vote', vote: { type: 'prevote', height: H + 1, round: 0, blockHash: 'B', validator: 'v3' } });
     expect(JSON.stringify(s0)).toBe(before);
+    expect(JSON.stringify(s1)).toBe(mid);
   });
 });

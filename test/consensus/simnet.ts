@@ -99,6 +99,8 @@ export interface SimOptions {
   maxDelayBeforeGstMs: number;
   maxDelayAfterGstMs: number;
   gossipEveryMs: number;
+  /** Extra delay before a sync answer is applied (fetching + executing a block is not instant). */
+  syncDelayMs: number;
   /** Simulated time limit after GST. */
   limitAfterGstMs: number;
 }
@@ -332,7 +334,7 @@ export function runSimulation(o: SimOptions): SimResult {
         break;
       case 'syncReq': {
         const c = node.certs.get(msg.height);
-        if (c) send(node.index, from, { kind: 'syncResp', height: msg.height, ...c });
+        if (c) at(now + o.syncDelayMs, { type: 'deliver', to: from, from: node.index, msg: { kind: 'syncResp', height: msg.height, ...c } });
         break;
       }
       case 'syncResp':

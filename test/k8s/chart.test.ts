@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CHART_DIR, helmBinary, promOperatorCrdDir, renderChart, runHelm, type K8sObject } from '../charts/helm.js';
 import { startKubeEnv } from './env/index.js';
@@ -20,7 +20,8 @@ let objects: KubernetesObjectApi;
 
 beforeAll(async () => {
   helm = helmBinary();
-  env = await startKubeEnv();
+  // Binaries come from the suite's globalSetup (built or reused once).
+  env = await startKubeEnv({ binaries: inject('kubeBinaries') });
   const kc = new KubeConfig();
   kc.loadFromString(env.kubeconfig);
   objects = KubernetesObjectApi.makeApiClient(kc);

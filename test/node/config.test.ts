@@ -128,3 +128,24 @@ describe('node config', () => {
     expect(() => parseHostPort('nohost')).toThrow(ConsortiaError);
   });
 });
+
+describe('node key file', () => {
+  it('accepts a bare hex seed, rejects garbage and a mismatched public key', async () => {
+    const { readNodeKey, loadOrCreateNodeKey } = await import('../../src/node/keygen.js');
+    const f = join(dir, 'seed.key');
+    writeFileSync(f, '11'.repeat(32) + '\n');
+    const kp = readNodeKey(f)!;
+    expect(Buffer.from(kp.secretKey).toString('hex')).toBe('11'.repeat(32));
+    expect(kp.publicKey).toHaveLength(32);
+    expect(readNodeKey(join(dir, 'absent.key'))).toBeUndefined();
+    writeFileSync(f, 'garbage');
+    expect(() => readNodeKey(f)).toThrow(/seed/);
+    writeFileSync(f, JSON.stringify({ type: 'ed25519', publicKey: '22'.repeat(32), secretKey: '11'.repeat(32) }));
+    expect(() => readNodeKey(f)).toThrow(/does not match/);
+    const created = loadOrCreateNodeKey(join(dir, 'new', 'node.key'));
+    expect(created.created).toBe(true);
+    const again = loadOrCreateNodeKey(join(dir, 'new', 'node.key'));
+    expect(again.created).toBe(false);
+    expect(again.keyPair.publicKey).toEqual(created.keyPair.publicKey);
+  });
+});

@@ -1,4 +1,5 @@
-import { sha256, utf8, type Hash } from '../bytes.js';
+import { fromHex, sha256, toHex, utf8, type Hash } from '../bytes.js';
+import { CodecError, ChainCodes } from '../errors.js';
 import type { Genesis } from '../genesis.js';
 import { genesisWrites } from './genesis-state.js';
 import { nodeHash, smtApplySorted, smtProve, smtVerify, sortOps, type SmtNode, type SmtOp, type StateProof } from './smt.js';
@@ -175,4 +176,26 @@ export class Overlay implements StateReader {
     }
     return [...set];
   }
+}
+
+export interface StateProofJSON { siblings: string[]; leaf: { keyHash: string; valueHash: string } | null }
+
+/** JSON form for APIs and light clients (hashes as lowercase hex). */
+export function stateProofToJSON(p: StateProof): StateProofJSON {
+  return {
+    siblings: p.siblings.map(toHex),
+    leaf: p.leaf === null ? null : { keyHash: toHex(p.leaf.keyHash), valueHash: toHex(p.leaf.valueHash) },
+  };
+}
+/** Throws CODEC_INVALID on malformed input. */
+export function stateProofFromJSON(j: unknown): StateProof {
+  const o = j as StateProofJSON;
+  if (o === null || typeof o !== 'object' || !Array.isArray(o.siblings) || o.siblings.length > 256) {
+    throw new CodecError(ChainCodes.CODEC_INVALID, 'malformed state proof');
+  }
+  if (o.leaf !== null && (typeof o.leaf !== 'object' || o.leaf === undefined)) throw new CodecError(ChainCodes.CODEC_INVALID, 'malformed state proof leaf');
+  return {
+    siblings: o.siblings.map((s) => fromHex(s, 32)),
+    leaf: o.leaf === null ? null : { keyHash: fromHex(o.leaf.keyHash, 32), valueHash: fromHex(o.leaf.valueHash, 32) },
+  };
 }

@@ -1,7 +1,7 @@
 import {
   type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
   blockHash, decodeBlock, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
-  verifyDomain, verifyVote, voteSignBytes, Tags,
+  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage,
 } from '../../chain/index.js';
 import {
   initialState, step, proposerFor,
@@ -122,6 +122,7 @@ export class ConsensusEngine {
     this.cs = r.state;
     this.o.metrics?.consensusRound.set(this.cs.round);
     for (const e of r.effects) {
+      if (e.kind !== 'scheduleTimeout') this.o.logger.debug('consensus effect', { input: input.kind, effect: e.kind, height: this.cs.height, round: this.cs.round });
       try { this.perform(e); } catch (err) {
         this.o.logger.error('consensus effect failed', { effect: e.kind, err: (err as Error).message });
       }
@@ -186,7 +187,7 @@ export class ConsensusEngine {
     const hash = fromHex(hashHex, 32);
     let signature: Uint8Array;
     try {
-      signature = this.o.privval.sign(height, round, 'proposal', proposalSignBytes(this.chainId, height, round, hash, polRound));
+      signature = this.o.privval.sign(height, round, 'proposal', domainMessage(Tags.PROPOSAL, proposalSignBytes(this.chainId, height, round, hash, polRound)));
     } catch (err) {
       if (err instanceof DoubleSignError) { this.o.logger.warn(err.message); return; }
       throw err;
@@ -200,7 +201,7 @@ export class ConsensusEngine {
     const hash = v.blockHash === null ? null : fromHex(v.blockHash, 32);
     let signature: Uint8Array;
     try {
-      signature = this.o.privval.sign(v.height, v.round, v.type, voteSignBytes(this.chainId, v.type, v.height, v.round, hash));
+      signature = this.o.privval.sign(v.height, v.round, v.type, domainMessage(Tags.VOTE, voteSignBytes(this.chainId, v.type, v.height, v.round, hash)));
     } catch (err) {
       if (err instanceof DoubleSignError) { this.o.logger.warn(err.message); return; }
       throw err;

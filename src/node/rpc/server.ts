@@ -56,6 +56,8 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
     requestTimeout: 60_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Per-request logs would dominate CPU under load generators; errors are still logged.
+    disableRequestLogging: true,
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();

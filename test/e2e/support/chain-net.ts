@@ -16,7 +16,15 @@ import {
 
 export const MAIN = fileURLToPath(new URL('../../../dist/node/main.js', import.meta.url));
 
+const handedOut = new Set<number>();
+/** A free port on `host`, never the same one twice in this process. */
 export async function freePort(host: string): Promise<number> {
+  for (;;) {
+    const p = await probePort(host);
+    if (!handedOut.has(p)) { handedOut.add(p); return p; }
+  }
+}
+function probePort(host: string): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);

@@ -86,6 +86,8 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
   const lastWritten = new Map<string, string>();
   const lastError = new Map<string, ConsortiaError>();
   const consortiumMemo = new Map<string, string>();
+  /** Consortia whose nodes this runtime deleted: remove their namespace once no node is left. */
+  const cleanup = new Set<string>();
   const identities = new Map<string, { publicKey: string; proofOfPossession: string }>();
   const nextRunWaiters = new Map<string, Waiter[]>();
   const changeListeners = new Set<() => void>();
@@ -135,7 +137,9 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
     const nodes = [...desired.values()].filter((s) => s.consortiumId === cid);
     const pendingDeletes = [...deleting.values()].some((r) => r.consortiumId === cid);
     if (nodes.length === 0) {
-      if (pendingDeletes) return; // node deletions re-enqueue us when done
+      // Only tear down what this runtime was asked to delete: another control plane (or a
+      // restart still restoring) may share the cluster, and an unknown consortium is not ours to remove.
+      if (pendingDeletes || !cleanup.has(cid)) return;
       // Last node gone: remove consortium-level objects and the namespace, if it is ours.
       await deleteObject({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns, name: consortiumObjectNames.networkPolicy });
       await deleteObject({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: ns, name: consortiumObjectNames.validatorPdb });
@@ -144,6 +148,7 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
         await deleteObject({ apiVersion: 'v1', kind: 'Namespace', name: ns });
       }
       consortiumMemo.delete(cid);
+      cleanup.delete(cid);
       return;
     }
     const validators = nodes.filter((s) => s.role === 'validator').length;
@@ -175,6 +180,7 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
       await deleteNodeObjects(ref);
       deleting.delete(key);
       identities.delete(key);
+      cleanup.add(ref.consortiumId);
       queue.add(consortiumKey(ref.consortiumId));
     }
     // Neither desired nor being deleted: an orphan (e.g. objects left by someone else); leave it.
@@ -255,7 +261,9 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
     const cid = a[ANNOTATION.consortiumId];
     const nid = a[ANNOTATION.nodeId];
     if (cid && nid) return nodeKey({ consortiumId: cid, nodeId: nid });
-    if (cid && (kind === 'NetworkPolicy' || kind === 'PodDisruptionBudget')) return consortiumKey(cid);
+    if (cid && (kind === 'NetworkPolicy' || kind === 'PodDisruptionBudget')) {
+      return [...desired.values()].some((d) => d.consortiumId === cid) ? consortiumKey(cid) : undefined;
+    }
     return undefined;
   }
 
@@ -293,11 +301,6 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
         desired.set(key, spec);
       }
       queue.add(key);
-    }
-    // Namespaces left over from an interrupted consortium deletion.
-    for (const ns of await client.list('v1', 'Namespace', undefined, `${LABEL.managedBy}=${MANAGED_BY}`)) {
-      const cid = ns.metadata?.annotations?.[ANNOTATION.consortiumId];
-      if (cid && !ns.metadata?.deletionTimestamp) queue.add(consortiumKey(cid));
     }
   }
 
@@ -397,6 +400,7 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
       await started;
       const refs = [...desired.values()].filter((s) => s.consortiumId === consortiumId);
       for (const s of refs) await runtime.delete(s);
+      cleanup.add(consortiumId);
       await runAndWait(consortiumKey(consortiumId));
     },
 

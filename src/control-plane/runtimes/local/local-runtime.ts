@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../lib/logging.js';
 import type { NodeObservation, NodeSpec, Runtime } from '../runtime.js';
 import { AllocationTable, DEFAULT_HOST_RANGE, type HostRange } from './allocations.js';
@@ -27,6 +28,14 @@ export interface LocalRuntimeOptions {
   stopNodesOnClose?: boolean;
   /** Interpreter for the node; default the current one. */
   execPath?: string;
+  /** Adopt live node processes found under baseDir when constructed; default true. */
+  adoptOnStart?: boolean;
+}
+
+/** dist/node/main.js next to this compiled module (dist/control-plane/runtimes/local/), else relative to cwd. */
+function defaultEntrypoint(): string {
+  const beside = fileURLToPath(new URL('../../../node/main.js', import.meta.url));
+  return existsSync(beside) ? beside : 'dist/node/main.js';
 }
 
 /** Consecutive quick crashes after which observe() reports Failed (restarts continue with backoff). */
@@ -49,10 +58,13 @@ export class LocalRuntime implements Runtime {
 
   constructor(private readonly opts: LocalRuntimeOptions) {
     this.baseDir = resolve(opts.baseDir);
-    this.entrypoint = resolve(opts.nodeEntrypoint ?? 'dist/node/main.js');
+    this.entrypoint = resolve(opts.nodeEntrypoint ?? defaultEntrypoint());
     this.logger = opts.logger ?? createLogger('info', { component: 'local-runtime' });
     mkdirSync(this.baseDir, { recursive: true });
     this.allocations = new AllocationTable(join(this.baseDir, 'allocations.json'), opts.hostRange ?? DEFAULT_HOST_RANGE);
+    // Resume supervision of nodes that outlived a previous control plane right away, so a
+    // crash of one of them is restarted even before the reconciler gets to it.
+    if (opts.adoptOnStart !== false) this.adoptExisting();
   }
 
   /** Resumes supervision of every node that has a live pid file (after a control-plane restart). */
@@ -211,7 +223,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions): LocalRuntime {
 
 /** Stops every node process recorded under baseDir (test/bench cleanup; never touches other pids). */
 export async function stopAllLocalNodes(baseDir: string): Promise<number> {
-  const rt = new LocalRuntime({ baseDir, logger: createLogger('silent'), stopNodesOnClose: true });
+  const rt = new LocalRuntime({ baseDir, logger: createLogger('silent'), stopNodesOnClose: true, adoptOnStart: false });
   const n = rt.adoptExisting();
   await rt.close();
   return n;

@@ -1,0 +1,91 @@
+/**
+ * One run of the user journey through the real `consortia` binary (dist/cli/main.js):
+ * keys, organizations, tokens, consortium, a validator with a progress wait, the ceremony
+ * approved with client-side signatures, transcript download + verify, and a signed vote.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtArtifactsPresent, CLI_MAIN, startControlPlane, type ControlPlane } from './support/cp-harness.js';
+import { existsSync } from 'node:fs';
+
+const run = promisify(execFile);
+
+describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plane e2e: the consortia CLI', () => {
+  let cp: ControlPlane;
+  let home = '';
+  beforeAll(async () => {
+    cp = await startControlPlane({ hostRange: { first: 200, last: 230 } });
+    home = mkdtempSync(join(tmpdir(), 'consortia-cli-e2e-'));
+  });
+  afterAll(async () => {
+    await cp?.shutdown();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  async function cli(args: string[], token?: string): Promise<{ code: number; out: string; err: string }> {
+    try {
+      const r = await run(process.execPath, [CLI_MAIN, '--home', home, ...(token ? ['--token', token] : []), ...args], { timeout: 120_000, env: { ...process.env, CONSORTIA_HOME: '' } });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, out: e.stdout ?? '', err: e.stderr ?? '' };
+    }
+  }
+  async function json(args: string[], token?: string): Promise<any> {
+    const r = await cli(['--json', ...args], token);
+    if (r.code !== 0) throw new Error(`consortia ${args.join(' ')} failed (${r.code}): ${r.err}`);
+    return JSON.parse(r.out);
+  }
+
+  it('walks a founding journey with client-side keys and signatures', async () => {
+    expect((await cli(['login', '--api-url', cp.url, '--token', cp.token])).code).toBe(0);
+    const ka = await json(['keys', 'create', '--org', 'acme']);
+    await json(['keys', 'create', '--org', 'globex']);
+    expect(statSync(ka.file).mode & 0o777).toBe(0o600);
+    const a = await json(['org', 'create', '--name', 'acme', '--key-org', 'acme']);
+    const b = await json(['org', 'create', '--name', 'globex', '--key-org', 'globex']);
+    expect(a.adminPublicKeys).toEqual([ka.publicKey]);
+    const ta = (await json(['token', 'create', '--org', a.id, '--name', 'ops', '--role', 'org-admin'])).token as string;
+    const tb = (await json(['token', 'create', '--org', b.id, '--name', 'ops', '--role', 'org-admin'])).token as string;
+
+    const bad = await cli(['consortium', 'create', '--name', 'x', '--founders', a.id, '--threshold', '150'], ta);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--threshold');
+
+    const c = await json(['consortium', 'create', '--name', 'trade', '--founders', `${a.id},${b.id}`, '--block-interval-ms', '200', '--threshold', '50', '--proposal-duration', '60'], ta);
+    const nodes = await json(['node', 'create', c.id, '--org', a.id, '--role', 'validator', '--wait', '--timeout', '60'], ta);
+    expect(nodes[0].status.phase).toBe('Running');
+    const started = await cli(['ceremony', 'start', c.id, '--wait', '--timeout', '60'], ta);
+    expect(started.code).toBe(0);
+    expect(started.err).toContain('ceremony'); // plain progress lines (not a TTY)
+    const ap = await cli(['ceremony', 'approve', c.id, '--member', a.id, '--key-org', 'acme', '--yes'], ta);
+    expect(ap.code).toBe(0);
+    expect(ap.err).toMatch(/hash:\s+[0-9a-f]{64}/);
+    // approving in another member's name is refused by the API
+    const wrong = await cli(['ceremony', 'approve', c.id, '--member', a.id, '--key-org', 'globex', '--yes'], tb);
+    expect(wrong.code).not.toBe(0);
+    const bp = await json(['ceremony', 'approve', c.id, '--member', b.id, '--key-org', 'globex', '--yes'], tb);
+    expect(bp.status).toBe('SEALED');
+    const ready = await json(['node', 'wait', c.id, '--ready', '--timeout', '60'], ta);
+    expect(ready[0].status.ready).toBe(true);
+
+    const file = join(home, 'transcript.json');
+    expect((await cli(['ceremony', 'transcript', 'download', c.id, '-o', file], tb)).code).toBe(0);
+    const verified = await cli(['ceremony', 'transcript', 'verify', file]);
+    expect(verified.code).toBe(0);
+    expect(verified.out).toContain('transcript OK');
+
+    const d = await json(['org', 'create', '--name', 'initech', '--admin-key', '11'.repeat(32)]);
+    const p = await json(['proposal', 'create', c.id, '--invite', d.id], ta);
+    expect(p.status).toBe('IN_PROGRESS');
+    await json(['vote', c.id, p.id, '--yes', '--member', a.id, '--key-org', 'acme'], ta);
+    const after = await json(['vote', c.id, p.id, '--yes', '--member', b.id, '--key-org', 'globex'], tb);
+    expect(['APPROVED', 'EXECUTED']).toContain(after.status);
+    const members = await json(['member', 'list', c.id], ta);
+    expect(members.map((m: any) => m.memberId)).toEqual(expect.arrayContaining([a.id, b.id]));
+  });
+});

@@ -1,0 +1,97 @@
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
+import type { NodeSpec } from '../../src/control-plane/runtimes/runtime.js';
+import { nodeLabels, nodeObjectNames } from '../../src/control-plane/runtimes/kubernetes/index.js';
+
+export function clients(kubeconfig: string) {
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfig);
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function validatorSpec(consortiumId: string, i: number, over: Partial<NodeSpec> = {}): NodeSpec {
+  return {
+    nodeId: `val-${i}`,
+    consortiumId,
+    chainId: `chain-${consortiumId}`,
+    orgId: `org-${i}`,
+    role: 'validator',
+    tier: {},
+    resources: { cpu: '250m', memory: '256Mi' },
+    mode: 'keygen',
+    peers: [],
+    generation: 1,
+    ...over,
+  };
+}
+
+/** Stands in for the kubelet: creates the StatefulSet's pod and writes its status. */
+export async function fakeKubeletPod(core: CoreV1Api, namespace: string, spec: NodeSpec, image: string, ready: boolean): Promise<V1Pod> {
+  const names = nodeObjectNames(spec.nodeId);
+  const existing = await core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined);
+  if (!existing) {
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: names.pod, labels: nodeLabels(spec) },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'node',
+              image,
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
+            },
+          ],
+        },
+      },
+    });
+  }
+  const now = new Date();
+  const status = {
+    phase: 'Running',
+    conditions: [
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+      { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now },
+    ],
+    containerStatuses: [{ name: 'node', image, imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: now } } }],
+  };
+  const cur = await core.readNamespacedPod({ name: names.pod, namespace });
+  cur.status = status as never;
+  return core.replaceNamespacedPodStatus({ name: names.pod, namespace, body: cur });
+}
+
+export const SERVICE_MONITOR_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+  spec: {
+    group: 'monitoring.coreos.com',
+    scope: 'Namespaced',
+    names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', listKind: 'ServiceMonitorList' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
+      },
+    ],
+  },
+};
+
+export { PatchStrategy };

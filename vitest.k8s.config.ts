@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Suite against a real kube-apiserver + etcd (test/k8s). globalSetup builds or reuses the
+// binaries once (.ci/tools/*.sh); each file starts its own API server on loopback.
+export default defineConfig({
+  test: {
+    name: 'k8s',
+    include: ['test/k8s/**/*.test.ts'],
+    globalSetup: ['test/k8s/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // Each file runs its own API server; one at a time on 2 cores.
+    fileParallelism: false,
+  },
+});
