@@ -92,10 +92,11 @@ export class ChainNet {
     };
     const sealed = { genesis: this.genesis, approvals: [signGenesisApproval(this.genesis, 'org1', admin.secretKey, admin.publicKey)] };
     writeFileSync(this.genesisFile, JSON.stringify(sealedGenesisToJSON(sealed)));
-    for (const n of this.nodes) this.writeConfig(n, n.index < this.opts.validators);
+    // Every node gets the sealed genesis (it is configuration); a late joiner starts from an empty data dir.
+    for (const n of this.nodes) this.writeConfig(n);
   }
 
-  writeConfig(n: NodeHandle, withGenesis: boolean): void {
+  writeConfig(n: NodeHandle): void {
     const peers = this.nodes.filter((p) => p !== n && !(this.opts.external ?? []).includes(p.index))
       .map((p) => ({ publicKey: toHex(p.key.publicKey), address: `${p.host}:${p.p2pPort}` }));
     writeFileSync(n.configFile, JSON.stringify({
@@ -103,7 +104,7 @@ export class ChainNet {
       chainId: this.chainId,
       dataDir: n.dataDir,
       keyFile: join(n.dataDir, 'node-key.json'),
-      ...(withGenesis ? { genesisFile: this.genesisFile } : {}),
+      genesisFile: this.genesisFile,
       p2pListen: `${n.host}:${n.p2pPort}`,
       apiListen: `${n.host}:${n.apiPort}`,
       peers,
