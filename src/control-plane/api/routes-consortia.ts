@@ -8,7 +8,7 @@ import { newId } from '../domain/ids.js';
 import { actorOf } from '../domain/tokens.js';
 import type { Consortium, Member } from '../domain/types.js';
 import { recordChange } from '../store/index.js';
-import { isPlatform, principalOf, requireRole, visibleConsortium } from './auth.js';
+import { isPlatform, principalOf, requirePlatformAdmin, requireRole, visibleConsortium } from './auth.js';
 import type { ApiContext } from './context.js';
 import { mutate } from './mutate.js';
 import * as S from './schemas.js';
@@ -88,5 +88,33 @@ export function consortiumRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }, async (req) => {
     await visibleConsortium(ctx, principalOf(req), req.params.cid);
     return { items: await ctx.q.members(req.params.cid), nextCursor: null };
+  });
+
+  r.delete('/v1/consortia/:cid', {
+    schema: {
+      tags: ['consortia'],
+      summary: 'Delete a consortium (platform-admin; 202): every node is deleted, then the runtime objects it shares (e.g. its Kubernetes namespace); status DELETING -> DELETED',
+      params: CidParams, response: { 202: S.Consortium, ...S.Errors },
+    },
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    requirePlatformAdmin(p);
+    const saved = await mutate(ctx, req, reply, 202, async (repo) => {
+      const c = await repo.consortia.get(req.params.cid);
+      if (!c) throw new ConsortiaError(CpCodes.NOT_FOUND, `consortium ${req.params.cid} not found`);
+      if (c.status === 'DELETING' || c.status === 'DELETED') return c;
+      // Desired state only: the reconciler deletes each node, then finalizes the consortium.
+      for (const n of await ctx.q.consortiumNodes(c.id)) {
+        if (n.desired === 'deleted') continue;
+        const fresh = await repo.nodes.get(c.id, n.id);
+        if (fresh && fresh.desired !== 'deleted') await repo.nodes.put({ ...fresh, desired: 'deleted', status: { ...fresh.status, phase: 'Terminating', ready: false } });
+      }
+      const out = await repo.consortia.put({ ...c, status: 'DELETING', updatedAt: iso() });
+      const orgIds = (await ctx.q.members(c.id)).map((m) => m.orgId);
+      await recordChange(repo.uow, ctx.bus, ctx.now(), { actor: actorOf(p), type: 'consortium.deleting', resource: `consortia/${c.id}`, orgIds, data: out });
+      return out;
+    });
+    ctx.kick('nodes');
+    return consortiumView(ctx, saved);
   });
 }

@@ -28,6 +28,7 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     requireRole(p, 'org-operator');
     const clusterId = req.body.clusterId ?? 'local';
     const saved = await mutate(ctx, req, reply, 202, async (repo) => {
+      if (c.status === 'DELETING' || c.status === 'DELETED') throw new ConsortiaError(CpCodes.INVALID_STATE, `consortium ${c.id} is ${c.status}`);
       const m = await repo.members.get(c.id, orgId);
       if (!m || m.status !== 'ACTIVE') throw new ConsortiaError(CpCodes.NOT_A_MEMBER, `${orgId} is not a member of ${c.id}`);
       if (!(await repo.clusters.get(clusterId))) throw new ConsortiaError(CpCodes.VALIDATION_FAILED, `cluster ${clusterId} does not exist`, { field: 'clusterId' });

@@ -63,8 +63,8 @@ export interface Consortium extends Versioned {
   founders: string[];
   params: ParamsRecord;
   votingPolicy: VotingPolicyRecord;
-  /** FORMING until the genesis is sealed, then ACTIVE. */
-  status: 'FORMING' | 'ACTIVE';
+  /** FORMING until the genesis is sealed, then ACTIVE; DELETING while its nodes are torn down, then DELETED. */
+  status: 'FORMING' | 'ACTIVE' | 'DELETING' | 'DELETED';
   createdAt: string;
   updatedAt: string;
 }

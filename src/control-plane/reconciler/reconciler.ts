@@ -97,6 +97,36 @@ export class Reconciler {
       work.push(this.queue.run(n.id, () => this.reconcileNode(n.consortiumId, n.id)).catch(() => undefined));
     }
     await Promise.all(work);
+    await this.finalizeDeletedConsortia();
+  }
+
+  /**
+   * A DELETING consortium whose nodes are all gone: each runtime it used drops what it keeps per
+   * consortium (kubernetes: the namespace and shared objects), then the record becomes DELETED.
+   */
+  private async finalizeDeletedConsortia(): Promise<void> {
+    for (const c of await this.q.allConsortia()) {
+      if (c.status !== 'DELETING') continue;
+      const nodes = await this.q.consortiumNodes(c.id);
+      if (nodes.some((n) => n.status.phase !== 'Deleted')) continue;
+      try {
+        for (const clusterId of new Set(nodes.map((n) => n.clusterId))) {
+          await (await this.deps.runtimes.forCluster(clusterId)).deleteConsortium?.(c.id);
+        }
+      } catch (err) {
+        this.deps.logger?.warn('consortium cleanup failed; retrying next pass', { consortiumId: c.id, error: (err as Error).message });
+        continue;
+      }
+      await this.deps.store.transact(async (uow) => {
+        const repo = repositories(uow);
+        const fresh = await repo.consortia.get(c.id);
+        if (fresh?.status !== 'DELETING') return;
+        const saved = await repo.consortia.put({ ...fresh, status: 'DELETED', updatedAt: new Date(this.now()).toISOString() });
+        await recordChange(uow, this.deps.bus, this.now(), {
+          actor: 'reconciler', type: 'consortium.deleted', resource: `consortia/${c.id}`, orgIds: (await this.q.members(c.id)).map((m) => m.orgId), data: saved,
+        });
+      });
+    }
   }
 
   async reconcileNode(cid: string, nodeId: string): Promise<void> {

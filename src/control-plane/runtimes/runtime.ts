@@ -72,6 +72,11 @@ export interface Runtime {
   apply(spec: NodeSpec): Promise<void>;
   delete(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>): Promise<void>;
   observe(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>): Promise<NodeObservation>;
+  /**
+   * Removes what the runtime keeps per consortium beyond its nodes (kubernetes: the namespace and
+   * its shared objects). Called once every node of the consortium is deleted; idempotent.
+   */
+  deleteConsortium?(consortiumId: string): Promise<void>;
   /** Release watches, timers and child processes (nodes keep running where the runtime allows). */
   close(): Promise<void>;
 }
