@@ -22,6 +22,11 @@ export const ControlPlaneConfigSchema = Type.Object({
   nodeImage: Type.Optional(Type.String()),
   /** Passed as-is to createLocalRuntime(opts) (runtimes/local). */
   localRuntime: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /**
+   * Options of the kubernetes runtime for every registered cluster (namespacePrefix, storage per
+   * tier, nodeAccess, pvcPolicy, ...; see runtimes/kubernetes/options.ts). Checked at start.
+   */
+  kubernetesRuntime: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 export type ControlPlaneConfig = Static<typeof ControlPlaneConfigSchema>;
 

@@ -11,11 +11,11 @@ import { createLogger } from '../lib/logging.js';
 import { ensureBootstrap } from './api/bootstrap.js';
 import { loadControlPlaneConfig, parseListen } from './config.js';
 import { fromHex, generateKeyPair, portable, toHex, type KeyPair } from './domain/chain-port.js';
-import { registerClusterValidator } from './domain/cluster-connector.js';
 import { ChangeBus } from './domain/events.js';
 import { parseEncryptionKey } from './domain/secret-box.js';
 import { createControlPlaneMetrics } from './metrics.js';
 import { GovernanceWorker, httpChainClient, PeriodicTask, Reconciler, registerRuntimeFactory, RuntimeResolver } from './reconciler/index.js';
+import { kubernetesRuntimeFactory, registerKubernetesClusterValidator, resolveOptions, type KubernetesRuntimeInput } from './runtimes/kubernetes/index.js';
 import { createLocalRuntime } from './runtimes/local/index.js';
 import { buildServer } from './server.js';
 import { LevelStore, queries } from './store/index.js';
@@ -39,29 +39,6 @@ async function fetchHeight(api: string): Promise<number | undefined> {
   return typeof j.height === 'number' ? j.height : undefined;
 }
 
-/**
- * The kubernetes runtime (owned by its own area) is loaded if present: its validator checks
- * clusters on POST /v1/clusters and its factory builds one Runtime per registered cluster.
- * A module exporting `register(hooks)` is also supported.
- */
-interface KubernetesModule {
-  register?: (hooks: unknown) => void | Promise<void>;
-  registerKubernetesClusterValidator?: () => void;
-  kubernetesRuntimeFactory?: (cluster: { kubeconfig?: string; inCluster?: boolean }, config?: Record<string, unknown>) => import('./runtimes/runtime.js').Runtime;
-}
-async function loadPlugins(log: ReturnType<typeof createLogger>): Promise<void> {
-  const spec = './runtimes/kubernetes/index.js';
-  try {
-    const mod = (await import(spec)) as KubernetesModule;
-    if (typeof mod.register === 'function') await mod.register({ registerRuntimeFactory, registerClusterValidator });
-    mod.registerKubernetesClusterValidator?.();
-    const factory = mod.kubernetesRuntimeFactory;
-    if (factory) registerRuntimeFactory('kubernetes', (c) => factory(c, c.nodeImage ? { image: c.nodeImage } : {}));
-  } catch (err) {
-    log.warn('kubernetes runtime not loaded', { error: (err as Error).message });
-  }
-}
-
 async function main(): Promise<void> {
   const cfg = loadControlPlaneConfig(process.argv.slice(2), process.env);
   const log = createLogger(cfg.logLevel, { component: 'control-plane' });
@@ -73,7 +50,11 @@ async function main(): Promise<void> {
   const { generatedToken } = await ensureBootstrap(store, { now, ...(cfg.bootstrapToken ? { bootstrapToken: cfg.bootstrapToken } : {}) });
   const encryptionKey = cfg.encryptionKey ? parseEncryptionKey(cfg.encryptionKey) : undefined;
   const submitter = loadSubmitterKey(dataDir);
-  await loadPlugins(log);
+  // Kubernetes clusters: registration checks reachability; one runtime per registered cluster.
+  const kubeOptions = { ...(cfg.kubernetesRuntime ?? {}), ...(cfg.nodeImage ? { image: cfg.nodeImage } : {}) } as KubernetesRuntimeInput;
+  resolveOptions(kubeOptions); // fail at start on a bad option, not at the first node
+  registerKubernetesClusterValidator();
+  registerRuntimeFactory('kubernetes', (c) => kubernetesRuntimeFactory(c, kubeOptions));
 
   const registry = new Registry();
   const metrics = createControlPlaneMetrics(registry);
