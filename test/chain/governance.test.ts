@@ -135,6 +135,27 @@ describe('governance transactions', () => {
     expect(getNodeRegistry(s).some((n) => n.memberId === 'm1' && n.role === 'ordinary')).toBe(true);
   });
 
+  it('register_node relayed by anyone with exactly one YES vote of the node\'s own member', () => {
+    const f = makeFixture(3);
+    const s = WorldState.fromGenesis(f.genesis);
+    const node = key(401);
+    const other = key(402);
+    const a: GovernanceAction = { type: 'register_node', memberId: 'm1', publicKey: node.publicKey, role: 'ordinary' };
+    const asVal: GovernanceAction = { ...a, role: 'validator' };
+    const b: GovernanceAction = { ...a, publicKey: other.publicKey };
+    const e = run(s, [
+      gov(f, 0, 'n1', a, votes(f, 'n1', a, [0])), // another member's vote alone
+      gov(f, 0, 'n2', asVal, votes(f, 'n2', asVal, [1])), // validators need the consortium's votes
+      gov(f, 0, 'n3', a, votes(f, 'n3', a, [1], 'NO')),
+      gov(f, 0, 'n4', a, votes(f, 'n4', a, [1])), // alice only relays m1's signed YES
+      gov(f, 1, 'n5', b, votes(f, 'n4', b, [1])), // signed for another proposal id
+    ]);
+    expect(e.results.map((r) => r.code)).toEqual(['GOV_THRESHOLD_NOT_MET', 'GOV_THRESHOLD_NOT_MET', 'GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_BAD_SIGNATURE']);
+    const registered = getNodeRegistry(s).filter((n) => n.memberId === 'm1' && n.role === 'ordinary');
+    expect(registered).toHaveLength(1);
+    expect(registered[0]!.publicKey).toEqual(node.publicKey);
+  });
+
   it('changes params by vote and refuses invalid params', () => {
     const f = makeFixture(3);
     const s = WorldState.fromGenesis(f.genesis);

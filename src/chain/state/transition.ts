@@ -287,12 +287,22 @@ function applyGovernance(o: Overlay, tx: Tx, b: Extract<TxBody, { type: 'governa
   if (bad !== null) return bad;
   const actionHash = governanceActionHash(a);
 
+  // A member admits its own non-validator nodes without the others' votes: it signs the tx with one
+  // of its admin keys, or the tx (relayed by anyone) carries exactly one YES vote of that member.
+  const selfMember = a.type === 'register_node' && a.role !== 'validator' ? a.memberId : undefined;
   if (b.votes.length === 0) {
-    // A member admits its own non-validator nodes without a vote, signing with one of its admin keys.
-    const self = a.type === 'register_node' && a.role !== 'validator' ? getMember(o, a.memberId) : undefined;
+    const self = selfMember !== undefined ? getMember(o, selfMember) : undefined;
     if (self === undefined || !self.adminKeys.some((k) => bytesEqual(k, tx.signer))) {
       return reject(RejectionCodes.GOV_THRESHOLD_NOT_MET, 'no votes');
     }
+  } else if (selfMember !== undefined && b.votes.length === 1 && b.votes[0]!.memberId === selfMember) {
+    const v = b.votes[0]!;
+    const m = getMember(o, v.memberId);
+    if (m === undefined || !m.adminKeys.some((k) => bytesEqual(k, v.adminKey))) {
+      return reject(RejectionCodes.GOV_UNKNOWN_MEMBER, `vote by ${v.memberId} is not from a current member's admin key`);
+    }
+    if (!verifyGovernanceVote(env.chainId, b.proposalId, actionHash, v)) return reject(RejectionCodes.GOV_BAD_SIGNATURE, `bad vote signature from ${v.memberId}`);
+    if (v.vote !== 'YES') return reject(RejectionCodes.GOV_THRESHOLD_NOT_MET, `${v.memberId} voted NO on its own node`);
   } else {
     const seen = new Set<string>();
     let yes = 0;
