@@ -142,16 +142,29 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
     // voting in another organization's name
     const impersonate = await b.call('POST', `/v1/consortia/${cid}/proposals/${rp.id}/votes`, signedVote(a, chainId, rp.id, rp.actionHash, 'YES'));
     expect(impersonate.status).toBe(403);
-    const v1 = await a.call('POST', `/v1/consortia/${cid}/proposals/${rp.id}/votes`, signedVote(a, chainId, rp.id, rp.actionHash, 'NO'));
+    // 2 members, YES must be > 50%: A's YES leaves it open, B's NO makes approval impossible
+    const v1 = await a.call('POST', `/v1/consortia/${cid}/proposals/${rp.id}/votes`, signedVote(a, chainId, rp.id, rp.actionHash, 'YES'));
     expect(v1.status).toBe(200);
+    expect(v1.body.status).toBe('IN_PROGRESS');
     // replay of the same signed vote
-    const replay = await a.call('POST', `/v1/consortia/${cid}/proposals/${rp.id}/votes`, signedVote(a, chainId, rp.id, rp.actionHash, 'NO'));
-    expect(replay.status).toBeGreaterThanOrEqual(400);
+    const replay = await a.call('POST', `/v1/consortia/${cid}/proposals/${rp.id}/votes`, signedVote(a, chainId, rp.id, rp.actionHash, 'YES'));
+    expect(replay.status).toBe(409);
+    expect(replay.body.error.code).toBe('ALREADY_VOTED');
     // replay of A's signature onto another proposal
-    const cross = await a.call('POST', `/v1/consortia/${cid}/proposals/${expiring.body.id}/votes`, { ...signedVote(a, chainId, rp.id, rp.actionHash, 'NO'), vote: 'NO' });
+    const cross = await a.call('POST', `/v1/consortia/${cid}/proposals/${expiring.body.id}/votes`, { ...signedVote(a, chainId, rp.id, rp.actionHash, 'YES'), vote: 'YES' });
     expect(cross.status).toBeGreaterThanOrEqual(400);
     const v2 = await b.call('POST', `/v1/consortia/${cid}/proposals/${rp.id}/votes`, signedVote(b, chainId, rp.id, rp.actionHash, 'NO'));
-    expect(v2.body.status).toBe('REJECTED');
+    expect(v2.status).toBe(200);
+    expect(v2.body).toMatchObject({ status: 'REJECTED', yesVotes: 1, noVotes: 1 });
+    // both founders vote NO: the first NO already decides it (approval is impossible), the second is refused naming the outcome
+    const np = (await a.call('POST', `/v1/consortia/${cid}/proposals`, { action: { type: 'change_params', params: { blockIntervalMs: 400 } } })).body;
+    const n1 = await a.call('POST', `/v1/consortia/${cid}/proposals/${np.id}/votes`, signedVote(a, chainId, np.id, np.actionHash, 'NO'));
+    expect(n1.status).toBe(200);
+    expect(n1.body.status).toBe('REJECTED');
+    const n2 = await b.call('POST', `/v1/consortia/${cid}/proposals/${np.id}/votes`, signedVote(b, chainId, np.id, np.actionHash, 'NO'));
+    expect(n2.status).toBe(409);
+    expect(n2.body.error).toMatchObject({ code: 'PROPOSAL_CLOSED', details: { status: 'REJECTED', noVotes: 1 } });
+    expect((await b.call('GET', `/v1/consortia/${cid}/proposals/${np.id}`)).body).toMatchObject({ status: 'REJECTED', noVotes: 1, yesVotes: 0 });
     const exp = await waitFor('proposal expired', async () => {
       const r = await a.call('GET', `/v1/consortia/${cid}/proposals/${expiring.body.id}`);
       return r.body.status === 'EXPIRED' ? r.body : undefined;

@@ -135,15 +135,21 @@ export function proposalRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const prop = await repo.proposals.get(c.id, req.params.pid);
       if (!prop) throw new ConsortiaError(CpCodes.NOT_FOUND, `proposal ${req.params.pid} not found`);
       if (!prop.eligibleMemberIds.includes(memberId)) throw new ConsortiaError(CpCodes.NOT_A_MEMBER, `${memberId} is not a voting member of this proposal`);
-      if (prop.status !== 'IN_PROGRESS' || isExpired(prop, ctx.now())) {
-        throw new ConsortiaError(CpCodes.PROPOSAL_CLOSED, `proposal is ${isExpired(prop, ctx.now()) ? 'EXPIRED' : prop.status}`, { status: prop.status });
-      }
       const org = await repo.orgs.get(memberId);
       if (!org || !org.adminPublicKeys.includes(adminKey)) {
         throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, `adminKey is not an admin key of ${memberId}`, { field: 'adminKey' });
       }
       verifyVoteSignature(c.chainId, prop.id, prop.actionHash, { adminKey, vote, signature });
-      if (prop.votes.some((v) => v.memberId === memberId)) throw new ConsortiaError(CpCodes.ALREADY_VOTED, `${memberId} already voted on ${prop.id}`);
+      // A replayed vote is named as such even once the proposal is decided.
+      if (prop.votes.some((v) => v.memberId === memberId)) throw new ConsortiaError(CpCodes.ALREADY_VOTED, `${memberId} already voted on ${prop.id}`, { status: prop.status });
+      // Decided by the policy (e.g. REJECTED once enough NO votes make approval impossible) or expired:
+      // the error names the proposal's status and tally so the voter sees the outcome.
+      if (prop.status !== 'IN_PROGRESS' || isExpired(prop, ctx.now())) {
+        const status = isExpired(prop, ctx.now()) ? 'EXPIRED' : prop.status;
+        throw new ConsortiaError(CpCodes.PROPOSAL_CLOSED, `proposal ${prop.id} is already ${status}; votes are no longer accepted`, {
+          status, yesVotes: prop.yesVotes, noVotes: prop.noVotes, eligibleMembers: prop.eligibleMemberIds.length, ...(prop.decidedAt ? { decidedAt: prop.decidedAt } : {}),
+        });
+      }
       const votes = [...prop.votes, { memberId, adminKey, vote, signature, at: iso() }];
       const yes = votes.filter((v) => v.vote === 'YES').length;
       const no = votes.length - yes;

@@ -52,6 +52,14 @@ describe('proposals and signed votes', () => {
     const p = await propose(c.id);
     expect((await vote(c.id, c.chainId, p, orgs[0]!, 'NO')).json().status).toBe('IN_PROGRESS');
     expect((await vote(c.id, c.chainId, p, orgs[1]!, 'NO')).json().status).toBe('REJECTED');
+    // decided: a further vote is refused naming the outcome; a replay is still named a replay
+    const late = await vote(c.id, c.chainId, p, orgs[2]!, 'YES');
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error).toMatchObject({ code: 'PROPOSAL_CLOSED', details: { status: 'REJECTED', yesVotes: 0, noVotes: 2 } });
+    const replay = await vote(c.id, c.chainId, p, orgs[0]!, 'NO');
+    expect(replay.statusCode).toBe(409);
+    expect(replay.json().error.code).toBe('ALREADY_VOTED');
+    expect((await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${p.id}`, orgs[2]!.viewerToken)).json()).toMatchObject({ status: 'REJECTED', noVotes: 2, yesVotes: 0 });
   });
 
   it('GREATER_THAN_OR_EQUAL_TO 50% of 4: 2 YES approves; 2 NO stays open, 3rd NO rejects', async () => {

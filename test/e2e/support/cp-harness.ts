@@ -50,6 +50,8 @@ export interface StartOptions {
   hostRange?: { first: number; last: number };
   reconcileIntervalMs?: number;
   keepWorkDir?: boolean;
+  /** Extra control-plane configuration (e.g. encryptionKey, kubernetesRuntime). */
+  config?: Record<string, unknown>;
 }
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
@@ -67,6 +69,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     reconcileIntervalMs: opts.reconcileIntervalMs ?? 200,
     maxBackoffMs: 2000,
     localRuntime: { baseDir: nodesDir, nodeEntrypoint: NODE_MAIN, hostRange: opts.hostRange ?? { first: 100, last: 199 }, baseBackoffMs: 200, maxBackoffMs: 2000 },
+    ...opts.config,
   }, null, 2));
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -119,7 +122,9 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       await stopAllLocalNodes(nodesDir);
-      if (!opts.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+      // CONSORTIA_E2E_KEEP=1 keeps the work dir (control-plane.log, nodes/<cid>/<nodeId>/node.log) for post-mortems.
+      if (!opts.keepWorkDir && !process.env.CONSORTIA_E2E_KEEP) rmSync(workDir, { recursive: true, force: true });
+      else process.stderr.write(`control-plane e2e work dir kept: ${workDir}\n`);
     },
   };
 }
