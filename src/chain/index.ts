@@ -11,3 +11,4 @@ export * from './genesis.js';
 export * from './block.js';
 export * from './merkle.js';
 export * from './state/index.js';
+export * from './light/index.js';

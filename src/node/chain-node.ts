@@ -4,7 +4,7 @@ import {
   type Block, type BlockHeader, type CommitCertificate, type Hash, type KeyPair, type SealedGenesis, type Tx,
   StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTx, getBalances, merkleProof,
   sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txHash, verifyEncodedTxSignature,
-  verifySealedGenesis, getMembers,
+  verifySealedGenesis, getMembers, getBalances as balancesOf, encodeHeader, WorldState,
 } from '../chain/index.js';
 import { ConsortiaError } from '../lib/errors.js';
 import type { Logger } from '../lib/logging.js';
@@ -18,7 +18,11 @@ import type {
 } from './rpc/backend.js';
 import { P2PNetwork } from './p2p/index.js';
 import { GossipBatcher, Mempool, decodeTxBatch, type MempoolChain } from './mempool/index.js';
-import { ChainStore, PrivValidator, writeDurably } from './store/index.js';
+import { ChainStore, KIND_RANGES, PrivValidator, StoreKeys, diskUsage, epochToJSON, hkey, writeDurably } from './store/index.js';
+import { Pruner, type RetentionPolicy } from './retention/index.js';
+import { StateHistory } from './history/index.js';
+import { bootstrapFromSnapshot } from './snapshot/index.js';
+import type { HeaderWithCommit, StateSnapshot, StorageStatus } from './rpc/backend.js';
 import { ChainTip, ConsensusEngine, chainOps, type Execution, type Outbox } from './engine/index.js';
 import { BlockSync } from './sync/index.js';
 
@@ -27,7 +31,18 @@ import { BlockSync } from './sync/index.js';
  * NodeApiBackend seam the HTTP API uses. Without a genesis it runs in awaiting-genesis
  * mode (identity only) until installGenesis() verifies, persists and starts the chain.
  */
-export const ChainNodeCodes = { AWAITING_GENESIS: 'AWAITING_GENESIS', GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET', NOT_FOUND: 'NOT_FOUND' } as const;
+export const ChainNodeCodes = {
+  AWAITING_GENESIS: 'AWAITING_GENESIS', GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET', NOT_FOUND: 'NOT_FOUND', PRUNED: 'PRUNED',
+} as const;
+
+export const DEFAULT_ORDINARY_RETENTION_BLOCKS = 100_000;
+
+/** Retention window of a node: ordinary (and validators that opt in) prune; super keeps everything. */
+export function retentionOf(cfg: NodeConfig): RetentionPolicy | null {
+  if (cfg.role === 'super' || cfg.role === 'light') return null;
+  if (cfg.retentionBlocks === undefined && cfg.retentionSeconds === undefined) return cfg.role === 'ordinary' ? { blocks: DEFAULT_ORDINARY_RETENTION_BLOCKS } : null;
+  return { ...(cfg.retentionBlocks !== undefined ? { blocks: cfg.retentionBlocks } : {}), ...(cfg.retentionSeconds !== undefined ? { seconds: cfg.retentionSeconds } : {}) };
+}
 
 interface Running {
   sealed: SealedGenesis;
@@ -38,6 +53,7 @@ interface Running {
   sync: BlockSync;
   gossip: GossipBatcher;
   allowed: Set<string>;
+  pruner: Pruner | null;
 }
 
 type Waiter = (r: TxSubmitResult) => void;
@@ -57,6 +73,9 @@ export class ChainNode implements NodeApiBackend {
   private readonly popSig: Uint8Array;
   private closed = false;
   private startedAt = Date.now();
+  private diskBytes = 0;
+  private storageTimer: NodeJS.Timeout | null = null;
+  private readonly history: StateHistory | null;
 
   private constructor(
     private readonly config: NodeConfig,
@@ -66,6 +85,7 @@ export class ChainNode implements NodeApiBackend {
     private readonly metrics: NodeMetrics | undefined,
   ) {
     this.popSig = signProofOfPossession(config.chainId, key.secretKey, key.publicKey);
+    this.history = config.role === 'super' ? new StateHistory(store) : null;
   }
 
   static async open(config: NodeConfig, deps: { logger: Logger; metrics?: NodeMetrics }): Promise<ChainNode> {
@@ -80,6 +100,10 @@ export class ChainNode implements NodeApiBackend {
       verifySealedGenesis(sealed);
       if (sealed.genesis.chainId !== config.chainId) throw new ConsortiaError('GENESIS_INVALID', `genesis is for chain ${sealed.genesis.chainId}, config says ${config.chainId}`);
       await store.putGenesisJson(JSON.stringify(sealedGenesisToJSON(sealed)));
+      if (config.role === 'ordinary' && store.head() === null && config.syncFrom.length > 0) {
+        const h = await bootstrapFromSnapshot(sealed.genesis, store, config.syncFrom, deps.logger);
+        if (h === null) deps.logger.warn('no valid snapshot from syncFrom; replaying from genesis by block sync');
+      }
       await node.startChain(sealed);
     } else {
       deps.logger.info('awaiting genesis (PUT /v1/genesis)');
@@ -91,7 +115,7 @@ export class ChainNode implements NodeApiBackend {
 
   private async startChain(sealed: SealedGenesis): Promise<void> {
     const cfg = this.config;
-    const tip = await ChainTip.load(sealed.genesis, this.store);
+    const tip = await ChainTip.load(sealed.genesis, this.store, { history: cfg.role === 'super', accountIndex: true });
     const selfHex = toHex(this.key.publicKey);
     const chain: MempoolChain<Tx> = {
       chainId: cfg.chainId,
@@ -158,7 +182,11 @@ export class ChainNode implements NodeApiBackend {
       requestSync: () => sync.request(),
     });
     sync = new BlockSync({ tip, store: this.store, engine, out, logger: this.logger });
-    this.run = { sealed, tip, mempool, network, engine, sync, gossip, allowed };
+    const policy = retentionOf(cfg);
+    const pruner = policy ? new Pruner({ store: this.store, policy, logger: this.logger, ...(this.metrics ? { metrics: this.metrics } : {}) }) : null;
+    this.run = { sealed, tip, mempool, network, engine, sync, gossip, allowed, pruner };
+    pruner?.start();
+    this.startStorageStats();
     this.metrics?.chainHeight.set(tip.height);
     await network.start();
     await engine.start(this.store);
@@ -206,7 +234,9 @@ export class ChainNode implements NodeApiBackend {
     if (this.closed) return;
     this.closed = true;
     const r = this.run;
+    if (this.storageTimer) clearInterval(this.storageTimer);
     if (r) {
+      r.pruner?.stop();
       r.sync.stop();
       r.engine.stop();
       r.gossip.stop();
@@ -274,7 +304,11 @@ export class ChainNode implements NodeApiBackend {
   async getTx(hash: Hash): Promise<TxLookup | null> {
     this.need();
     const loc = await this.store.getTx(toHex(hash));
-    if (!loc) return null;
+    if (!loc) {
+      const lowest = this.store.lowestHeight();
+      if (lowest > 1) throw this.pruned(`tx ${toHex(hash)} is not in the retained heights; it may be in a pruned block`);
+      return null;
+    }
     const block = await this.getBlock(loc.height);
     if (!block) return null;
     const tx = block.txs[loc.index]!;
@@ -284,14 +318,23 @@ export class ChainNode implements NodeApiBackend {
 
   latestHeight(): number { return this.run?.tip.height ?? 0; }
 
+  private pruned(what: string): ConsortiaError {
+    const lowestHeight = this.store.lowestHeight();
+    return new ConsortiaError(ChainNodeCodes.PRUNED, `${what} (this ${this.config.role} node keeps heights >= ${lowestHeight}); ask a super node`, {
+      lowestHeight, hint: 'super nodes keep all history',
+    });
+  }
+
   async getBlock(height: number): Promise<Block | null> {
     if (!this.run || height < 1 || height > this.run.tip.height) return null;
+    if (height < this.store.lowestHeight()) throw this.pruned(`block ${height} was pruned`);
     const b = await this.store.getBlockBytes(height);
     return b ? decodeBlock(b) : null;
   }
   async getHeader(height: number): Promise<BlockHeader | null> { return (await this.getBlock(height))?.header ?? null; }
   async getCommit(height: number): Promise<CommitCertificate | null> {
     if (!this.run || height < 1 || height > this.run.tip.height) return null;
+    if (height < this.store.lowestHeight()) throw this.pruned(`commit ${height} was pruned`);
     const c = await this.store.getCommitBytes(height);
     return c ? decodeCommit(c) : null;
   }
@@ -328,6 +371,111 @@ export class ChainNode implements NodeApiBackend {
     return this.lookup(StateKeys.anchor(hash), (b) => ({ hash, ...decodeAnchor(b) }));
   }
 
+  // ------------------------------------------------------------------ tiered storage (issue 5)
+
+  private storageStatus(): StorageStatus {
+    const h = this.run?.tip.height ?? 0;
+    return { lowestHeight: h > 0 ? this.store.lowestHeight() : 0, highestHeight: h, bytes: this.diskBytes };
+  }
+
+  /** Disk usage is a directory walk: refreshed off the request path, every 2 s. */
+  private startStorageStats(): void {
+    const dir = join(this.config.dataDir, 'chain');
+    const refresh = async (): Promise<void> => {
+      this.diskBytes = diskUsage(dir);
+      const m = this.metrics;
+      if (!m) return;
+      m.storageBytes.set({ kind: 'total' }, this.diskBytes);
+      for (const [kind, ranges] of Object.entries(KIND_RANGES)) m.storageBytes.set({ kind }, await this.store.approximateBytes(ranges));
+      m.storageRetainedLowestHeight.set(this.store.lowestHeight());
+    };
+    void refresh().catch(() => undefined);
+    this.storageTimer = setInterval(() => { void refresh().catch(() => undefined); }, 2_000);
+    this.storageTimer.unref();
+  }
+
+  async getHeaders(from: number, count: number): Promise<HeaderWithCommit[]> {
+    const r = this.need();
+    if (from < this.store.lowestHeight()) throw this.pruned(`headers from ${from} were pruned`);
+    const out: HeaderWithCommit[] = [];
+    for (let h = from; h < from + Math.min(count, 500) && h <= r.tip.height; h++) {
+      const [b, c] = [await this.store.getBlockBytes(h), await this.store.getCommitBytes(h)];
+      if (!b || !c) break;
+      out.push({ height: h, header: encodeHeader(decodeBlock(b).header), commit: c });
+    }
+    return out;
+  }
+
+  async getAccountTxs(publicKey: Uint8Array, fromHeight: number, limit: number): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
+    this.need();
+    const lowestHeight = this.store.lowestHeight();
+    const acct = toHex(publicKey);
+    const from = Math.max(fromHeight, lowestHeight);
+    const rows = await this.store.scan(`a/${acct}/${hkey(from)}`, `a/${acct}0`, Math.min(limit, 1000));
+    const blocks = new Map<number, Block>();
+    const txs: TxLookup[] = [];
+    for (const [k, v] of rows) {
+      const parts = k.split('/');
+      const height = Number(parts[2]);
+      const index = Number(parts[3]);
+      let block = blocks.get(height);
+      if (!block) {
+        const bytes = await this.store.getBlockBytes(height);
+        if (!bytes) continue; // pruned meanwhile
+        block = decodeBlock(bytes);
+        blocks.set(height, block);
+      }
+      const loc = await this.store.getTx(toHex(v));
+      const p = merkleProof(block.txs, index);
+      txs.push({ hash: v, height, index, code: loc?.code ?? 'OK', tx: block.txs[index]!, proof: { txRoot: block.header.txRoot, leafIndex: p.index, treeSize: p.total, path: p.path } });
+    }
+    return { lowestHeight, txs };
+  }
+
+  async getAccountAt(publicKey: Uint8Array, height: number): Promise<AccountLookup> {
+    const r = this.need();
+    if (height === r.tip.height) return this.getAccount(publicKey);
+    if (height > r.tip.height || height < 1) throw new ConsortiaError(ChainNodeCodes.NOT_FOUND, `height ${height} not committed`);
+    if (!this.history) {
+      throw new ConsortiaError(ChainNodeCodes.PRUNED, `state at height ${height} is not kept by this ${this.config.role} node (current state only); ask a super node`, {
+        lowestHeight: r.tip.height, hint: 'super nodes keep all history',
+      });
+    }
+    const { state, stateRoot } = await this.history.stateAt(height);
+    return this.accountIn(state, publicKey, height, stateRoot);
+  }
+
+  private accountIn(s: WorldState, publicKey: Uint8Array, height: number, stateRoot: Hash): AccountLookup {
+    const key = StateKeys.account(publicKey);
+    const raw = s.get(key);
+    const balances = balancesOf(s, publicKey);
+    const proven = (k: string): ProvenValue => ({ key: k, value: s.get(k) ?? null, proof: s.prove(k) });
+    return {
+      height, stateRoot,
+      account: raw ? { publicKey: toHex(publicKey), nonce: decodeAccount(raw).nonce } : null,
+      balances,
+      proofs: [proven(key), ...balances.map((b) => proven(StateKeys.balance(publicKey, b.asset)))],
+    };
+  }
+
+  async getEpoch(height: number): Promise<unknown | null> {
+    this.need();
+    const rows = await this.store.scan(StoreKeys.epoch(height), StoreKeys.epoch(height + 1), 1);
+    return rows[0] ? epochToJSON(rows[0][1]) : null;
+  }
+
+  async getSnapshot(): Promise<StateSnapshot> {
+    const r = this.need();
+    // state and height are read in one synchronous step, so they agree
+    const height = r.tip.height;
+    const entries: [string, Uint8Array][] = [...r.tip.state.entries()];
+    if (height < 1) throw new ConsortiaError(ChainNodeCodes.NOT_FOUND, 'no block committed yet');
+    const [block, commit] = [await this.store.getBlockBytes(height), await this.store.getCommitBytes(height)];
+    if (!block || !commit) throw new ConsortiaError(ChainNodeCodes.NOT_FOUND, `block ${height} not available for a snapshot`);
+    const epochs = (await this.store.scan('e/', StoreKeys.epoch(height + 1))).map(([, v]) => epochToJSON(v));
+    return { height, block, commit, epochs, entries };
+  }
+
   status(): NodeStatus & { p2pAddress?: string } {
     const r = this.run;
     const addr = r?.network.address();
@@ -342,8 +490,9 @@ export class ChainNode implements NodeApiBackend {
       validators: r?.tip.validators ?? [],
       peers: r ? r.network.connectedPeers().map((p) => ({ publicKey: Buffer.from(p.publicKey, 'hex'), address: p.address })) : [],
       syncing: r?.sync.syncing ?? false,
-      lowestHeight: r && r.tip.height > 0 ? 1 : 0,
+      lowestHeight: r && r.tip.height > 0 ? this.store.lowestHeight() : 0,
       mempool: { txs: r?.mempool.size ?? 0, bytes: r?.mempool.sizeBytes ?? 0 },
+      storage: this.storageStatus(),
       ...(addr ? { p2pAddress: `${addr.host}:${addr.port}` } : {}),
     };
   }

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { isConsortiaError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logging.js';
 import { ChainNode } from './chain-node.js';
+import { LightNode } from './light/index.js';
 import { loadNodeConfig, parseHostPort, type NodeConfig } from './config.js';
 import { keygen, parseKeygenArgs } from './keygen.js';
 import { createNodeMetrics } from './metrics.js';
@@ -47,7 +48,8 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
   collectDefaultMetrics({ register: registry });
   const metrics = createNodeMetrics(registry);
 
-  const node: RunningNode = await ChainNode.open(config, { logger, metrics });
+  // a light node is a different program behind the same API: headers and proofs only
+  const node: RunningNode = config.role === 'light' ? await LightNode.open(config, { logger, metrics }) : await ChainNode.open(config, { logger, metrics });
   let api: NodeApp | undefined;
   let stopping = false;
 

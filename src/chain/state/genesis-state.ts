@@ -1,6 +1,7 @@
 import { ZERO_HASH } from '../bytes.js';
 import { encodeParams } from '../params.js';
 import { genesisHash, validateGenesis, type Genesis } from '../genesis.js';
+import { validatorSetHash } from '../block.js';
 import {
   StateKeys, encodeAccount, encodeAmount, encodeAsset, encodeChainRecord, encodeMember, encodeNode, encodeValidator,
 } from './records.js';
@@ -19,6 +20,7 @@ export function genesisWrites(g: Genesis): StateWrites {
     // validators are always in the P2P registry
     if (!w.has(StateKeys.node(v.publicKey))) w.set(StateKeys.node(v.publicKey), encodeNode({ memberId: v.memberId, role: 'validator' }));
   }
+  w.set(StateKeys.valset, validatorSetHash(g.validators.map((v) => ({ publicKey: v.publicKey, power: v.power, memberId: v.memberId }))));
   const supply = new Map<string, bigint>();
   for (const a of g.accounts) {
     w.set(StateKeys.account(a.publicKey), encodeAccount({ nonce: 0 }));

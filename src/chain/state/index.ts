@@ -4,3 +4,4 @@ export * from './views.js';
 export * from './genesis-state.js';
 export * from './transition.js';
 export { type StateProof, type SmtNode } from './smt.js';
+export * from './snapshot.js';

@@ -7,6 +7,8 @@ import { NODE_ROLES, type NodeRole } from '../params.js';
 export const StateKeys = {
   chain: 'chain',
   params: 'params',
+  /** validatorSetHash of the set that signs the NEXT block: lets light clients follow validator-set changes by proof. */
+  valset: 'valset',
   account: (pk: Uint8Array): string => 'acct/' + toHex(pk),
   balance: (pk: Uint8Array, asset: string): string => 'bal/' + toHex(pk) + '/' + asset,
   balancePrefix: (pk: Uint8Array): string => 'bal/' + toHex(pk) + '/',

@@ -6,7 +6,7 @@ import { verifyProofOfPossession } from '../keys.js';
 import { encodeParams, tallyPasses, validateParams, type ChainParams } from '../params.js';
 import { decodeTx, encodeTx, txHash, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
 import { governanceActionHash, verifyGovernanceVote } from '../governance.js';
-import { checkEvidence, encodeEvidence, evidenceId, type Block, type ValidatorInfo } from '../block.js';
+import { checkEvidence, encodeEvidence, evidenceId, validatorSetHash, type Block, type ValidatorInfo } from '../block.js';
 import {
   StateKeys, decodeAccount, decodeAmount, decodeAsset, decodeNode, decodeValidator, encodeAccount, encodeAmount, encodeAnchor,
   encodeAsset, encodeEvidenceRecord, encodeGov, encodeMember, encodeNode, encodeValidator,
@@ -127,9 +127,10 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
     results[i] = rej === null ? { hash, hashHex, code: 'OK' } : { hash, hashHex, code: rej.code, message: rej.message };
   }
 
+  const validators = validatorsChanged ? getValidators(o) : validatorsBefore;
+  if (validatorsChanged) o.set(StateKeys.valset, validatorSetHash(validators)); // committed for light clients
   const base = state.treeHandle();
   const tree = applyWritesToTree(base, o.writes);
-  const validators = validatorsChanged ? getValidators(o) : validatorsBefore;
   if (validatorsChanged) events.push({ type: 'validator_set_changed' });
   const exec: BlockExecution = { results, writes: o.writes, stateRoot: nodeHash(tree), validators, validatorsChanged, events };
   precomputedTrees.set(exec, { base, tree });

@@ -199,3 +199,9 @@ export function stateProofFromJSON(j: unknown): StateProof {
     leaf: o.leaf === null ? null : { keyHash: fromHex(o.leaf.keyHash, 32), valueHash: fromHex(o.leaf.valueHash, 32) },
   };
 }
+
+/** Proof of `key` in the state AFTER an execution (its precomputed tree), before it is committed; null if unknown. */
+export function proveInExecution(exec: object, key: string): StateProof | null {
+  const pre = precomputedTrees.get(exec);
+  return pre === undefined ? null : smtProve(pre.tree, stateKeyHash(key));
+}

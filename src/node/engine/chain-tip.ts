@@ -1,10 +1,11 @@
 import {
   type Block, type CommitCertificate, type Genesis, type Hash, type ValidatorInfo,
   blockHash, bytesEqual, checkBlockBody, checkEvidence, encodeBlock, encodeCommit, genesisHash,
-  validatorSetHash, verifyCommit, toHex, fromHex, ZERO_HASH,
+  validatorSetHash, verifyCommit, toHex, fromHex, ZERO_HASH, StateKeys, proveInExecution,
 } from '../../chain/index.js';
 import { ConsortiaError } from '../../lib/errors.js';
-import type { ChainStore } from '../store/index.js';
+import { encodeEpoch, type ChainStore } from '../store/index.js';
+import { accountsOfTx } from './tx-accounts.js';
 import { chainOps, type Execution, type State } from './chain-ops.js';
 
 /**
@@ -20,10 +21,13 @@ function reject(msg: string, details?: Record<string, unknown>): never {
 }
 
 interface ValidatorsJson { publicKey: string; power: number; memberId: string }
-const valsToBytes = (vs: ValidatorInfo[]): Uint8Array =>
+export const valsToBytes = (vs: ValidatorInfo[]): Uint8Array =>
   Buffer.from(JSON.stringify(vs.map((v) => ({ publicKey: toHex(v.publicKey), power: v.power, memberId: v.memberId }))));
 const valsFromBytes = (b: Uint8Array): ValidatorInfo[] =>
   (JSON.parse(Buffer.from(b).toString()) as ValidatorsJson[]).map((v) => ({ publicKey: fromHex(v.publicKey, 32), power: v.power, memberId: v.memberId }));
+
+/** What a node keeps beside blocks and current state (by role; see chain-node). */
+export interface TipStorage { history: boolean; accountIndex: boolean }
 
 export interface CommittedInfo { block: Block; hash: Hash; cert: CommitCertificate; execution: Execution }
 
@@ -35,6 +39,7 @@ export class ChainTip {
   validators: ValidatorInfo[];
   /** Validators that signed the head's commit (V(height)). */
   lastValidators: ValidatorInfo[];
+  storage: TipStorage = { history: false, accountIndex: true };
   private constructor(readonly chainId: string, readonly genesis: Genesis, public state: State, private readonly store: ChainStore) {
     this.headHash = genesisHash(genesis);
     this.headTime = genesis.genesisTime;
@@ -42,10 +47,16 @@ export class ChainTip {
     this.lastValidators = this.validators;
   }
 
-  static async load(genesis: Genesis, store: ChainStore): Promise<ChainTip> {
+  static async load(genesis: Genesis, store: ChainStore, storage?: TipStorage): Promise<ChainTip> {
+    const tip = await ChainTip.loadInner(genesis, store, storage?.history ?? false);
+    if (storage) tip.storage = storage;
+    return tip;
+  }
+
+  private static async loadInner(genesis: Genesis, store: ChainStore, history: boolean): Promise<ChainTip> {
     const head = store.head();
     if (!head) {
-      await store.initState(chainOps.genesisWrites(genesis));
+      await store.initState(chainOps.genesisWrites(genesis), history);
       return new ChainTip(genesis.chainId, genesis, chainOps.fromGenesis(genesis), store);
     }
     const state = chainOps.fromEntries(await store.loadState());
@@ -103,14 +114,28 @@ export class ChainTip {
     const hash = blockHash(block.header);
     if (block.header.height !== this.height + 1) reject('commit out of order');
     if (!bytesEqual(cert.blockHash, hash) || cert.height !== block.header.height) reject('certificate is for another block');
+    const commitBytes = encodeCommit(cert);
+    let accountTxs: { account: string; index: number }[] | undefined;
+    if (this.storage.accountIndex) {
+      accountTxs = [];
+      block.txs.forEach((t, index) => { for (const account of accountsOfTx(t)) accountTxs!.push({ account, index }); });
+    }
+    let epoch: Uint8Array | undefined;
+    if (!bytesEqual(validatorSetHash(exec.validators), validatorSetHash(this.validators))) {
+      const proof = proveInExecution(exec, StateKeys.valset);
+      if (proof) epoch = encodeEpoch(block.header, commitBytes, exec.validators, proof);
+    }
     await this.store.commitBlock({
       height: block.header.height,
       hash,
       blockBytes: blockBytes ?? encodeBlock(block),
-      commitBytes: encodeCommit(cert),
+      commitBytes,
       txs: exec.results.map((r) => ({ hash: r.hash, code: r.code })),
       writes: exec.writes,
       meta: new Map([['lastvals', valsToBytes(this.validators)]]),
+      history: this.storage.history,
+      ...(accountTxs ? { accountTxs } : {}),
+      ...(epoch ? { epoch } : {}),
     });
     chainOps.apply(this.state, exec);
     this.lastValidators = this.validators;

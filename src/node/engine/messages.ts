@@ -2,11 +2,12 @@
  * Wire messages of the consensus and sync channels (binary, big-endian). Blocks travel as
  * the chain's canonical encoding (opaque here), so a proposal carries the full block.
  *   consensus: 1 Proposal | 2 Vote
- *   sync:      16 Status{height} | 17 GetBlocks{from,count} | 18 Blocks[(block, commit)]
+ *   sync:      16 Status{height, lowest} | 17 GetBlocks{from,count} | 18 Blocks[(block, commit)]
  */
 export interface ProposalMsg { kind: 'proposal'; height: number; round: number; polRound: number; proposer: Uint8Array; signature: Uint8Array; block: Uint8Array }
 export interface VoteMsg { kind: 'vote'; type: 'prevote' | 'precommit'; height: number; round: number; blockHash: Uint8Array | null; validator: Uint8Array; signature: Uint8Array }
-export interface StatusMsg { kind: 'status'; height: number }
+/** `lowest`: lowest height the peer still serves (pruning nodes); 1 when absent (older peers). */
+export interface StatusMsg { kind: 'status'; height: number; lowest: number }
 export interface GetBlocksMsg { kind: 'getBlocks'; from: number; count: number }
 export interface BlocksMsg { kind: 'blocks'; items: { block: Uint8Array; commit: Uint8Array }[] }
 export type WireMsg = ProposalMsg | VoteMsg | StatusMsg | GetBlocksMsg | BlocksMsg;
@@ -28,7 +29,7 @@ export function encodeMsg(m: WireMsg): Buffer {
       b.set(m.validator, 43); b.set(m.signature, 75);
       return b;
     }
-    case 'status': { const b = Buffer.alloc(5); b[0] = T.status; b.writeUInt32BE(m.height, 1); return b; }
+    case 'status': { const b = Buffer.alloc(9); b[0] = T.status; b.writeUInt32BE(m.height, 1); b.writeUInt32BE(m.lowest, 5); return b; }
     case 'getBlocks': { const b = Buffer.alloc(9); b[0] = T.getBlocks; b.writeUInt32BE(m.from, 1); b.writeUInt32BE(m.count, 5); return b; }
     case 'blocks': {
       let n = 5;
@@ -63,7 +64,9 @@ export function decodeMsg(buf: Buffer): WireMsg {
       return { kind: 'vote', type: t === 1 ? 'prevote' : 'precommit', height: buf.readUInt32BE(2), round: buf.readUInt32BE(6),
         blockHash: buf[10] ? copy(11, 43) : null, validator: copy(43, 75), signature: copy(75, 139) };
     }
-    case T.status: if (buf.length !== 5) throw new Error('bad status'); return { kind: 'status', height: buf.readUInt32BE(1) };
+    case T.status:
+      if (buf.length !== 5 && buf.length !== 9) throw new Error('bad status');
+      return { kind: 'status', height: buf.readUInt32BE(1), lowest: buf.length === 9 ? buf.readUInt32BE(5) : 1 };
     case T.getBlocks: if (buf.length !== 9) throw new Error('bad getBlocks'); return { kind: 'getBlocks', from: buf.readUInt32BE(1), count: buf.readUInt32BE(5) };
     case T.blocks: {
       need(5);

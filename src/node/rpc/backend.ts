@@ -122,6 +122,25 @@ export interface NodeStatus {
   /** Lowest height whose block (or header, for light nodes) is still available. */
   lowestHeight: number;
   mempool: { txs: number; bytes: number };
+  /** Retained range and bytes on disk of the node's level DB (issue 5). */
+  storage?: StorageStatus;
+}
+
+export interface StorageStatus { lowestHeight: number; highestHeight: number; bytes: number }
+
+/** Canonical header + commit certificate bytes of one height (what light clients verify). */
+export interface HeaderWithCommit { height: number; header: Uint8Array; commit: Uint8Array }
+
+/** Everything a joining node needs to start at `height` without history (verified by the joiner). */
+export interface StateSnapshot {
+  height: number;
+  /** Canonical block at `height` (its header carries the state root) and its commit certificate. */
+  block: Uint8Array;
+  commit: Uint8Array;
+  /** Epoch records (validator-set changes) from genesis up to `height`, as stored (JSON). */
+  epochs: unknown[];
+  /** The whole state after `height`: [state key, value]. */
+  entries: [string, Uint8Array][];
 }
 
 /** Pushed to subscribers after each block is committed and persisted, in height order. */
@@ -174,6 +193,19 @@ export interface NodeApiBackend {
   getAnchor(hash: Hash): Promise<StateLookup>;
 
   status(): NodeStatus;
+
+  // ---- tiered storage (issue 5); optional so that test doubles need not implement them
+
+  /** Headers with commit certificates from `from` (at most `count`); throws PRUNED below the lowest retained height. */
+  getHeaders?(from: number, count: number): Promise<HeaderWithCommit[]>;
+  /** Committed txs touching an account, from `fromHeight`, each with its inclusion proof. */
+  getAccountTxs?(publicKey: Uint8Array, fromHeight: number, limit: number): Promise<{ lowestHeight: number; txs: TxLookup[] }>;
+  /** Account state after block `height` with proofs against that header's state root (archive: super). */
+  getAccountAt?(publicKey: Uint8Array, height: number): Promise<AccountLookup>;
+  /** Proven value of the `valset` key after block `height` plus that set (a validator-set change); null if none. */
+  getEpoch?(height: number): Promise<unknown | null>;
+  /** Current state snapshot (full nodes). */
+  getSnapshot?(): Promise<StateSnapshot>;
 
   /** Registers a listener for committed blocks; returns an unsubscribe function. Must not throw into the node. */
   subscribe(listener: (event: NewBlockEvent) => void): () => void;

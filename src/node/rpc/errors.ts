@@ -16,6 +16,7 @@ export const NodeApiCodes = {
   GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET',
   AWAITING_GENESIS: 'AWAITING_GENESIS',
   NOT_READY: 'NOT_READY',
+  NOT_SUPPORTED: 'NOT_SUPPORTED',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -52,6 +53,7 @@ const EXACT: Record<string, number> = {
   CONFLICT: 409,
   AWAITING_GENESIS: 503,
   NOT_READY: 503,
+  NOT_SUPPORTED: 501,
 };
 
 /** HTTP status for an error code; unknown codes are server faults (500). */

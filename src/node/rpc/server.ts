@@ -8,6 +8,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerNodeInfoRoutes } from './routes/node-info.js';
 import { registerStateRoutes } from './routes/state.js';
 import { registerTxRoutes } from './routes/txs.js';
+import { registerTierRoutes } from './routes/tiers.js';
 
 export interface NodeApiOptions extends NodeApiContext {
   /** fastify logger option (pino options or false); main passes { level, stream: stderr }. */
@@ -86,6 +87,7 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
   registerBlockRoutes(app, opts);
   registerStateRoutes(app, opts);
   registerEventRoutes(app, opts);
+  registerTierRoutes(app, opts);
   await app.ready();
   return app;
 }

@@ -10,6 +10,11 @@ import { ClassicLevel } from 'classic-level';
  *   b/<h12> block · c/<h12> commit certificate for block h · H/<hash hex> height
  *   t/<tx hash hex> height u32 | index u32 | code utf8 · s/<state key> state value
  *   m/head  height u32 | hash 32 · m/genesis sealed genesis JSON
+ * Tiered storage (issue 5):
+ *   v/<state key>\0<h12> 1|value or 0 (deleted)   state history, super nodes only (never pruned)
+ *   a/<account hex>/<h12>/<i6> tx hash              txs touching an account (light clients ask for these)
+ *   e/<h12> epoch record (JSON)                      validator-set change made by block h (never pruned)
+ *   m/lowest u32                                     lowest height whose block is retained (pruning nodes)
  */
 export interface CommittedBlockWrite {
   height: number;
@@ -20,11 +25,33 @@ export interface CommittedBlockWrite {
   writes: Map<string, Uint8Array | null>;
   /** Extra metadata written in the same batch (key without the 'm/' prefix). */
   meta?: Map<string, Uint8Array>;
+  /** Keep every state write under its height (archive / super). */
+  history?: boolean;
+  /** Accounts touched per tx index (account index for light clients). */
+  accountTxs?: { account: string; index: number }[];
+  /** Validator-set change made by this block (see epochs). */
+  epoch?: Uint8Array;
 }
 export interface TxLocation { height: number; index: number; code: string }
 export interface Head { height: number; hash: Uint8Array }
 
-const hkey = (h: number): string => h.toString().padStart(12, '0');
+export const hkey = (h: number): string => h.toString().padStart(12, '0');
+/** Key builders shared with the pruner (retention/) and history reader. */
+export const StoreKeys = {
+  block: (h: number): string => 'b/' + hkey(h),
+  commit: (h: number): string => 'c/' + hkey(h),
+  hashIndex: (hashHex: string): string => 'H/' + hashHex,
+  tx: (hashHex: string): string => 't/' + hashHex,
+  accountTx: (account: string, h: number, i: number): string => `a/${account}/${hkey(h)}/${i.toString().padStart(6, '0')}`,
+  history: (stateKey: string, h: number): string => `v/${stateKey}\0${hkey(h)}`,
+  epoch: (h: number): string => 'e/' + hkey(h),
+} as const;
+/** Key ranges by storage kind (consortia_storage_bytes{kind}). */
+export const KIND_RANGES: Record<'blocks' | 'index' | 'state', [string, string][]> = {
+  blocks: [['b/', 'b0'], ['c/', 'c0']],
+  index: [['t/', 't0'], ['H/', 'H0'], ['a/', 'a0']],
+  state: [['s/', 's0'], ['v/', 'v0'], ['e/', 'e0']],
+};
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export class ChainStore {
@@ -38,10 +65,61 @@ export class ChainStore {
     const s = new ChainStore(db);
     const head = await s.raw('m/head');
     if (head) s.headCache = { height: Buffer.from(head).readUInt32BE(0), hash: head.slice(4, 36) };
+    const lowest = await s.raw('m/lowest');
+    if (lowest) s.lowestCache = Buffer.from(lowest).readUInt32BE(0);
     return s;
   }
 
   async close(): Promise<void> { await this.db.close(); }
+
+  /** Lowest height whose block is retained (1 unless pruned or started from a snapshot). */
+  lowestHeight(): number { return this.lowestCache; }
+  private lowestCache = 1;
+
+  /** Deletes `keys` and moves the lowest retained height, in one (unsynced: re-pruning is idempotent) batch. */
+  async prune(keys: string[], newLowest: number): Promise<void> {
+    const lb = Buffer.alloc(4); lb.writeUInt32BE(newLowest, 0);
+    const ops = keys.map((key) => ({ type: 'del' as const, key }));
+    await this.db.batch([...ops, { type: 'put', key: 'm/lowest', value: lb }] as never);
+    this.lowestCache = newLowest;
+  }
+
+  /** Lets LevelDB drop pruned data now rather than at some later compaction (keeps disk usage flat). */
+  async compact(start: string, end: string): Promise<void> { await this.db.compactRange(start, end); }
+
+  /** Approximate bytes of the given key ranges (sst files; recent writes may still be in the log). */
+  async approximateBytes(ranges: [string, string][]): Promise<number> {
+    let n = 0;
+    for (const [a, b] of ranges) n += await this.db.approximateSize(a, b);
+    return n;
+  }
+
+  /** Keys and values in [gte, lt) in order (or reversed), up to limit. */
+  async scan(gte: string, lt: string, limit = -1, reverse = false): Promise<[string, Uint8Array][]> {
+    const out: [string, Uint8Array][] = [];
+    for await (const [k, v] of this.db.iterator({ gte, lt, limit, reverse })) out.push([k, v]);
+    return out;
+  }
+
+  /** Installs a verified state snapshot as the new head (empty store only): state, head block, commit, metadata. */
+  async installSnapshot(a: { height: number; hash: Uint8Array; blockBytes: Uint8Array; commitBytes: Uint8Array; entries: Iterable<[string, Uint8Array]>; meta: Map<string, Uint8Array>; raw?: [string, Uint8Array][] }): Promise<void> {
+    if (this.headCache) throw new Error('store: snapshot into a non-empty store');
+    const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
+    for (const [k, v] of a.entries) ops.push({ type: 'put', key: 's/' + k, value: v });
+    ops.push({ type: 'put', key: StoreKeys.block(a.height), value: a.blockBytes });
+    ops.push({ type: 'put', key: StoreKeys.commit(a.height), value: a.commitBytes });
+    const hb = Buffer.alloc(4); hb.writeUInt32BE(a.height, 0);
+    ops.push({ type: 'put', key: StoreKeys.hashIndex(hex(a.hash)), value: hb });
+    ops.push({ type: 'put', key: 'm/lowest', value: hb });
+    ops.push({ type: 'put', key: 'm/state-init', value: new Uint8Array([1]) });
+    for (const [k, v] of a.meta) ops.push({ type: 'put', key: 'm/' + k, value: v });
+    for (const [k, v] of a.raw ?? []) ops.push({ type: 'put', key: k, value: v });
+    const head = Buffer.alloc(36); head.writeUInt32BE(a.height, 0); head.set(a.hash, 4);
+    ops.push({ type: 'put', key: 'm/head', value: head });
+    await this.db.batch(ops as never, { sync: true });
+    this.headCache = { height: a.height, hash: new Uint8Array(a.hash) };
+    this.lowestCache = a.height;
+  }
 
   head(): Head | null { return this.headCache; }
 
@@ -77,10 +155,14 @@ export class ChainStore {
   }
 
   /** Writes the genesis state once (atomically with its marker), before block 1. */
-  async initState(writes: Map<string, Uint8Array | null>): Promise<void> {
+  async initState(writes: Map<string, Uint8Array | null>, history = false): Promise<void> {
     if (await this.raw('m/state-init')) return;
     const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
-    for (const [k, v] of writes) if (v !== null) ops.push({ type: 'put', key: 's/' + k, value: v });
+    for (const [k, v] of writes) {
+      if (v === null) continue;
+      ops.push({ type: 'put', key: 's/' + k, value: v });
+      if (history) ops.push({ type: 'put', key: StoreKeys.history(k, 0), value: Buffer.concat([Buffer.from([1]), v]) });
+    }
     ops.push({ type: 'put', key: 'm/state-init', value: new Uint8Array([1]) });
     await this.db.batch(ops as never, { sync: true });
   }
@@ -108,7 +190,13 @@ export class ChainStore {
       v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); code.copy(v, 8);
       ops.push({ type: 'put', key: 't/' + hex(t.hash), value: v });
     });
-    for (const [k, v] of w.writes) ops.push(v === null ? { type: 'del', key: 's/' + k } : { type: 'put', key: 's/' + k, value: v });
+    for (const [k, v] of w.writes) {
+      ops.push(v === null ? { type: 'del', key: 's/' + k } : { type: 'put', key: 's/' + k, value: v });
+      if (w.history) ops.push({ type: 'put', key: StoreKeys.history(k, w.height), value: v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]) });
+    }
+    const txHex = w.accountTxs ? w.txs.map((t) => hex(t.hash)) : [];
+    for (const a of w.accountTxs ?? []) ops.push({ type: 'put', key: StoreKeys.accountTx(a.account, w.height, a.index), value: Buffer.from(txHex[a.index]!, 'hex') });
+    if (w.epoch) ops.push({ type: 'put', key: StoreKeys.epoch(w.height), value: w.epoch });
     for (const [k, v] of w.meta ?? []) ops.push({ type: 'put', key: 'm/' + k, value: v });
     const head = Buffer.alloc(36); head.writeUInt32BE(w.height, 0); head.set(w.hash, 4);
     ops.push({ type: 'put', key: 'm/head', value: head });

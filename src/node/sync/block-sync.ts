@@ -23,6 +23,7 @@ export interface BlockSyncOptions {
 
 export class BlockSync {
   private readonly peerHeights = new Map<string, number>();
+  private readonly peerLowest = new Map<string, number>();
   private inflight: { peer: string; from: number; at: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private applying = false;
@@ -46,13 +47,14 @@ export class BlockSync {
   }
 
   announce(peer?: string): void {
-    const msg = encodeMsg({ kind: 'status', height: this.o.tip.height });
+    const msg = encodeMsg({ kind: 'status', height: this.o.tip.height, lowest: this.o.store.lowestHeight() });
     if (peer) this.o.out.send(peer, 'sync', msg);
     else this.o.out.broadcast('sync', msg);
   }
 
   onPeerDown(peer: string): void {
     this.peerHeights.delete(peer);
+    this.peerLowest.delete(peer);
     if (this.inflight?.peer === peer) this.inflight = null;
   }
 
@@ -67,7 +69,10 @@ export class BlockSync {
     const want = this.o.tip.height + 1;
     let best: string | null = null;
     let bestH = force ? want - 1 : this.o.tip.height;
-    for (const [p, h] of this.peerHeights) if (h > bestH || (force && h >= want && best === null)) { best = p; bestH = h; }
+    for (const [p, h] of this.peerHeights) {
+      if ((this.peerLowest.get(p) ?? 1) > want) continue; // pruned what we need: ask a super or a less-pruned peer
+      if (h > bestH || (force && h >= want && best === null)) { best = p; bestH = h; }
+    }
     if (!best || bestH < want) return;
     this.inflight = { peer: best, from: want, at: now };
     this.o.out.send(best, 'sync', encodeMsg({ kind: 'getBlocks', from: want, count: this.o.batch ?? 64 }));
@@ -77,6 +82,7 @@ export class BlockSync {
     const m = decodeMsg(payload);
     if (m.kind === 'status') {
       this.peerHeights.set(peer, m.height);
+      this.peerLowest.set(peer, m.lowest);
       if (m.height > this.o.tip.height) this.maybeRequest();
     } else if (m.kind === 'getBlocks') {
       void this.serve(peer, m.from, Math.min(m.count, 256)).catch((err) => this.o.logger.warn('sync serve failed', { err: (err as Error).message }));
@@ -90,7 +96,7 @@ export class BlockSync {
     const items: { block: Uint8Array; commit: Uint8Array }[] = [];
     let bytes = 0;
     const limit = this.o.maxResponseBytes ?? 8 * 1024 * 1024;
-    for (let h = from; h < from + count && h <= this.o.tip.height; h++) {
+    for (let h = Math.max(from, this.o.store.lowestHeight()); h < from + count && h <= this.o.tip.height; h++) {
       const block = await this.o.store.getBlockBytes(h);
       const commit = await this.o.store.getCommitBytes(h);
       if (!block || !commit) break;

@@ -28,3 +28,11 @@ export function requireGenesis(backend: NodeApiBackend) {
 export function notFound(what: string): ConsortiaError {
   return new ConsortiaError(NodeApiCodes.NOT_FOUND, `${what} not found`);
 }
+
+export const AtHeightQuery = Type.Object({ height: Type.Optional(Type.Integer({ minimum: 1 })) });
+
+/** An optional backend capability, or 501 NOT_SUPPORTED (e.g. a light node has no snapshot to serve). */
+export function supported<F>(fn: F | undefined, what: string): F {
+  if (fn === undefined) throw new ConsortiaError(NodeApiCodes.NOT_SUPPORTED, `${what} is not supported by this node`);
+  return fn;
+}

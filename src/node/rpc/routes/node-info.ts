@@ -27,6 +27,7 @@ export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void 
       syncing: s.syncing,
       lowestHeight: s.lowestHeight,
       mempool: s.mempool,
+      ...(s.storage ? { storage: s.storage } : {}),
     };
   });
 

@@ -2,7 +2,7 @@ import type { StateLookup } from '../backend.js';
 import type { NodeApiContext, NodeApp } from '../context.js';
 import { NodeApiCodes } from '../errors.js';
 import { hex, parseHex, toJsonValue } from '../json.js';
-import { AssetParam, HashParam, PublicKeyParam, notFound, requireGenesis } from './common.js';
+import { AssetParam, AtHeightQuery, HashParam, PublicKeyParam, notFound, requireGenesis, supported } from './common.js';
 
 function renderLookup(r: StateLookup, field: string): Record<string, unknown> {
   return { height: r.height, stateRoot: hex(r.stateRoot), [field]: toJsonValue(r.value), proof: toJsonValue(r.proof) };
@@ -13,9 +13,10 @@ export function registerStateRoutes(app: NodeApp, ctx: NodeApiContext): void {
   const { backend } = ctx;
   const pre = requireGenesis(backend);
 
-  app.get('/v1/accounts/:publicKey', { preHandler: pre, schema: { params: PublicKeyParam } }, async (req) => {
+  app.get('/v1/accounts/:publicKey', { preHandler: pre, schema: { params: PublicKeyParam, querystring: AtHeightQuery } }, async (req) => {
     const pk = parseHex(req.params.publicKey, 'publicKey', NodeApiCodes.INVALID_REQUEST, 32);
-    const r = await backend.getAccount(pk);
+    const at = req.query.height;
+    const r = at === undefined ? await backend.getAccount(pk) : await supported(backend.getAccountAt, 'state at a past height').call(backend, pk, at);
     if (!r.account) throw notFound(`account ${hex(pk)}`);
     return {
       height: r.height,

@@ -1,0 +1,3 @@
+export * from './codes.js';
+export * from './header-chain.js';
+export * from './proofs.js';

@@ -1,0 +1,3 @@
+export * from './light-node.js';
+export * from './light-client.js';
+export * from './light-store.js';

@@ -1,0 +1,73 @@
+import { ClassicLevel } from 'classic-level';
+import { fromHex, toHex, type LightTrust } from '../../chain/index.js';
+import { hkey } from '../store/index.js';
+
+/**
+ * Storage of a light node: verified headers and their commit certificates, the trust point,
+ * and the verified txs and account state of followed accounts. Nothing else.
+ *   h/<h12> header · c/<h12> commit · m/trust JSON · x/<acct>/<h12>/<i6> tx JSON · A/<acct> account JSON
+ */
+export interface TrustJSON { chainId: string; height: number; hash: string; stateRoot: string | null; validators: { publicKey: string; power: number; memberId: string }[] }
+
+export function trustToJSON(t: LightTrust): TrustJSON {
+  return { chainId: t.chainId, height: t.height, hash: toHex(t.hash), stateRoot: t.stateRoot ? toHex(t.stateRoot) : null,
+    validators: t.validators.map((v) => ({ publicKey: toHex(v.publicKey), power: v.power, memberId: v.memberId })) };
+}
+export function trustFromJSON(j: TrustJSON): LightTrust {
+  return { chainId: j.chainId, height: j.height, hash: fromHex(j.hash, 32), stateRoot: j.stateRoot ? fromHex(j.stateRoot, 32) : null,
+    validators: j.validators.map((v) => ({ publicKey: fromHex(v.publicKey, 32), power: v.power, memberId: v.memberId })) };
+}
+
+export class LightStore {
+  private constructor(private readonly db: ClassicLevel<string, string>) {}
+
+  static async open(dir: string): Promise<LightStore> {
+    const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    await db.open();
+    return new LightStore(db);
+  }
+  async close(): Promise<void> { await this.db.close(); }
+
+  async trust(): Promise<LightTrust | undefined> {
+    const v = await this.db.get('m/trust');
+    return v ? trustFromJSON(JSON.parse(v) as TrustJSON) : undefined;
+  }
+
+  /** Headers verified in order, stored with the new trust point in one batch. */
+  async putHeaders(items: { height: number; header: Uint8Array; commit: Uint8Array }[], trust: LightTrust): Promise<void> {
+    const ops: { type: 'put'; key: string; value: string }[] = [];
+    for (const it of items) {
+      ops.push({ type: 'put', key: 'h/' + hkey(it.height), value: toHex(it.header) });
+      ops.push({ type: 'put', key: 'c/' + hkey(it.height), value: toHex(it.commit) });
+    }
+    ops.push({ type: 'put', key: 'm/trust', value: JSON.stringify(trustToJSON(trust)) });
+    await this.db.batch(ops);
+  }
+
+  async header(height: number): Promise<Uint8Array | undefined> {
+    const v = await this.db.get('h/' + hkey(height));
+    return v ? fromHex(v) : undefined;
+  }
+  async commit(height: number): Promise<Uint8Array | undefined> {
+    const v = await this.db.get('c/' + hkey(height));
+    return v ? fromHex(v) : undefined;
+  }
+
+  async putAccount(acct: string, json: unknown): Promise<void> { await this.db.put('A/' + acct, JSON.stringify(json)); }
+  async account(acct: string): Promise<unknown | undefined> {
+    const v = await this.db.get('A/' + acct);
+    return v ? JSON.parse(v) : undefined;
+  }
+
+  async putTxs(acct: string, txs: { height: number; index: number; json: unknown }[], cursor: number): Promise<void> {
+    const ops = txs.map((t) => ({ type: 'put' as const, key: `x/${acct}/${hkey(t.height)}/${t.index.toString().padStart(6, '0')}`, value: JSON.stringify(t.json) }));
+    ops.push({ type: 'put', key: `m/cursor/${acct}`, value: String(cursor) });
+    await this.db.batch(ops);
+  }
+  async txCursor(acct: string): Promise<number> { return Number((await this.db.get(`m/cursor/${acct}`)) ?? '1'); }
+  async txs(acct: string, fromHeight: number, limit: number): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for await (const v of this.db.values({ gte: `x/${acct}/${hkey(fromHeight)}`, lt: `x/${acct}0`, limit })) out.push(JSON.parse(v));
+    return out;
+  }
+}
