@@ -15,7 +15,9 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 REPO_ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 CACHE_DIR="${CONSORTIA_K8S_CACHE:-$REPO_ROOT/.cache/k8s}"
 HOME_CACHE="${HOME:-/root}/.cache/consortia/k8s"
-BIN_NAME="kube-apiserver-${K8S_VERSION}"
+# Bump RECIPE when the build flags change, so that an old cached binary is not reused.
+RECIPE=2
+BIN_NAME="kube-apiserver-${K8S_VERSION}-r${RECIPE}"
 BIN="$CACHE_DIR/$BIN_NAME"
 
 log() { echo "[kube-apiserver.sh] $*" >&2; }
@@ -67,7 +69,14 @@ log "$(grep -c '=> ' "$WORK/go.mod") staging replaces generated"
 
 cd "$WORK"
 GOFLAGS=-mod=mod go mod tidy -e >&2 2>"$WORK/tidy.log" || { log "go mod tidy failed:"; tail -30 "$WORK/tidy.log" >&2; exit 1; }
-CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "$BIN.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
+# Version metadata the way kubernetes' hack/lib/version.sh injects it: /version must report
+# the real gitVersion (clients and the control plane's cluster check read it).
+MINOR="${K8S_VERSION#v1.}"; MINOR="${MINOR%%.*}"
+LDFLAGS="-s -w"
+for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+  LDFLAGS="$LDFLAGS -X $pkg.gitVersion=${K8S_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${MINOR} -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+done
+CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$LDFLAGS" -o "$BIN.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
 mv "$BIN.tmp.$$" "$BIN"
 log "built in $(( $(date +%s) - start ))s"
 mkdir -p "$HOME_CACHE" && cp "$BIN" "$HOME_CACHE/$BIN_NAME.tmp.$$" && mv "$HOME_CACHE/$BIN_NAME.tmp.$$" "$HOME_CACHE/$BIN_NAME" || log "could not refresh home cache"

@@ -14,7 +14,7 @@ import { fromHex, generateKeyPair, portable, toHex, type KeyPair } from './domai
 import { ChangeBus } from './domain/events.js';
 import { parseEncryptionKey } from './domain/secret-box.js';
 import { createControlPlaneMetrics } from './metrics.js';
-import { GovernanceWorker, httpChainClient, PeriodicTask, Reconciler, registerRuntimeFactory, RuntimeResolver } from './reconciler/index.js';
+import { GovernanceWorker, httpChainClient, httpFetchNodeStatus, PeriodicTask, Reconciler, registerRuntimeFactory, RuntimeResolver } from './reconciler/index.js';
 import { kubernetesRuntimeFactory, registerKubernetesClusterValidator, resolveOptions, type KubernetesRuntimeInput } from './runtimes/kubernetes/index.js';
 import { createLocalRuntime } from './runtimes/local/index.js';
 import { buildServer } from './server.js';
@@ -32,13 +32,6 @@ function loadSubmitterKey(dataDir: string): KeyPair {
   return { secretKey: sk, publicKey: portable.getPublicKey(sk) };
 }
 
-async function fetchHeight(api: string): Promise<number | undefined> {
-  const r = await fetch(`${api}/v1/status`, { signal: AbortSignal.timeout(2000) });
-  if (!r.ok) return undefined;
-  const j = (await r.json()) as { height?: number };
-  return typeof j.height === 'number' ? j.height : undefined;
-}
-
 async function main(): Promise<void> {
   const cfg = loadControlPlaneConfig(process.argv.slice(2), process.env);
   const log = createLogger(cfg.logLevel, { component: 'control-plane' });
@@ -54,7 +47,7 @@ async function main(): Promise<void> {
   const kubeOptions = { ...(cfg.kubernetesRuntime ?? {}), ...(cfg.nodeImage ? { image: cfg.nodeImage } : {}) } as KubernetesRuntimeInput;
   resolveOptions(kubeOptions); // fail at start on a bad option, not at the first node
   registerKubernetesClusterValidator();
-  registerRuntimeFactory('kubernetes', (c) => kubernetesRuntimeFactory(c, kubeOptions));
+  registerRuntimeFactory('kubernetes', (c) => kubernetesRuntimeFactory(c, { ...kubeOptions, logger: log.child({ component: 'k8s-runtime', clusterId: c.id }) }));
 
   const registry = new Registry();
   const metrics = createControlPlaneMetrics(registry);
@@ -62,10 +55,10 @@ async function main(): Promise<void> {
   const local = createLocalRuntime({ baseDir: join(dataDir, 'nodes'), logger: log.child({ component: 'local-runtime' }), ...(cfg.localRuntime ?? {}) });
   const runtimes = new RuntimeResolver({ local, ...(encryptionKey ? { encryptionKey } : {}), ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}), loadCluster: (id) => queries(store).cluster(id) });
   const reconciler = new Reconciler({
-    store, bus, runtimes, metrics, logger: log.child({ component: 'reconciler' }), now, fetchHeight,
+    store, bus, runtimes, metrics, logger: log.child({ component: 'reconciler' }), now, fetchStatus: (api) => httpFetchNodeStatus(api),
     intervalMs: cfg.reconcileIntervalMs, maxBackoffMs: cfg.maxBackoffMs, ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}),
   });
-  const governance = new GovernanceWorker({ store, bus, submitter, chain: httpChainClient(), metrics, logger: log, now });
+  const governance = new GovernanceWorker({ store, bus, submitter, chain: httpChainClient(), metrics, logger: log, now, kickNodes: () => reconciler.kick() });
   const govTask = new PeriodicTask(() => governance.pass(), cfg.reconcileIntervalMs, (err) => log.error('governance pass failed', { error: (err as Error).message }));
   let ready = false;
   const { app } = await buildServer({

@@ -27,32 +27,40 @@ export function registerRuntimeFactory(kind: string, factory: RuntimeFactory): v
 }
 
 export class RuntimeResolver {
-  private readonly cache = new Map<string, Runtime>();
+  /**
+   * One runtime per cluster, cached as a promise: concurrent first calls (a pass reconciles many
+   * nodes at once) must share one instance, or stray runtimes would keep watching and repairing.
+   */
+  private readonly cache = new Map<string, Promise<Runtime>>();
 
   constructor(private readonly opts: { local?: Runtime; encryptionKey?: Buffer; nodeImage?: string; loadCluster: (id: string) => Promise<Cluster | undefined> }) {}
 
-  async forCluster(clusterId: string): Promise<Runtime> {
-    const hit = this.cache.get(clusterId);
-    if (hit) return hit;
-    const cluster = await this.opts.loadCluster(clusterId);
-    if (!cluster) throw new ConsortiaError(CpCodes.NOT_FOUND, `cluster ${clusterId} not found`);
-    let rt: Runtime;
-    if (cluster.kind === 'local') {
-      if (!this.opts.local) throw new ConsortiaError(CpCodes.UNSUPPORTED, 'no local runtime configured');
-      rt = this.opts.local;
-    } else {
-      const f = factories.get(cluster.kind);
-      if (!f) throw new ConsortiaError(CpCodes.UNSUPPORTED, `no runtime registered for cluster kind ${cluster.kind}`);
-      const kubeconfig = cluster.kubeconfigSealed && this.opts.encryptionKey ? openSecret(this.opts.encryptionKey, cluster.kubeconfigSealed, `cluster/${cluster.id}`) : undefined;
-      rt = f({ id: cluster.id, name: cluster.name, kind: 'kubernetes', inCluster: cluster.inCluster, ...(kubeconfig ? { kubeconfig } : {}), ...(this.opts.nodeImage ? { nodeImage: this.opts.nodeImage } : {}) });
+  forCluster(clusterId: string): Promise<Runtime> {
+    let rt = this.cache.get(clusterId);
+    if (!rt) {
+      rt = this.create(clusterId);
+      this.cache.set(clusterId, rt);
+      rt.catch(() => this.cache.delete(clusterId)); // an unknown cluster may be registered later
     }
-    this.cache.set(clusterId, rt);
     return rt;
   }
 
+  private async create(clusterId: string): Promise<Runtime> {
+    const cluster = await this.opts.loadCluster(clusterId);
+    if (!cluster) throw new ConsortiaError(CpCodes.NOT_FOUND, `cluster ${clusterId} not found`);
+    if (cluster.kind === 'local') {
+      if (!this.opts.local) throw new ConsortiaError(CpCodes.UNSUPPORTED, 'no local runtime configured');
+      return this.opts.local;
+    }
+    const f = factories.get(cluster.kind);
+    if (!f) throw new ConsortiaError(CpCodes.UNSUPPORTED, `no runtime registered for cluster kind ${cluster.kind}`);
+    const kubeconfig = cluster.kubeconfigSealed && this.opts.encryptionKey ? openSecret(this.opts.encryptionKey, cluster.kubeconfigSealed, `cluster/${cluster.id}`) : undefined;
+    return f({ id: cluster.id, name: cluster.name, kind: 'kubernetes', inCluster: cluster.inCluster, ...(kubeconfig ? { kubeconfig } : {}), ...(this.opts.nodeImage ? { nodeImage: this.opts.nodeImage } : {}) });
+  }
+
   async closeAll(): Promise<void> {
-    const all = new Set(this.cache.values());
+    const all = await Promise.allSettled(this.cache.values());
     this.cache.clear();
-    for (const rt of all) await rt.close().catch(() => undefined);
+    for (const r of new Set(all.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : [])))) await r.close().catch(() => undefined);
   }
 }

@@ -76,7 +76,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 
   const launch = async (): Promise<void> => {
     const log = openSync(join(workDir, 'control-plane.log'), 'a');
-    child = spawn(process.execPath, [CP_MAIN, '--config', configFile], { cwd: workDir, stdio: ['ignore', log, log], env: { ...process.env, CONSORTIA_LOG_LEVEL: 'warn' } });
+    child = spawn(process.execPath, [CP_MAIN, '--config', configFile], { cwd: workDir, stdio: ['ignore', log, log], env: { ...process.env, CONSORTIA_LOG_LEVEL: process.env.CP_LOG_LEVEL ?? 'warn' } });
     closeSync(log);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
