@@ -198,6 +198,26 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
 
     const n = await c.call('POST', `/v1/consortia/${cid}/nodes`, { orgId: c.id, role: 'ordinary', clusterId: 'local', tier: { retentionBlocks: 1000 } });
     expect(n.status).toBe(202);
+    // the node reports its own key; the chain admits it only with C's signed registration
+    const reg = await waitFor('node key reported, registration awaiting signature', async () => {
+      const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
+      return r.body.registration?.status === 'AWAITING_SIGNATURE' ? r.body.registration : undefined;
+    }, 60_000, 500);
+    expect(reg.action).toMatchObject({ type: 'register_node', memberId: c.id, role: 'ordinary' });
+    const forgedReg = signedVote(a, chainId, reg.proposalId, reg.actionHash, 'YES');
+    const refused = await c.call('POST', `/v1/consortia/${cid}/nodes/${n.body.id}/registration`, { ...forgedReg, memberId: c.id });
+    expect(refused.status).toBe(400);
+    const { vote: _yes, ...signedReg } = signedVote(c, chainId, reg.proposalId, reg.actionHash, 'YES');
+    const accepted = await c.call('POST', `/v1/consortia/${cid}/nodes/${n.body.id}/registration`, signedReg);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.registration.status).toBe('SIGNED');
+    const registered = await waitFor('registration executed on chain', async () => {
+      const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
+      if (r.body.registration?.status === 'FAILED') throw new Error(JSON.stringify(r.body.registration));
+      return r.body.registration?.status === 'REGISTERED' ? r.body.registration : undefined;
+    }, 60_000, 500);
+    const regTx = await waitFor('registration tx on a validator', async () => nodeJson(validatorApis[2]!, `/v1/txs/${registered.txHash}`), 15_000);
+    expect(regTx.code).toBe('OK');
     const synced = await waitFor('new member node synced', async () => {
       const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
       if (!r.body.status.ready || !r.body.status.endpoints) return undefined;
@@ -206,5 +226,11 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
       return mine > 0 && mine >= ref - 2 ? { mine, ref } : undefined;
     }, 90_000, 500);
     expect(synced.mine).toBeGreaterThan(0);
+    const withStorage = await waitFor('retained range and bytes on disk reported', async () => {
+      const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
+      return r.body.status.storage?.highestHeight > 0 ? r.body.status : undefined;
+    }, 30_000, 500);
+    expect(withStorage.storage.bytes).toBeGreaterThan(0);
+    expect(withStorage.storage.lowestHeight).toBeLessThanOrEqual(withStorage.storage.highestHeight);
   });
 });

@@ -5,6 +5,8 @@ import { Type } from 'typebox';
 import { ConsortiaError } from '../../lib/errors.js';
 import { CpCodes } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { needsRegistration, pendingRegistration, verifyRegistrationSignature } from '../domain/node-registration.js';
+import { validateTier } from '../domain/tier.js';
 import { actorOf } from '../domain/tokens.js';
 import type { NodeRecord } from '../domain/types.js';
 import { recordChange } from '../store/index.js';
@@ -27,17 +29,23 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!isPlatform(p) && p.orgId !== orgId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot request nodes for ${orgId}`);
     requireRole(p, 'org-operator');
     const clusterId = req.body.clusterId ?? 'local';
+    const tier = req.body.tier ?? {};
+    validateTier(role, tier);
     const saved = await mutate(ctx, req, reply, 202, async (repo) => {
       if (c.status === 'DELETING' || c.status === 'DELETED') throw new ConsortiaError(CpCodes.INVALID_STATE, `consortium ${c.id} is ${c.status}`);
       const m = await repo.members.get(c.id, orgId);
       if (!m || m.status !== 'ACTIVE') throw new ConsortiaError(CpCodes.NOT_A_MEMBER, `${orgId} is not a member of ${c.id}`);
       if (!(await repo.clusters.get(clusterId))) throw new ConsortiaError(CpCodes.VALIDATION_FAILED, `cluster ${clusterId} does not exist`, { field: 'clusterId' });
       const ceremony = await repo.ceremonies.get(c.id);
+      const id = newId('node');
+      // outside the genesis, a non-validator node joins only once its organization admits it on chain
+      const admit = needsRegistration(role, ceremony);
       const n: NodeRecord = {
-        id: newId('node'), consortiumId: c.id, orgId, role, clusterId,
-        tier: req.body.tier ?? {}, resources: req.body.resources ?? { cpu: '500m', memory: '512Mi' },
-        desired: 'present', mode: ceremony?.status === 'SEALED' ? 'run' : 'keygen', generation: 1,
-        status: { phase: 'Pending', ready: false }, createdAt: new Date(ctx.now()).toISOString(), version: 0,
+        id, consortiumId: c.id, orgId, role, clusterId,
+        tier, resources: req.body.resources ?? { cpu: '500m', memory: '512Mi' },
+        desired: 'present', mode: ceremony?.status === 'SEALED' && !admit ? 'run' : 'keygen', generation: 1,
+        status: { phase: 'Pending', ready: false }, ...(admit ? { registration: pendingRegistration(id) } : {}),
+        createdAt: new Date(ctx.now()).toISOString(), version: 0,
       };
       const out = await repo.nodes.create(n);
       await recordChange(repo.uow, ctx.bus, ctx.now(), { actor: actorOf(p), type: 'node.requested', resource: `consortia/${c.id}/nodes/${n.id}`, orgIds: [orgId], data: out });
@@ -61,6 +69,33 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const n = await ctx.q.node(c.id, req.params.nodeId);
     if (!n) throw new ConsortiaError(CpCodes.NOT_FOUND, `node ${req.params.nodeId} not found`);
     return n;
+  });
+
+  r.post('/v1/consortia/:cid/nodes/:nodeId/registration', {
+    schema: {
+      tags: ['nodes'],
+      summary: 'Admit a node outside the genesis on chain: a YES vote signed client-side by an admin key of its organization over governanceVotePayload(chainId, registration.proposalId, registration.actionHash, "YES")',
+      params: NodeParams, body: S.ApprovalInput, response: { 200: S.Node, ...S.Errors },
+    },
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    const c = await visibleConsortium(ctx, p, req.params.cid);
+    const { memberId, adminKey, signature } = req.body;
+    if (!isPlatform(p) && p.orgId !== memberId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot sign for ${memberId}`);
+    requireRole(p, 'org-admin');
+    const saved = await mutate(ctx, req, reply, 200, async (repo) => {
+      const n = await repo.nodes.get(c.id, req.params.nodeId);
+      if (!n || n.desired === 'deleted') throw new ConsortiaError(CpCodes.NOT_FOUND, `node ${req.params.nodeId} not found`);
+      if (n.orgId !== memberId) throw new ConsortiaError(CpCodes.FORBIDDEN, `node ${n.id} belongs to ${n.orgId}, not ${memberId}`);
+      const org = await repo.orgs.get(memberId);
+      verifyRegistrationSignature(c.chainId, n, org?.adminPublicKeys ?? [], { adminKey, signature });
+      const vote = { memberId, adminKey, vote: 'YES' as const, signature, at: new Date(ctx.now()).toISOString() };
+      const out = await repo.nodes.put({ ...n, registration: { ...n.registration!, status: 'SIGNED', vote } });
+      await recordChange(repo.uow, ctx.bus, ctx.now(), { actor: actorOf(p), type: 'node.registration_signed', resource: `consortia/${c.id}/nodes/${n.id}`, orgIds: [n.orgId], data: out });
+      return out;
+    });
+    ctx.kick('governance');
+    return saved;
   });
 
   r.delete('/v1/consortia/:cid/nodes/:nodeId', {

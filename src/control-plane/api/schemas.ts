@@ -203,8 +203,35 @@ export const NodeStatus = Type.Object({
   message: Type.Optional(Type.String()),
   restarts: Type.Optional(Type.Integer()),
   observedGeneration: Type.Optional(Type.Integer()),
+  storage: Type.Optional(
+    Type.Object(
+      {
+        lowestHeight: Type.Integer({ description: 'lowest block height still kept (ordinary nodes prune below their retention window)' }),
+        highestHeight: Type.Integer(),
+        bytes: Type.Integer({ description: 'bytes on disk of the node data dir' }),
+      },
+      { description: 'retained block range and bytes on disk, as reported by the node' },
+    ),
+  ),
   lastReconciledAt: Type.Optional(Time),
 });
+export const NodeRegistration = Type.Object(
+  {
+    status: Type.String({ description: 'AWAITING_IDENTITY | AWAITING_SIGNATURE | SIGNED | REGISTERED | FAILED' }),
+    proposalId: Type.String(),
+    action: Type.Optional(Type.Unknown()),
+    actionHash: Type.Optional(Type.String()),
+    attempts: Type.Optional(Type.Integer()),
+    txHash: Type.Optional(Type.String()),
+    height: Type.Optional(Type.Integer()),
+    code: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+  },
+  {
+    description:
+      'On-chain admission of a node outside the genesis: sign governanceVotePayload(chainId, proposalId, actionHash, "YES") with an org admin key (tag consortia/gov-vote/v1) and POST it to .../registration',
+  },
+);
 export const Node = Type.Object({
   id: Type.String(),
   consortiumId: Type.String(),
@@ -217,6 +244,7 @@ export const Node = Type.Object({
   mode: Type.String(),
   generation: Type.Integer(),
   status: NodeStatus,
+  registration: Type.Optional(NodeRegistration),
   version: Type.Integer(),
   createdAt: Time,
 });

@@ -34,6 +34,8 @@ export function chainActionFromJson(a: ChainActionJson): GovernanceAction {
       };
     case 'remove_validator':
       return { type: 'remove_validator', publicKey: fromHex(a.publicKey, 32) };
+    case 'register_node':
+      return { type: 'register_node', memberId: a.memberId, publicKey: fromHex(a.publicKey, 32), role: a.role };
     case 'change_params':
       return { type: 'change_params', params: a.params } as GovernanceAction;
   }

@@ -92,6 +92,7 @@ export type ChainActionJson =
   | { type: 'remove_member'; memberId: string }
   | { type: 'add_validator'; memberId: string; publicKey: string; power: number; proofOfPossession: string }
   | { type: 'remove_validator'; publicKey: string }
+  | { type: 'register_node'; memberId: string; publicKey: string; role: NodeRole }
   | { type: 'change_params'; params: Record<string, unknown> };
 
 export type ProposalStatus = 'IN_PROGRESS' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'EXECUTED' | 'EXECUTION_FAILED';
@@ -125,16 +126,45 @@ export interface Proposal extends Versioned {
 
 export type NodePhase = 'Pending' | 'Provisioning' | 'Running' | 'Failed' | 'Terminating' | 'Deleted';
 
+/** Retained block range and bytes on disk as the node reports them (GET /v1/status `storage`). */
+export interface NodeStorageStatus {
+  lowestHeight: number;
+  highestHeight: number;
+  bytes: number;
+}
+
 export interface NodeStatus {
   phase: NodePhase;
   ready: boolean;
   identity?: { publicKey: string; proofOfPossession: string; verified: boolean };
   endpoints?: NodeEndpoints;
   height?: number;
+  storage?: NodeStorageStatus;
   message?: string;
   restarts?: number;
   observedGeneration?: number;
   lastReconciledAt?: string;
+}
+
+/**
+ * On-chain admission of a node requested after genesis (non-validator roles): the node first runs in
+ * keygen mode and reports its key; its organization signs (client-side, admin key) a YES vote over the
+ * register_node action; the control plane relays it in a governance tx, the chain verifies it, and only
+ * then does the node start with the genesis (peers accept a key only once it is in the node registry).
+ */
+export interface NodeRegistration {
+  status: 'AWAITING_IDENTITY' | 'AWAITING_SIGNATURE' | 'SIGNED' | 'REGISTERED' | 'FAILED';
+  /** Governance proposal id the signature covers (unique per node: a signature cannot be replayed elsewhere). */
+  proposalId: string;
+  /** Set once the node reported a verified key. */
+  action?: Extract<ChainActionJson, { type: 'register_node' }>;
+  actionHash?: string;
+  vote?: VoteRecord;
+  attempts?: number;
+  txHash?: string;
+  height?: number;
+  code?: string;
+  error?: string;
 }
 
 export interface NodeRecord extends Versioned {
@@ -151,6 +181,7 @@ export interface NodeRecord extends Versioned {
   generation: number;
   specHash?: string;
   status: NodeStatus;
+  registration?: NodeRegistration;
   createdAt: string;
 }
 

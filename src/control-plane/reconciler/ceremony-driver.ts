@@ -76,7 +76,10 @@ export async function sealCeremony(deps: CeremonyDeps, repo: Repositories, cer: 
   if (cons) await repo.consortia.put({ ...cons, status: 'ACTIVE', updatedAt: at });
   for (const n of await deps.store.all<{ id: string }>(`node/${cer.consortiumId}/`)) {
     const node = await repo.nodes.get(cer.consortiumId, n.id);
-    if (node && node.desired === 'present' && node.mode !== 'run') await repo.nodes.put({ ...node, mode: 'run' });
+    // a node outside the genesis runs only once admitted on chain (see domain/node-registration.ts)
+    if (node && node.desired === 'present' && node.mode !== 'run' && (!node.registration || node.registration.status === 'REGISTERED')) {
+      await repo.nodes.put({ ...node, mode: 'run' });
+    }
   }
   await recordChange(repo.uow, deps.bus, now, {
     actor: 'control-plane', type: 'ceremony.sealed', resource: `consortia/${cer.consortiumId}/ceremony`, orgIds: cer.genesis?.members.map((m) => m.memberId) ?? [], data: { status: 'SEALED', genesisHash: cer.genesisHash },

@@ -7,12 +7,14 @@
  */
 import type { Logger } from '../../lib/logging.js';
 import { chainActionFromJson, votesForChain } from '../domain/governance.js';
-import { encodeTx, signTx, toHex, type KeyPair, type UnsignedTx } from '../domain/chain-port.js';
+import type { KeyPair } from '../domain/chain-port.js';
 import type { ChangeBus } from '../domain/events.js';
-import type { Consortium, NodeRecord, Proposal } from '../domain/types.js';
+import type { Consortium, Proposal } from '../domain/types.js';
 import { isExpired } from '../domain/voting.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 import { queries, recordChange, repositories, type LevelStore, type Repositories } from '../store/index.js';
+import { readyNodeApi, submitGovernanceTx } from './governance-submit.js';
+import { registerSignedNodes } from './node-registrar.js';
 
 export interface SubmitResult {
   ok: boolean;
@@ -41,6 +43,8 @@ export interface GovernanceWorkerDeps {
   now?: () => number;
   /** An approved proposal that could not be submitted for this long ends EXECUTION_FAILED. */
   executionTimeoutMs?: number;
+  /** Asks the node reconciler for a prompt pass (a node was admitted on chain and may start). */
+  kickNodes?: () => void;
 }
 
 export async function applyEffects(repo: Repositories, p: Proposal, at: string): Promise<void> {
@@ -82,6 +86,7 @@ export class GovernanceWorker {
         counts[cur.status] = (counts[cur.status] ?? 0) + 1;
       }
     }
+    await registerSignedNodes(this.deps);
     const g = this.deps.metrics?.proposals;
     if (g) {
       g.reset();
@@ -95,10 +100,10 @@ export class GovernanceWorker {
       return this.finish(c, p, { status: 'EXECUTED', execution: { onChain: false, attempts: 0, at: at() } }, 'proposal.executed', true);
     }
     const attempts = (p.execution?.attempts ?? 0) + 1;
-    const node = (await this.q.consortiumNodes(c.id)).find((n: NodeRecord) => n.desired === 'present' && n.mode === 'run' && n.status.ready && n.status.endpoints?.api);
+    const api = readyNodeApi(await this.q.consortiumNodes(c.id));
     let res: SubmitResult;
-    if (!node) res = { ok: false, code: 'NO_READY_NODE', retry: true, message: 'no ready node of the consortium to submit to' };
-    else res = await this.submitGovernance(c, p, node.status.endpoints!.api).catch((err: unknown) => ({ ok: false, code: 'SUBMIT_FAILED', retry: true, message: (err as Error).message }));
+    if (!api) res = { ok: false, code: 'NO_READY_NODE', retry: true, message: 'no ready node of the consortium to submit to' };
+    else res = await this.submitGovernance(c, p, api).catch((err: unknown) => ({ ok: false, code: 'SUBMIT_FAILED', retry: true, message: (err as Error).message }));
     const execution = { onChain: true, attempts, code: res.code, ...(res.hash ? { txHash: res.hash } : {}), ...(res.height !== undefined ? { height: res.height } : {}), ...(res.message ? { error: res.message } : {}), at: at() };
     if (res.ok || res.code === 'GOV_ALREADY_EXECUTED') return this.finish(c, p, { status: 'EXECUTED', execution }, 'proposal.executed', true);
     const timedOut = this.now() - Date.parse(p.decidedAt ?? p.createdAt) > (this.deps.executionTimeoutMs ?? 300_000);
@@ -106,25 +111,8 @@ export class GovernanceWorker {
     return this.finish(c, p, { status: 'EXECUTION_FAILED', execution }, 'proposal.execution_failed');
   }
 
-  private async submitGovernance(c: Consortium, p: Proposal, api: string): Promise<SubmitResult> {
-    const pk = toHex(this.deps.submitter.publicKey);
-    let nonce = await this.deps.chain.accountNonce(api, pk);
-    if (nonce === null) {
-      const created = await this.submit(api, { chainId: c.chainId, signer: this.deps.submitter.publicKey, nonce: 0, body: { type: 'create_account' } });
-      if (!created.ok && created.code !== 'ACCOUNT_EXISTS') return { ...created, retry: true };
-      nonce = (await this.deps.chain.accountNonce(api, pk)) ?? 1;
-    }
-    const res = await this.submit(api, {
-      chainId: c.chainId,
-      signer: this.deps.submitter.publicKey,
-      nonce,
-      body: { type: 'governance', proposalId: p.id, action: chainActionFromJson(p.chainAction), votes: votesForChain(p.votes) },
-    });
-    return res.code === 'BAD_NONCE' ? { ...res, retry: true } : res;
-  }
-
-  private submit(api: string, u: UnsignedTx): Promise<SubmitResult> {
-    return this.deps.chain.submit(api, toHex(encodeTx(signTx(u, this.deps.submitter.secretKey))));
+  private submitGovernance(c: Consortium, p: Proposal, api: string): Promise<SubmitResult> {
+    return submitGovernanceTx(this.deps.chain, this.deps.submitter, c.chainId, api, { proposalId: p.id, action: chainActionFromJson(p.chainAction), votes: votesForChain(p.votes) });
   }
 
   private async finish(c: Consortium, p: Proposal, patch: Partial<Proposal>, eventType: string | undefined, effects = false): Promise<Proposal | undefined> {

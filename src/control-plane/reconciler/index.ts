@@ -5,3 +5,5 @@ export { advanceCeremony, sealCeremony, pendingApprovals, pendingNodes } from '.
 export { buildSpec, specHash, peersFor } from './spec.js';
 export { Backoff } from './backoff.js';
 export { PeriodicTask } from './periodic.js';
+export { httpFetchNodeStatus, parseNodeStatus, type NodeChainStatus } from './node-status.js';
+export { registerSignedNodes } from './node-registrar.js';

@@ -10,6 +10,7 @@
 import type { Logger } from '../../lib/logging.js';
 import type { ChangeBus } from '../domain/events.js';
 import { verifyProofOfPossession } from '../domain/genesis.js';
+import { withIdentity } from '../domain/node-registration.js';
 import type { NodeRecord, NodeStatus } from '../domain/types.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 import type { NodeObservation, Runtime } from '../runtimes/runtime.js';
@@ -17,6 +18,7 @@ import { KeyedQueue, queries, recordChange, repositories, type LevelStore } from
 import { Backoff } from './backoff.js';
 import { advanceCeremony } from './ceremony-driver.js';
 import type { RuntimeResolver } from './runtime-registry.js';
+import type { NodeChainStatus } from './node-status.js';
 import { buildSpec, specHash } from './spec.js';
 
 export interface ReconcilerDeps {
@@ -29,8 +31,8 @@ export interface ReconcilerDeps {
   intervalMs?: number;
   maxBackoffMs?: number;
   nodeImage?: string;
-  /** Reads the chain height of a running node (GET {api}/v1/status); injectable for tests. */
-  fetchHeight?: (apiUrl: string) => Promise<number | undefined>;
+  /** Reads height and storage of a running node (GET {api}/v1/status, see node-status.ts); injectable for tests. */
+  fetchStatus?: (apiUrl: string) => Promise<NodeChainStatus | undefined>;
 }
 
 export class Reconciler {
@@ -191,8 +193,13 @@ export class Reconciler {
       ? { ...obs.identity, verified: verifyProofOfPossession(cons.chainId, obs.identity.publicKey, obs.identity.proofOfPossession) }
       : node.status.identity;
     let height = node.status.height;
-    if (obs.ready && obs.endpoints && spec.mode === 'run' && this.deps.fetchHeight) {
-      height = (await this.deps.fetchHeight(obs.endpoints.api).catch(() => undefined)) ?? height;
+    let storage = node.status.storage;
+    if (obs.ready && obs.endpoints && spec.mode === 'run' && this.deps.fetchStatus) {
+      const chain = await this.deps.fetchStatus(obs.endpoints.api).catch(() => undefined);
+      if (chain) {
+        height = chain.height;
+        storage = chain.storage ?? storage;
+      }
     }
     const phase: NodeStatus['phase'] = obs.phase === 'Running' ? 'Running' : obs.phase === 'Failed' ? 'Failed' : 'Provisioning';
     const hadIdentity = node.status.identity?.verified === true;
@@ -202,13 +209,28 @@ export class Reconciler {
       ...(identity ? { identity } : {}),
       ...(obs.endpoints ? { endpoints: obs.endpoints } : node.status.endpoints ? { endpoints: node.status.endpoints } : {}),
       ...(height !== undefined ? { height } : {}),
+      ...(storage ? { storage } : {}),
       ...(obs.message ? { message: obs.message } : {}),
       ...(obs.restarts !== undefined ? { restarts: obs.restarts } : {}),
       observedGeneration: generation,
     }), phase !== node.status.phase || obs.ready !== node.status.ready ? 'node.status' : undefined);
+    if (identity?.verified && node.registration?.status === 'AWAITING_IDENTITY') await this.awaitRegistrationSignature(node, identity.publicKey);
     if (!hadIdentity && identity?.verified && ceremony?.status === 'COLLECTING_KEYS') {
       await advanceCeremony({ store: this.deps.store, bus: this.deps.bus, now: this.now }, cid);
     }
+  }
+
+  /** The node reported its key: its organization can now sign the on-chain registration. */
+  private async awaitRegistrationSignature(node: NodeRecord, publicKey: string): Promise<void> {
+    await this.deps.store.transact(async (uow) => {
+      const repo = repositories(uow);
+      const fresh = await repo.nodes.get(node.consortiumId, node.id);
+      if (!fresh || fresh.desired === 'deleted' || fresh.registration?.status !== 'AWAITING_IDENTITY') return;
+      const saved = await repo.nodes.put({ ...fresh, registration: withIdentity(fresh, publicKey) });
+      await recordChange(uow, this.deps.bus, this.now(), {
+        actor: 'reconciler', type: 'node.registration_awaiting_signature', resource: `consortia/${node.consortiumId}/nodes/${node.id}`, orgIds: [node.orgId], data: saved,
+      });
+    });
   }
 
   /** Fresh read-modify-write of status only; skipped if the node was deleted meanwhile (unless writing Deleted). */

@@ -92,9 +92,12 @@ describe('key ceremony', () => {
       expect(sg.approvals.length).toBe(2);
       expect(n.spec.peers.length).toBe(3);
     }
-    // a node requested after sealing starts directly in run mode
+    // after sealing, a validator starts directly in run mode (it joins the set by an add_validator proposal);
+    // any other node waits in keygen mode until its organization's signed registration is executed on chain
+    const lateValidator = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.operatorToken, { orgId: b.id, role: 'validator' });
+    expect(lateValidator.json().mode).toBe('run');
     const late = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.operatorToken, { orgId: b.id, role: 'ordinary', tier: { retentionBlocks: 100 } });
-    expect(late.json().mode).toBe('run');
+    expect(late.json()).toMatchObject({ mode: 'keygen', registration: { status: 'AWAITING_IDENTITY' } });
   });
 
   it('transcript is hash-chained, verifies, and detects tampering; no private key appears', async () => {
