@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { CHART_DIR, helmBinary, promOperatorCrdDir, renderChart, runHelm, type K8sObject } from '../charts/helm.js';
 import { startKubeEnv } from './env/index.js';
 
@@ -41,7 +40,9 @@ async function dryRunApply(obj: K8sObject): Promise<KubernetesObject> {
 }
 
 async function installCrd(file: string): Promise<void> {
-  const crd = parseYaml(readFileSync(file, 'utf8')) as K8sObject;
+  // loadYaml maps wire names (x-kubernetes-int-or-string) onto the typed model that create() serializes;
+  // a plain parse would lose them and the API server would refuse the CRD.
+  const crd = loadYaml<K8sObject>(readFileSync(file, 'utf8'));
   await objects.create(crd as KubernetesObject).catch((e: unknown) => {
     if ((e as { code?: number }).code !== 409) throw e;
   });
@@ -157,9 +158,9 @@ describe('helm chart charts/consortia', () => {
     }
     const rule = monitoring.find((o) => o.kind === 'PrometheusRule') as any;
     expect(rule.spec.groups.flatMap((g: any) => g.rules).length).toBeGreaterThan(5);
-    // The CRD schema is enforced: a ServiceMonitor with a wrongly typed field is refused.
+    // The CRD schema is enforced: a ServiceMonitor endpoint with a scheme outside the CRD's enum is refused.
     const bad = structuredClone(monitoring.find((o) => o.kind === 'ServiceMonitor')) as any;
-    bad.spec.endpoints = 'not-a-list';
+    bad.spec.endpoints[0].scheme = 'gopher';
     await expect(dryRunApply(bad)).rejects.toMatchObject({ code: 422 });
   });
 });
