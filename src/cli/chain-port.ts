@@ -10,6 +10,7 @@ export {
   toHex,
   fromHex,
   governanceVotePayload,
+  governanceActionHash,
   genesisFromJSON,
   genesisHash,
   txSignBytes,

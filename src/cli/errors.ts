@@ -13,6 +13,7 @@ export const CliCodes = {
   GENESIS_HASH_MISMATCH: 'GENESIS_HASH_MISMATCH',
   TRANSCRIPT_INVALID: 'TRANSCRIPT_INVALID',
   ABORTED: 'ABORTED',
+  INVALID_STATE: 'INVALID_STATE',
 } as const;
 
 /** Exit codes: 1 = operation failed (API error, timeout), 2 = bad usage / flag values, 3 = auth. */

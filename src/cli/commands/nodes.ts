@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConsortiaError } from '../../lib/errors.js';
 import { CliCodes, usage } from '../errors.js';
+import { signNodeRegistration, type RegistrationView } from '../signing.js';
 import type { CliIo } from '../io.js';
 import { printObject, printTable } from '../output.js';
 import { choiceFlag, enc, hexFlag, intFlag, listFlag, seconds } from '../parse.js';
@@ -84,6 +85,43 @@ export function registerNodes(program: Command, io: CliIo): void {
         }
         const result = o.wait ? await waitForNodes(api, io, cid!, created.map((n) => n.id), false, seconds('--timeout', o.timeout, 120), !ctx.json) : created;
         printTable(io, ctx.json, result, columns);
+      }),
+    );
+  node
+    .command('register')
+    .description("admit your node outside the genesis on chain: waits for its key, signs its registration with the local org admin key (it never leaves this machine), submits it and waits until the chain executed it")
+    .argument('<consortiumId>')
+    .argument('<nodeId>')
+    .option('--member <memberId>', 'owning organization (default: configured org)')
+    .option('--key-org <name>', 'local key name')
+    .option('--key-file <path>', 'key file path')
+    .option('--timeout <seconds>', 'wait limit', '120')
+    .action(
+      action<{ member?: string; keyOrg?: string; keyFile?: string; timeout?: string }>(io, async (ctx, o, [cid, nid]) => {
+        const key = ctx.signingKey(o);
+        const api = ctx.api();
+        const url = `/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`;
+        const consortium = await api.get<{ chainId: string }>(`/v1/consortia/${enc(cid!)}`);
+        const deadline = Date.now() + seconds('--timeout', o.timeout, 120) * 1000;
+        const progress = new Progress(io, 'registration', !ctx.json);
+        let signed = false;
+        for (;;) {
+          const n = await api.get<NodeView & RegistrationView>(url);
+          const st = n.registration?.status ?? 'NOT_NEEDED';
+          progress.update(st === 'REGISTERED' ? 1 : 0, 1, `${n.id}: ${st}`);
+          if (st === 'REGISTERED' || st === 'NOT_NEEDED') {
+            progress.done(`node ${n.id} ${st === 'REGISTERED' ? 'registered on chain' : 'needs no registration'}`);
+            printObject(io, ctx.json, n, [['node', () => n.id], ['registration', () => st], ['tx', () => n.registration?.txHash]]);
+            return;
+          }
+          if (st === 'FAILED') throw new ConsortiaError(CliCodes.INVALID_STATE, `registration of ${n.id} failed on chain: ${JSON.stringify(n.registration)}`);
+          if (st === 'AWAITING_SIGNATURE' && !signed) {
+            await api.post(`${url}/registration`, signNodeRegistration(key, ctx.orgId(o.member), consortium.chainId, n));
+            signed = true;
+          }
+          if (Date.now() > deadline) throw new ConsortiaError(CliCodes.TIMEOUT, `timed out waiting for the registration of ${n.id} (${st})`);
+          await sleep(500);
+        }
       }),
     );
   node
