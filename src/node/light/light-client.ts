@@ -50,18 +50,16 @@ export class LightClient {
   rejected = 0;
   private readonly benched = new Map<string, number>();
   private readonly fetchJson: FetchJson;
-  private next = 0;
 
   constructor(private readonly o: LightClientOptions) {
     this.trust = o.trust;
     this.fetchJson = o.fetchJson ?? httpFetchJson;
   }
 
-  /** Sources not benched, starting with the one that last worked. */
+  /** Sources in configured (preference) order, minus those benched for a failed verification. */
   private sources(): string[] {
     const now = Date.now();
-    const all = this.o.sources.map((_, i) => this.o.sources[(this.next + i) % this.o.sources.length]!);
-    return all.filter((s) => (this.benched.get(s) ?? 0) <= now);
+    return this.o.sources.filter((s) => (this.benched.get(s) ?? 0) <= now);
   }
 
   private reject(src: string, why: string): void {
@@ -75,9 +73,7 @@ export class LightClient {
   private async withSource<T>(fn: (src: string) => Promise<T>): Promise<T | undefined> {
     for (const src of this.sources()) {
       try {
-        const v = await fn(src.replace(/\/$/, ''));
-        this.next = this.o.sources.indexOf(src);
-        return v;
+        return await fn(src.replace(/\/$/, ''));
       } catch (err) {
         if (err instanceof Rejected) this.reject(src, err.message);
         else this.o.logger.debug('light: source unavailable', { source: src, err: (err as Error).message });

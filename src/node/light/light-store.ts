@@ -18,11 +18,15 @@ export function trustFromJSON(j: TrustJSON): LightTrust {
     validators: j.validators.map((v) => ({ publicKey: fromHex(v.publicKey, 32), power: v.power, memberId: v.memberId })) };
 }
 
+const json = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
+const fromJson = (b: Uint8Array): unknown => JSON.parse(Buffer.from(b).toString('utf8'));
+
 export class LightStore {
-  private constructor(private readonly db: ClassicLevel<string, string>) {}
+  private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
 
   static async open(dir: string): Promise<LightStore> {
-    const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    // binary values: headers and commits are kept as their canonical bytes (the bulk of a light node)
+    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
     await db.open();
     return new LightStore(db);
   }
@@ -30,44 +34,45 @@ export class LightStore {
 
   async trust(): Promise<LightTrust | undefined> {
     const v = await this.db.get('m/trust');
-    return v ? trustFromJSON(JSON.parse(v) as TrustJSON) : undefined;
+    return v ? trustFromJSON(fromJson(v) as TrustJSON) : undefined;
   }
 
   /** Headers verified in order, stored with the new trust point in one batch. */
   async putHeaders(items: { height: number; header: Uint8Array; commit: Uint8Array }[], trust: LightTrust): Promise<void> {
-    const ops: { type: 'put'; key: string; value: string }[] = [];
+    const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
     for (const it of items) {
-      ops.push({ type: 'put', key: 'h/' + hkey(it.height), value: toHex(it.header) });
-      ops.push({ type: 'put', key: 'c/' + hkey(it.height), value: toHex(it.commit) });
+      ops.push({ type: 'put', key: 'h/' + hkey(it.height), value: it.header });
+      ops.push({ type: 'put', key: 'c/' + hkey(it.height), value: it.commit });
     }
-    ops.push({ type: 'put', key: 'm/trust', value: JSON.stringify(trustToJSON(trust)) });
+    ops.push({ type: 'put', key: 'm/trust', value: json(trustToJSON(trust)) });
     await this.db.batch(ops);
   }
 
   async header(height: number): Promise<Uint8Array | undefined> {
-    const v = await this.db.get('h/' + hkey(height));
-    return v ? fromHex(v) : undefined;
+    return (await this.db.get('h/' + hkey(height))) ?? undefined;
   }
   async commit(height: number): Promise<Uint8Array | undefined> {
-    const v = await this.db.get('c/' + hkey(height));
-    return v ? fromHex(v) : undefined;
+    return (await this.db.get('c/' + hkey(height))) ?? undefined;
   }
 
-  async putAccount(acct: string, json: unknown): Promise<void> { await this.db.put('A/' + acct, JSON.stringify(json)); }
+  async putAccount(acct: string, value: unknown): Promise<void> { await this.db.put('A/' + acct, json(value)); }
   async account(acct: string): Promise<unknown | undefined> {
     const v = await this.db.get('A/' + acct);
-    return v ? JSON.parse(v) : undefined;
+    return v ? fromJson(v) : undefined;
   }
 
   async putTxs(acct: string, txs: { height: number; index: number; json: unknown }[], cursor: number): Promise<void> {
-    const ops = txs.map((t) => ({ type: 'put' as const, key: `x/${acct}/${hkey(t.height)}/${t.index.toString().padStart(6, '0')}`, value: JSON.stringify(t.json) }));
-    ops.push({ type: 'put', key: `m/cursor/${acct}`, value: String(cursor) });
+    const ops = txs.map((t) => ({ type: 'put' as const, key: `x/${acct}/${hkey(t.height)}/${t.index.toString().padStart(6, '0')}`, value: json(t.json) }));
+    ops.push({ type: 'put', key: `m/cursor/${acct}`, value: json(cursor) });
     await this.db.batch(ops);
   }
-  async txCursor(acct: string): Promise<number> { return Number((await this.db.get(`m/cursor/${acct}`)) ?? '1'); }
+  async txCursor(acct: string): Promise<number> {
+    const v = await this.db.get(`m/cursor/${acct}`);
+    return v ? (fromJson(v) as number) : 1;
+  }
   async txs(acct: string, fromHeight: number, limit: number): Promise<unknown[]> {
     const out: unknown[] = [];
-    for await (const v of this.db.values({ gte: `x/${acct}/${hkey(fromHeight)}`, lt: `x/${acct}0`, limit })) out.push(JSON.parse(v));
+    for await (const v of this.db.values({ gte: `x/${acct}/${hkey(fromHeight)}`, lt: `x/${acct}0`, limit })) out.push(fromJson(v));
     return out;
   }
 }

@@ -56,6 +56,8 @@ export interface NetOptions {
   external?: number[];
   logLevel?: string;
   mempool?: { maxTxs?: number; maxBytes?: number };
+  /** Per-node config overlay (e.g. role, retentionBlocks, syncFrom, followAccounts); merged last. */
+  nodeConfig?: (n: NodeHandle) => Record<string, unknown>;
 }
 
 export class ChainNet {
@@ -111,6 +113,7 @@ export class ChainNet {
       logLevel: this.opts.logLevel ?? 'warn',
       consensus: { timeoutProposeMs: 1500, timeoutPrevoteMs: 500, timeoutPrecommitMs: 500, timeoutDeltaMs: 250, ...this.opts.consensus },
       ...(this.opts.mempool ? { mempool: this.opts.mempool } : {}),
+      ...(this.opts.nodeConfig?.(n) ?? {}),
     }));
   }
 
@@ -147,11 +150,24 @@ export class ChainNet {
     rmSync(this.root, { recursive: true, force: true });
   }
 
-  async status(n: NodeHandle): Promise<{ height: number; latestBlockHash: string | null; syncing: boolean; peers: unknown[] } | null> {
+  async status(n: NodeHandle): Promise<NodeStatusJson | null> {
     try {
       const r = await fetch(`${n.api}/v1/status`, { signal: AbortSignal.timeout(2_000) });
-      return r.ok ? ((await r.json()) as { height: number; latestBlockHash: string | null; syncing: boolean; peers: unknown[] }) : null;
+      return r.ok ? ((await r.json()) as NodeStatusJson) : null;
     } catch { return null; }
+  }
+
+  /** GET `path` on a node's API: status code and parsed JSON body. */
+  async get(n: NodeHandle, path: string): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${n.api}${path}`, { signal: AbortSignal.timeout(10_000) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }
+
+  /** Value of a (label-less or first-labelled) metric from a node's /metrics, or NaN. */
+  async metric(n: NodeHandle, name: string, labels = ''): Promise<number> {
+    const text = await (await fetch(`${n.api}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const line = text.split('\n').find((l) => l.startsWith(name + (labels ? `{${labels}}` : '')) && !l.startsWith('#'));
+    return line ? Number(line.split(' ').pop()) : NaN;
   }
 
   async height(n: NodeHandle): Promise<number> { return (await this.status(n))?.height ?? -1; }
@@ -183,6 +199,16 @@ export class ChainNet {
   }
 
   dumpLogs(i: number): string { return this.nodes[i]!.log.join('').slice(-4000); }
+}
+
+export interface NodeStatusJson {
+  height: number;
+  latestBlockHash: string | null;
+  syncing: boolean;
+  peers: unknown[];
+  role?: string;
+  lowestHeight?: number;
+  storage?: { lowestHeight: number; highestHeight: number; bytes: number };
 }
 
 export async function waitUntil(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
