@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './support/cp-api.js';
 import { builtArtifactsPresent, CLI_MAIN, startControlPlane, type ControlPlane } from './support/cp-harness.js';
 import { existsSync } from 'node:fs';
 
@@ -87,5 +88,18 @@ describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plan
     expect(['APPROVED', 'EXECUTED']).toContain(after.status);
     const members = await json(['member', 'list', c.id], ta);
     expect(members.map((m: any) => m.memberId)).toEqual(expect.arrayContaining([a.id, b.id]));
+
+    // after genesis, B's ordinary node joins only once B signed its registration (client-side) and the chain executed it
+    const [ord] = await json(['node', 'create', c.id, '--org', b.id, '--role', 'ordinary', '--retention-blocks', '500'], tb);
+    expect(ord.mode).toBe('keygen');
+    const reg = await json(['node', 'register', c.id, ord.id, '--member', b.id, '--key-org', 'globex', '--timeout', '90'], tb);
+    expect(reg.registration.status).toBe('REGISTERED');
+    const joined = await json(['node', 'wait', c.id, '--ready', '--timeout', '90'], tb);
+    expect(joined.find((n: any) => n.id === ord.id).status.ready).toBe(true);
+    const synced = await waitFor('ordinary node synced', async () => {
+      const n = await json(['node', 'show', c.id, ord.id], tb);
+      return (n.status.height ?? 0) > 0 ? n : undefined;
+    }, 30_000, 1000);
+    expect(synced.mode).toBe('run');
   });
 });
