@@ -91,7 +91,7 @@ export class ChainNode implements NodeApiBackend {
   static async open(config: NodeConfig, deps: { logger: Logger; metrics?: NodeMetrics }): Promise<ChainNode> {
     mkdirSync(config.dataDir, { recursive: true });
     const { keyPair } = loadOrCreateNodeKey(config.keyFile);
-    const store = await ChainStore.open(join(config.dataDir, 'chain'));
+    const store = await ChainStore.open(join(config.dataDir, 'chain'), retentionOf(config) ? { writeBufferSize: 1024 * 1024 } : {});
     const node = new ChainNode(config, keyPair, store, deps.logger, deps.metrics);
     let json = await store.getGenesisJson();
     if (!json && config.genesisFile) json = readFileSync(config.genesisFile, 'utf8');

@@ -84,18 +84,21 @@ describe('tiered storage: super, ordinary, light', () => {
     }, 420_000, `${BLOCKS} blocks`);
     await sample();
     load.stop();
-    console.log('[tiers] samples', JSON.stringify(samples), 'load sent', load.sent, 'refused', load.refused);
+    console.log('[tiers] samples', JSON.stringify(samples.map((x) => [x.height, x.super, x.ordinary, x.light])), 'load sent', load.sent, 'refused', load.refused);
     expect(load.sent).toBeGreaterThan(BLOCKS * 5);
     const full = samples.filter((s) => s.height >= RETENTION * 4);
     const first = full[0]!;
     const last = full[full.length - 1]!;
     const superGrowth = last.super - first.super;
-    const ord = full.map((s) => s.ordinary);
-    const ordSpread = Math.max(...ord) - Math.min(...ord);
-    console.log('[tiers] after the window filled: super grew', superGrowth, 'bytes; ordinary spread', ordSpread, 'bytes');
+    // trend, not single samples: LevelDB's log and compactions make any one reading jitter
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const half = Math.floor(full.length / 2);
+    const ordTrend = mean(full.slice(half).map((s) => s.ordinary)) - mean(full.slice(0, half).map((s) => s.ordinary));
+    const superTrend = mean(full.slice(half).map((s) => s.super)) - mean(full.slice(0, half).map((s) => s.super));
+    console.log('[tiers] after the window filled: super grew', superGrowth, 'bytes (trend', superTrend, '); ordinary trend', ordTrend);
     expect(superGrowth).toBeGreaterThan(2_000_000);
-    // flat: ordinary only moves by LevelDB log/compaction jitter, far less than the archive grows
-    expect(ordSpread).toBeLessThan(superGrowth * 0.3);
+    expect(ordTrend).toBeLessThan(superTrend * 0.25); // flat while the archive grows
+    expect(Math.max(...full.map((s) => s.ordinary))).toBeLessThan(last.super);
     expect(last.ordinary).toBeLessThan(last.super);
     expect(last.light).toBeLessThan(last.super * 0.2);
     const st = await net.status(node(ORD));

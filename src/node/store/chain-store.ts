@@ -59,8 +59,9 @@ export class ChainStore {
 
   private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
 
-  static async open(dir: string): Promise<ChainStore> {
-    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  /** `writeBufferSize`: a pruning node keeps its write-ahead log small so disk usage tracks the retained window. */
+  static async open(dir: string, opts: { writeBufferSize?: number } = {}): Promise<ChainStore> {
+    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', ...opts });
     await db.open();
     const s = new ChainStore(db);
     const head = await s.raw('m/head');
