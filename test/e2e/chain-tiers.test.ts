@@ -9,7 +9,7 @@ import { TxLoad } from './support/tx-load.js';
  * small retention window, a light node following one account, and later an ordinary node that
  * joins from a verified snapshot. Short blocks (50 ms) under a load of signed transfers.
  */
-const BLOCKS = Number(process.env.TIERS_E2E_BLOCKS ?? 1800);
+const BLOCKS = Number(process.env.TIERS_E2E_BLOCKS ?? 2500);
 const RETENTION = 150;
 const [SUPER, ORD, JOINER, LIGHT] = [4, 5, 6, 7];
 
