@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyServerOptions } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isConsortiaError } from '../../lib/errors.js';
 import type { NodeApiContext, NodeApp } from './context.js';
@@ -58,7 +58,7 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Per-request logs would dominate CPU under load generators; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();
