@@ -20,6 +20,7 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
   let cid = '';
   let chainId = '';
   let validatorApis: string[] = [];
+  const bob = generateKeyPair(); // receives a transfer; later followed by a light node
 
   beforeAll(async () => {
     cp = await startControlPlane({ hostRange: { first: 100, last: 149 } });
@@ -28,6 +29,28 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
   afterAll(async () => {
     await cp?.shutdown();
   });
+
+  async function awaitRegistration(org: OrgHandle, nodeId: string): Promise<any> {
+    return waitFor('node key reported, registration awaiting signature', async () => {
+      const r = await org.call('GET', `/v1/consortia/${cid}/nodes/${nodeId}`);
+      return r.body.registration?.status === 'AWAITING_SIGNATURE' ? r.body.registration : undefined;
+    }, 60_000, 500);
+  }
+
+  /** The organization signs its node's registration client-side; the chain executes it. */
+  async function register(org: OrgHandle, nodeId: string, reg: any): Promise<void> {
+    const { vote: _yes, ...signedReg } = signedVote(org, chainId, reg.proposalId, reg.actionHash, 'YES');
+    const accepted = await org.call('POST', `/v1/consortia/${cid}/nodes/${nodeId}/registration`, signedReg);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.registration.status).toBe('SIGNED');
+    const registered = await waitFor('registration executed on chain', async () => {
+      const r = await org.call('GET', `/v1/consortia/${cid}/nodes/${nodeId}`);
+      if (r.body.registration?.status === 'FAILED') throw new Error(JSON.stringify(r.body.registration));
+      return r.body.registration?.status === 'REGISTERED' ? r.body.registration : undefined;
+    }, 60_000, 500);
+    const regTx = await waitFor('registration tx on a validator', async () => nodeJson(validatorApis[2]!, `/v1/txs/${registered.txHash}`), 15_000);
+    expect(regTx.code).toBe('OK');
+  }
 
   async function nodeJson(base: string, path: string): Promise<any> {
     const r = await fetch(base + path, { signal: AbortSignal.timeout(5000) });
@@ -114,7 +137,6 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
 
   it('commits a transfer', async () => {
     const alice = generateKeyPair();
-    const bob = generateKeyPair();
     const api = validatorApis[0]!;
     const base = { chainId, signer: alice.publicKey };
     expect((await submit(api, { ...base, nonce: 0, body: { type: 'create_account' } }, alice.secretKey)).body.code).toBe('OK');
@@ -199,25 +221,12 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
     const n = await c.call('POST', `/v1/consortia/${cid}/nodes`, { orgId: c.id, role: 'ordinary', clusterId: 'local', tier: { retentionBlocks: 1000 } });
     expect(n.status).toBe(202);
     // the node reports its own key; the chain admits it only with C's signed registration
-    const reg = await waitFor('node key reported, registration awaiting signature', async () => {
-      const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
-      return r.body.registration?.status === 'AWAITING_SIGNATURE' ? r.body.registration : undefined;
-    }, 60_000, 500);
+    const reg = await awaitRegistration(c, n.body.id);
     expect(reg.action).toMatchObject({ type: 'register_node', memberId: c.id, role: 'ordinary' });
     const forgedReg = signedVote(a, chainId, reg.proposalId, reg.actionHash, 'YES');
     const refused = await c.call('POST', `/v1/consortia/${cid}/nodes/${n.body.id}/registration`, { ...forgedReg, memberId: c.id });
     expect(refused.status).toBe(400);
-    const { vote: _yes, ...signedReg } = signedVote(c, chainId, reg.proposalId, reg.actionHash, 'YES');
-    const accepted = await c.call('POST', `/v1/consortia/${cid}/nodes/${n.body.id}/registration`, signedReg);
-    expect(accepted.status).toBe(200);
-    expect(accepted.body.registration.status).toBe('SIGNED');
-    const registered = await waitFor('registration executed on chain', async () => {
-      const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
-      if (r.body.registration?.status === 'FAILED') throw new Error(JSON.stringify(r.body.registration));
-      return r.body.registration?.status === 'REGISTERED' ? r.body.registration : undefined;
-    }, 60_000, 500);
-    const regTx = await waitFor('registration tx on a validator', async () => nodeJson(validatorApis[2]!, `/v1/txs/${registered.txHash}`), 15_000);
-    expect(regTx.code).toBe('OK');
+    await register(c, n.body.id, reg);
     const synced = await waitFor('new member node synced', async () => {
       const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
       if (!r.body.status.ready || !r.body.status.endpoints) return undefined;
@@ -232,5 +241,24 @@ describe.skipIf(!present)('control plane e2e: consortium lifecycle over REST', (
     }, 30_000, 500);
     expect(withStorage.storage.bytes).toBeGreaterThan(0);
     expect(withStorage.storage.lowestHeight).toBeLessThanOrEqual(withStorage.storage.highestHeight);
+    // It joined from a verified snapshot of the nodes admitted before it, not by replaying from block 1.
+    expect(withStorage.storage.lowestHeight).toBeGreaterThan(1);
+  });
+
+  it("a member's light node follows headers and proves its followed account's balance", async () => {
+    const n = await c.call('POST', `/v1/consortia/${cid}/nodes`, { orgId: c.id, role: 'light', clusterId: 'local', tier: { followAccounts: [toHex(bob.publicKey)] } });
+    expect(n.status).toBe(202);
+    const reg = await awaitRegistration(c, n.body.id);
+    expect(reg.action).toMatchObject({ type: 'register_node', memberId: c.id, role: 'light' });
+    await register(c, n.body.id, reg);
+    const api = await waitFor('light node ready', async () => {
+      const r = await c.call('GET', `/v1/consortia/${cid}/nodes/${n.body.id}`);
+      return r.body.status.ready && r.body.status.endpoints ? (r.body.status.endpoints.api as string) : undefined;
+    }, 90_000, 500);
+    const account = await waitFor('followed account proven on the light node', async () => nodeJson(api, `/v1/accounts/${toHex(bob.publicKey)}`), 60_000, 500);
+    expect(account.balances).toEqual([{ asset: 'USD', amount: '250' }]);
+    const full = await nodeJson(validatorApis[0]!, `/v1/blocks/${account.height}/header`);
+    expect(account.stateRoot).toBe(full.header.stateRoot); // the root of a header every validator signed
+    expect((await fetch(`${api}/v1/blocks/1`)).status).toBe(410); // headers only: no block bodies
   });
 });

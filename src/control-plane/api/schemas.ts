@@ -198,7 +198,7 @@ export const NodeStatus = Type.Object({
   phase: Type.String(),
   ready: Type.Boolean(),
   identity: Type.Optional(Type.Object({ publicKey: Type.String(), proofOfPossession: Type.String(), verified: Type.Boolean() })),
-  endpoints: Type.Optional(Type.Object({ api: Type.String(), p2p: Type.String(), metrics: Type.String() })),
+  endpoints: Type.Optional(Type.Object({ api: Type.String(), p2p: Type.String(), metrics: Type.String(), peerApi: Type.Optional(Type.String()) })),
   height: Type.Optional(Type.Integer()),
   message: Type.Optional(Type.String()),
   restarts: Type.Optional(Type.Integer()),

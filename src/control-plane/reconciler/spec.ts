@@ -9,23 +9,38 @@ import type { Ceremony, Consortium, NodeRecord } from '../domain/types.js';
 import type { NodeSpec, PeerRef } from '../runtimes/runtime.js';
 
 /**
- * Whom a node dials. Each pair needs one dialer (the P2P layer accepts inbound connections from any
- * registered key): genesis nodes dial each other; a node admitted later dials the genesis nodes and
- * the nodes admitted before it, and is never listed by them — so admitting a node never changes the
- * spec of (and so never restarts) the nodes already running.
+ * Running full nodes admitted before `node`. Each pair of nodes needs one dialer (the P2P layer
+ * accepts inbound connections from any registered key): genesis nodes dial each other; a node
+ * admitted later dials the genesis nodes and the nodes admitted before it, and is never listed by
+ * them — so admitting a node never changes the spec of (and so never restarts) running nodes.
+ * A light node has no P2P listener and serves no history: it is never on the list.
  */
-export function peersFor(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): PeerRef[] {
+function admittedBefore(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): NodeRecord[] {
   const genesis = new Set(ceremony?.nodeIds ?? []);
   const before = (n: NodeRecord): boolean =>
     genesis.has(n.id) || (!genesis.has(node.id) && (n.createdAt < node.createdAt || (n.createdAt === node.createdAt && n.id < node.id)));
   return all
-    .filter((n) => n.id !== node.id && n.desired === 'present' && n.mode === 'run' && n.status.identity?.verified && n.status.endpoints?.p2p && before(n))
-    .map((n) => ({ publicKey: n.status.identity!.publicKey, address: n.status.endpoints!.p2p }))
-    .sort((a, b) => a.publicKey.localeCompare(b.publicKey));
+    .filter((n) => n.id !== node.id && n.role !== 'light' && n.desired === 'present' && n.mode === 'run' && n.status.identity?.verified && n.status.endpoints?.p2p && before(n))
+    .sort((a, b) => a.status.identity!.publicKey.localeCompare(b.status.identity!.publicKey));
+}
+
+/** Whom a node dials. */
+export function peersFor(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): PeerRef[] {
+  return admittedBefore(node, all, ceremony).map((n) => ({ publicKey: n.status.identity!.publicKey, address: n.status.endpoints!.p2p }));
+}
+
+/**
+ * Node APIs a light node follows, or an ordinary node admitted after genesis takes its verified
+ * snapshot from (instead of replaying history).
+ */
+export function syncSourcesFor(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): string[] {
+  const joinsLate = node.role === 'light' || (node.role === 'ordinary' && !(ceremony?.nodeIds ?? []).includes(node.id));
+  return joinsLate ? admittedBefore(node, all, ceremony).map((n) => n.status.endpoints!.peerApi ?? n.status.endpoints!.api) : [];
 }
 
 export function buildSpec(node: NodeRecord, c: Consortium, ceremony: Ceremony | undefined, all: NodeRecord[], image?: string): Omit<NodeSpec, 'generation'> {
   const run = node.mode === 'run' && ceremony?.status === 'SEALED';
+  const syncFrom = run ? syncSourcesFor(node, all, ceremony) : [];
   return {
     nodeId: node.id,
     consortiumId: node.consortiumId,
@@ -39,6 +54,7 @@ export function buildSpec(node: NodeRecord, c: Consortium, ceremony: Ceremony | 
     ...(run ? { genesis: sealedGenesisJson(ceremony) } : {}),
     // Peers matter only once the node runs consensus; in keygen mode they would only cause churn.
     peers: run ? peersFor(node, all, ceremony) : [],
+    ...(syncFrom.length > 0 ? { syncFrom } : {}),
   };
 }
 

@@ -44,6 +44,12 @@ export interface NodeSpec {
   /** SealedGenesis as JSON (see src/chain genesis JSON form); required when mode is 'run'. */
   genesis?: unknown;
   peers: PeerRef[];
+  /**
+   * Node API base URLs of full nodes this node fetches from over HTTP: a light node follows
+   * headers and proofs from them; an ordinary node joining after genesis starts from their
+   * verified state snapshot instead of replaying history.
+   */
+  syncFrom?: string[];
   /** Monotonic spec version; a runtime may use it to detect that apply() has new content. */
   generation: number;
 }
@@ -52,6 +58,8 @@ export interface NodeEndpoints {
   api: string; // base URL of the node HTTP API, e.g. http://127.0.0.5:26657
   p2p: string; // host:port advertised to peers
   metrics: string; // URL of /metrics
+  /** Node API as the consortium's other nodes reach it, when that differs from `api` (e.g. api is an API-server proxy URL). */
+  peerApi?: string;
 }
 
 export type ObservedPhase = 'Absent' | 'Pending' | 'Running' | 'Failed';

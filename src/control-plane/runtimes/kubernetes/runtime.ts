@@ -431,7 +431,8 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
           const ing = ext?.status?.loadBalancer?.ingress?.[0];
           if (ing?.ip || ing?.hostname) p2p = `${ing.hostname ?? ing.ip}:${opts.ports.p2p}`;
         }
-        obs.endpoints = { api, p2p, metrics: `${api}/metrics` };
+        // Other nodes reach this one through its client Service, whatever way the control plane uses.
+        obs.endpoints = { api, p2p, metrics: `${api}/metrics`, peerApi: clientServiceUrl(ref.nodeId, ns, opts) };
       }
       return obs;
     },

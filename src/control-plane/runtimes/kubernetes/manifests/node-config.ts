@@ -46,6 +46,7 @@ export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: Kuberne
   if (spec.tier.retentionBlocks !== undefined) cfg['retentionBlocks'] = spec.tier.retentionBlocks;
   if (spec.tier.retentionSeconds !== undefined) cfg['retentionSeconds'] = spec.tier.retentionSeconds;
   if (spec.tier.followAccounts !== undefined) cfg['followAccounts'] = spec.tier.followAccounts;
+  if (spec.syncFrom?.length) cfg['syncFrom'] = spec.syncFrom;
   return cfg;
 }
 
