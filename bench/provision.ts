@@ -12,7 +12,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { fromHex, generateKeyPair, signDomainPortable, Tags, toHex, type KeyPair } from '../src/chain/index.js';
 import { computeGenesisHash } from '../src/cli/signing.js';
-import { startControlPlaneProcess, type ControlPlaneProcess } from './support/control-plane-process.js';
+import { startControlPlane, type ControlPlane } from '../test/e2e/support/cp-harness.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,7 +67,7 @@ async function createOrg(admin: Call, url: string, name: string): Promise<Org> {
 
 interface Provisioned { cid: string; seconds: number; phases: Record<string, number> }
 
-async function provision(cp: ControlPlaneProcess, a: Org, b: Org): Promise<Provisioned> {
+async function provision(cp: ControlPlane, a: Org, b: Org): Promise<Provisioned> {
   const t0 = performance.now();
   const deadline = Date.now() + PROVISION_TIMEOUT_S * 1000;
   const since = () => Number(((performance.now() - t0) / 1000).toFixed(3));
@@ -146,14 +146,14 @@ async function hammer(seconds: number, concurrency: number, next: (i: number) =>
 async function main(): Promise<void> {
   const cores = availableParallelism();
   console.log(`machine: ${cores} core(s), ${cpus()[0]?.model ?? 'unknown cpu'}; control plane, ${VALIDATORS} validators and this client share them`);
-  const cp = await startControlPlaneProcess({ hostRange: HOST_RANGE });
+  const cp = await startControlPlane({ hostRange: HOST_RANGE, reconcileIntervalMs: 100 });
   let result: Record<string, unknown> = { seconds_to_first_block: null, api_reads_per_s: null };
   const hardStop = setTimeout(() => {
     console.error(`bench exceeded ${PROVISION_TIMEOUT_S + READ_SECONDS * 2 + 60}s; stopping`);
-    void cp.stop().finally(() => process.exit(1));
+    void cp.shutdown().finally(() => process.exit(1));
   }, (PROVISION_TIMEOUT_S + READ_SECONDS * 2 + 60) * 1000);
   hardStop.unref();
-  const onSignal = () => void cp.stop().finally(() => process.exit(130));
+  const onSignal = () => void cp.shutdown().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     result = { ...result, error: (err as Error).message };
     process.exitCode = 1;
   } finally {
-    await cp.stop();
+    await cp.shutdown();
     clearTimeout(hardStop);
   }
   console.log(JSON.stringify(result));
