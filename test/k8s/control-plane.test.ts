@@ -135,13 +135,13 @@ describe('control plane REST API with the kubernetes runtime (real kube-apiserve
   it('reports pod status from the API server in node status', async () => {
     const namespace = ns(cid);
     const [first, ...rest] = nodes;
-    await fakeKubeletPod(k.core, namespace, specOf(first!), IMAGE, false);
+    await fakeKubeletPod(k, namespace, specOf(first!), false);
     const running = await waitFor('Running but not ready', async () => {
       const r = await a.call('GET', `/v1/consortia/${cid}/nodes/${first!.id}`);
       return r.body.status.phase === 'Running' && r.body.status.ready === false ? r.body : undefined;
     }, 30_000);
     expect(running.status.endpoints.p2p).toBe(`${nodeObjectNames(first!.id).pod}.${nodeObjectNames(first!.id).headlessService}.${namespace}.svc.cluster.local:26656`);
-    for (const n of nodes) await fakeKubeletPod(k.core, namespace, specOf(n), IMAGE, true);
+    for (const n of nodes) await fakeKubeletPod(k, namespace, specOf(n), true);
     const all = await waitFor('all four ready', async () => {
       const r = await b.call('GET', `/v1/consortia/${cid}/nodes`);
       const items = r.body.items as ApiNode[];

@@ -1,6 +1,6 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
 import type { NodeSpec } from '../../src/control-plane/runtimes/runtime.js';
-import { nodeLabels, nodeObjectNames } from '../../src/control-plane/runtimes/kubernetes/index.js';
+import { ANNOTATION, nodeLabels, nodeObjectNames } from '../../src/control-plane/runtimes/kubernetes/index.js';
 
 export function clients(kubeconfig: string) {
   const kc = new KubeConfig();
@@ -39,15 +39,28 @@ export function validatorSpec(consortiumId: string, i: number, over: Partial<Nod
   };
 }
 
-/** Stands in for the kubelet: creates the StatefulSet's pod and writes its status. */
-export async function fakeKubeletPod(core: CoreV1Api, namespace: string, spec: NodeSpec, image: string, ready: boolean): Promise<V1Pod> {
+/**
+ * Stands in for the StatefulSet controller and the kubelet (neither runs here): creates the pod
+ * from the StatefulSet's current template (labels, annotations, image) and writes its status.
+ * A pod made from an older template is replaced, as a rolling update would.
+ */
+export async function fakeKubeletPod(c: Pick<ReturnType<typeof clients>, 'core' | 'apps'>, namespace: string, spec: Pick<NodeSpec, 'nodeId' | 'consortiumId' | 'orgId' | 'role'>, ready: boolean): Promise<V1Pod> {
   const names = nodeObjectNames(spec.nodeId);
-  const existing = await core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined);
+  const tpl = (await c.apps.readNamespacedStatefulSet({ name: names.statefulSet, namespace })).spec!.template;
+  const image = tpl.spec!.containers.find((x) => x.name === 'node')!.image!;
+  const annotations = tpl.metadata?.annotations ?? {};
+  let existing = await c.core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined);
+  const stale = existing && (existing.spec?.containers[0]?.image !== image || existing.metadata?.annotations?.[ANNOTATION.configHash] !== annotations[ANNOTATION.configHash]);
+  if (existing && stale) {
+    await c.core.deleteNamespacedPod({ name: names.pod, namespace, gracePeriodSeconds: 0 });
+    await eventually('old pod gone', async () => !(await c.core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined)));
+    existing = undefined;
+  }
   if (!existing) {
-    await core.createNamespacedPod({
+    await c.core.createNamespacedPod({
       namespace,
       body: {
-        metadata: { name: names.pod, labels: nodeLabels(spec) },
+        metadata: { name: names.pod, labels: { ...nodeLabels(spec), ...tpl.metadata?.labels }, annotations },
         spec: {
           securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
@@ -70,9 +83,9 @@ export async function fakeKubeletPod(core: CoreV1Api, namespace: string, spec: N
     ],
     containerStatuses: [{ name: 'node', image, imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: now } } }],
   };
-  const cur = await core.readNamespacedPod({ name: names.pod, namespace });
+  const cur = await c.core.readNamespacedPod({ name: names.pod, namespace });
   cur.status = status as never;
-  return core.replaceNamespacedPodStatus({ name: names.pod, namespace, body: cur });
+  return c.core.replaceNamespacedPodStatus({ name: names.pod, namespace, body: cur });
 }
 
 export const SERVICE_MONITOR_CRD = {

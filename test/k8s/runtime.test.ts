@@ -112,12 +112,12 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     const v0 = validatorSpec('alpha', 0);
     const before = await rt.observe(v0);
     expect(before.phase).toBe('Pending');
-    await fakeKubeletPod(c.core, ns('alpha'), v0, IMAGE, false);
+    await fakeKubeletPod(c, ns('alpha'), v0, false);
     await eventually('Running, not ready', async () => {
       const o = await rt.observe(v0);
       return o.phase === 'Running' && !o.ready;
     });
-    await fakeKubeletPod(c.core, ns('alpha'), v0, IMAGE, true);
+    await fakeKubeletPod(c, ns('alpha'), v0, true);
     const obs = await eventually('ready', async () => {
       const o = await rt.observe(v0);
       return o.ready ? o : undefined;
@@ -184,7 +184,7 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
   it('upgrades validators one at a time, never below quorum', async () => {
     const rt = runtimes[runtimes.length - 1] as KubernetesRuntime;
     const specs = validators('beta');
-    for (const s of specs) await fakeKubeletPod(c.core, ns('beta'), s, IMAGE, true);
+    for (const s of specs) await fakeKubeletPod(c, ns('beta'), s, true);
     const NEW = 'registry.example/consortia-node:1.1.0';
     let maxDown = 0;
     let stop = false;
@@ -200,7 +200,7 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
             await c.core.deleteNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta'), gracePeriodSeconds: 0 }).catch(() => undefined);
             await eventually('old pod gone', async () => !(await c.core.readNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta') }).catch(() => undefined)));
             await new Promise((r) => setTimeout(r, 300));
-            await fakeKubeletPod(c.core, ns('beta'), s, NEW, true);
+            await fakeKubeletPod(c, ns('beta'), s, true);
           }
         }
         maxDown = Math.max(maxDown, down);

@@ -1,5 +1,6 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { NodeObservation, ObservedPhase } from '../runtime.js';
+import { ANNOTATION } from './names.js';
 
 /** What the node itself reports, when the control plane can reach its API. */
 export interface NodeReport {
@@ -37,7 +38,10 @@ export function deriveObservation(sts: V1StatefulSet | undefined, pod: V1Pod | u
     message = sched?.message ?? waiting?.reason ?? `pod ${pod.status?.phase ?? 'Pending'}`;
   }
   const podReady = pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  const ready = phase === 'Running' && podReady;
+  const current = pod !== undefined && podIsCurrent(sts, pod);
+  // A Ready pod made from an older template is about to be replaced: not ready for the new spec.
+  const ready = phase === 'Running' && podReady && current;
+  if (phase === 'Running' && podReady && !current) message = 'rolling: the pod predates the current spec';
   if (report.status?.height !== undefined) {
     const peers = report.status.peers?.length ?? 0;
     message = `height ${report.status.height}, ${peers} peers${report.status.syncing ? ', syncing' : ''}`;
@@ -46,6 +50,15 @@ export function deriveObservation(sts: V1StatefulSet | undefined, pod: V1Pod | u
   if (message !== undefined) obs.message = message;
   if (report.identity) obs.identity = report.identity;
   return obs;
+}
+
+/** Whether the pod was made from the StatefulSet's current template (its config hash and image). */
+export function podIsCurrent(sts: V1StatefulSet, pod: V1Pod): boolean {
+  const tpl = sts.spec?.template;
+  const node = (p: { containers: { name: string; image?: string }[] } | undefined) => p?.containers.find((c) => c.name === 'node')?.image;
+  const wantHash = tpl?.metadata?.annotations?.[ANNOTATION.configHash];
+  const wantImage = node(tpl?.spec);
+  return (wantHash === undefined || wantHash === pod.metadata?.annotations?.[ANNOTATION.configHash]) && (wantImage === undefined || wantImage === node(pod.spec));
 }
 
 /** Whether the pod runs `image` and is Ready (rolling upgrade step done). */

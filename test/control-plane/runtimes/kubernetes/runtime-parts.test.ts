@@ -53,6 +53,14 @@ describe('status from the API', () => {
     const crash = pod('Running', false, { containerStatuses: [{ name: 'node', image: 'i', imageID: '', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff' } } }] });
     expect(deriveObservation(sts, crash)).toMatchObject({ phase: 'Failed', restarts: 5 });
     expect(deriveObservation(sts, pod('Failed', false)).phase).toBe('Failed');
+    // A Ready pod made from an older template (config hash or image) is not ready for the current spec.
+    const rolled = { metadata: { name: 's' }, spec: { template: { metadata: { annotations: { 'consortia.io/config-hash': 'h2' } }, spec: { containers: [{ name: 'node', image: 'img:2' }] } } } } as unknown as V1StatefulSet;
+    const stale = { ...pod('Running', true, {}, 'img:2'), metadata: { annotations: { 'consortia.io/config-hash': 'h1' } } } as V1Pod;
+    expect(deriveObservation(rolled, stale)).toMatchObject({ phase: 'Running', ready: false, message: expect.stringContaining('rolling') });
+    const oldImage = { ...pod('Running', true, {}, 'img:1'), metadata: { annotations: { 'consortia.io/config-hash': 'h2' } } } as V1Pod;
+    expect(deriveObservation(rolled, oldImage).ready).toBe(false);
+    const fresh = { ...pod('Running', true, {}, 'img:2'), metadata: { annotations: { 'consortia.io/config-hash': 'h2' } } } as V1Pod;
+    expect(deriveObservation(rolled, fresh)).toMatchObject({ phase: 'Running', ready: true });
   });
 
   it('adds what the node reports', () => {
