@@ -15,6 +15,10 @@ import {
 } from '../../../src/chain/index.js';
 
 export const MAIN = fileURLToPath(new URL('../../../dist/node/main.js', import.meta.url));
+/** Extra node flags for every spawned node (e.g. CHAIN_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'); unset in tests. */
+const NODE_FLAGS = (process.env.CHAIN_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+/** Profiles are written on a clean exit only, so profiled nodes are stopped with SIGTERM. */
+const STOP_SIGNAL: NodeJS.Signals = NODE_FLAGS.length > 0 ? 'SIGTERM' : 'SIGKILL';
 
 const handedOut = new Set<number>();
 /** A free port on `host`, never the same one twice in this process. */
@@ -119,7 +123,7 @@ export class ChainNet {
 
   start(i: number): NodeHandle {
     const n = this.nodes[i]!;
-    const proc = spawn(process.execPath, [MAIN, '--config', n.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...NODE_FLAGS, MAIN, '--config', n.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     n.proc = proc;
     const keep = (d: Buffer): void => { n.log.push(d.toString()); if (n.log.length > 400) n.log.splice(0, 200); };
     proc.stdout!.on('data', keep);
@@ -146,7 +150,7 @@ export class ChainNet {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => this.kill(n.index)));
+    await Promise.all(this.nodes.map((n) => this.kill(n.index, STOP_SIGNAL)));
     rmSync(this.root, { recursive: true, force: true });
   }
 
