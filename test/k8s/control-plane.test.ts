@@ -178,6 +178,52 @@ describe('control plane REST API with the kubernetes runtime (real kube-apiserve
     expect((await k.apps.listNamespacedStatefulSet({ namespace: ns(cid) })).items).toHaveLength(4);
   });
 
+  it('rolls a new node image through a consortium one validator at a time, never below quorum', async () => {
+    const beta = (await admin('GET', '/v1/consortia')).body.items.find((c: { name: string }) => c.name === 'beta');
+    const betaNodes = ((await admin('GET', `/v1/consortia/${beta.id}/nodes`)).body.items as ApiNode[]);
+    const namespace = ns(beta.id);
+    for (const n of betaNodes) await fakeKubeletPod(k, namespace, specOf(n), true);
+    await waitFor('beta ready', async () => ((await admin('GET', `/v1/consortia/${beta.id}/nodes`)).body.items as ApiNode[]).every((n) => n.status.ready) || undefined, 30_000);
+
+    const NEW = 'registry.example/consortia-node:2.1.0';
+    const patched = await admin('PATCH', `/v1/consortia/${beta.id}`, { nodeImage: NEW });
+    expect(patched.status).toBe(200);
+    // StatefulSet controller + kubelet: a pod from an older template is replaced, and Ready 1.5 s later.
+    const replacedAt = new Map<string, number>();
+    let maxDown = 0;
+    let stop = false;
+    const kubelet = (async () => {
+      while (!stop) {
+        for (const n of betaNodes) {
+          const names = nodeObjectNames(n.id);
+          const tpl = (await k.apps.readNamespacedStatefulSet({ name: names.statefulSet, namespace })).spec?.template;
+          const pod = await k.core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined);
+          if (pod?.spec?.containers[0]?.image !== tpl?.spec?.containers[0]?.image) {
+            await fakeKubeletPod(k, namespace, specOf(n), false);
+            replacedAt.set(n.id, Date.now());
+          } else if ((replacedAt.get(n.id) ?? Infinity) < Date.now() - 1500) {
+            await fakeKubeletPod(k, namespace, specOf(n), true);
+            replacedAt.delete(n.id);
+          }
+        }
+        maxDown = Math.max(maxDown, replacedAt.size);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await waitFor('every node on the new image and ready', async () => {
+        const items = (await admin('GET', `/v1/consortia/${beta.id}/nodes`)).body.items as ApiNode[];
+        const images = await Promise.all(betaNodes.map(async (n) =>
+          (await k.apps.readNamespacedStatefulSet({ name: nodeObjectNames(n.id).statefulSet, namespace })).spec?.template.spec?.containers[0]?.image));
+        return images.every((i) => i === NEW) && replacedAt.size === 0 && items.every((n) => n.status.ready) ? true : undefined;
+      }, 90_000, 500);
+    } finally {
+      stop = true;
+      await kubelet;
+    }
+    expect(maxDown).toBe(1); // 4 validators tolerate f = 1 down
+  });
+
   it('deleting the consortium removes every owned object', async () => {
     const del = await admin('DELETE', `/v1/consortia/${cid}`);
     expect(del.status).toBe(202);

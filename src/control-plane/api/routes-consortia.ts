@@ -90,6 +90,28 @@ export function consortiumRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { items: await ctx.q.members(req.params.cid), nextCursor: null };
   });
 
+  r.patch('/v1/consortia/:cid', {
+    schema: {
+      tags: ['consortia'],
+      summary: "Change the consortium's node image (platform-admin): nodes roll one at a time, validators never below quorum",
+      params: CidParams, body: S.ConsortiumUpdate, response: { 200: S.Consortium, ...S.Errors },
+    },
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    requirePlatformAdmin(p);
+    const saved = await mutate(ctx, req, reply, 200, async (repo) => {
+      const c = await repo.consortia.get(req.params.cid);
+      if (!c) throw new ConsortiaError(CpCodes.NOT_FOUND, `consortium ${req.params.cid} not found`);
+      if (c.status === 'DELETING' || c.status === 'DELETED') throw new ConsortiaError(CpCodes.INVALID_STATE, `consortium ${c.id} is ${c.status}`);
+      const out = await repo.consortia.put({ ...c, nodeImage: req.body.nodeImage, updatedAt: iso() });
+      const orgIds = (await ctx.q.members(c.id)).map((m) => m.orgId);
+      await recordChange(repo.uow, ctx.bus, ctx.now(), { actor: actorOf(p), type: 'consortium.updated', resource: `consortia/${c.id}`, orgIds, data: out });
+      return out;
+    });
+    ctx.kick('nodes');
+    return consortiumView(ctx, saved);
+  });
+
   r.delete('/v1/consortia/:cid', {
     schema: {
       tags: ['consortia'],

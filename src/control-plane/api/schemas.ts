@@ -104,6 +104,11 @@ export const ConsortiumCreate = Type.Object({
   params: ParamsInput,
   votingPolicy: VotingPolicy,
 });
+/** Container image reference: [registry/]repository[:tag][@sha256:digest]. */
+export const ConsortiumUpdate = Type.Object(
+  { nodeImage: Type.String({ minLength: 1, maxLength: 512, pattern: '^[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$' }) },
+  { additionalProperties: false },
+);
 export const Member = Type.Object({
   consortiumId: Type.String(),
   memberId: Type.String(),
@@ -120,6 +125,7 @@ export const Consortium = Type.Object({
   params: Params,
   votingPolicy: VotingPolicy,
   status: Type.String(),
+  nodeImage: Type.Optional(Type.String()),
   members: Type.Array(Member),
   version: Type.Integer(),
   createdAt: Time,

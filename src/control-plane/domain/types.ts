@@ -65,6 +65,8 @@ export interface Consortium extends Versioned {
   votingPolicy: VotingPolicyRecord;
   /** FORMING until the genesis is sealed, then ACTIVE; DELETING while its nodes are torn down, then DELETED. */
   status: 'FORMING' | 'ACTIVE' | 'DELETING' | 'DELETED';
+  /** Node image for this consortium's Kubernetes nodes; unset: the platform default. Changing it rolls the nodes. */
+  nodeImage?: string;
   createdAt: string;
   updatedAt: string;
 }

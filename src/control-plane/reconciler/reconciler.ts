@@ -7,6 +7,7 @@
  * - Status (phase, identity, endpoints, height, ready) is written back with a fresh
  *   read-modify-write so it never overwrites a concurrent API change (e.g. a DELETE).
  */
+import { hasQuorum, maxFaulty } from '../../consensus/index.js';
 import type { Logger } from '../../lib/logging.js';
 import type { ChangeBus } from '../domain/events.js';
 import { verifyProofOfPossession } from '../domain/genesis.js';
@@ -40,6 +41,8 @@ export class Reconciler {
   private readonly queue = new KeyedQueue();
   private readonly backoff: Backoff;
   private readonly now: () => number;
+  /** The validator being restarted for a new spec, per consortium (cid -> nodeId): one at a time. */
+  private readonly restarting = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private passInFlight: Promise<void> | undefined;
@@ -162,8 +165,15 @@ export class Reconciler {
     if (!cons) return;
     const ceremony = await this.q.ceremony(cid);
     const all = await this.q.consortiumNodes(cid);
-    const base = buildSpec(node, cons, ceremony, all, this.deps.nodeImage);
+    const base = buildSpec(node, cons, ceremony, all, cons.nodeImage ?? this.deps.nodeImage);
     const hash = specHash(base);
+    const needsApply = hash !== node.specHash || node.status.observedGeneration !== node.generation;
+    if (needsApply && this.mustHoldRestart(node, all)) {
+      await this.writeStatus(node, (s) => ({ ...s, message: 'update waiting: restarting this validator now would leave the others without a quorum' }));
+      return;
+    }
+    // Claimed synchronously after the check: concurrent reconciles of one pass see it.
+    if (needsApply && node.role === 'validator' && node.status.ready) this.restarting.set(cid, node.id);
     let generation = node.generation;
     if (hash !== node.specHash) {
       // Record the new generation BEFORE applying: a crash in between just re-applies it.
@@ -188,7 +198,10 @@ export class Reconciler {
         obs = undefined;
       }
     }
+    const applied = obs === undefined;
     obs ??= await runtime.observe({ nodeId: node.id, consortiumId: cid });
+    // Restarted and ready again on the new spec (seen on a later pass than the apply): the next validator may go.
+    if (!applied && obs.ready && this.restarting.get(cid) === node.id) this.restarting.delete(cid);
     const identity = obs.identity
       ? { ...obs.identity, verified: verifyProofOfPossession(cons.chainId, obs.identity.publicKey, obs.identity.proofOfPossession) }
       : node.status.identity;
@@ -231,6 +244,20 @@ export class Reconciler {
         actor: 'reconciler', type: 'node.registration_awaiting_signature', resource: `consortia/${node.consortiumId}/nodes/${node.id}`, orgIds: [node.orgId], data: saved,
       });
     });
+  }
+
+  /**
+   * Any spec change (image, params, peers) restarts a node. A ready validator restarts only while
+   * the other ready validators keep a quorum, one at a time per consortium, so rolling a change
+   * through a consortium never stops its chain. (With f = 0 any restart pauses the chain: allowed.)
+   */
+  private mustHoldRestart(node: NodeRecord, all: NodeRecord[]): boolean {
+    if (node.role !== 'validator' || !node.status.ready) return false;
+    const validators = all.filter((n) => n.role === 'validator' && n.desired === 'present');
+    const holder = this.restarting.get(node.consortiumId);
+    if (holder !== undefined && holder !== node.id && validators.some((n) => n.id === holder)) return true;
+    const othersReady = validators.filter((n) => n.id !== node.id && n.status.ready).length;
+    return maxFaulty(validators.length) > 0 && !hasQuorum(othersReady, validators.length);
   }
 
   /** Fresh read-modify-write of status only; skipped if the node was deleted meanwhile (unless writing Deleted). */

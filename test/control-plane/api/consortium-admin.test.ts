@@ -64,3 +64,25 @@ describe('DELETE /v1/consortia/:cid', () => {
     expect(runtime.cleaned).toEqual([cid]); // finalized once
   });
 });
+
+describe('PATCH /v1/consortia/:cid (node image)', () => {
+  it('sets the image for platform-admin only; a bad reference is a 400 naming the field and changes nothing', async () => {
+    h = await startHarness();
+    const a = await createOrg(h, 'acme');
+    const { id: cid } = await createConsortium(h, a, [a.id]);
+    const denied = await call(h, 'PATCH', `/v1/consortia/${cid}`, a.adminToken, { nodeImage: 'registry.example/node:2' });
+    expect(denied.statusCode).toBe(403);
+    for (const body of [{ nodeImage: 'Bad Image!' }, { nodeImage: '' }, { nodeImage: 'UPPER/case:1' }, {}]) {
+      const bad = await call(h, 'PATCH', `/v1/consortia/${cid}`, h.admin, body);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.code).toBe('VALIDATION_FAILED');
+    }
+    expect((await call(h, 'PATCH', `/v1/consortia/${cid}`, h.admin, { nodeImage: 'Bad Image!' })).body).toContain('nodeImage');
+    expect((await call(h, 'GET', `/v1/consortia/${cid}`, h.admin)).json().nodeImage).toBeUndefined();
+    expect((await call(h, 'PATCH', '/v1/consortia/cons_nope', h.admin, { nodeImage: 'x:1' })).statusCode).toBe(404);
+    const ok = await call(h, 'PATCH', `/v1/consortia/${cid}`, h.admin, { nodeImage: 'registry.example/consortia-node:2.1.0' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().nodeImage).toBe('registry.example/consortia-node:2.1.0');
+    expect((await call(h, 'GET', `/v1/consortia/${cid}`, a.viewerToken)).json().nodeImage).toBe('registry.example/consortia-node:2.1.0');
+  });
+});
