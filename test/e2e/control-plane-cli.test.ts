@@ -101,5 +101,21 @@ describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plan
       return (n.status.height ?? 0) > 0 ? n : undefined;
     }, 30_000, 1000);
     expect(synced.mode).toBe('run');
+
+    // platform operations: a member cannot roll images or delete; the platform admin can
+    const denied = await cli(['consortium', 'set-image', c.id, 'registry.example/consortia-node:2.1.0'], ta);
+    expect(denied.code).toBe(3);
+    expect(denied.err).toContain('FORBIDDEN');
+    const badImage = await cli(['consortium', 'set-image', c.id, 'Not An Image']);
+    expect(badImage.code).toBe(1);
+    expect(badImage.err).toContain('nodeImage');
+    expect((await json(['consortium', 'set-image', c.id, 'registry.example/consortia-node:2.1.0'])).nodeImage).toBe('registry.example/consortia-node:2.1.0');
+    expect((await json(['consortium', 'delete', c.id])).status).toBe('DELETING');
+    const gone = await waitFor('consortium deleted', async () => {
+      const x = await json(['consortium', 'show', c.id]);
+      return x.status === 'DELETED' ? x : undefined;
+    }, 60_000, 1000);
+    expect(gone.status).toBe('DELETED');
+    expect((await json(['node', 'list', c.id])).every((n: any) => n.status.phase === 'Deleted')).toBe(true);
   });
 });

@@ -59,6 +59,25 @@ export function registerConsortia(program: Command, io: CliIo): void {
         ]);
       }),
     );
+  c.command('set-image')
+    .description("roll a new node image through the consortium's nodes (platform-admin): one validator at a time, never below quorum")
+    .argument('<consortiumId>')
+    .argument('<image>', 'container image reference, e.g. registry.example/consortia-node:2.1.0')
+    .action(
+      action(io, async (ctx, _o, [id, image]) => {
+        const r = await ctx.api().request<Consortium & { nodeImage?: string }>('PATCH', `/v1/consortia/${enc(id!)}`, { nodeImage: image });
+        printObject(io, ctx.json, r, [['id', (x) => x.id], ['nodeImage', (x) => x.nodeImage], ['status', (x) => x.status]]);
+      }),
+    );
+  c.command('delete')
+    .description('delete the consortium and every node of it (platform-admin); status DELETING, then DELETED')
+    .argument('<consortiumId>')
+    .action(
+      action(io, async (ctx, _o, [id]) => {
+        const r = await ctx.api().delete<Consortium>(`/v1/consortia/${enc(id!)}`);
+        printObject(io, ctx.json, r, [['id', (x) => x.id], ['status', (x) => x.status]]);
+      }),
+    );
 
   const m = program.command('member').description('members of a consortium');
   m.command('list')
