@@ -17,7 +17,7 @@ import type {
   StateLookup, SubmitTxOptions, TxBatchItemResult, TxLookup, TxSubmitResult,
 } from './rpc/backend.js';
 import { P2PNetwork } from './p2p/index.js';
-import { GossipBatcher, Mempool, decodeTxBatch, type MempoolChain } from './mempool/index.js';
+import { GossipBatcher, IngestQueue, Mempool, decodeTxBatch, type MempoolChain } from './mempool/index.js';
 import { ChainStore, KIND_RANGES, PrivValidator, StoreKeys, diskUsage, epochToJSON, hkey, writeDurably } from './store/index.js';
 import { Pruner, type RetentionPolicy } from './retention/index.js';
 import { StateHistory } from './history/index.js';
@@ -52,6 +52,7 @@ interface Running {
   engine: ConsensusEngine;
   sync: BlockSync;
   gossip: GossipBatcher;
+  ingest: IngestQueue;
   allowed: Set<string>;
   pruner: Pruner | null;
 }
@@ -141,6 +142,8 @@ export class ChainNode implements NodeApiBackend {
     };
     refreshAllowed();
 
+    // Gossiped txs are admitted off the receive path, so consensus frames are never queued behind them.
+    const ingest = new IngestQueue((bytes, peer) => { mempool.add(bytes, peer); }, undefined, (n) => this.metrics?.mempoolRejections.inc({ reason: 'GOSSIP_DROPPED' }, n));
     const listen = parseHostPort(cfg.p2pListen);
     let engine!: ConsensusEngine;
     let sync!: BlockSync;
@@ -157,7 +160,7 @@ export class ChainNode implements NodeApiBackend {
       onMessage: (peer, channel, payload) => {
         if (channel === 'consensus') engine.onMessage(peer, payload);
         else if (channel === 'sync') sync.onMessage(peer, payload);
-        else for (const tx of decodeTxBatch(payload)) mempool.add(tx, peer);
+        else ingest.push(peer, decodeTxBatch(payload));
       },
     });
     const out: Outbox = {
@@ -184,7 +187,7 @@ export class ChainNode implements NodeApiBackend {
     sync = new BlockSync({ tip, store: this.store, engine, out, logger: this.logger });
     const policy = retentionOf(cfg);
     const pruner = policy ? new Pruner({ store: this.store, policy, logger: this.logger, ...(this.metrics ? { metrics: this.metrics } : {}) }) : null;
-    this.run = { sealed, tip, mempool, network, engine, sync, gossip, allowed, pruner };
+    this.run = { sealed, tip, mempool, network, engine, sync, gossip, ingest, allowed, pruner };
     pruner?.start();
     this.startStorageStats();
     this.metrics?.chainHeight.set(tip.height);
@@ -240,6 +243,7 @@ export class ChainNode implements NodeApiBackend {
       r.sync.stop();
       r.engine.stop();
       r.gossip.stop();
+      r.ingest.stop();
       await r.network.close();
       await r.engine.serialize(async () => undefined); // let an in-flight commit finish
     }

@@ -1,0 +1,59 @@
+/**
+ * Txs gossiped by peers wait here and are admitted (decoded, signature-verified) in slices
+ * of at most `sliceMs` per event-loop turn. Consensus frames share the peer connections, so
+ * admitting a burst of gossip inline would hold votes and proposals behind it (profiled:
+ * heights took seconds while the loop verified gossip). Bounded: when `maxTxs` are queued,
+ * further gossip is dropped; gossip is best effort (the origin node still proposes its txs,
+ * and a proposal's txs are verified during block validation anyway).
+ */
+export interface IngestLimits { maxTxs: number; sliceMs: number }
+
+export class IngestQueue {
+  private items: { bytes: Uint8Array; peer: string }[] = [];
+  private head = 0;
+  private scheduled: NodeJS.Immediate | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly admit: (bytes: Uint8Array, peer: string) => void,
+    private readonly limits: IngestLimits = { maxTxs: 100_000, sliceMs: 5 },
+    private readonly onDrop: (n: number) => void = () => undefined,
+  ) {}
+
+  get size(): number { return this.items.length - this.head; }
+
+  push(peer: string, txs: Uint8Array[]): void {
+    if (this.stopped) return;
+    const room = Math.max(0, this.limits.maxTxs - this.size);
+    const n = Math.min(room, txs.length);
+    for (let i = 0; i < n; i++) this.items.push({ bytes: txs[i]!, peer });
+    if (n < txs.length) this.onDrop(txs.length - n);
+    if (n > 0 && this.scheduled === null) this.scheduled = setImmediate(this.drain);
+  }
+
+  private readonly drain = (): void => {
+    this.scheduled = null;
+    if (this.stopped) return;
+    const end = performance.now() + this.limits.sliceMs;
+    let n = 0;
+    while (this.head < this.items.length) {
+      const it = this.items[this.head]!;
+      this.items[this.head++] = undefined as never; // release the bytes as we go
+      try { this.admit(it.bytes, it.peer); } catch { /* a bad tx must not stop the queue */ }
+      if ((++n & 7) === 0 && performance.now() >= end) break;
+    }
+    if (this.head >= this.items.length) { this.items = []; this.head = 0; }
+    else {
+      if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
+      this.scheduled = setImmediate(this.drain);
+    }
+  };
+
+  stop(): void {
+    this.stopped = true;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    this.items = [];
+    this.head = 0;
+  }
+}
