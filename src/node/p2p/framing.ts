@@ -19,6 +19,8 @@ export function encodeFrame(channel: number, payload: Uint8Array): Buffer {
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Bytes needed before the pending frame is complete (0 = unknown): large frames arrive in many TLS records, and concatenating on every record was quadratic. */
+  private need = 0;
 
   constructor(private readonly maxFrame = MAX_FRAME_BYTES) {}
 
@@ -26,17 +28,19 @@ export class FrameDecoder {
   push(chunk: Buffer): { channel: number; payload: Buffer }[] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    if (this.buffered < this.need) return [];
     const frames: { channel: number; payload: Buffer }[] = [];
     let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
     let off = 0;
     while (buf.length - off >= 4) {
       const len = buf.readUInt32BE(off);
       if (len < 1 || len > this.maxFrame) throw new Error(`invalid frame length ${len}`);
-      if (buf.length - off - 4 < len) break;
+      if (buf.length - off - 4 < len) { this.need = 4 + len; break; }
       frames.push({ channel: buf[off + 4]!, payload: buf.subarray(off + 5, off + 4 + len) });
       off += 4 + len;
     }
     buf = buf.subarray(off);
+    if (buf.length < 4 || buf.length >= this.need) this.need = 0;
     this.chunks = buf.length ? [buf] : [];
     this.buffered = buf.length;
     return frames;

@@ -29,6 +29,18 @@ describe('framing', () => {
     }
     expect(() => new FrameDecoder(10).push(Buffer.from([0, 0, 1, 0, 1]))).toThrow();
   });
+
+  it('reassembles a large frame fed in small records, followed by more frames', () => {
+    const big = Buffer.alloc(300_000, 7);
+    const f = Buffer.concat([encodeFrame(2, big), encodeFrame(1, Buffer.from('vote')), encodeFrame(3, Buffer.from('x'))]);
+    for (const size of [1, 3, 16_384, 70_000]) {
+      const d = new FrameDecoder();
+      const out: { channel: number; payload: Buffer }[] = [];
+      for (let o = 0; o < f.length; o += size) out.push(...d.push(f.subarray(o, o + size)));
+      expect(out.map((x) => [x.channel, x.payload.length])).toEqual([[2, big.length], [1, 4], [3, 1]]);
+      expect(out[0]!.payload.equals(big)).toBe(true);
+    }
+  });
 });
 
 describe('P2PNetwork', () => {
