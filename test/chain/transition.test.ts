@@ -85,6 +85,19 @@ describe('state transition: payments', () => {
     expect(codes(s, [bad], { verifiedTxHashes: new Set([toHex(txHash(bad))]) })).toEqual(['OK']);
   });
 
+  it('reports each signature it verified (never a bad or an already-verified one) so callers can cache it', () => {
+    const { f, s } = setup();
+    const good = stx(f.bob, 0, { type: 'create_account' });
+    const bad = stx(key(3), 0, { type: 'create_account' }).slice();
+    bad[bad.length - 2]! ^= 1;
+    const seen: string[] = [];
+    expect(codes(s, [good, bad], { onSignatureVerified: (h: string) => seen.push(h) })).toEqual(['OK', 'BAD_SIGNATURE']);
+    expect(seen).toEqual([toHex(txHash(good))]);
+    seen.length = 0;
+    codes(s, [good], { verifiedTxHashes: new Set([toHex(txHash(good))]), onSignatureVerified: (h: string) => seen.push(h) });
+    expect(seen).toEqual([]);
+  });
+
   it('issue and burn by the issuer; others are refused', () => {
     const { f, s } = setup();
     const exec = executeBlock(s, block([

@@ -43,7 +43,12 @@ export interface BlockExecution {
   validatorsChanged: boolean;
   events: ChainEvent[];
 }
-export interface ExecuteOptions { verifiedTxHashes?: Set<string> }
+export interface ExecuteOptions {
+  /** Hex hashes of txs whose signatures the caller already verified (a bounded cache). */
+  verifiedTxHashes?: { has(hashHex: string): boolean };
+  /** Told of each tx signature this execution verified, so the caller can cache it. */
+  onSignatureVerified?: (hashHex: string) => void;
+}
 
 interface Env {
   chainId: string;
@@ -117,8 +122,9 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
         rej = reject(RejectionCodes.INVALID_TX, isConsortiaError(e) ? e.message : 'undecodable tx');
       }
     }
-    if (rej === null && tx !== undefined && !(verified?.has(hashHex) ?? false) && !verifyEncodedTxSignature(bytes, tx)) {
-      rej = reject(RejectionCodes.BAD_SIGNATURE, 'invalid tx signature');
+    if (rej === null && tx !== undefined && !(verified?.has(hashHex) ?? false)) {
+      if (!verifyEncodedTxSignature(bytes, tx)) rej = reject(RejectionCodes.BAD_SIGNATURE, 'invalid tx signature');
+      else opts.onSignatureVerified?.(hashHex);
     }
     if (rej === null && tx !== undefined) {
       rej = applyTx(o, tx, { chainId, params: getParamsIfChanged(o, params), height, txHash: hash, txHashHex: hashHex, expectedNonce: undefined, events });

@@ -24,7 +24,8 @@ export const chainOps = {
   nodeRegistry: (s: State) => getNodeRegistry(s),
   params: (s: State): ChainParams => getParams(s),
   nonce: (s: State, pk: Uint8Array): number => getAccount(s, pk)?.nonce ?? 0,
-  execute: (s: State, b: Block, verified: Set<string>): Execution => executeBlock(s, b, { verifiedTxHashes: verified }),
+  execute: (s: State, b: Block, verified: Set<string>, onVerified?: (hashHex: string) => void): Execution =>
+    executeBlock(s, b, { verifiedTxHashes: verified, ...(onVerified ? { onSignatureVerified: onVerified } : {}) }),
   /** Pass the execution object itself: the state reuses the tree executeBlock precomputed. */
   apply: (s: State, e: Execution): void => { s.commit(e as unknown as BlockExecution); },
   /** Stateful admission; nonce ordering is the mempool's job, so the tx's own nonce is "expected". */

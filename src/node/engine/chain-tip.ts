@@ -80,7 +80,7 @@ export class ChainTip {
    * Full validation of block height+1 against the tip; returns its speculative execution.
    * `verified` = tx hashes (hex) whose signatures this node already checked.
    */
-  validateNext(block: Block, verified: Set<string>, opts: { maxFutureMs?: number; now?: number } = {}): Execution {
+  validateNext(block: Block, verified: Set<string>, opts: { maxFutureMs?: number; now?: number; onVerified?: (hashHex: string) => void } = {}): Execution {
     const h = block.header;
     const next = this.height + 1;
     if (h.chainId !== this.chainId) reject('wrong chain id');
@@ -104,7 +104,7 @@ export class ChainTip {
       const why = checkEvidence(this.chainId, this.validators, e);
       if (why) reject(`invalid evidence: ${why}`);
     }
-    const exec = chainOps.execute(this.state, block, verified);
+    const exec = chainOps.execute(this.state, block, verified, opts.onVerified);
     if (!bytesEqual(exec.stateRoot, h.stateRoot)) reject('stateRoot mismatch after execution');
     return exec;
   }

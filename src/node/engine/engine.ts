@@ -212,6 +212,8 @@ export class ConsensusEngine {
     this.o.out.broadcast('consensus', msg);
   }
   private mySigs = new Map<string, Uint8Array>();
+  /** Signatures checked while validating a proposal are cached too: the same txs may still wait in the gossip queue, or come back in a later round's proposal. */
+  private readonly markVerified = (hashHex: string): void => this.o.mempool.markVerified(hashHex);
 
   // ------------------------------------------------------------------ receiving
 
@@ -244,7 +246,7 @@ export class ConsensusEngine {
     if (!cached) {
       let exec: Execution | null = null;
       try {
-        exec = this.o.tip.validateNext(block, this.o.mempool.verified, { maxFutureMs: 30_000, now: this.now() });
+        exec = this.o.tip.validateNext(block, this.o.mempool.verified, { maxFutureMs: 30_000, now: this.now(), onVerified: this.markVerified });
       } catch (err) {
         this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
       }
