@@ -7,16 +7,27 @@ import {
 } from './records.js';
 import type { StateReader } from './world-state.js';
 
+// State values are never mutated in place (a write replaces the array), so a decoded record can be
+// reused while the same bytes are current: admission and execution read these for every tx.
+const decodedChain = new WeakMap<Uint8Array, ChainRecord>();
+const decodedParams = new WeakMap<Uint8Array, ChainParams>();
+
 export function getChainRecord(s: StateReader): ChainRecord | undefined {
   const b = s.get(StateKeys.chain);
-  return b === undefined ? undefined : decodeChainRecord(b);
+  if (b === undefined) return undefined;
+  let r = decodedChain.get(b);
+  if (r === undefined) decodedChain.set(b, (r = Object.freeze(decodeChainRecord(b))));
+  return r;
 }
 export function getChainId(s: StateReader): string {
   return getChainRecord(s)?.chainId ?? '';
 }
 export function getParams(s: StateReader): ChainParams {
   const b = s.get(StateKeys.params);
-  return b === undefined ? DEFAULT_PARAMS : decodeParams(b);
+  if (b === undefined) return DEFAULT_PARAMS;
+  let p = decodedParams.get(b);
+  if (p === undefined) decodedParams.set(b, (p = Object.freeze(decodeParams(b))));
+  return p;
 }
 export function getAccount(s: StateReader, pk: Uint8Array): AccountRecord | undefined {
   const b = s.get(StateKeys.account(pk));
