@@ -42,7 +42,7 @@ function privateKeyObject(sk: Uint8Array): KeyObject {
   let ko = privCache.get(k);
   if (ko === undefined) {
     ko = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, sk]), format: 'der', type: 'pkcs8' });
-    if (privCache.size >= 256) privCache.clear();
+    if (privCache.size >= 4096) privCache.clear(); // bounded; room for a load generator's few thousand accounts
     privCache.set(k, ko);
   }
   return ko;
