@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const kubeOptions = { ...(cfg.kubernetesRuntime ?? {}), ...(cfg.nodeImage ? { image: cfg.nodeImage } : {}) } as KubernetesRuntimeInput;
   resolveOptions(kubeOptions); // fail at start on a bad option, not at the first node
   registerKubernetesClusterValidator();
-  registerRuntimeFactory('kubernetes', (c) => kubernetesRuntimeFactory(c, { ...kubeOptions, logger: log.child({ component: 'k8s-runtime', clusterId: c.id }) }));
+  registerRuntimeFactory('kubernetes', (c) => kubernetesRuntimeFactory(c, { ...kubeOptions, ...(c.runtimeOptions as KubernetesRuntimeInput | undefined), logger: log.child({ component: 'k8s-runtime', clusterId: c.id }) }));
 
   const registry = new Registry();
   const metrics = createControlPlaneMetrics(registry);

@@ -5,6 +5,7 @@
  * consortium deletion. No kubelet runs here, so the test writes Pod status itself.
  */
 import { randomBytes } from 'node:crypto';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LABEL, namespaceName, nodeObjectNames } from '../../src/control-plane/runtimes/kubernetes/index.js';
 import type { NodeSpec } from '../../src/control-plane/runtimes/runtime.js';
@@ -93,6 +94,41 @@ describe('control plane REST API with the kubernetes runtime (real kube-apiserve
     clusterId = ok.body.id;
   });
 
+  it('spans one consortium over two clusters, each with its own runtime settings', async () => {
+    const badOptions = await admin('POST', '/v1/clusters', { name: 'eu', kind: 'kubernetes', kubeconfig: env.kubeconfig, runtimeOptions: { p2pAdvertiseTemplate: 'no port here' } });
+    expect(badOptions.status).toBe(400);
+    expect(JSON.stringify(badOptions.body.error)).toContain('p2pAdvertiseTemplate');
+    // A second cluster (here: the same API server under another namespace prefix, as a member's cloud would be).
+    const eu = await admin('POST', '/v1/clusters', {
+      name: 'eu', kind: 'kubernetes', kubeconfig: env.kubeconfig,
+      runtimeOptions: { namespacePrefix: 'eu-', p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443', p2pAllowedCidrs: ['198.51.100.0/24'], storageClasses: { validator: 'eu-ssd' } },
+    });
+    expect(eu.status).toBe(201);
+    expect(eu.body.runtimeOptions.namespacePrefix).toBe('eu-');
+    const gamma = await a.call('POST', '/v1/consortia', {
+      name: 'gamma', founders: [a.id, b.id], params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20 },
+      votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 3600 },
+    });
+    const home = (await a.call('POST', `/v1/consortia/${gamma.body.id}/nodes`, { orgId: a.id, role: 'validator', clusterId })).body as ApiNode;
+    const away = (await b.call('POST', `/v1/consortia/${gamma.body.id}/nodes`, { orgId: b.id, role: 'validator', clusterId: eu.body.id })).body as ApiNode;
+    const euNs = namespaceName('eu-', gamma.body.id);
+    const euSts = await eventually('StatefulSet in the eu cluster', () =>
+      k.apps.readNamespacedStatefulSet({ name: nodeObjectNames(away.id).statefulSet, namespace: euNs }).catch(() => undefined), 60_000);
+    expect(euSts.spec?.volumeClaimTemplates?.[0]?.spec?.storageClassName).toBe('eu-ssd');
+    const cm = await eventually('eu ConfigMap', () => k.core.readNamespacedConfigMap({ name: nodeObjectNames(away.id).configMap, namespace: euNs }).catch(() => undefined));
+    expect(JSON.parse(cm.data?.['node.json'] ?? '{}').p2pAdvertise).toBe(`${nodeObjectNames(away.id).statefulSet}.p2p.eu.example.com:443`);
+    const np = await eventually('eu NetworkPolicy', () =>
+      k.objects.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'consortia-nodes', namespace: euNs } }).catch(() => undefined));
+    expect(JSON.stringify(np), JSON.stringify((np as any).spec)).toContain('198.51.100.0/24');
+    await eventually('StatefulSet in the home cluster', () =>
+      k.apps.readNamespacedStatefulSet({ name: nodeObjectNames(home.id).statefulSet, namespace: ns(gamma.body.id) }).catch(() => undefined), 60_000);
+    const awayStatus = await waitFor('eu node advertises its template address', async () => {
+      const r = await b.call('GET', `/v1/consortia/${gamma.body.id}/nodes/${away.id}`);
+      return r.body.status.endpoints?.p2p ? r.body.status.endpoints : undefined;
+    }, 30_000);
+    expect(awayStatus.p2p).toBe(`${nodeObjectNames(away.id).statefulSet}.p2p.eu.example.com:443`);
+  });
+
   it('applies a consortium of four validators: every object exists with the expected spec', async () => {
     ({ id: cid, nodes } = await createConsortiumWithValidators('alpha'));
     const namespace = ns(cid);
@@ -127,7 +163,9 @@ describe('control plane REST API with the kubernetes runtime (real kube-apiserve
     expect((pdb as { spec?: { maxUnavailable?: number } }).spec?.maxUnavailable).toBe(1); // n=4 tolerates f=1
     const np = await eventually('NetworkPolicy', () =>
       k.objects.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'consortia-nodes', namespace } }).catch(() => undefined));
-    expect(JSON.stringify(np)).toContain('"port":26656');
+    // Only the consortium's own pods may reach P2P (the rule must survive serialization to the API server).
+    const p2pRule = (np as V1NetworkPolicy).spec?.ingress?.find((r) => r.ports?.some((p) => p.port === 26656));
+    expect(p2pRule?._from?.[0]?.podSelector?.matchLabels?.[LABEL.consortium]).toBe(cid); // `from` in the typed model
     const list = await k.apps.listNamespacedStatefulSet({ namespace });
     expect(list.items).toHaveLength(4);
   });

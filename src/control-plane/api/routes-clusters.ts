@@ -27,7 +27,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
   }, async (req, reply) => {
     const p = principalOf(req);
     requirePlatformAdmin(p);
-    const { name, kind, kubeconfig } = req.body;
+    const { name, kind, kubeconfig, runtimeOptions } = req.body;
     const inCluster = req.body.inCluster ?? false;
     if (!kubeconfig && !inCluster) throw new ConsortiaError(CpCodes.VALIDATION_FAILED, 'either kubeconfig or inCluster: true is required', { field: 'kubeconfig' });
     if (kubeconfig && !ctx.encryptionKey) {
@@ -39,9 +39,10 @@ export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
     let status: Cluster['status'] = 'Unverified';
     if (validator) {
       try {
-        serverVersion = (await validator({ name, kind, inCluster, ...(kubeconfig ? { kubeconfig } : {}) })).serverVersion;
+        serverVersion = (await validator({ name, kind, inCluster, ...(kubeconfig ? { kubeconfig } : {}), ...(runtimeOptions ? { runtimeOptions } : {}) })).serverVersion;
         status = 'Ready';
       } catch (err) {
+        if (err instanceof ConsortiaError && err.code === CpCodes.VALIDATION_FAILED) throw err;
         throw new ConsortiaError(CpCodes.CLUSTER_UNREACHABLE, `cluster check failed: ${(err as Error).message}`);
       }
     }
@@ -50,6 +51,7 @@ export function clusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const c: Cluster = {
         id, name, kind, inCluster, status, version: 0, createdAt: new Date(ctx.now()).toISOString(),
         ...(serverVersion ? { serverVersion } : {}),
+        ...(runtimeOptions ? { runtimeOptions } : {}),
         ...(kubeconfig && ctx.encryptionKey ? { kubeconfigSealed: sealSecret(ctx.encryptionKey, kubeconfig, `cluster/${id}`) } : {}),
       };
       const saved = await repo.clusters.create(c);

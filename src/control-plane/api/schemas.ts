@@ -61,11 +61,30 @@ export const TokenCreated = Type.Object({
 });
 
 // ---- clusters
+const DnsName = Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' });
+/**
+ * Per-cluster settings of the kubernetes runtime (over the platform's defaults): what a cluster
+ * in another cloud needs so that peers elsewhere reach its nodes.
+ */
+export const ClusterRuntimeOptions = Type.Object({
+  namespacePrefix: Type.Optional(Type.String({ maxLength: 30, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$' })),
+  /** P2P address each node advertises, e.g. "{node}.p2p.eu.example.com:26656" ({node}, {namespace}, {consortium}). */
+  p2pAdvertiseTemplate: Type.Optional(Type.String({ minLength: 3, maxLength: 253, pattern: '^[A-Za-z0-9.{}_-]+:[0-9]{1,5}$' })),
+  p2pExternalServiceType: Type.Optional(Type.Union([Type.Literal('LoadBalancer'), Type.Literal('NodePort')])),
+  /** Peers in other clusters allowed through the NetworkPolicy to the P2P port. */
+  p2pAllowedCidrs: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-fA-F.:]+/[0-9]{1,3}$' }), { maxItems: 64 })),
+  storageClasses: Type.Optional(Type.Object({
+    validator: Type.Optional(DnsName), super: Type.Optional(DnsName), ordinary: Type.Optional(DnsName), light: Type.Optional(DnsName),
+  }, { additionalProperties: false })),
+  nodeAccess: Type.Optional(Type.Union([Type.Literal('direct'), Type.Literal('proxy')])),
+  clusterDomain: Type.Optional(DnsName),
+}, { additionalProperties: false });
 export const ClusterCreate = Type.Object({
   name: Name,
   kind: Type.Literal('kubernetes'),
   kubeconfig: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000 })),
   inCluster: Type.Optional(Type.Boolean()),
+  runtimeOptions: Type.Optional(ClusterRuntimeOptions),
 });
 export const Cluster = Type.Object({
   id: Type.String(),
@@ -73,6 +92,7 @@ export const Cluster = Type.Object({
   kind: Type.String(),
   inCluster: Type.Boolean(),
   hasKubeconfig: Type.Boolean(),
+  runtimeOptions: Type.Optional(ClusterRuntimeOptions),
   status: Type.String(),
   serverVersion: Type.Optional(Type.String()),
   version: Type.Integer(),

@@ -8,6 +8,7 @@ export interface ClusterCheckInput {
   kind: 'kubernetes';
   kubeconfig?: string;
   inCluster: boolean;
+  runtimeOptions?: Record<string, unknown>;
 }
 export interface ClusterCheckResult {
   serverVersion?: string;

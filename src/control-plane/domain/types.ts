@@ -38,6 +38,8 @@ export interface Cluster extends Versioned {
   inCluster: boolean;
   /** AES-256-GCM sealed kubeconfig (see domain/secret-box.ts); never returned by the API. */
   kubeconfigSealed?: string;
+  /** Runtime settings of this cluster over the platform defaults (api/schemas.ts ClusterRuntimeOptions). */
+  runtimeOptions?: Record<string, unknown>;
   status: 'Ready' | 'Unverified';
   serverVersion?: string;
   createdAt: string;

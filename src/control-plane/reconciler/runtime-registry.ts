@@ -17,6 +17,8 @@ export interface ClusterRuntimeInput {
   /** Decrypted kubeconfig (never persisted in clear). */
   kubeconfig?: string;
   nodeImage?: string;
+  /** This cluster's runtime settings over the platform defaults. */
+  runtimeOptions?: Record<string, unknown>;
 }
 export type RuntimeFactory = (cluster: ClusterRuntimeInput) => Runtime;
 
@@ -55,7 +57,10 @@ export class RuntimeResolver {
     const f = factories.get(cluster.kind);
     if (!f) throw new ConsortiaError(CpCodes.UNSUPPORTED, `no runtime registered for cluster kind ${cluster.kind}`);
     const kubeconfig = cluster.kubeconfigSealed && this.opts.encryptionKey ? openSecret(this.opts.encryptionKey, cluster.kubeconfigSealed, `cluster/${cluster.id}`) : undefined;
-    return f({ id: cluster.id, name: cluster.name, kind: 'kubernetes', inCluster: cluster.inCluster, ...(kubeconfig ? { kubeconfig } : {}), ...(this.opts.nodeImage ? { nodeImage: this.opts.nodeImage } : {}) });
+    return f({
+      id: cluster.id, name: cluster.name, kind: 'kubernetes', inCluster: cluster.inCluster,
+      ...(kubeconfig ? { kubeconfig } : {}), ...(this.opts.nodeImage ? { nodeImage: this.opts.nodeImage } : {}), ...(cluster.runtimeOptions ? { runtimeOptions: cluster.runtimeOptions } : {}),
+    });
   }
 
   async closeAll(): Promise<void> {

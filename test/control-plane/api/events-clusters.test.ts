@@ -80,6 +80,13 @@ describe('events, clusters, metrics', () => {
     const names = (await call(h, 'GET', '/v1/clusters', h.admin)).json().items.map((c: { name: string }) => c.name);
     expect(names).toEqual(expect.arrayContaining(['local', 'k1']));
     expect(names).not.toContain('k0');
+    // Per-cluster runtime settings: schema-checked (400 naming the field), stored, and returned.
+    const badOpts = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k2', kind: 'kubernetes', kubeconfig: 'x', runtimeOptions: { nodeAccess: 'sideways' } });
+    expect(badOpts.statusCode).toBe(400);
+    expect(badOpts.body).toContain('nodeAccess');
+    const withOpts = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k3', kind: 'kubernetes', kubeconfig: 'x', runtimeOptions: { p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443' } });
+    expect(withOpts.statusCode).toBe(201);
+    expect((await call(h, 'GET', `/v1/clusters/${withOpts.json().id}`, h.admin)).json().runtimeOptions).toEqual({ p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443' });
   });
 
   it('exports every control-plane metric name', async () => {

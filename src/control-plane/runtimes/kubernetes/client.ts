@@ -4,6 +4,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   VersionApi,
   type KubernetesObject,
@@ -113,8 +114,10 @@ export class KubeClient {
   /** Server-side apply, force=false: a field owned by another manager yields K8S_APPLY_CONFLICT. */
   async apply<T extends KubernetesObject>(m: Manifest, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<T> {
     try {
+      // Manifests are in wire form; patch() serializes through the typed model, which drops
+      // wire names it does not map (NetworkPolicy `from`, `x-kubernetes-*`). Map them in first.
       return (await this.objects.patch(
-        m as KubernetesObject,
+        loadYaml<KubernetesObject>(JSON.stringify(m)),
         undefined,
         opts.dryRun ? 'All' : undefined,
         this.fieldManager,
