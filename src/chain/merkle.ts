@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { bytesEqual, sha256, type Hash } from './bytes.js';
 
 /** RFC 6962 / 9162 Merkle tree: leaf = H(0x00 || d), node = H(0x01 || l || r), empty = H(""). */
@@ -14,11 +14,21 @@ const NODE = new Uint8Array([1]);
 function u8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+// One-shot hashing over a reused scratch buffer: a Hash object per node cost more than the hash
+// (tx roots are computed for every proposal built or validated).
+let leafScratch = Buffer.alloc(1024);
+const nodeScratch = Buffer.alloc(65);
 export function merkleLeafHash(data: Uint8Array): Hash {
-  return u8(createHash('sha256').update(LEAF).update(data).digest());
+  if (leafScratch.length < data.length + 1) leafScratch = Buffer.alloc(data.length + 1024);
+  leafScratch[0] = LEAF[0]!;
+  leafScratch.set(data, 1);
+  return u8(hash('sha256', leafScratch.subarray(0, data.length + 1), 'buffer'));
 }
 export function merkleNodeHash(l: Hash, r: Hash): Hash {
-  return u8(createHash('sha256').update(NODE).update(l).update(r).digest());
+  nodeScratch[0] = NODE[0]!;
+  nodeScratch.set(l, 1);
+  nodeScratch.set(r, 33);
+  return u8(hash('sha256', nodeScratch, 'buffer'));
 }
 
 // Level-by-level with the unpaired last node promoted unchanged: equal to RFC 6962's MTH.

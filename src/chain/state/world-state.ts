@@ -26,8 +26,19 @@ export function indexGroup(key: string): string | null {
   return null;
 }
 
+// Hot keys (accounts, balances) are hashed again at every block that touches them: keep a bounded memo.
+const KEY_HASH_MEMO_LIMIT = 200_000;
+const keyHashMemo = new Map<string, Hash>();
+
+/** sha256 of the utf8 key; the returned array is shared, callers must not mutate it. */
 export function stateKeyHash(key: string): Hash {
-  return sha256(utf8(key));
+  let h = keyHashMemo.get(key);
+  if (h === undefined) {
+    h = sha256(utf8(key));
+    if (keyHashMemo.size >= KEY_HASH_MEMO_LIMIT) keyHashMemo.clear();
+    keyHashMemo.set(key, h);
+  }
+  return h;
 }
 
 export function applyWritesToTree(tree: SmtNode | null, writes: StateWrites): SmtNode | null {
