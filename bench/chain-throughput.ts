@@ -5,6 +5,9 @@
  * Prints per-stage figures, this machine's ed25519 verify/s per core (measured now) and
  * ceiling_tps = verify/s per core x cores / validators. Last line: one JSON object.
  *   npm run bench:chain -- --seconds 40
+ * Diagnostics: --rates 1000,3000 (chosen stages); BENCH_BLOCKS=1 (one line per block);
+ * BENCH_LOG_LEVEL=info (node logs, rounds and mempool per stage); CHAIN_NODE_FLAGS='--cpu-prof
+ * --cpu-prof-dir=/tmp/prof' (profiles of the validator processes, see chain-net).
  */
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
@@ -17,7 +20,8 @@ const arg = (name: string, def: number): number => {
 };
 const SECONDS = arg('seconds', 60);
 const VALIDATORS = 4;
-const RATES = [1000, 2000, 3000, 4000, 5000, 6000];
+const ratesArg = process.argv.indexOf('--rates'); // e.g. --rates 3000,4000 (profiling one load level)
+const RATES = ratesArg >= 0 ? process.argv[ratesArg + 1]!.split(',').map(Number) : [1000, 2000, 3000, 4000, 5000, 6000];
 const STAGE_S = Math.max(3, Math.floor(SECONDS / RATES.length));
 const ACCOUNTS = 3000;
 
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
     accounts: accounts.map((a) => ({ publicKey: a.publicKey, balances: [{ asset: 'USD', amount: 1_000_000_000n }] })),
     mempool: { maxTxs: 200_000, maxBytes: 256 * 1024 * 1024 },
     consensus: { timeoutProposeMs: 2000 },
+    ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
   });
   await net.init();
   const submitted = new Map<string, number>();
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
     // SSE on node 0: every committed tx's latency from its submission.
     sse = new AbortController();
     const res = await fetch(`${net.nodes[0]!.api}/v1/events`, { signal: sse.signal });
+    let lastBlockAt = performance.now();
     void (async () => {
       const dec = new TextDecoder();
       let buf = '';
@@ -82,7 +88,9 @@ async function main(): Promise<void> {
           const line = ev.split('\n').find((l) => l.startsWith('data: '));
           if (!line) continue;
           const now = performance.now();
-          const data = JSON.parse(line.slice(6)) as { txs: string[] };
+          const data = JSON.parse(line.slice(6)) as { txs: string[]; height: number };
+          if (process.env.BENCH_BLOCKS) console.log(`block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms`);
+          lastBlockAt = now;
           for (const h of data.txs) {
             const t = submitted.get(h);
             if (t !== undefined) { latencies.push({ at: now, ms: now - t }); commits.push(now); submitted.delete(h); }
@@ -139,6 +147,12 @@ async function main(): Promise<void> {
       const st = { rate, tps, p50: Math.round(pct(lat, 50)), p95: Math.round(pct(lat, 95)), p99: Math.round(pct(lat, 99)), rejected };
       stages.push(st);
       console.log(`offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}`);
+      if (process.env.BENCH_LOG_LEVEL) {
+        for (const n of net.nodes) {
+          const [rs, rc, mp] = await Promise.all(['consortia_consensus_rounds_per_height_sum', 'consortia_consensus_rounds_per_height_count', 'consortia_mempool_size_txs'].map((m) => net.metric(n, m).catch(() => NaN)));
+          console.log(`  node${n.index}: heights ${rc}, rounds ${rs}, mempool ${mp}`);
+        }
+      }
       if (tps < rate * 0.7 && s > 0) break; // saturated
     }
     // Sustained = best stage that kept up (>= 90% of offered) — else the best committed rate.
@@ -146,6 +160,7 @@ async function main(): Promise<void> {
     const best = (kept.length ? kept : stages).reduce((a, b) => (b.tps > a.tps ? b : a));
     console.log(JSON.stringify({ tps: best.tps, p50_ms: best.p50, p95_ms: best.p95, p99_ms: best.p99, ceiling_tps: ceiling, verify_per_core: verifyPerCore, cores, validators: VALIDATORS, offered_tps: best.rate, pct_of_ceiling: Math.round((100 * best.tps) / ceiling), stages }));
   } finally {
+    if (process.env.BENCH_LOG_LEVEL) net.nodes.forEach((n) => console.error(`--- node${n.index}\n${net.dumpLogs(n.index)}`));
     sse?.abort();
     await net.stop();
   }
