@@ -132,6 +132,21 @@ export function decodeTx(b: Uint8Array, maxBytes: number = Limits.maxTxBytes): T
   return { chainId, signer, nonce, body, signature };
 }
 
+// Decoded form of encoded tx bytes that are still alive (mempool entry, block body): admission,
+// execution and the commit's account index decode the same bytes object. Callers must not
+// mutate either the bytes or the returned tx.
+const decodedTxs = new WeakMap<Uint8Array, Tx>();
+
+/** decodeTx, reusing an earlier decode of this very bytes object (same result, same errors). */
+export function decodeTxShared(b: Uint8Array): Tx {
+  let tx = decodedTxs.get(b);
+  if (tx === undefined) {
+    tx = decodeTx(b);
+    decodedTxs.set(b, tx);
+  }
+  return tx;
+}
+
 export function signTx(u: UnsignedTx, sk: Uint8Array): Tx {
   return { ...u, signature: signDomain(Tags.TX, sk, txSignBytes(u)) };
 }

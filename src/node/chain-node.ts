@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Block, type BlockHeader, type CommitCertificate, type Hash, type KeyPair, type SealedGenesis, type Tx,
-  StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTx, getBalances, merkleProof,
+  StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTxShared, getBalances, merkleProof,
   sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txHash, verifyEncodedTxSignature,
   verifySealedGenesis, getMembers, getBalances as balancesOf, encodeHeader, WorldState,
 } from '../chain/index.js';
@@ -121,7 +121,7 @@ export class ChainNode implements NodeApiBackend {
     const chain: MempoolChain<Tx> = {
       chainId: cfg.chainId,
       hash: txHash,
-      decode: (b) => decodeTx(b),
+      decode: (b) => decodeTxShared(b), // the proposer's execution reuses it
       info: (t) => ({ chainId: t.chainId, signer: t.signer, nonce: t.nonce }),
       verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
       stateNonce: (signerHex) => {

@@ -4,7 +4,7 @@ import { isConsortiaError } from '../../lib/errors.js';
 import { ChainCodes, RejectionCodes, type RejectionCode } from '../errors.js';
 import { verifyProofOfPossession } from '../keys.js';
 import { encodeParams, tallyPasses, validateParams, type ChainParams } from '../params.js';
-import { decodeTx, encodeTx, txHash, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
+import { decodeTxShared, encodeTx, txHash, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
 import { governanceActionHash, verifyGovernanceVote } from '../governance.js';
 import { checkEvidence, encodeEvidence, evidenceId, validatorSetHash, type Block, type ValidatorInfo } from '../block.js';
 import {
@@ -117,7 +117,7 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
     let tx: Tx | undefined;
     if (rej === null) {
       try {
-        tx = decodeTx(bytes);
+        tx = decodeTxShared(bytes);
       } catch (e) {
         rej = reject(RejectionCodes.INVALID_TX, isConsortiaError(e) ? e.message : 'undecodable tx');
       }

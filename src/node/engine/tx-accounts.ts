@@ -1,9 +1,9 @@
-import { decodeTx, toHex } from '../../chain/index.js';
+import { decodeTxShared, toHex } from '../../chain/index.js';
 
 /** Accounts a committed tx touches (signer, plus the recipient of a transfer or issue), as hex. */
 export function accountsOfTx(bytes: Uint8Array): string[] {
   try {
-    const tx = decodeTx(bytes);
+    const tx = decodeTxShared(bytes); // decoded once already by execution
     const out = [toHex(tx.signer)];
     const b = tx.body;
     if ((b.type === 'transfer' || b.type === 'issue_asset') && toHex(b.to) !== out[0]) out.push(toHex(b.to));
