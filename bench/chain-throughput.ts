@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { encodeTx, generateKeyPair, signTx, verifyEncodedTxSignature, decodeTx, type KeyPair } from '../src/chain/index.js';
 import { ChainNet } from '../test/e2e/support/chain-net.js';
 
@@ -41,6 +42,18 @@ function lengthPrefixed(items: Uint8Array[]): Buffer {
   let o = 0;
   for (const b of items) { out.writeUInt32BE(b.length, o); out.set(b, o + 4); o += 4 + b.length; }
   return out;
+}
+
+/** CPU seconds (user + system, all threads) the validator processes used so far; NaN off Linux. */
+function nodesCpuSeconds(pids: (number | undefined)[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      sum += (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in clock ticks
+    } catch { return NaN; }
+  }
+  return sum;
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -113,11 +126,12 @@ async function main(): Promise<void> {
     for (const rate of RATES) plan.push(Array.from({ length: rate * STAGE_S }, makeTx));
     const hashes = plan.map((stage) => stage.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
 
-    const stages: { rate: number; tps: number; p50: number; p95: number; p99: number; rejected: number }[] = [];
+    const stages: { rate: number; tps: number; p50: number; p95: number; p99: number; rejected: number; node_cpu_us_per_tx: number }[] = [];
     for (let s = 0; s < RATES.length; s++) {
       const rate = RATES[s]!;
       const stage = plan[s]!;
       const start = performance.now();
+      const cpuAtStart = nodesCpuSeconds(net.nodes.map((n) => n.proc?.pid));
       const TICK = 50;
       let sent = 0;
       let rejected = 0;
@@ -144,9 +158,11 @@ async function main(): Promise<void> {
       const lat = latencies.filter((l) => l.at >= start && l.at <= end + 1500).map((l) => l.ms);
       const committedInStage = commits.filter((t) => t >= start + 1000 && t <= end + 1000).length;
       const tps = Math.round(committedInStage / STAGE_S);
-      const st = { rate, tps, p50: Math.round(pct(lat, 50)), p95: Math.round(pct(lat, 95)), p99: Math.round(pct(lat, 99)), rejected };
+      // validator CPU per committed tx (all 4 nodes): the efficiency figure behind tps
+      const cpuUsPerTx = Math.round((1e6 * (nodesCpuSeconds(net.nodes.map((n) => n.proc?.pid)) - cpuAtStart)) / Math.max(1, lat.length));
+      const st = { rate, tps, p50: Math.round(pct(lat, 50)), p95: Math.round(pct(lat, 95)), p99: Math.round(pct(lat, 99)), rejected, node_cpu_us_per_tx: cpuUsPerTx };
       stages.push(st);
-      console.log(`offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}`);
+      console.log(`offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / verifyPerCore)})`);
       if (process.env.BENCH_LOG_LEVEL) {
         for (const n of net.nodes) {
           const [rs, rc, mp] = await Promise.all(['consortia_consensus_rounds_per_height_sum', 'consortia_consensus_rounds_per_height_count', 'consortia_mempool_size_txs'].map((m) => net.metric(n, m).catch(() => NaN)));

@@ -1,6 +1,6 @@
 import { Reader, Writer, Limits, utf8Length } from './codec.js';
 import { CodecError, ChainCodes } from './errors.js';
-import { sha256, type Hash } from './bytes.js';
+import { sha256, toHex, type Hash } from './bytes.js';
 import { Tags, signDomain, verifyDomain, domainMessage, verify } from './keys.js';
 import {
   readGovernanceAction, readGovernanceVote, writeGovernanceAction, writeGovernanceVote,
@@ -154,6 +154,22 @@ export function signTx(u: UnsignedTx, sk: Uint8Array): Tx {
 /** sha256 of the encoded signed tx. */
 export function txHash(encodedTx: Uint8Array): Hash {
   return sha256(encodedTx);
+}
+
+/** A tx's hash and its lowercase hex (the mempool, verified-cache and index key). */
+export interface TxId { hash: Hash; hex: string }
+// Like decodedTxs: admission, proposal validation and execution hash the same bytes object.
+const txIds = new WeakMap<Uint8Array, TxId>();
+
+/** txHash and its hex, reusing an earlier computation for this very bytes object. */
+export function txIdShared(b: Uint8Array): TxId {
+  let id = txIds.get(b);
+  if (id === undefined) {
+    const hash = sha256(b);
+    id = { hash, hex: toHex(hash) };
+    txIds.set(b, id);
+  }
+  return id;
 }
 
 export function verifyTxSignature(tx: Tx): boolean {

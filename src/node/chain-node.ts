@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   type Block, type BlockHeader, type CommitCertificate, type Hash, type KeyPair, type SealedGenesis, type Tx,
   StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTxShared, getBalances, merkleProof,
-  sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txHash, verifyEncodedTxSignature,
+  sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txHash, txIdShared, pkHexOf, verifyEncodedTxSignature,
   verifySealedGenesis, getMembers, getBalances as balancesOf, encodeHeader, WorldState,
 } from '../chain/index.js';
 import { ConsortiaError } from '../lib/errors.js';
@@ -121,8 +121,10 @@ export class ChainNode implements NodeApiBackend {
     const chain: MempoolChain<Tx> = {
       chainId: cfg.chainId,
       hash: txHash,
+      txId: txIdShared, // shared with execution, like the decode
       decode: (b) => decodeTxShared(b), // the proposer's execution reuses it
       info: (t) => ({ chainId: t.chainId, signer: t.signer, nonce: t.nonce }),
+      signerHex: (t) => pkHexOf(t.signer),
       verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
       stateNonce: (signerHex) => {
         const v = tip.state.get('acct/' + signerHex);
@@ -277,8 +279,7 @@ export class ChainNode implements NodeApiBackend {
 
   async submitTx(encodedTx: Uint8Array, opts: SubmitTxOptions): Promise<TxSubmitResult> {
     const r = this.need();
-    const hash = txHash(encodedTx);
-    const hex = toHex(hash);
+    const { hash, hex } = txIdShared(encodedTx);
     const loc = await this.store.getTx(hex);
     if (loc) return { status: 'committed', hash, height: loc.height, index: loc.index, code: loc.code };
     const res = r.mempool.add(encodedTx, null);

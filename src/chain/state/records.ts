@@ -33,11 +33,28 @@ export const encodeChainRecord = (c: ChainRecord): Uint8Array => new Writer(96).
 export const decodeChainRecord = (b: Uint8Array): ChainRecord => dec(b, (r) => ({ chainId: r.string(Limits.chainId), genesisHash: r.fixed(32) }));
 
 export interface AccountRecord { nonce: number }
+// Accounts and balances are read and written by every transfer (admission and execution): plain
+// 8-byte big-endian fast paths, same bytes and same errors as the Writer/Reader forms.
+function u64Record(b: Uint8Array): DataView {
+  if (b.length < 8) throw new CodecError(ChainCodes.CODEC_TRUNCATED, `truncated input: need 8 bytes at offset 0`);
+  if (b.length > 8) throw new CodecError(ChainCodes.CODEC_TRAILING_BYTES, `${b.length - 8} trailing bytes`);
+  return new DataView(b.buffer, b.byteOffset, 8);
+}
 export const encodeAccount = (a: AccountRecord): Uint8Array => new Writer(8).u64(a.nonce).finish();
-export const decodeAccount = (b: Uint8Array): AccountRecord => dec(b, (r) => ({ nonce: r.u64n() }));
+export function decodeAccount(b: Uint8Array): AccountRecord {
+  const dv = u64Record(b);
+  const hi = dv.getUint32(0);
+  if (hi > 0x1fffff) throw new CodecError(ChainCodes.CODEC_RANGE, 'integer exceeds 2^53-1');
+  return { nonce: hi * 0x100000000 + dv.getUint32(4) };
+}
 
-export const encodeAmount = (v: bigint): Uint8Array => new Writer(8).u64(v).finish();
-export const decodeAmount = (b: Uint8Array): bigint => dec(b, (r) => r.u64());
+export function encodeAmount(v: bigint): Uint8Array {
+  if (v < 0n || v > 0xffffffffffffffffn) throw new CodecError(ChainCodes.CODEC_RANGE, `u64 out of range: ${v}`);
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v);
+  return out;
+}
+export const decodeAmount = (b: Uint8Array): bigint => u64Record(b).getBigUint64(0);
 
 /** issuer is 32 zero bytes for assets created by genesis balances (no issuer). */
 export interface AssetRecord { issuer: Uint8Array; supply: bigint }

@@ -4,7 +4,7 @@ import { isConsortiaError } from '../../lib/errors.js';
 import { ChainCodes, RejectionCodes, type RejectionCode } from '../errors.js';
 import { verifyProofOfPossession } from '../keys.js';
 import { encodeParams, tallyPasses, validateParams, type ChainParams } from '../params.js';
-import { decodeTxShared, encodeTx, txHash, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
+import { decodeTxShared, encodeTx, txIdShared, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
 import { governanceActionHash, verifyGovernanceVote } from '../governance.js';
 import { checkEvidence, encodeEvidence, evidenceId, validatorSetHash, type Block, type ValidatorInfo } from '../block.js';
 import {
@@ -14,6 +14,7 @@ import {
 import { getChainId, getMember, getParams, getValidators } from './views.js';
 import { Overlay, applyWritesToTree, precomputedTrees, type StateReader, type StateWrites, type WorldState } from './world-state.js';
 import { nodeHash } from './smt.js';
+import { accountKeyOf, balanceKeyOf } from './tx-keys.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 
@@ -110,8 +111,7 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
   let validatorsChanged = false;
   for (let i = 0; i < block.txs.length; i++) {
     const bytes = block.txs[i]!;
-    const hash = txHash(bytes);
-    const hashHex = toHex(hash);
+    const { hash, hex: hashHex } = txIdShared(bytes);
     let rej: TxRejection | null = null;
     if (bytes.length > params.maxTxBytes) rej = reject(RejectionCodes.TX_TOO_LARGE, `tx of ${bytes.length} bytes`);
     let tx: Tx | undefined;
@@ -153,7 +153,7 @@ function affectsValidators(b: Extract<TxBody, { type: 'governance' }>): boolean 
 
 function applyTx(o: Overlay, tx: Tx, env: Env): TxRejection | null {
   if (tx.chainId !== env.chainId) return reject(RejectionCodes.WRONG_CHAIN, `tx for chain ${tx.chainId}`);
-  const acctKey = StateKeys.account(tx.signer);
+  const acctKey = accountKeyOf(tx.signer);
   const acctBytes = o.get(acctKey);
   if (tx.body.type === 'create_account') {
     if (acctBytes !== undefined) return reject(RejectionCodes.ACCOUNT_EXISTS, 'account exists');
@@ -187,12 +187,12 @@ function applyBody(o: Overlay, tx: Tx, env: Env): TxRejection | null {
     case 'transfer': {
       if (b.amount <= 0n) return reject(RejectionCodes.BAD_AMOUNT, 'amount must be positive');
       if (o.get(StateKeys.asset(b.asset)) === undefined) return reject(RejectionCodes.UNKNOWN_ASSET, `unknown asset ${b.asset}`);
-      if (o.get(StateKeys.account(b.to)) === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
-      const fromKey = StateKeys.balance(tx.signer, b.asset);
+      if (o.get(accountKeyOf(b.to)) === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
+      const fromKey = balanceKeyOf(tx.signer, b.asset);
       const from = balanceOf(o, fromKey);
       if (from < b.amount) return reject(RejectionCodes.INSUFFICIENT_BALANCE, `balance ${from} < ${b.amount}`);
       if (bytesEqual(tx.signer, b.to)) return null;
-      const toKey = StateKeys.balance(b.to, b.asset);
+      const toKey = balanceKeyOf(b.to, b.asset);
       const to = balanceOf(o, toKey) + b.amount;
       if (to > U64_MAX) return reject(RejectionCodes.BAD_AMOUNT, 'recipient balance overflow');
       setBalance(o, fromKey, from - b.amount);

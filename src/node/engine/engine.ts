@@ -1,7 +1,7 @@
 import {
   type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
   blockHash, decodeBlock, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
-  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage,
+  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, txIdShared,
 } from '../../chain/index.js';
 import {
   initialState, step, proposerFor,
@@ -244,6 +244,12 @@ export class ConsensusEngine {
     const hashHex = toHex(hash);
     let cached = this.blocks.get(hashHex);
     if (!cached) {
+      // Txs this node already admitted: execute the mempool's identical bytes object, whose hash
+      // and decoded form were computed at admission and are shared (txIdShared, decodeTxShared).
+      for (let i = 0; i < block.txs.length; i++) {
+        const e = this.o.mempool.get(txIdShared(block.txs[i]!).hex);
+        if (e !== undefined) block.txs[i] = e.bytes;
+      }
       let exec: Execution | null = null;
       try {
         exec = this.o.tip.validateNext(block, this.o.mempool.verified, { maxFutureMs: 30_000, now: this.now(), onVerified: this.markVerified });

@@ -19,9 +19,13 @@ export interface MempoolTx<T> {
 export interface MempoolChain<T> {
   chainId: string;
   hash(bytes: Uint8Array): Uint8Array;
+  /** hash and its hex in one step, when the chain can share them with execution (optional). */
+  txId?(bytes: Uint8Array): { hash: Uint8Array; hex: string };
   /** Throws a ConsortiaError-like { code } (CODEC_* / INVALID_TX) on undecodable input. */
   decode(bytes: Uint8Array): T;
   info(tx: T): { chainId: string; signer: Uint8Array; nonce: number };
+  /** Hex of the signer (optional: a memoized form of toHex(info(tx).signer)). */
+  signerHex?(tx: T): string;
   verifySignature(tx: T, bytes: Uint8Array): boolean;
   /** Next nonce of `signer` in the latest committed state (0 for unknown accounts). */
   stateNonce(signerHex: string): number;
@@ -81,8 +85,10 @@ export class Mempool<T> {
     if (bytes.length > this.limits.maxTxBytes) {
       return this.reject(MempoolReasons.TX_TOO_LARGE, `tx is ${bytes.length} bytes, limit ${this.limits.maxTxBytes}`, null);
     }
-    const hash = this.chain.hash(bytes);
-    const hashHex = toHex(hash);
+    let hash: Uint8Array;
+    let hashHex: string;
+    if (this.chain.txId) ({ hash, hex: hashHex } = this.chain.txId(bytes));
+    else { hash = this.chain.hash(bytes); hashHex = toHex(hash); }
     const existing = this.byHash.get(hashHex);
     if (existing) return { ok: true, entry: existing, duplicate: true };
     let tx: T;
@@ -97,7 +103,7 @@ export class Mempool<T> {
     if (this.byHash.size >= this.limits.maxTxs || this.bytes + bytes.length > this.limits.maxBytes) {
       return this.reject(MempoolReasons.MEMPOOL_FULL, 'mempool is full', hash);
     }
-    const signer = toHex(info.signer);
+    const signer = this.chain.signerHex ? this.chain.signerHex(tx) : toHex(info.signer);
     const stateNonce = this.chain.stateNonce(signer);
     const pending = this.bySigner.get(signer);
     if (info.nonce < stateNonce) return this.reject(MempoolReasons.BAD_NONCE, `nonce ${info.nonce} already used (next ${stateNonce})`, hash);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  Reader, Writer, ChainCodes, decodeAccount, decodeAmount, encodeAccount, encodeAmount, accountKeyOf, balanceKeyOf, pkHexOf,
+  StateKeys, txIdShared, txHash, toHex, isConsortiaError,
+} from '../../src/chain/index.js';
+
+const codeOf = (f: () => unknown): string | undefined => {
+  try { f(); return undefined; } catch (e) { return isConsortiaError(e) ? e.code : 'not a ConsortiaError'; }
+};
+
+describe('account and balance records (hot-path codecs)', () => {
+  it('encode exactly like the generic Writer and decode like the Reader', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 0xffffffffffffffffn }), (v) => {
+      const generic = new Writer(8).u64(v).finish();
+      expect(encodeAmount(v)).toEqual(generic);
+      expect(decodeAmount(generic)).toBe(new Reader(generic).u64());
+    }));
+    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
+      const b = encodeAccount({ nonce: n });
+      expect(decodeAccount(b)).toEqual({ nonce: n });
+    }));
+  });
+
+  it('reject truncated, trailing and out-of-range input with typed errors', () => {
+    expect(codeOf(() => decodeAmount(new Uint8Array(7)))).toBe(ChainCodes.CODEC_TRUNCATED);
+    expect(codeOf(() => decodeAmount(new Uint8Array(9)))).toBe(ChainCodes.CODEC_TRAILING_BYTES);
+    expect(codeOf(() => decodeAccount(new Uint8Array(9)))).toBe(ChainCodes.CODEC_TRAILING_BYTES);
+    expect(codeOf(() => decodeAccount(new Uint8Array([0, 0x20, 0, 0, 0, 0, 0, 0])))).toBe(ChainCodes.CODEC_RANGE); // > 2^53-1
+    expect(codeOf(() => encodeAmount(-1n))).toBe(ChainCodes.CODEC_RANGE);
+    expect(codeOf(() => encodeAmount(1n << 64n))).toBe(ChainCodes.CODEC_RANGE);
+  });
+
+  it('decodes a value inside a larger buffer (subarray) correctly', () => {
+    const big = new Uint8Array(24);
+    big.set(encodeAmount(123456789012345678n), 8);
+    expect(decodeAmount(big.subarray(8, 16))).toBe(123456789012345678n);
+  });
+});
+
+describe('memoized tx keys', () => {
+  it('equal the StateKeys forms', () => {
+    const pk = new Uint8Array(32).map((_, i) => i * 7);
+    expect(pkHexOf(pk)).toBe(toHex(pk));
+    expect(accountKeyOf(pk)).toBe(StateKeys.account(pk));
+    expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD'));
+    expect(balanceKeyOf(pk, 'EUR')).toBe(StateKeys.balance(pk, 'EUR'));
+    expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD')); // second (memoized) read
+  });
+
+  it('txIdShared is the tx hash and its hex, and is per bytes object', () => {
+    const a = new Uint8Array([1, 2, 3]);
+    const id = txIdShared(a);
+    expect(id.hash).toEqual(txHash(a));
+    expect(id.hex).toBe(toHex(txHash(a)));
+    expect(txIdShared(a)).toBe(id);
+    expect(txIdShared(new Uint8Array([1, 2, 3]))).not.toBe(id);
+  });
+});
