@@ -55,6 +55,7 @@ interface Running {
   ingest: IngestQueue;
   allowed: Set<string>;
   pruner: Pruner | null;
+  privval: PrivValidator;
 }
 
 type Waiter = (r: TxSubmitResult) => void;
@@ -175,7 +176,7 @@ export class ChainNode implements NodeApiBackend {
       this.metrics?.mempoolSizeTxs.set(mempool.size);
       this.metrics?.mempoolSizeBytes.set(mempool.sizeBytes);
     };
-    const privval = new PrivValidator(join(cfg.dataDir, 'privval.json'), (m) => sign(this.key.secretKey, m));
+    const privval = new PrivValidator(join(cfg.dataDir, 'privval.state'), (m) => sign(this.key.secretKey, m), join(cfg.dataDir, 'privval.json'));
     engine = new ConsensusEngine({
       tip, mempool, out, privval, nodePublicKey: this.key.publicKey, logger: this.logger, metrics: this.metrics,
       timeouts: {
@@ -189,7 +190,7 @@ export class ChainNode implements NodeApiBackend {
     sync = new BlockSync({ tip, store: this.store, engine, out, logger: this.logger });
     const policy = retentionOf(cfg);
     const pruner = policy ? new Pruner({ store: this.store, policy, logger: this.logger, ...(this.metrics ? { metrics: this.metrics } : {}) }) : null;
-    this.run = { sealed, tip, mempool, network, engine, sync, gossip, ingest, allowed, pruner };
+    this.run = { sealed, tip, mempool, network, engine, sync, gossip, ingest, allowed, pruner, privval };
     pruner?.start();
     this.startStorageStats();
     this.metrics?.chainHeight.set(tip.height);
@@ -248,6 +249,7 @@ export class ChainNode implements NodeApiBackend {
       r.ingest.stop();
       await r.network.close();
       await r.engine.serialize(async () => undefined); // let an in-flight commit finish
+      r.privval.close();
     }
     await this.store.close();
   }

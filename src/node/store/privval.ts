@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 
 /**
@@ -7,6 +8,11 @@ import { dirname } from 'node:path';
  * earlier or equal position with different bytes is refused, so a crash/restart can never
  * make the node sign two conflicting votes. Re-signing the identical bytes returns the
  * stored signature (safe re-broadcast).
+ *
+ * The file holds two checksummed slots written alternately with one pwrite + fdatasync on an
+ * open descriptor, so a signature costs one disk flush on the consensus path (a tmp file,
+ * rename and directory fsync cost three, and blocked the event loop each vote). A torn write
+ * only ever damages the slot being written; the other still holds the previous record.
  */
 export const SignStep = { proposal: 1, prevote: 2, precommit: 3 } as const;
 export type SignStepName = keyof typeof SignStep;
@@ -15,11 +21,54 @@ interface Record_ { height: number; round: number; step: number; signBytes: stri
 
 export class DoubleSignError extends Error {}
 
-export class PrivValidator {
-  private last: Record_ | null;
+const SLOT = 4096; // one page per slot: a torn write cannot reach the other slot
+const MAGIC = 0x43505632; // 'CPV2'
+const HEAD = 4 + 8 + 4; // magic, seq (u64), payload length (u32); then payload, then sha256(head + payload)
 
-  constructor(private readonly file: string, private readonly signer: (msg: Uint8Array) => Uint8Array) {
-    this.last = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record_) : null;
+function encodeSlot(seq: number, rec: Record_): Buffer {
+  const payload = Buffer.from(JSON.stringify(rec), 'utf8');
+  if (HEAD + payload.length + 32 > SLOT) throw new Error('privval record does not fit its slot');
+  const b = Buffer.alloc(HEAD + payload.length + 32);
+  b.writeUInt32BE(MAGIC, 0);
+  b.writeBigUInt64BE(BigInt(seq), 4);
+  b.writeUInt32BE(payload.length, 12);
+  payload.copy(b, HEAD);
+  createHash('sha256').update(b.subarray(0, HEAD + payload.length)).digest().copy(b, HEAD + payload.length);
+  return b;
+}
+
+function decodeSlot(b: Buffer): { seq: number; rec: Record_ } | null {
+  if (b.length < HEAD + 32 || b.readUInt32BE(0) !== MAGIC) return null;
+  const len = b.readUInt32BE(12);
+  if (HEAD + len + 32 > b.length) return null;
+  const sum = createHash('sha256').update(b.subarray(0, HEAD + len)).digest();
+  if (!sum.equals(b.subarray(HEAD + len, HEAD + len + 32))) return null;
+  return { seq: Number(b.readBigUInt64BE(4)), rec: JSON.parse(b.subarray(HEAD, HEAD + len).toString('utf8')) as Record_ };
+}
+
+export class PrivValidator {
+  private last: Record_ | null = null;
+  private seq = 0;
+  private fd: number;
+
+  /** `legacyJsonFile`: the earlier single-record JSON file, carried over (durably, once) when `file` is new. */
+  constructor(private readonly file: string, private readonly signer: (msg: Uint8Array) => Uint8Array, legacyJsonFile?: string) {
+    if (existsSync(file)) {
+      const raw = readFileSync(file);
+      const slots = [decodeSlot(raw.subarray(0, SLOT)), decodeSlot(raw.subarray(SLOT, 2 * SLOT))];
+      const best = slots.reduce((a, b) => (b !== null && (a === null || b.seq > a.seq) ? b : a), null);
+      if (best === null && raw.some((x) => x !== 0)) {
+        throw new Error(`privval file ${file} holds no valid record; refusing to sign (restore it, or remove it knowingly)`);
+      }
+      if (best) { this.last = best.rec; this.seq = best.seq; }
+    } else if (legacyJsonFile !== undefined && existsSync(legacyJsonFile)) {
+      this.last = JSON.parse(readFileSync(legacyJsonFile, 'utf8')) as Record_;
+      this.seq = 1;
+      writeDurably(file, encodeSlot(1, this.last));
+    } else {
+      writeDurably(file, new Uint8Array(0)); // the file (and its directory entry) exist before any signature
+    }
+    this.fd = openSync(file, 'r+');
   }
 
   lastSigned(): { height: number; round: number; step: number } | null {
@@ -41,20 +90,29 @@ export class PrivValidator {
     }
     const signature = this.signer(signBytes);
     const rec: Record_ = { height, round, step: s, signBytes: bytesHex, signature: Buffer.from(signature).toString('hex') };
-    writeDurably(this.file, JSON.stringify(rec));
+    const seq = this.seq + 1;
+    const slot = encodeSlot(seq, rec);
+    writeSync(this.fd, slot, 0, slot.length, (seq % 2) * SLOT);
+    fdatasyncSync(this.fd);
+    this.seq = seq;
     this.last = rec;
-    return signature; // released only after the fsync above
+    return signature; // released only after the flush above
+  }
+
+  close(): void {
+    try { closeSync(this.fd); } catch { /* already closed */ }
   }
 }
 
-/** tmp file + fsync + rename + fsync(dir): the record is either old or new after a crash. */
-export function writeDurably(file: string, text: string): void {
+/** tmp file + fsync + rename + fsync(dir): the file is either old or new after a crash. */
+export function writeDurably(file: string, data: string | Uint8Array): void {
   const tmp = file + '.tmp';
   const fd = openSync(tmp, 'w', 0o600);
-  try { writeSync(fd, text); fsyncSync(fd); } finally { closeSync(fd); }
+  try { if (typeof data === 'string') writeSync(fd, data); else writeSync(fd, data); fsyncSync(fd); } finally { closeSync(fd); }
   renameSync(tmp, file);
   try {
     const dfd = openSync(dirname(file), 'r');
     try { fsyncSync(dfd); } finally { closeSync(dfd); }
   } catch { /* directory fsync unsupported on some filesystems */ }
 }
+

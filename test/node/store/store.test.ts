@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, sign, createPrivateKey } from 'node:crypto';
@@ -36,7 +36,7 @@ describe('PrivValidator', () => {
     const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), randomBytes(32)]), format: 'der', type: 'pkcs8' });
     const signer = (m: Uint8Array): Uint8Array => sign(null, m, key);
     try {
-      const file = join(dir, 'privval.json');
+      const file = join(dir, 'privval.state');
       const pv = new PrivValidator(file, signer);
       const s1 = pv.sign(5, 0, 'prevote', Buffer.from('A'));
       expect(pv.sign(5, 0, 'prevote', Buffer.from('A'))).toEqual(s1); // identical re-sign is fine
@@ -47,6 +47,48 @@ describe('PrivValidator', () => {
       expect(() => pv2.sign(5, 0, 'prevote', Buffer.from('A'))).toThrow(DoubleSignError);
       expect(() => pv2.sign(5, 0, 'precommit', Buffer.from('C'))).toThrow(DoubleSignError);
       pv2.sign(5, 1, 'prevote', Buffer.from('C'));
+      pv.close();
+      pv2.close();
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('survives a torn write of the slot being written (the other slot holds the previous record)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pv-'));
+    const signer = (m: Uint8Array): Uint8Array => new Uint8Array(64).fill(m[0]!);
+    try {
+      const file = join(dir, 'privval.state');
+      const pv = new PrivValidator(file, signer);
+      pv.sign(7, 0, 'prevote', Buffer.from('A')); // seq 1 -> slot 1
+      pv.sign(7, 0, 'precommit', Buffer.from('A')); // seq 2 -> slot 0
+      pv.close();
+      // tear the newest slot (slot 0): the guard falls back to 7/0/prevote, never to "nothing signed"
+      const raw = readFileSync(file);
+      raw[40] = raw[40]! ^ 0xff;
+      writeFileSync(file, raw);
+      const pv2 = new PrivValidator(file, signer);
+      expect(pv2.lastSigned()).toEqual({ height: 7, round: 0, step: 2 });
+      expect(() => pv2.sign(7, 0, 'prevote', Buffer.from('B'))).toThrow(DoubleSignError);
+      pv2.close();
+      // both slots damaged: refuse to start rather than sign from scratch
+      const raw2 = readFileSync(file);
+      raw2[4096 + 40] = raw2[4096 + 40]! ^ 0xff;
+      writeFileSync(file, raw2);
+      expect(() => new PrivValidator(file, signer)).toThrow(/no valid record/);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('carries over the earlier JSON record', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pv-'));
+    const signer = (m: Uint8Array): Uint8Array => new Uint8Array(64).fill(m[0]!);
+    try {
+      const legacy = join(dir, 'privval.json');
+      writeFileSync(legacy, JSON.stringify({ height: 9, round: 2, step: 3, signBytes: Buffer.from('X').toString('hex'), signature: 'ab'.repeat(64) }));
+      const pv = new PrivValidator(join(dir, 'privval.state'), signer, legacy);
+      expect(pv.lastSigned()).toEqual({ height: 9, round: 2, step: 3 });
+      expect(() => pv.sign(9, 2, 'prevote', Buffer.from('Y'))).toThrow(DoubleSignError);
+      pv.sign(10, 0, 'prevote', Buffer.from('Y'));
+      pv.close();
+      expect(new PrivValidator(join(dir, 'privval.state'), signer, legacy).lastSigned()).toEqual({ height: 10, round: 0, step: 2 });
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 });
