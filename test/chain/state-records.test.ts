@@ -19,6 +19,7 @@ describe('account and balance records (hot-path codecs)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
       const b = encodeAccount({ nonce: n });
       expect(decodeAccount(b)).toEqual({ nonce: n });
+      expect(b).toEqual(new Writer(8).u64(n).finish());
     }));
   });
 

@@ -40,7 +40,14 @@ function u64Record(b: Uint8Array): DataView {
   if (b.length > 8) throw new CodecError(ChainCodes.CODEC_TRAILING_BYTES, `${b.length - 8} trailing bytes`);
   return new DataView(b.buffer, b.byteOffset, 8);
 }
-export const encodeAccount = (a: AccountRecord): Uint8Array => new Writer(8).u64(a.nonce).finish();
+export function encodeAccount(a: AccountRecord): Uint8Array {
+  if (!Number.isSafeInteger(a.nonce) || a.nonce < 0) throw new CodecError(ChainCodes.CODEC_RANGE, `u64 out of range: ${a.nonce}`);
+  const out = new Uint8Array(8);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, Math.floor(a.nonce / 0x100000000));
+  dv.setUint32(4, a.nonce >>> 0);
+  return out;
+}
 export function decodeAccount(b: Uint8Array): AccountRecord {
   const dv = u64Record(b);
   const hi = dv.getUint32(0);

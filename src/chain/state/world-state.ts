@@ -124,7 +124,7 @@ export class WorldState implements StateReader {
     const pre = input instanceof Map ? undefined : precomputedTrees.get(input);
     this.tree = pre !== undefined && pre.base === this.tree ? pre.tree : applyWritesToTree(this.tree, writes);
     for (const [k, v] of writes) {
-      const g = indexGroup(k);
+      const g = v === null || !this.map.has(k) ? indexGroup(k) : null; // only inserts and deletes change a group
       if (v === null) {
         this.map.delete(k);
         if (g !== null) {

@@ -130,7 +130,7 @@ export class ChainTip {
       hash,
       blockBytes: blockBytes ?? encodeBlock(block),
       commitBytes,
-      txs: exec.results.map((r) => ({ hash: r.hash, code: r.code })),
+      txs: exec.results.map((r) => ({ hash: r.hash, hashHex: r.hashHex, code: r.code })),
       writes: exec.writes,
       meta: new Map([['lastvals', valsToBytes(this.validators)]]),
       history: this.storage.history,

@@ -21,7 +21,8 @@ export interface CommittedBlockWrite {
   hash: Uint8Array;
   blockBytes: Uint8Array;
   commitBytes: Uint8Array;
-  txs: { hash: Uint8Array; code: string }[];
+  /** hashHex: the hash's hex when the caller has it already (saves re-encoding it). */
+  txs: { hash: Uint8Array; hashHex?: string; code: string }[];
   writes: Map<string, Uint8Array | null>;
   /** Extra metadata written in the same batch (key without the 'm/' prefix). */
   meta?: Map<string, Uint8Array>;
@@ -205,10 +206,10 @@ export class ChainStore {
     const hb = Buffer.alloc(4); hb.writeUInt32BE(w.height, 0);
     ops.push({ type: 'put', key: 'H/' + hex(w.hash), value: hb });
     w.txs.forEach((t, i) => {
-      const code = Buffer.from(t.code, 'utf8');
-      const v = Buffer.allocUnsafe(8 + code.length);
-      v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); code.copy(v, 8);
-      ops.push({ type: 'put', key: 't/' + hex(t.hash), value: v });
+      const codeLen = Buffer.byteLength(t.code, 'utf8');
+      const v = Buffer.allocUnsafe(8 + codeLen);
+      v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); v.write(t.code, 8, 'utf8');
+      ops.push({ type: 'put', key: 't/' + (t.hashHex ?? hex(t.hash)), value: v });
     });
     for (const [k, v] of w.writes) {
       ops.push(v === null ? { type: 'del', key: 's/' + k } : { type: 'put', key: 's/' + k, value: v });
