@@ -8,8 +8,7 @@ export interface KeyPair {
   secretKey: Uint8Array;
 }
 
-// DER prefixes that wrap raw Ed25519 keys so node:crypto (OpenSSL) can import them.
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+// DER prefix that wraps a raw Ed25519 seed so node:crypto (OpenSSL) can import it.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 const CACHE_LIMIT = 100_000; // one KeyObject per recently seen signer
@@ -26,7 +25,9 @@ function publicKeyObject(pk: Uint8Array): KeyObject | null {
   let ko = pubCache.get(k);
   if (ko === undefined) {
     try {
-      ko = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pk]), format: 'der', type: 'spki' });
+      // JWK import wraps the raw key directly; the DER (SPKI) path goes through OpenSSL's generic
+      // decoders and cost ~10x more (~70 µs, as much as a verify) for every new signer.
+      ko = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pk.buffer, pk.byteOffset, 32).toString('base64url') }, format: 'jwk' });
     } catch {
       return null; // not a valid curve point encoding
     }

@@ -154,7 +154,9 @@ export class Mempool<T> {
    * signers it touched — stale nonces go, and the new head tx of each is re-validated.
    */
   onCommitted(committedHashHex: Iterable<string>, touchedSigners: Iterable<string>): void {
-    for (const h of committedHashHex) { const e = this.byHash.get(h); if (e) this.remove(e); }
+    // A committed tx's signature is never needed again (a late copy fails on its nonce first):
+    // dropping it keeps the cache about the size of the pool instead of 200k long-lived strings.
+    for (const h of committedHashHex) { const e = this.byHash.get(h); if (e) this.remove(e); this.verified.delete(h); }
     for (const signer of touchedSigners) {
       const m = this.bySigner.get(signer);
       if (!m) continue;

@@ -62,7 +62,12 @@ describe('Mempool', () => {
     nonces.set(signerHex('a'), 2);
     pool.onCommitted([reaped[0]!.hashHex], [signerHex('a')]); // a1 became stale through the state nonce
     expect(pool.size).toBe(2);
-    expect(pool.verified.has(reaped[0]!.hashHex)).toBe(true);
+    expect(pool.verified.has(reaped[0]!.hashHex)).toBe(false); // committed: its cached verification is dropped
+    expect(pool.verified.has(reaped[2]!.hashHex)).toBe(true); // b0 is still pending
+    // a late gossip copy of the committed tx is refused on its nonce, without verifying again
+    nonces.set(signerHex('a'), 4);
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 0, sigOk: true }))).toMatchObject({ ok: false, code: 'BAD_NONCE' });
+    expect(verifies()).toBe(4);
   });
 
   it('tx batches round-trip and reject truncation/trailing bytes', () => {
