@@ -17,6 +17,7 @@ import { nodeHash } from './smt.js';
 import { accountKeyOf, balanceKeyOf } from './tx-keys.js';
 
 const U64_MAX = 0xffffffffffffffffn;
+const ZERO_TX_HASH = new Uint8Array(32); // checkTx runs before a tx has a place in a block
 
 export interface TxRejection { code: RejectionCode; message: string }
 export interface CheckTxContext {
@@ -59,6 +60,8 @@ interface Env {
   txHashHex: string;
   expectedNonce: number | undefined;
   events: ChainEvent[];
+  /** Admission check: the outcome only; a transfer's writes (the hot path) are skipped. */
+  checkOnly?: boolean;
 }
 
 const reject = (code: RejectionCode, message: string): TxRejection => ({ code, message });
@@ -77,7 +80,7 @@ export function checkTx(state: StateReader, tx: Tx, ctx: CheckTxContext = {}): T
   const cap = Math.min(params.maxTxBytes, ctx.maxTxBytes ?? Infinity);
   if (size > cap) return reject(RejectionCodes.TX_TOO_LARGE, `tx of ${size} bytes exceeds ${cap}`);
   const env: Env = {
-    chainId: getChainId(state), params, height: ctx.height ?? 0, txHash: new Uint8Array(32), txHashHex: '', expectedNonce: ctx.expectedNonce, events: [],
+    chainId: getChainId(state), params, height: ctx.height ?? 0, txHash: ZERO_TX_HASH, txHashHex: '', expectedNonce: ctx.expectedNonce, events: [], checkOnly: true,
   };
   return applyTx(new Overlay(state), tx, env);
 }
@@ -166,7 +169,7 @@ function applyTx(o: Overlay, tx: Tx, env: Env): TxRejection | null {
   if (tx.nonce !== expected) return reject(RejectionCodes.BAD_NONCE, `expected nonce ${expected}, got ${tx.nonce}`);
   const rej = applyBody(o, tx, env);
   if (rej !== null) return rej;
-  o.set(acctKey, encodeAccount({ nonce: tx.nonce + 1 }));
+  if (!env.checkOnly) o.set(acctKey, encodeAccount({ nonce: tx.nonce + 1 }));
   return null;
 }
 
@@ -195,6 +198,7 @@ function applyBody(o: Overlay, tx: Tx, env: Env): TxRejection | null {
       const toKey = balanceKeyOf(b.to, b.asset);
       const to = balanceOf(o, toKey) + b.amount;
       if (to > U64_MAX) return reject(RejectionCodes.BAD_AMOUNT, 'recipient balance overflow');
+      if (env.checkOnly) return null; // nothing after this point can reject
       setBalance(o, fromKey, from - b.amount);
       setBalance(o, toKey, to);
       return null;
