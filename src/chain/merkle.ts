@@ -47,7 +47,30 @@ export function merkleRootOfLeafHashes(hashes: Hash[]): Hash {
 }
 
 export function merkleRoot(leaves: Uint8Array[]): Hash {
-  return merkleRootOfLeafHashes(leaves.map(merkleLeafHash));
+  if (leaves.length === 0) return sha256(new Uint8Array(0));
+  // Hot (every proposal built or validated): inner hashes stay node:crypto's Buffers and the
+  // levels are reduced in place; only the root becomes a plain Uint8Array.
+  const level: Uint8Array[] = new Array(leaves.length);
+  for (let i = 0; i < leaves.length; i++) {
+    const d = leaves[i]!;
+    if (leafScratch.length < d.length + 1) leafScratch = Buffer.alloc(d.length + 1024);
+    leafScratch[0] = LEAF[0]!;
+    leafScratch.set(d, 1);
+    level[i] = hash('sha256', leafScratch.subarray(0, d.length + 1), 'buffer');
+  }
+  let n = level.length;
+  while (n > 1) {
+    let m = 0;
+    for (let i = 0; i + 1 < n; i += 2) {
+      nodeScratch[0] = NODE[0]!;
+      nodeScratch.set(level[i]!, 1);
+      nodeScratch.set(level[i + 1]!, 33);
+      level[m++] = hash('sha256', nodeScratch, 'buffer');
+    }
+    if (n % 2 === 1) level[m++] = level[n - 1]!; // the unpaired last node is promoted unchanged
+    n = m;
+  }
+  return u8(level[0] as Buffer);
 }
 
 export function merkleProof(leaves: Uint8Array[], index: number): MerkleProof {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { merkleRoot, merkleProof, verifyMerkleProof, sha256, toHex, concatBytes } from '../../src/chain/index.js';
+import { merkleRoot, merkleRootOfLeafHashes, merkleLeafHash, merkleProof, verifyMerkleProof, sha256, toHex, concatBytes } from '../../src/chain/index.js';
 
 const leafArrays = fc.array(fc.uint8Array({ maxLength: 16 }), { minLength: 1, maxLength: 40 });
 
@@ -50,5 +50,18 @@ describe('RFC 6962 merkle tree', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('merkleRoot (in-place fast path)', () => {
+  it('equals the level-by-level root of the leaf hashes for every size', () => {
+    for (let n = 0; n <= 40; n++) {
+      const leaves = Array.from({ length: n }, (_, i) => new Uint8Array(i % 7 === 0 ? 0 : 20 + i).fill(i));
+      const root = merkleRoot(leaves);
+      expect(root).toEqual(merkleRootOfLeafHashes(leaves.map(merkleLeafHash)));
+      expect(Buffer.isBuffer(root)).toBe(false);
+    }
+    const big = [new Uint8Array(5000).fill(1), new Uint8Array(3)]; // larger than the scratch buffer
+    expect(merkleRoot(big)).toEqual(merkleRootOfLeafHashes(big.map(merkleLeafHash)));
   });
 });

@@ -19,22 +19,35 @@ export interface StateProof {
   leaf: { keyHash: Hash; valueHash: Hash } | null;
 }
 
-// one scratch buffer + one-shot hashing: the hot path of every state-root update
+// one scratch buffer + one-shot hashing: the hot path of every state-root update. Inside the tree
+// hashes stay the Buffers node:crypto returns (a plain Uint8Array view per hash doubled the
+// objects the GC copies); they are exposed as plain Uint8Arrays (nodeHash, proofs).
 const scratch = Buffer.alloc(65);
-function u8(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-export function smtLeafHash(kh: Uint8Array, vh: Uint8Array): Hash {
+function rawLeafHash(kh: Uint8Array, vh: Uint8Array): Buffer {
   scratch[0] = 0;
   scratch.set(kh, 1);
   scratch.set(vh, 33);
-  return u8(hash('sha256', scratch, 'buffer'));
+  return hash('sha256', scratch, 'buffer');
 }
-export function smtBranchHash(l: Hash, r: Hash): Hash {
+function rawBranchHash(l: Uint8Array, r: Uint8Array): Buffer {
   scratch[0] = 1;
   scratch.set(l, 1);
   scratch.set(r, 33);
-  return u8(hash('sha256', scratch, 'buffer'));
+  return hash('sha256', scratch, 'buffer');
+}
+/** A plain Uint8Array over the same bytes (callers compare hashes with Uint8Arrays). */
+export function plain(b: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
+}
+/** sha256 of a state value, as kept in a leaf (internal form; see plain()). */
+export function smtValueHash(v: Uint8Array): Uint8Array {
+  return hash('sha256', v, 'buffer');
+}
+export function smtLeafHash(kh: Uint8Array, vh: Uint8Array): Hash {
+  return plain(rawLeafHash(kh, vh));
+}
+export function smtBranchHash(l: Hash, r: Hash): Hash {
+  return plain(rawBranchHash(l, r));
 }
 
 export function bit(kh: Uint8Array, d: number): number {
@@ -48,11 +61,15 @@ function branch(l: SmtNode | null, r: SmtNode | null): SmtBranch {
   return { kind: 1, l, r, h: null };
 }
 
-export function nodeHash(n: SmtNode | null): Hash {
+function rawNodeHash(n: SmtNode | null): Uint8Array {
   if (n === null) return ZERO_HASH;
   if (n.h !== null) return n.h;
-  n.h = n.kind === 0 ? smtLeafHash(n.kh, n.vh) : smtBranchHash(nodeHash(n.l), nodeHash(n.r));
+  n.h = n.kind === 0 ? rawLeafHash(n.kh, n.vh) : rawBranchHash(rawNodeHash(n.l), rawNodeHash(n.r));
   return n.h;
+}
+
+export function nodeHash(n: SmtNode | null): Hash {
+  return plain(rawNodeHash(n));
 }
 
 function split(a: SmtLeaf, b: SmtLeaf, d: number): SmtNode {
@@ -174,7 +191,7 @@ export function smtProve(root: SmtNode | null, kh: Uint8Array): StateProof {
     }
     d++;
   }
-  return { siblings, leaf: n === null ? null : { keyHash: n.kh, valueHash: n.vh } };
+  return { siblings, leaf: n === null ? null : { keyHash: plain(n.kh), valueHash: plain(n.vh) } };
 }
 
 function prefixEqual(a: Uint8Array, b: Uint8Array, bits: number): boolean {

@@ -1,29 +1,33 @@
 import { toHex } from '../bytes.js';
 
 /**
- * State keys of the public keys inside a decoded tx, computed once per key object. Decoded
- * txs are immutable and shared (decodeTxShared), and a transfer is checked at admission and
- * again at execution, each reading its account and two balances: building and hashing those
- * strings was a visible share of a tx's cost. Only for key arrays nobody mutates.
+ * State keys of the public keys inside txs, built once per key (by content). A transfer reads
+ * its account and two balances at admission and again at execution, and the commit indexes
+ * both accounts: building and hashing those strings each time was a visible share of a tx's
+ * cost. Keyed by content, so a hot account's strings are shared by all its txs and nothing
+ * per-tx is retained (a per-tx memo kept pending txs' young objects alive for the GC to copy).
  */
 interface PkKeys { hex: string; account: string; balances: Map<string, string> }
-const memo = new WeakMap<Uint8Array, PkKeys>();
+const LIMIT = 100_000; // recently active keys; cleared when full and refilled by the hot ones
+const memo = new Map<string, PkKeys>();
 
 function keysOf(pk: Uint8Array): PkKeys {
-  let k = memo.get(pk);
+  const id = Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('latin1');
+  let k = memo.get(id);
   if (k === undefined) {
     const hex = toHex(pk);
     k = { hex, account: 'acct/' + hex, balances: new Map() };
-    memo.set(pk, k);
+    if (memo.size >= LIMIT) memo.clear();
+    memo.set(id, k);
   }
   return k;
 }
 
-/** Lowercase hex of a decoded tx's public key. */
+/** Lowercase hex of a public key. */
 export const pkHexOf = (pk: Uint8Array): string => keysOf(pk).hex;
-/** StateKeys.account(pk) for a decoded tx's public key. */
+/** StateKeys.account(pk). */
 export const accountKeyOf = (pk: Uint8Array): string => keysOf(pk).account;
-/** StateKeys.balance(pk, asset) for a decoded tx's public key. */
+/** StateKeys.balance(pk, asset). */
 export function balanceKeyOf(pk: Uint8Array, asset: string): string {
   const k = keysOf(pk);
   let s = k.balances.get(asset);

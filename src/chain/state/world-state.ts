@@ -2,7 +2,7 @@ import { fromHex, sha256, toHex, utf8, type Hash } from '../bytes.js';
 import { CodecError, ChainCodes } from '../errors.js';
 import type { Genesis } from '../genesis.js';
 import { genesisWrites } from './genesis-state.js';
-import { nodeHash, smtApplySorted, smtProve, smtVerify, sortOps, type SmtNode, type SmtOp, type StateProof } from './smt.js';
+import { nodeHash, smtApplySorted, smtProve, smtValueHash, smtVerify, sortOps, type SmtNode, type SmtOp, type StateProof } from './smt.js';
 
 export type { StateProof } from './smt.js';
 export type StateWrites = Map<string, Uint8Array | null>;
@@ -43,7 +43,7 @@ export function stateKeyHash(key: string): Hash {
 
 export function applyWritesToTree(tree: SmtNode | null, writes: StateWrites): SmtNode | null {
   const ops: SmtOp[] = [];
-  for (const [k, v] of writes) ops.push({ kh: stateKeyHash(k), vh: v === null ? null : sha256(v) });
+  for (const [k, v] of writes) ops.push({ kh: stateKeyHash(k), vh: v === null ? null : smtValueHash(v) });
   return smtApplySorted(tree, sortOps(ops));
 }
 

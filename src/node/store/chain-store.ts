@@ -199,28 +199,36 @@ export class ChainStore {
   async commitBlock(w: CommittedBlockWrite): Promise<void> {
     const expected = (this.headCache?.height ?? 0) + 1;
     if (w.height !== expected) throw new Error(`store: commit height ${w.height}, expected ${expected}`);
-    const ops: { type: 'put' | 'del'; key: string; value?: Uint8Array }[] = [];
-    const hk = hkey(w.height);
-    ops.push({ type: 'put', key: 'b/' + hk, value: w.blockBytes });
-    ops.push({ type: 'put', key: 'c/' + hk, value: w.commitBytes });
-    const hb = Buffer.alloc(4); hb.writeUInt32BE(w.height, 0);
-    ops.push({ type: 'put', key: 'H/' + hex(w.hash), value: hb });
-    w.txs.forEach((t, i) => {
-      const codeLen = Buffer.byteLength(t.code, 'utf8');
-      const v = Buffer.allocUnsafe(8 + codeLen);
-      v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); v.write(t.code, 8, 'utf8');
-      ops.push({ type: 'put', key: 't/' + (t.hashHex ?? hex(t.hash)), value: v });
-    });
-    for (const [k, v] of w.writes) {
-      ops.push(v === null ? { type: 'del', key: 's/' + k } : { type: 'put', key: 's/' + k, value: v });
-      if (w.history) ops.push({ type: 'put', key: StoreKeys.history(k, w.height), value: v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]) });
+    // Straight into one chained batch (no intermediate op objects: a block writes several per tx).
+    const b = this.db.batch();
+    try {
+      const hk = hkey(w.height);
+      b.put('b/' + hk, w.blockBytes);
+      b.put('c/' + hk, w.commitBytes);
+      const hb = Buffer.alloc(4); hb.writeUInt32BE(w.height, 0);
+      b.put('H/' + hex(w.hash), hb);
+      for (let i = 0; i < w.txs.length; i++) {
+        const t = w.txs[i]!;
+        const codeLen = Buffer.byteLength(t.code, 'utf8');
+        const v = Buffer.allocUnsafe(8 + codeLen);
+        v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); v.write(t.code, 8, 'utf8');
+        b.put('t/' + (t.hashHex ?? hex(t.hash)), v);
+      }
+      for (const [k, v] of w.writes) {
+        if (v === null) b.del('s/' + k);
+        else b.put('s/' + k, v);
+        if (w.history) b.put(StoreKeys.history(k, w.height), v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]));
+      }
+      for (const a of w.accountTxs ?? []) b.put(`a/${a.account}/${hk}/${a.index.toString().padStart(6, '0')}`, w.txs[a.index]!.hash); // = StoreKeys.accountTx
+      if (w.epoch) b.put(StoreKeys.epoch(w.height), w.epoch);
+      for (const [k, v] of w.meta ?? []) b.put('m/' + k, v);
+      const head = Buffer.alloc(36); head.writeUInt32BE(w.height, 0); head.set(w.hash, 4);
+      b.put('m/head', head);
+    } catch (err) {
+      await b.close();
+      throw err;
     }
-    for (const a of w.accountTxs ?? []) ops.push({ type: 'put', key: StoreKeys.accountTx(a.account, w.height, a.index), value: w.txs[a.index]!.hash });
-    if (w.epoch) ops.push({ type: 'put', key: StoreKeys.epoch(w.height), value: w.epoch });
-    for (const [k, v] of w.meta ?? []) ops.push({ type: 'put', key: 'm/' + k, value: v });
-    const head = Buffer.alloc(36); head.writeUInt32BE(w.height, 0); head.set(w.hash, 4);
-    ops.push({ type: 'put', key: 'm/head', value: head });
-    await this.atomicWrite(ops, true);
+    await b.write({ sync: true });
     this.headCache = { height: w.height, hash: new Uint8Array(w.hash) };
   }
 }
