@@ -166,6 +166,13 @@ export class Reader {
     this.pos += len;
     return out;
   }
+  /** Fixed-length bytes as a view into the input (no copy): only for input nobody mutates. */
+  view(len: number): Uint8Array {
+    this.need(len);
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, len); // plain, even over a Buffer
+    this.pos += len;
+    return out;
+  }
   bytes(max: number): Uint8Array {
     const n = this.u32();
     if (n > max) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `byte string of ${n} exceeds limit ${max}`);

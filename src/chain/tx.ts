@@ -68,7 +68,7 @@ function writeUnsigned(w: Writer, u: UnsignedTx): void {
   }
 }
 
-function readBody(r: Reader): TxBody {
+function readBody(r: Reader, key: (r: Reader) => Uint8Array = (x) => x.fixed(32)): TxBody {
   const tag = r.u8();
   switch (BODY_TAGS[tag]) {
     case 'create_account':
@@ -76,7 +76,7 @@ function readBody(r: Reader): TxBody {
     case 'issue_asset': {
       const asset = r.string(64);
       checkAsset(asset);
-      return { type: 'issue_asset', asset, amount: r.u64(), to: r.fixed(32) };
+      return { type: 'issue_asset', asset, amount: r.u64(), to: key(r) };
     }
     case 'burn_asset': {
       const asset = r.string(64);
@@ -86,7 +86,7 @@ function readBody(r: Reader): TxBody {
     case 'transfer': {
       const asset = r.string(64);
       checkAsset(asset);
-      return { type: 'transfer', asset, to: r.fixed(32), amount: r.u64() };
+      return { type: 'transfer', asset, to: key(r), amount: r.u64() };
     }
     case 'anchor':
       return { type: 'anchor', hash: r.fixed(32), metadata: r.string(Limits.metadata) };
@@ -119,15 +119,21 @@ export function encodeTx(tx: Tx): Uint8Array {
 }
 
 export function decodeTx(b: Uint8Array, maxBytes: number = Limits.maxTxBytes): Tx {
+  return decodeTxFrom(b, maxBytes, false);
+}
+
+// alias: keys and signature are views into `b` instead of copies (decodeTxShared: the bytes and
+// the tx are immutable and live together; three fewer allocations per pending tx).
+function decodeTxFrom(b: Uint8Array, maxBytes: number, alias: boolean): Tx {
   if (b.length > maxBytes) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `tx of ${b.length} bytes exceeds ${maxBytes}`);
   const r = new Reader(b);
   const v = r.u8();
   if (v !== TX_VERSION) throw new CodecError(ChainCodes.CODEC_INVALID, `unknown tx version ${v}`);
   const chainId = r.string(Limits.chainId);
-  const signer = r.fixed(32);
+  const signer = alias ? r.view(32) : r.fixed(32);
   const nonce = r.u64n();
-  const body = readBody(r);
-  const signature = r.fixed(64);
+  const body = alias ? readBody(r, (x) => x.view(32)) : readBody(r);
+  const signature = alias ? r.view(64) : r.fixed(64);
   r.end();
   return { chainId, signer, nonce, body, signature };
 }
@@ -141,7 +147,7 @@ const decodedTxs = new WeakMap<Uint8Array, Tx>();
 export function decodeTxShared(b: Uint8Array): Tx {
   let tx = decodedTxs.get(b);
   if (tx === undefined) {
-    tx = decodeTx(b);
+    tx = decodeTxFrom(b, Limits.maxTxBytes, true);
     decodedTxs.set(b, tx);
   }
   return tx;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   Reader, Writer, ChainCodes, decodeAccount, decodeAmount, encodeAccount, encodeAmount, accountKeyOf, balanceKeyOf, pkHexOf,
-  StateKeys, txIdShared, txHash, toHex, isConsortiaError,
+  StateKeys, txIdShared, txHash, toHex, isConsortiaError, decodeTx, decodeTxShared, encodeTx, signTx, generateKeyPair,
 } from '../../src/chain/index.js';
 
 const codeOf = (f: () => unknown): string | undefined => {
@@ -56,5 +56,19 @@ describe('memoized tx keys', () => {
     expect(id.hex).toBe(toHex(txHash(a)));
     expect(txIdShared(a)).toBe(id);
     expect(txIdShared(new Uint8Array([1, 2, 3]))).not.toBe(id);
+  });
+});
+
+describe('decodeTxShared (views into the tx bytes)', () => {
+  it('decodes exactly like decodeTx, with plain Uint8Array fields, also from a Buffer', () => {
+    const k = generateKeyPair();
+    const to = generateKeyPair().publicKey;
+    const bytes = encodeTx(signTx({ chainId: 'c', signer: k.publicKey, nonce: 3, body: { type: 'transfer', asset: 'USD', to, amount: 5n } }, k.secretKey));
+    for (const input of [new Uint8Array(bytes), Buffer.concat([Buffer.alloc(7), bytes]).subarray(7)]) {
+      const shared = decodeTxShared(input);
+      expect(shared).toEqual(decodeTx(bytes));
+      expect(Buffer.isBuffer(shared.signer) || Buffer.isBuffer(shared.signature)).toBe(false);
+      expect(decodeTxShared(input)).toBe(shared);
+    }
   });
 });
