@@ -51,6 +51,8 @@ export class ConsensusEngine {
   private readonly selfHex: string;
   private readonly chainId: string;
   private blocks = new Map<string, CachedBlock>();
+  /** Raw block bytes of the proposal processed per round of the current height. */
+  private proposalsSeen = new Map<number, Uint8Array>();
   private myMsgs: Buffer[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private buffered: { peer: string; payload: Buffer }[] = [];
@@ -107,6 +109,7 @@ export class ConsensusEngine {
   private startHeight(): void {
     const tip = this.o.tip;
     this.blocks.clear();
+    this.proposalsSeen.clear();
     this.myMsgs = [];
     this.heightStartedAt = this.now();
     const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
@@ -238,6 +241,10 @@ export class ConsensusEngine {
     }
     const validators = this.cs.validators;
     if (toHex(m.proposer) !== proposerFor(validators, m.height, m.round)) return;
+    // A re-sent proposal (regossip while a height is slow) is byte-identical: skip decoding and
+    // re-validating a large block on the busiest path; a different one is processed in full.
+    const seen = this.proposalsSeen.get(m.round);
+    if (seen !== undefined && seen.length === m.block.length && Buffer.compare(seen, m.block) === 0) return;
     const block = decodeBlock(m.block);
     const hash = blockHash(block.header);
     if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) return;
@@ -259,6 +266,7 @@ export class ConsensusEngine {
       cached = { block, bytes: new Uint8Array(m.block), exec };
       this.blocks.set(hashHex, cached);
     }
+    this.proposalsSeen.set(m.round, cached.bytes);
     this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached.exec !== null });
   }
 
