@@ -49,6 +49,23 @@ describe('memoized tx keys', () => {
     expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD')); // second (memoized) read
   });
 
+  it('keys that share a prefix (same memo bucket) keep their own strings; a mutated input array does not alter them', () => {
+    const a = new Uint8Array(32).fill(9);
+    const b = new Uint8Array(32).fill(9); b[31] = 1;
+    const c = new Uint8Array(32).fill(9); c[20] = 2;
+    for (let round = 0; round < 2; round++) {
+      for (const pk of [a, b, c]) {
+        expect(accountKeyOf(pk)).toBe(StateKeys.account(pk));
+        expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD'));
+      }
+    }
+    const d = new Uint8Array(32).fill(3);
+    const before = accountKeyOf(d);
+    d[0] = 4; // a caller reusing its array: the memo is by content, so the new content gets its own key
+    expect(accountKeyOf(d)).toBe(StateKeys.account(d));
+    expect(accountKeyOf(new Uint8Array(32).fill(3))).toBe(before);
+  });
+
   it('txIdShared is the tx hash and its hex, and is per bytes object', () => {
     const a = new Uint8Array([1, 2, 3]);
     const id = txIdShared(a);

@@ -14,7 +14,7 @@ import {
 import { getChainId, getMember, getParams, getValidators } from './views.js';
 import { Overlay, applyWritesToTree, precomputedTrees, type StateReader, type StateWrites, type WorldState } from './world-state.js';
 import { nodeHash } from './smt.js';
-import { accountKeyOf, balanceKeyOf } from './tx-keys.js';
+import { balanceKey, keysOf, type PkKeys } from './tx-keys.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 const ZERO_TX_HASH = new Uint8Array(32); // checkTx runs before a tx has a place in a block
@@ -156,7 +156,8 @@ function affectsValidators(b: Extract<TxBody, { type: 'governance' }>): boolean 
 
 function applyTx(o: Overlay, tx: Tx, env: Env): TxRejection | null {
   if (tx.chainId !== env.chainId) return reject(RejectionCodes.WRONG_CHAIN, `tx for chain ${tx.chainId}`);
-  const acctKey = accountKeyOf(tx.signer);
+  const signerKeys = keysOf(tx.signer);
+  const acctKey = signerKeys.account;
   const acctBytes = o.get(acctKey);
   if (tx.body.type === 'create_account') {
     if (acctBytes !== undefined) return reject(RejectionCodes.ACCOUNT_EXISTS, 'account exists');
@@ -167,7 +168,7 @@ function applyTx(o: Overlay, tx: Tx, env: Env): TxRejection | null {
   if (acctBytes === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'signer has no account');
   const expected = env.expectedNonce ?? decodeAccount(acctBytes).nonce;
   if (tx.nonce !== expected) return reject(RejectionCodes.BAD_NONCE, `expected nonce ${expected}, got ${tx.nonce}`);
-  const rej = applyBody(o, tx, env);
+  const rej = applyBody(o, tx, env, signerKeys);
   if (rej !== null) return rej;
   if (!env.checkOnly) o.set(acctKey, encodeAccount({ nonce: tx.nonce + 1 }));
   return null;
@@ -182,7 +183,7 @@ function setBalance(o: Overlay, key: string, v: bigint): void {
   else o.set(key, encodeAmount(v));
 }
 
-function applyBody(o: Overlay, tx: Tx, env: Env): TxRejection | null {
+function applyBody(o: Overlay, tx: Tx, env: Env, signerKeys: PkKeys): TxRejection | null {
   const b = tx.body;
   switch (b.type) {
     case 'create_account':
@@ -190,12 +191,13 @@ function applyBody(o: Overlay, tx: Tx, env: Env): TxRejection | null {
     case 'transfer': {
       if (b.amount <= 0n) return reject(RejectionCodes.BAD_AMOUNT, 'amount must be positive');
       if (o.get(StateKeys.asset(b.asset)) === undefined) return reject(RejectionCodes.UNKNOWN_ASSET, `unknown asset ${b.asset}`);
-      if (o.get(accountKeyOf(b.to)) === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
-      const fromKey = balanceKeyOf(tx.signer, b.asset);
+      const toKeys = keysOf(b.to);
+      if (o.get(toKeys.account) === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
+      const fromKey = balanceKey(signerKeys, b.asset);
       const from = balanceOf(o, fromKey);
       if (from < b.amount) return reject(RejectionCodes.INSUFFICIENT_BALANCE, `balance ${from} < ${b.amount}`);
       if (bytesEqual(tx.signer, b.to)) return null;
-      const toKey = balanceKeyOf(b.to, b.asset);
+      const toKey = balanceKey(toKeys, b.asset);
       const to = balanceOf(o, toKey) + b.amount;
       if (to > U64_MAX) return reject(RejectionCodes.BAD_AMOUNT, 'recipient balance overflow');
       if (env.checkOnly) return null; // nothing after this point can reject

@@ -1,35 +1,37 @@
-import { toHex } from '../bytes.js';
+import { bytesEqual, toHex } from '../bytes.js';
 
 /**
- * State keys of the public keys inside txs, built once per key (by content). A transfer reads
- * its account and two balances at admission and again at execution, and the commit indexes
- * both accounts: building and hashing those strings each time was a visible share of a tx's
- * cost. Keyed by content, so a hot account's strings are shared by all its txs and nothing
- * per-tx is retained (a per-tx memo kept pending txs' young objects alive for the GC to copy).
+ * State keys of the public keys inside txs, built once per key. A transfer reads its account and
+ * two balances at admission and again at execution, and the commit indexes both accounts:
+ * building and hashing those strings each time was a visible share of a tx's cost. Looked up by
+ * content without allocating (a small-integer prefix of the key, then a byte compare), so a hot
+ * account's strings are shared by all its txs and nothing per tx is created or retained.
  */
-interface PkKeys { hex: string; account: string; balances: Map<string, string> }
+export interface PkKeys { readonly pk: Uint8Array; readonly hex: string; readonly account: string; readonly balances: Map<string, string> }
 const LIMIT = 100_000; // recently active keys; cleared when full and refilled by the hot ones
-const memo = new Map<string, PkKeys>();
+const memo = new Map<number, PkKeys | PkKeys[]>();
+let count = 0;
 
-function keysOf(pk: Uint8Array): PkKeys {
-  const id = Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('latin1');
-  let k = memo.get(id);
-  if (k === undefined) {
-    const hex = toHex(pk);
-    k = { hex, account: 'acct/' + hex, balances: new Map() };
-    if (memo.size >= LIMIT) memo.clear();
-    memo.set(id, k);
+export function keysOf(pk: Uint8Array): PkKeys {
+  const id = ((pk[0]! << 22) ^ (pk[1]! << 14) ^ (pk[2]! << 6) ^ pk[3]! ^ (pk[4]! << 16)) & 0x3fffffff; // a small integer key
+  const e = memo.get(id);
+  if (e !== undefined) {
+    if (!Array.isArray(e)) { if (bytesEqual(e.pk, pk)) return e; }
+    else for (const x of e) if (bytesEqual(x.pk, pk)) return x;
   }
+  const hex = toHex(pk);
+  const k: PkKeys = { pk: pk.slice(), hex, account: 'acct/' + hex, balances: new Map() };
+  if (count >= LIMIT) { memo.clear(); count = 0; }
+  const cur = memo.get(id); // after a clear, start the bucket again
+  if (cur === undefined) memo.set(id, k);
+  else if (Array.isArray(cur)) cur.push(k);
+  else memo.set(id, [cur, k]);
+  count++;
   return k;
 }
 
-/** Lowercase hex of a public key. */
-export const pkHexOf = (pk: Uint8Array): string => keysOf(pk).hex;
-/** StateKeys.account(pk). */
-export const accountKeyOf = (pk: Uint8Array): string => keysOf(pk).account;
-/** StateKeys.balance(pk, asset). */
-export function balanceKeyOf(pk: Uint8Array, asset: string): string {
-  const k = keysOf(pk);
+/** StateKeys.balance for the keys of one public key. */
+export function balanceKey(k: PkKeys, asset: string): string {
   let s = k.balances.get(asset);
   if (s === undefined) {
     s = 'bal/' + k.hex + '/' + asset;
@@ -37,3 +39,10 @@ export function balanceKeyOf(pk: Uint8Array, asset: string): string {
   }
   return s;
 }
+
+/** Lowercase hex of a public key. */
+export const pkHexOf = (pk: Uint8Array): string => keysOf(pk).hex;
+/** StateKeys.account(pk). */
+export const accountKeyOf = (pk: Uint8Array): string => keysOf(pk).account;
+/** StateKeys.balance(pk, asset). */
+export const balanceKeyOf = (pk: Uint8Array, asset: string): string => balanceKey(keysOf(pk), asset);
