@@ -1,7 +1,7 @@
 import {
   type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
   blockHash, decodeBlock, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
-  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, txIdShared,
+  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, txIdShared, bytesEqual,
 } from '../../chain/index.js';
 import {
   initialState, step, proposerFor,
@@ -52,7 +52,7 @@ export class ConsensusEngine {
   private readonly chainId: string;
   private blocks = new Map<string, CachedBlock>();
   /** Raw block bytes of the proposal processed per round of the current height. */
-  private proposalsSeen = new Map<number, Uint8Array>();
+  private proposalsSeen = new Map<number, { bytes: Uint8Array; hashHex: string; polRound: number; signature: Uint8Array }>();
   private myMsgs: Buffer[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private buffered: { peer: string; payload: Buffer }[] = [];
@@ -244,7 +244,14 @@ export class ConsensusEngine {
     // A re-sent proposal (regossip while a height is slow) is byte-identical: skip decoding and
     // re-validating a large block on the busiest path; a different one is processed in full.
     const seen = this.proposalsSeen.get(m.round);
-    if (seen !== undefined && seen.length === m.block.length && Buffer.compare(seen, m.block) === 0) return;
+    if (seen !== undefined && seen.polRound === m.polRound && bytesEqual(seen.signature, m.signature) &&
+        seen.bytes.length === m.block.length && Buffer.compare(seen.bytes, m.block) === 0) {
+      // same signed proposal as before: hand it to the state machine again (it may have been too
+      // far ahead the first time), but do not decode or validate it again
+      const cached = this.blocks.get(seen.hashHex);
+      this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: seen.hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached !== undefined && cached.exec !== null });
+      return;
+    }
     const block = decodeBlock(m.block);
     const hash = blockHash(block.header);
     if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) return;
@@ -266,7 +273,7 @@ export class ConsensusEngine {
       cached = { block, bytes: new Uint8Array(m.block), exec };
       this.blocks.set(hashHex, cached);
     }
-    this.proposalsSeen.set(m.round, cached.bytes);
+    this.proposalsSeen.set(m.round, { bytes: cached.bytes, hashHex, polRound: m.polRound, signature: m.signature });
     this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached.exec !== null });
   }
 
