@@ -51,7 +51,7 @@ export class ConsensusEngine {
   private readonly selfHex: string;
   private readonly chainId: string;
   private blocks = new Map<string, CachedBlock>();
-  /** Raw block bytes of the proposal processed per round of the current height. */
+  /** The signed proposal processed per round of the current height (to recognise a re-send). */
   private proposalsSeen = new Map<number, { bytes: Uint8Array; hashHex: string; polRound: number; signature: Uint8Array }>();
   private myMsgs: Buffer[] = [];
   private timers = new Set<NodeJS.Timeout>();

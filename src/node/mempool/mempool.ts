@@ -154,8 +154,9 @@ export class Mempool<T> {
    * signers it touched — stale nonces go, and the new head tx of each is re-validated.
    */
   onCommitted(committedHashHex: Iterable<string>, touchedSigners: Iterable<string>): void {
-    // A committed tx's signature is never needed again (a late copy fails on its nonce first):
-    // dropping it keeps the cache about the size of the pool instead of 200k long-lived strings.
+    // A committed tx's cached verification goes: a late copy of a tx that executed fails on its
+    // nonce before any verify (one that was rejected in its block is verified again: a cost only),
+    // and the cache stays about the size of the pool instead of 200k long-lived strings.
     for (const h of committedHashHex) { const e = this.byHash.get(h); if (e) this.remove(e); this.verified.delete(h); }
     for (const signer of touchedSigners) {
       const m = this.bySigner.get(signer);
