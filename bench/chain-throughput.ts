@@ -174,7 +174,11 @@ async function main(): Promise<void> {
     // Sustained = best stage that kept up (>= 90% of offered) — else the best committed rate.
     const kept = stages.filter((x) => x.tps >= x.rate * 0.9);
     const best = (kept.length ? kept : stages).reduce((a, b) => (b.tps > a.tps ? b : a));
-    console.log(JSON.stringify({ tps: best.tps, p50_ms: best.p50, p95_ms: best.p95, p99_ms: best.p99, ceiling_tps: ceiling, verify_per_core: verifyPerCore, cores, validators: VALIDATORS, offered_tps: best.rate, pct_of_ceiling: Math.round((100 * best.tps) / ceiling), stages }));
+    // Measured again after the run (nodes stopped below, load generator idle): on a shared host the
+    // CPU speed can drift during a run; both figures show how much.
+    await net.stop();
+    const verifyPerCoreEnd = measureVerifyPerCore();
+    console.log(JSON.stringify({ tps: best.tps, p50_ms: best.p50, p95_ms: best.p95, p99_ms: best.p99, ceiling_tps: ceiling, verify_per_core: verifyPerCore, verify_per_core_end: verifyPerCoreEnd, cores, validators: VALIDATORS, offered_tps: best.rate, pct_of_ceiling: Math.round((100 * best.tps) / ceiling), stages }));
   } finally {
     if (process.env.BENCH_LOG_LEVEL) net.nodes.forEach((n) => console.error(`--- node${n.index}\n${net.dumpLogs(n.index)}`));
     sse?.abort();
