@@ -52,6 +52,12 @@ export function requireRole(p: Principal, min: Role): void {
   if (!roleAtLeast(p.role, min)) throw new ConsortiaError(CpCodes.FORBIDDEN, `requires role ${min} (token has ${p.role})`);
 }
 
+/** Caller acts for orgId (a platform token may act for any) with at least `min`; else 403 naming the action. */
+export function requireActingFor(p: Principal, orgId: string, action: string, min: Role): void {
+  if (!isPlatform(p) && p.orgId !== orgId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot ${action} for ${orgId}`);
+  requireRole(p, min);
+}
+
 /** Caller must belong to orgId (else 404) with at least `min` (else 403). */
 export function requireOrg(p: Principal, orgId: string, min: Role): void {
   if (isPlatform(p)) return;

@@ -10,7 +10,7 @@ import { appendEntry, GENESIS_PREV_HASH } from '../domain/transcript.js';
 import type { Ceremony } from '../domain/types.js';
 import { advanceCeremony, pendingApprovals, pendingNodes, sealCeremony } from '../reconciler/ceremony-driver.js';
 import { recordChange } from '../store/index.js';
-import { isPlatform, principalOf, requireMember, requireRole, visibleConsortium } from './auth.js';
+import { principalOf, requireActingFor, requireMember, visibleConsortium } from './auth.js';
 import type { ApiContext } from './context.js';
 import { mutate } from './mutate.js';
 import * as S from './schemas.js';
@@ -81,8 +81,7 @@ export function ceremonyRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = principalOf(req);
     const c = await visibleConsortium(ctx, p, req.params.cid);
     const { memberId, adminKey, signature } = req.body;
-    if (!isPlatform(p) && p.orgId !== memberId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot approve for ${memberId}`);
-    requireRole(p, 'org-admin');
+    requireActingFor(p, memberId, 'approve', 'org-admin');
     const cer = await mutate(ctx, req, reply, 200, async (repo) => {
       const cur = await repo.ceremonies.get(c.id);
       if (!cur) throw new ConsortiaError(CpCodes.NOT_FOUND, `no ceremony started for ${c.id}`);

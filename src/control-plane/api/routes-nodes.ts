@@ -10,7 +10,7 @@ import { validateTier } from '../domain/tier.js';
 import { actorOf } from '../domain/tokens.js';
 import type { NodeRecord } from '../domain/types.js';
 import { recordChange } from '../store/index.js';
-import { isPlatform, principalOf, requireRole, visibleConsortium } from './auth.js';
+import { isPlatform, principalOf, requireActingFor, requireRole, visibleConsortium } from './auth.js';
 import type { ApiContext } from './context.js';
 import { mutate } from './mutate.js';
 import * as S from './schemas.js';
@@ -26,8 +26,7 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = principalOf(req);
     const c = await visibleConsortium(ctx, p, req.params.cid);
     const { orgId, role } = req.body;
-    if (!isPlatform(p) && p.orgId !== orgId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot request nodes for ${orgId}`);
-    requireRole(p, 'org-operator');
+    requireActingFor(p, orgId, 'request nodes', 'org-operator');
     const clusterId = req.body.clusterId ?? 'local';
     const tier = req.body.tier ?? {};
     validateTier(role, tier);
@@ -81,8 +80,7 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p = principalOf(req);
     const c = await visibleConsortium(ctx, p, req.params.cid);
     const { memberId, adminKey, signature } = req.body;
-    if (!isPlatform(p) && p.orgId !== memberId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot sign for ${memberId}`);
-    requireRole(p, 'org-admin');
+    requireActingFor(p, memberId, 'sign', 'org-admin');
     const saved = await mutate(ctx, req, reply, 200, async (repo) => {
       const n = await repo.nodes.get(c.id, req.params.nodeId);
       if (!n || n.desired === 'deleted') throw new ConsortiaError(CpCodes.NOT_FOUND, `node ${req.params.nodeId} not found`);

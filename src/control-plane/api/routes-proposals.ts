@@ -10,7 +10,7 @@ import { actorOf, type Principal } from '../domain/tokens.js';
 import type { ApiAction, ChainActionJson, Consortium, Proposal } from '../domain/types.js';
 import { decide, isExpired } from '../domain/voting.js';
 import { recordChange, repositories, type Repositories } from '../store/index.js';
-import { isPlatform, principalOf, requireMember, requireRole, visibleConsortium } from './auth.js';
+import { principalOf, requireActingFor, requireMember, visibleConsortium } from './auth.js';
 import type { ApiContext } from './context.js';
 import { mutate } from './mutate.js';
 import * as S from './schemas.js';
@@ -127,8 +127,7 @@ export function proposalRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const p: Principal = principalOf(req);
     const c = await visibleConsortium(ctx, p, req.params.cid);
     const { memberId, vote, adminKey, signature } = req.body;
-    if (!isPlatform(p) && p.orgId !== memberId) throw new ConsortiaError(CpCodes.FORBIDDEN, `a token of ${String(p.orgId)} cannot vote for ${memberId}`);
-    requireRole(p, 'org-admin');
+    requireActingFor(p, memberId, 'vote', 'org-admin');
     const expired = await expireIfDue(ctx, c.id, req.params.pid);
     if (!expired) throw new ConsortiaError(CpCodes.NOT_FOUND, `proposal ${req.params.pid} not found`);
     const saved = await mutate(ctx, req, reply, 200, async (repo) => {
