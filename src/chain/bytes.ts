@@ -5,16 +5,17 @@ export type Hash = Uint8Array;
 
 export const ZERO_HASH: Hash = new Uint8Array(32);
 
-function view(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+/** A plain Uint8Array over the same bytes (a node Buffer is not toEqual to one; hashes are compared as plain arrays). */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
 }
 
 /** SHA-256 of the concatenation of parts (one-shot hash when there is a single part). */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return view(nodeHash('sha256', parts[0]!, 'buffer'));
+  if (parts.length === 1) return plainBytes(nodeHash('sha256', parts[0]!, 'buffer'));
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
-  return view(h.digest());
+  return plainBytes(h.digest());
 }
 
 export function toHex(b: Uint8Array): string {
@@ -31,7 +32,7 @@ export function fromHex(s: string, expectLen?: number): Uint8Array {
   if (expectLen !== undefined && s.length !== expectLen * 2) {
     throw new CodecError(ChainCodes.CODEC_INVALID, `expected ${expectLen} bytes of hex`, { got: s.length / 2 });
   }
-  return view(Buffer.from(s, 'hex'));
+  return plainBytes(Buffer.from(s, 'hex'));
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

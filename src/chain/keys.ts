@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Writer } from './codec.js';
+import { plainBytes } from './bytes.js';
 
 /** Ed25519 key pair: secretKey is the 32-byte RFC 8032 seed, publicKey the 32-byte raw key. */
 export interface KeyPair {
@@ -49,25 +50,22 @@ function privateKeyObject(sk: Uint8Array): KeyObject {
   return ko;
 }
 
-function u8(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 export function generateKeyPair(): KeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-  return { publicKey: u8(spki).slice(spki.length - 32), secretKey: u8(pkcs8).slice(pkcs8.length - 32) };
+  return { publicKey: plainBytes(spki).slice(spki.length - 32), secretKey: plainBytes(pkcs8).slice(pkcs8.length - 32) };
 }
 
 /** Public key of a 32-byte seed (node:crypto). */
 export function publicKeyFromSecret(sk: Uint8Array): Uint8Array {
   const spki = createPublicKey(privateKeyObject(sk)).export({ format: 'der', type: 'spki' });
-  return u8(spki).slice(spki.length - 32);
+  return plainBytes(spki).slice(spki.length - 32);
 }
 
 export function sign(secretKey: Uint8Array, msg: Uint8Array): Uint8Array {
-  return u8(nodeSign(null, msg, privateKeyObject(secretKey)));
+  return plainBytes(nodeSign(null, msg, privateKeyObject(secretKey)));
 }
 
 export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {

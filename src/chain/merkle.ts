@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { bytesEqual, sha256, type Hash } from './bytes.js';
+import { bytesEqual, plainBytes, sha256, type Hash } from './bytes.js';
 
 /** RFC 6962 / 9162 Merkle tree: leaf = H(0x00 || d), node = H(0x01 || l || r), empty = H(""). */
 export interface MerkleProof {
@@ -11,24 +11,28 @@ export interface MerkleProof {
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);
 
-function u8(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-// One-shot hashing over a reused scratch buffer: a Hash object per node cost more than the hash
-// (tx roots are computed for every proposal built or validated).
+// One-shot hashing over a reused scratch buffer. Inner hashes stay the Buffers node:crypto returns
+// (tx roots are computed for every proposal built or validated: a plain view per node doubled
+// the objects); what leaves this module is a plain Uint8Array (plainBytes).
 let leafScratch = Buffer.alloc(1024);
 const nodeScratch = Buffer.alloc(65);
-export function merkleLeafHash(data: Uint8Array): Hash {
+function rawLeafHash(data: Uint8Array): Buffer {
   if (leafScratch.length < data.length + 1) leafScratch = Buffer.alloc(data.length + 1024);
   leafScratch[0] = LEAF[0]!;
   leafScratch.set(data, 1);
-  return u8(hash('sha256', leafScratch.subarray(0, data.length + 1), 'buffer'));
+  return hash('sha256', leafScratch.subarray(0, data.length + 1), 'buffer');
 }
-export function merkleNodeHash(l: Hash, r: Hash): Hash {
+function rawNodeHash(l: Uint8Array, r: Uint8Array): Buffer {
   nodeScratch[0] = NODE[0]!;
   nodeScratch.set(l, 1);
   nodeScratch.set(r, 33);
-  return u8(hash('sha256', nodeScratch, 'buffer'));
+  return hash('sha256', nodeScratch, 'buffer');
+}
+export function merkleLeafHash(data: Uint8Array): Hash {
+  return plainBytes(rawLeafHash(data));
+}
+export function merkleNodeHash(l: Hash, r: Hash): Hash {
+  return plainBytes(rawNodeHash(l, r));
 }
 
 // Level-by-level with the unpaired last node promoted unchanged: equal to RFC 6962's MTH.
@@ -39,38 +43,25 @@ function nextLevel(level: Hash[]): Hash[] {
   return out;
 }
 
-export function merkleRootOfLeafHashes(hashes: Hash[]): Hash {
-  if (hashes.length === 0) return sha256(new Uint8Array(0));
-  let level = hashes;
-  while (level.length > 1) level = nextLevel(level);
-  return level[0]!;
-}
-
-export function merkleRoot(leaves: Uint8Array[]): Hash {
-  if (leaves.length === 0) return sha256(new Uint8Array(0));
-  // Hot (every proposal built or validated): inner hashes stay node:crypto's Buffers and the
-  // levels are reduced in place; only the root becomes a plain Uint8Array.
-  const level: Uint8Array[] = new Array(leaves.length);
-  for (let i = 0; i < leaves.length; i++) {
-    const d = leaves[i]!;
-    if (leafScratch.length < d.length + 1) leafScratch = Buffer.alloc(d.length + 1024);
-    leafScratch[0] = LEAF[0]!;
-    leafScratch.set(d, 1);
-    level[i] = hash('sha256', leafScratch.subarray(0, d.length + 1), 'buffer');
-  }
+/** The same levels as nextLevel, reduced in place in `level` (which it overwrites). */
+function reduceToRoot(level: Uint8Array[]): Hash {
+  if (level.length === 0) return sha256(new Uint8Array(0));
   let n = level.length;
   while (n > 1) {
     let m = 0;
-    for (let i = 0; i + 1 < n; i += 2) {
-      nodeScratch[0] = NODE[0]!;
-      nodeScratch.set(level[i]!, 1);
-      nodeScratch.set(level[i + 1]!, 33);
-      level[m++] = hash('sha256', nodeScratch, 'buffer');
-    }
-    if (n % 2 === 1) level[m++] = level[n - 1]!; // the unpaired last node is promoted unchanged
+    for (let i = 0; i + 1 < n; i += 2) level[m++] = rawNodeHash(level[i]!, level[i + 1]!);
+    if (n % 2 === 1) level[m++] = level[n - 1]!;
     n = m;
   }
-  return u8(level[0] as Buffer);
+  return plainBytes(level[0]!);
+}
+
+export function merkleRootOfLeafHashes(hashes: Hash[]): Hash {
+  return reduceToRoot([...hashes]);
+}
+
+export function merkleRoot(leaves: Uint8Array[]): Hash {
+  return reduceToRoot(leaves.map(rawLeafHash));
 }
 
 export function merkleProof(leaves: Uint8Array[], index: number): MerkleProof {

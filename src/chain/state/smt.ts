@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { ZERO_HASH, bytesEqual, compareBytes, type Hash } from '../bytes.js';
+import { ZERO_HASH, bytesEqual, compareBytes, plainBytes, type Hash } from '../bytes.js';
 
 /**
  * Compact sparse Merkle trie over 256-bit key hashes (Diem/JMT style): a subtree holding a
@@ -21,7 +21,7 @@ export interface StateProof {
 
 // one scratch buffer + one-shot hashing: the hot path of every state-root update. Inside the tree
 // hashes stay the Buffers node:crypto returns (a plain Uint8Array view per hash doubled the
-// objects the GC copies); they are exposed as plain Uint8Arrays (nodeHash, proofs).
+// objects the GC copies); they are exposed as plain Uint8Arrays (nodeHash, proofs) via plainBytes.
 const scratch = Buffer.alloc(65);
 function rawLeafHash(kh: Uint8Array, vh: Uint8Array): Buffer {
   scratch[0] = 0;
@@ -35,19 +35,15 @@ function rawBranchHash(l: Uint8Array, r: Uint8Array): Buffer {
   scratch.set(r, 33);
   return hash('sha256', scratch, 'buffer');
 }
-/** A plain Uint8Array over the same bytes (callers compare hashes with Uint8Arrays). */
-export function plain(b: Uint8Array): Uint8Array {
-  return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
-}
-/** sha256 of a state value, as kept in a leaf (internal form; see plain()). */
+/** sha256 of a state value, as kept in a leaf (internal form; see plainBytes()). */
 export function smtValueHash(v: Uint8Array): Uint8Array {
   return hash('sha256', v, 'buffer');
 }
 export function smtLeafHash(kh: Uint8Array, vh: Uint8Array): Hash {
-  return plain(rawLeafHash(kh, vh));
+  return plainBytes(rawLeafHash(kh, vh));
 }
 export function smtBranchHash(l: Hash, r: Hash): Hash {
-  return plain(rawBranchHash(l, r));
+  return plainBytes(rawBranchHash(l, r));
 }
 
 export function bit(kh: Uint8Array, d: number): number {
@@ -69,7 +65,7 @@ function rawNodeHash(n: SmtNode | null): Uint8Array {
 }
 
 export function nodeHash(n: SmtNode | null): Hash {
-  return plain(rawNodeHash(n));
+  return plainBytes(rawNodeHash(n));
 }
 
 function split(a: SmtLeaf, b: SmtLeaf, d: number): SmtNode {
@@ -191,7 +187,7 @@ export function smtProve(root: SmtNode | null, kh: Uint8Array): StateProof {
     }
     d++;
   }
-  return { siblings, leaf: n === null ? null : { keyHash: plain(n.kh), valueHash: plain(n.vh) } };
+  return { siblings, leaf: n === null ? null : { keyHash: plainBytes(n.kh), valueHash: plainBytes(n.vh) } };
 }
 
 function prefixEqual(a: Uint8Array, b: Uint8Array, bits: number): boolean {
