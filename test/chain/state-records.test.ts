@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  Reader, Writer, ChainCodes, decodeAccount, decodeAmount, encodeAccount, encodeAmount, accountKeyOf, balanceKeyOf, pkHexOf,
+  Reader, Writer, ChainCodes, decodeAccount, decodeAmount, encodeAccount, encodeAmount, pkHexOf,
   StateKeys, txIdShared, txHash, toHex, isConsortiaError, decodeTx, decodeTxShared, encodeTx, signTx, generateKeyPair,
 } from '../../src/chain/index.js';
 
@@ -39,14 +39,16 @@ describe('account and balance records (hot-path codecs)', () => {
   });
 });
 
-describe('memoized tx keys', () => {
-  it('equal the StateKeys forms', () => {
+describe('memoized public-key state keys', () => {
+  it('are the documented key strings, also when read again from the memo', () => {
     const pk = new Uint8Array(32).map((_, i) => i * 7);
-    expect(pkHexOf(pk)).toBe(toHex(pk));
-    expect(accountKeyOf(pk)).toBe(StateKeys.account(pk));
-    expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD'));
-    expect(balanceKeyOf(pk, 'EUR')).toBe(StateKeys.balance(pk, 'EUR'));
-    expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD')); // second (memoized) read
+    const hex = toHex(pk);
+    expect(pkHexOf(pk)).toBe(hex);
+    expect(StateKeys.account(pk)).toBe('acct/' + hex);
+    expect(StateKeys.balance(pk, 'USD')).toBe('bal/' + hex + '/USD');
+    expect(StateKeys.balance(pk, 'EUR')).toBe('bal/' + hex + '/EUR');
+    expect(StateKeys.balance(pk, 'USD')).toBe('bal/' + hex + '/USD'); // second (memoized) read
+    expect(StateKeys.balancePrefix(pk)).toBe('bal/' + hex + '/');
   });
 
   it('keys that share a prefix (same memo bucket) keep their own strings; a mutated input array does not alter them', () => {
@@ -55,15 +57,15 @@ describe('memoized tx keys', () => {
     const c = new Uint8Array(32).fill(9); c[20] = 2;
     for (let round = 0; round < 2; round++) {
       for (const pk of [a, b, c]) {
-        expect(accountKeyOf(pk)).toBe(StateKeys.account(pk));
-        expect(balanceKeyOf(pk, 'USD')).toBe(StateKeys.balance(pk, 'USD'));
+        expect(StateKeys.account(pk)).toBe('acct/' + toHex(pk));
+        expect(StateKeys.balance(pk, 'USD')).toBe('bal/' + toHex(pk) + '/USD');
       }
     }
     const d = new Uint8Array(32).fill(3);
-    const before = accountKeyOf(d);
+    const before = StateKeys.account(d);
     d[0] = 4; // a caller reusing its array: the memo is by content, so the new content gets its own key
-    expect(accountKeyOf(d)).toBe(StateKeys.account(d));
-    expect(accountKeyOf(new Uint8Array(32).fill(3))).toBe(before);
+    expect(StateKeys.account(d)).toBe('acct/' + toHex(d));
+    expect(StateKeys.account(new Uint8Array(32).fill(3))).toBe(before);
   });
 
   it('txIdShared is the tx hash and its hex, and is per bytes object', () => {

@@ -5,4 +5,4 @@ export * from './genesis-state.js';
 export * from './transition.js';
 export { type StateProof, type SmtNode } from './smt.js';
 export * from './snapshot.js';
-export { pkHexOf, accountKeyOf, balanceKeyOf } from './tx-keys.js';
+export { pkHexOf } from './pk-keys.js';

@@ -2,6 +2,7 @@ import { Reader, Writer, Limits } from '../codec.js';
 import { CodecError, ChainCodes } from '../errors.js';
 import { toHex, type Hash } from '../bytes.js';
 import { NODE_ROLES, type NodeRole } from '../params.js';
+import { balanceKey, keysOf } from './pk-keys.js';
 
 /** State keys (strings; hex for bytes). Asset ids never contain '/'. */
 export const StateKeys = {
@@ -9,9 +10,9 @@ export const StateKeys = {
   params: 'params',
   /** validatorSetHash of the set that signs the NEXT block: lets light clients follow validator-set changes by proof. */
   valset: 'valset',
-  account: (pk: Uint8Array): string => 'acct/' + toHex(pk),
-  balance: (pk: Uint8Array, asset: string): string => 'bal/' + toHex(pk) + '/' + asset,
-  balancePrefix: (pk: Uint8Array): string => 'bal/' + toHex(pk) + '/',
+  account: (pk: Uint8Array): string => keysOf(pk).account,
+  balance: (pk: Uint8Array, asset: string): string => balanceKey(keysOf(pk), asset),
+  balancePrefix: (pk: Uint8Array): string => 'bal/' + keysOf(pk).hex + '/',
   asset: (id: string): string => 'asset/' + id,
   anchor: (hash: Uint8Array): string => 'anchor/' + toHex(hash),
   member: (id: string): string => 'member/' + id,

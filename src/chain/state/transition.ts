@@ -14,7 +14,7 @@ import {
 import { getChainId, getMember, getParams, getValidators } from './views.js';
 import { Overlay, applyWritesToTree, precomputedTrees, type StateReader, type StateWrites, type WorldState } from './world-state.js';
 import { nodeHash } from './smt.js';
-import { balanceKey, keysOf, type PkKeys } from './tx-keys.js';
+import { balanceKey, keysOf, type PkKeys } from './pk-keys.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 const ZERO_TX_HASH = new Uint8Array(32); // checkTx runs before a tx has a place in a block

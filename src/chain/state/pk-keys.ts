@@ -1,11 +1,12 @@
 import { bytesEqual, toHex } from '../bytes.js';
 
 /**
- * State keys of the public keys inside txs, built once per key. A transfer reads its account and
- * two balances at admission and again at execution, and the commit indexes both accounts:
- * building and hashing those strings each time was a visible share of a tx's cost. Looked up by
- * content without allocating (a small-integer prefix of the key, then a byte compare), so a hot
- * account's strings are shared by all its txs and nothing per tx is created or retained.
+ * State key strings of a public key (StateKeys.account / balance build them here), made once per
+ * key. A transfer reads its account and two balances at admission and again at execution, and the
+ * commit indexes both accounts: building and hashing those strings each time was a visible share
+ * of a tx's cost. Looked up by content without allocating (a small-integer prefix of the key,
+ * then a byte compare), so a hot account's strings are shared by all its txs and nothing per tx
+ * is created or retained.
  */
 export interface PkKeys { readonly pk: Uint8Array; readonly hex: string; readonly account: string; readonly balances: Map<string, string> }
 const LIMIT = 100_000; // recently active keys; cleared when full and refilled by the hot ones
@@ -30,7 +31,7 @@ export function keysOf(pk: Uint8Array): PkKeys {
   return k;
 }
 
-/** StateKeys.balance for the keys of one public key. */
+/** The balance key of one public key's keys for `asset` (StateKeys.balance). */
 export function balanceKey(k: PkKeys, asset: string): string {
   let s = k.balances.get(asset);
   if (s === undefined) {
@@ -40,9 +41,5 @@ export function balanceKey(k: PkKeys, asset: string): string {
   return s;
 }
 
-/** Lowercase hex of a public key. */
+/** Lowercase hex of a public key (memoized like its keys). */
 export const pkHexOf = (pk: Uint8Array): string => keysOf(pk).hex;
-/** StateKeys.account(pk). */
-export const accountKeyOf = (pk: Uint8Array): string => keysOf(pk).account;
-/** StateKeys.balance(pk, asset). */
-export const balanceKeyOf = (pk: Uint8Array, asset: string): string => balanceKey(keysOf(pk), asset);
