@@ -131,12 +131,19 @@ export class ChainStore {
    * largest non-signature cost of a committed tx).
    */
   private async atomicWrite(ops: { type: 'put' | 'del'; key: string; value?: Uint8Array }[], sync: boolean): Promise<void> {
-    const b = this.db.batch();
-    try {
+    await this.writeBatch((b) => {
       for (const o of ops) {
         if (o.type === 'put') b.put(o.key, o.value!);
         else b.del(o.key);
       }
+    }, sync);
+  }
+
+  /** One atomic chained-batch write filled by `fill` (the batch is closed if filling throws). */
+  private async writeBatch(fill: (b: { put(key: string, value: Uint8Array): unknown; del(key: string): unknown }) => void, sync: boolean): Promise<void> {
+    const b = this.db.batch();
+    try {
+      fill(b);
     } catch (err) {
       await b.close();
       throw err;
@@ -200,8 +207,7 @@ export class ChainStore {
     const expected = (this.headCache?.height ?? 0) + 1;
     if (w.height !== expected) throw new Error(`store: commit height ${w.height}, expected ${expected}`);
     // Straight into one chained batch (no intermediate op objects: a block writes several per tx).
-    const b = this.db.batch();
-    try {
+    await this.writeBatch((b) => {
       const hk = hkey(w.height);
       b.put('b/' + hk, w.blockBytes);
       b.put('c/' + hk, w.commitBytes);
@@ -219,16 +225,12 @@ export class ChainStore {
         else b.put('s/' + k, v);
         if (w.history) b.put(StoreKeys.history(k, w.height), v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]));
       }
-      for (const a of w.accountTxs ?? []) b.put(`a/${a.account}/${hk}/${a.index.toString().padStart(6, '0')}`, w.txs[a.index]!.hash); // = StoreKeys.accountTx
+      for (const a of w.accountTxs ?? []) b.put(StoreKeys.accountTx(a.account, w.height, a.index), w.txs[a.index]!.hash);
       if (w.epoch) b.put(StoreKeys.epoch(w.height), w.epoch);
       for (const [k, v] of w.meta ?? []) b.put('m/' + k, v);
       const head = Buffer.alloc(36); head.writeUInt32BE(w.height, 0); head.set(w.hash, 4);
       b.put('m/head', head);
-    } catch (err) {
-      await b.close();
-      throw err;
-    }
-    await b.write({ sync: true });
+    }, true);
     this.headCache = { height: w.height, hash: new Uint8Array(w.hash) };
   }
 }
