@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   type Block, type BlockHeader, type CommitCertificate, type Hash, type KeyPair, type SealedGenesis, type Tx,
   StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTxShared, getBalances, merkleProof,
-  sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txHash, txIdShared, pkHexOf, verifyEncodedTxSignature,
+  sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txIdShared, pkHexOf, verifyEncodedTxSignature,
   verifySealedGenesis, getMembers, getBalances as balancesOf, encodeHeader, WorldState,
 } from '../chain/index.js';
 import { ConsortiaError } from '../lib/errors.js';
@@ -121,11 +121,9 @@ export class ChainNode implements NodeApiBackend {
     const selfHex = toHex(this.key.publicKey);
     const chain: MempoolChain<Tx> = {
       chainId: cfg.chainId,
-      hash: txHash,
       txId: txIdShared, // shared with execution, like the decode
       decode: (b) => decodeTxShared(b), // the proposer's execution reuses it
-      info: (t) => ({ chainId: t.chainId, signer: t.signer, nonce: t.nonce }),
-      signerHex: (t) => pkHexOf(t.signer),
+      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
       verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
       stateNonce: (signerHex) => {
         const v = tip.state.get('acct/' + signerHex);

@@ -18,14 +18,11 @@ export interface MempoolTx<T> {
 /** What the pool needs from the chain (wired by the node; faked in unit tests). */
 export interface MempoolChain<T> {
   chainId: string;
-  hash(bytes: Uint8Array): Uint8Array;
-  /** hash and its hex in one step, when the chain can share them with execution (optional). */
-  txId?(bytes: Uint8Array): { hash: Uint8Array; hex: string };
+  /** The tx hash and its lowercase hex (the chain shares them with execution). */
+  txId(bytes: Uint8Array): { hash: Uint8Array; hex: string };
   /** Throws a ConsortiaError-like { code } (CODEC_* / INVALID_TX) on undecodable input. */
   decode(bytes: Uint8Array): T;
-  info(tx: T): { chainId: string; signer: Uint8Array; nonce: number };
-  /** Hex of the signer (optional: a memoized form of toHex(info(tx).signer)). */
-  signerHex?(tx: T): string;
+  info(tx: T): { chainId: string; signerHex: string; nonce: number };
   verifySignature(tx: T, bytes: Uint8Array): boolean;
   /** Next nonce of `signer` in the latest committed state (0 for unknown accounts). */
   stateNonce(signerHex: string): number;
@@ -47,8 +44,6 @@ export const MempoolReasons = {
   WRONG_CHAIN: 'WRONG_CHAIN',
   INVALID_TX: 'INVALID_TX',
 } as const;
-
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export class Mempool<T> {
   private readonly byHash = new Map<string, MempoolTx<T>>();
@@ -85,10 +80,7 @@ export class Mempool<T> {
     if (bytes.length > this.limits.maxTxBytes) {
       return this.reject(MempoolReasons.TX_TOO_LARGE, `tx is ${bytes.length} bytes, limit ${this.limits.maxTxBytes}`, null);
     }
-    let hash: Uint8Array;
-    let hashHex: string;
-    if (this.chain.txId) ({ hash, hex: hashHex } = this.chain.txId(bytes));
-    else { hash = this.chain.hash(bytes); hashHex = toHex(hash); }
+    const { hash, hex: hashHex } = this.chain.txId(bytes);
     const existing = this.byHash.get(hashHex);
     if (existing) return { ok: true, entry: existing, duplicate: true };
     let tx: T;
@@ -103,7 +95,7 @@ export class Mempool<T> {
     if (this.byHash.size >= this.limits.maxTxs || this.bytes + bytes.length > this.limits.maxBytes) {
       return this.reject(MempoolReasons.MEMPOOL_FULL, 'mempool is full', hash);
     }
-    const signer = this.chain.signerHex ? this.chain.signerHex(tx) : toHex(info.signer);
+    const signer = info.signerHex;
     const stateNonce = this.chain.stateNonce(signer);
     const pending = this.bySigner.get(signer);
     if (info.nonce < stateNonce) return this.reject(MempoolReasons.BAD_NONCE, `nonce ${info.nonce} already used (next ${stateNonce})`, hash);

@@ -11,13 +11,13 @@ function setup(limits = { maxTxs: 10, maxBytes: 10_000, maxTxBytes: 100 }) {
   let verifies = 0;
   const chain: MempoolChain<FakeTx> = {
     chainId: 'c1',
-    hash: (b) => createHash('sha256').update(b).digest(),
+    txId: (b) => { const hash = createHash('sha256').update(b).digest(); return { hash, hex: hash.toString('hex') }; },
     decode: (b) => {
       const p = Buffer.from(b).toString().split('|');
       if (p.length !== 5) throw Object.assign(new Error('bad'), { code: 'CODEC_TRUNCATED' });
       return { chainId: p[0]!, signer: p[1]!, nonce: Number(p[2]), sigOk: p[3] === '1' };
     },
-    info: (t) => ({ chainId: t.chainId, signer: Buffer.from(t.signer.padEnd(4, '0')), nonce: t.nonce }),
+    info: (t) => ({ chainId: t.chainId, signerHex: Buffer.from(t.signer.padEnd(4, '0')).toString('hex'), nonce: t.nonce }),
     verifySignature: (t) => { verifies++; return t.sigOk; },
     stateNonce: (s) => nonces.get(s) ?? 0,
     check: () => null,
