@@ -208,7 +208,7 @@ export class ChainNode implements NodeApiBackend {
     const signers = new Set<string>();
     const m = this.metrics;
     c.exec.results.forEach((res, i) => {
-      const hex = res.hashHex ?? toHex(res.hash);
+      const hex = res.hashHex;
       hashes.push(hex);
       const entry = r.mempool.get(hex);
       if (entry) { signers.add(entry.signer); m?.commitLatency.observe((now - entry.admittedAt) / 1000); }

@@ -9,7 +9,7 @@ import {
  */
 export type State = WorldState;
 export interface Execution {
-  results: { hash: Hash; hashHex?: string; code: string }[];
+  results: { hash: Hash; hashHex: string; code: string }[];
   writes: Map<string, Uint8Array | null>;
   stateRoot: Hash;
   validators: ValidatorInfo[];

@@ -108,7 +108,7 @@ export class PrivValidator {
 export function writeDurably(file: string, data: string | Uint8Array): void {
   const tmp = file + '.tmp';
   const fd = openSync(tmp, 'w', 0o600);
-  try { if (typeof data === 'string') writeSync(fd, data); else writeSync(fd, data); fsyncSync(fd); } finally { closeSync(fd); }
+  try { writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data); fsyncSync(fd); } finally { closeSync(fd); }
   renameSync(tmp, file);
   try {
     const dfd = openSync(dirname(file), 'r');
