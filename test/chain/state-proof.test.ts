@@ -12,6 +12,15 @@ describe('sparse Merkle state commitment', () => {
     expect(verifyStateProof(s.root(), 'x', new Uint8Array([1]), s.prove('x'))).toBe(false);
   });
 
+  it('roots are pinned: the commitment (and so every block) is the same across implementations', () => {
+    const entries: [string, Uint8Array][] = [];
+    for (let i = 0; i < 50; i++) entries.push([`k/${i}`, new Uint8Array([i, i + 1, i + 2])]);
+    const s = WorldState.fromEntries(entries);
+    expect(Buffer.from(s.root()).toString('hex')).toBe('ad3dc2bbcbef193f5183ecb7e001b1127e3404ff25180f1394bf86d365a99a06');
+    s.commit(new Map([['k/3', null], ['k/7', new Uint8Array([9])], ['new', new Uint8Array([1])]]));
+    expect(Buffer.from(s.root()).toString('hex')).toBe('3528ce1f65f542a6e79adc1cc5c773d5351d534d03376abacf5d965af1018476');
+  });
+
   it('root is history independent: incremental writes/deletes == bulk build', () => {
     fc.assert(
       fc.property(kv, kv, (a, b) => {

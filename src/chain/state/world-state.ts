@@ -2,7 +2,7 @@ import { fromHex, sha256, toHex, utf8, type Hash } from '../bytes.js';
 import { CodecError, ChainCodes } from '../errors.js';
 import type { Genesis } from '../genesis.js';
 import { genesisWrites } from './genesis-state.js';
-import { nodeHash, smtApplySorted, smtProve, smtValueHash, smtVerify, sortOps, type SmtNode, type SmtOp, type StateProof } from './smt.js';
+import { binOf, bytesOfBin, nodeHash, smtApplySorted, smtProve, smtValueHash, smtVerify, sortOps, type Bin, type SmtNode, type SmtOp, type StateProof } from './smt.js';
 
 export type { StateProof } from './smt.js';
 export type StateWrites = Map<string, Uint8Array | null>;
@@ -28,22 +28,26 @@ export function indexGroup(key: string): string | null {
 
 // Hot keys (accounts, balances) are hashed again at every block that touches them: keep a bounded memo.
 const KEY_HASH_MEMO_LIMIT = 200_000;
-const keyHashMemo = new Map<string, Hash>();
+const keyHashMemo = new Map<string, Bin>();
 
-/** sha256 of the utf8 key; the returned array is shared, callers must not mutate it. */
-export function stateKeyHash(key: string): Hash {
+/** sha256 of the utf8 key, in the tree's binary-string form (see smt.ts). */
+function stateKeyBin(key: string): Bin {
   let h = keyHashMemo.get(key);
   if (h === undefined) {
-    h = sha256(utf8(key));
+    h = binOf(sha256(utf8(key)));
     if (keyHashMemo.size >= KEY_HASH_MEMO_LIMIT) keyHashMemo.clear();
     keyHashMemo.set(key, h);
   }
   return h;
 }
+/** sha256 of the utf8 key: the path of `key` in the state tree. */
+export function stateKeyHash(key: string): Hash {
+  return bytesOfBin(stateKeyBin(key));
+}
 
 export function applyWritesToTree(tree: SmtNode | null, writes: StateWrites): SmtNode | null {
   const ops: SmtOp[] = [];
-  for (const [k, v] of writes) ops.push({ kh: stateKeyHash(k), vh: v === null ? null : smtValueHash(v) });
+  for (const [k, v] of writes) ops.push({ kh: stateKeyBin(k), vh: v === null ? null : smtValueHash(v) });
   return smtApplySorted(tree, sortOps(ops));
 }
 
@@ -108,7 +112,7 @@ export class WorldState implements StateReader {
     return nodeHash(this.tree);
   }
   prove(key: string): StateProof {
-    return smtProve(this.tree, stateKeyHash(key));
+    return smtProve(this.tree, stateKeyBin(key));
   }
   /** Internal tree handle (used by executeBlock to precompute the next root). */
   treeHandle(): SmtNode | null {
@@ -214,5 +218,5 @@ export function stateProofFromJSON(j: unknown): StateProof {
 /** Proof of `key` in the state AFTER an execution (its precomputed tree), before it is committed; null if unknown. */
 export function proveInExecution(exec: object, key: string): StateProof | null {
   const pre = precomputedTrees.get(exec);
-  return pre === undefined ? null : smtProve(pre.tree, stateKeyHash(key));
+  return pre === undefined ? null : smtProve(pre.tree, stateKeyBin(key));
 }
