@@ -10,12 +10,22 @@ export function plainBytes(b: Uint8Array): Uint8Array {
   return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
 }
 
+// A digest read back from its binary-string form lands in node's pooled Buffer slab: no malloc'd
+// backing store per hash (hashes are made per tx on the hot path).
+const pooledBytes = (bin: string): Uint8Array => plainBytes(Buffer.from(bin, 'latin1'));
+
 /** SHA-256 of the concatenation of parts (one-shot hash when there is a single part). */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return plainBytes(nodeHash('sha256', parts[0]!, 'buffer'));
+  if (parts.length === 1) return pooledBytes(nodeHash('sha256', parts[0]!, 'binary'));
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
-  return plainBytes(h.digest());
+  return pooledBytes(h.digest('binary'));
+}
+
+/** SHA-256 as its lowercase hex and its bytes (hashed once; the hex is the common key). */
+export function sha256WithHex(data: Uint8Array): { hash: Uint8Array; hex: string } {
+  const hex = nodeHash('sha256', data, 'hex');
+  return { hash: plainBytes(Buffer.from(hex, 'hex')), hex };
 }
 
 export function toHex(b: Uint8Array): string {

@@ -11,28 +11,31 @@ export interface MerkleProof {
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);
 
-// One-shot hashing over a reused scratch buffer. Inner hashes stay the Buffers node:crypto returns
-// (tx roots are computed for every proposal built or validated: a plain view per node doubled
-// the objects); what leaves this module is a plain Uint8Array (plainBytes).
+// One-shot hashing over reused scratch buffers. Roots are computed for every proposal built or
+// validated, so inner hashes are binary strings (one char per byte): a small heap string per
+// node instead of a Buffer with a malloc'd backing store. What leaves this module is bytes.
 let leafScratch = Buffer.alloc(1024);
 const nodeScratch = Buffer.alloc(65);
-function rawLeafHash(data: Uint8Array): Buffer {
+function rawLeafHash(data: Uint8Array): string {
   if (leafScratch.length < data.length + 1) leafScratch = Buffer.alloc(data.length + 1024);
   leafScratch[0] = LEAF[0]!;
   leafScratch.set(data, 1);
-  return hash('sha256', leafScratch.subarray(0, data.length + 1), 'buffer');
+  return hash('sha256', leafScratch.subarray(0, data.length + 1), 'binary');
 }
-function rawNodeHash(l: Uint8Array, r: Uint8Array): Buffer {
+function rawNodeHash(l: string, r: string): string {
   nodeScratch[0] = NODE[0]!;
-  nodeScratch.set(l, 1);
-  nodeScratch.set(r, 33);
-  return hash('sha256', nodeScratch, 'buffer');
+  nodeScratch.write(l, 1, 32, 'latin1');
+  nodeScratch.write(r, 33, 32, 'latin1');
+  return hash('sha256', nodeScratch, 'binary');
 }
+const binOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+const bytesOf = (s: string): Hash => plainBytes(Buffer.from(s, 'latin1'));
+
 export function merkleLeafHash(data: Uint8Array): Hash {
-  return plainBytes(rawLeafHash(data));
+  return bytesOf(rawLeafHash(data));
 }
 export function merkleNodeHash(l: Hash, r: Hash): Hash {
-  return plainBytes(rawNodeHash(l, r));
+  return bytesOf(rawNodeHash(binOf(l), binOf(r)));
 }
 
 // Level-by-level with the unpaired last node promoted unchanged: equal to RFC 6962's MTH.
@@ -44,7 +47,7 @@ function nextLevel(level: Hash[]): Hash[] {
 }
 
 /** The same levels as nextLevel, reduced in place in `level` (which it overwrites). */
-function reduceToRoot(level: Uint8Array[]): Hash {
+function reduceToRoot(level: string[]): Hash {
   if (level.length === 0) return sha256(new Uint8Array(0));
   let n = level.length;
   while (n > 1) {
@@ -53,11 +56,11 @@ function reduceToRoot(level: Uint8Array[]): Hash {
     if (n % 2 === 1) level[m++] = level[n - 1]!;
     n = m;
   }
-  return plainBytes(level[0]!);
+  return bytesOf(level[0]!);
 }
 
 export function merkleRootOfLeafHashes(hashes: Hash[]): Hash {
-  return reduceToRoot([...hashes]);
+  return reduceToRoot(hashes.map(binOf));
 }
 
 export function merkleRoot(leaves: Uint8Array[]): Hash {

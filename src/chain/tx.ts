@@ -1,6 +1,6 @@
 import { Reader, Writer, Limits, utf8Length } from './codec.js';
 import { CodecError, ChainCodes } from './errors.js';
-import { sha256, toHex, type Hash } from './bytes.js';
+import { sha256, sha256WithHex, type Hash } from './bytes.js';
 import { Tags, signDomain, verifyDomain, domainMessage, verify } from './keys.js';
 import {
   readGovernanceAction, readGovernanceVote, writeGovernanceAction, writeGovernanceVote,
@@ -171,8 +171,7 @@ const txIds = new WeakMap<Uint8Array, TxId>();
 export function txIdShared(b: Uint8Array): TxId {
   let id = txIds.get(b);
   if (id === undefined) {
-    const hash = sha256(b);
-    id = { hash, hex: toHex(hash) };
+    id = sha256WithHex(b);
     txIds.set(b, id);
   }
   return id;

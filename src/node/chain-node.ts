@@ -171,9 +171,8 @@ export class ChainNode implements NodeApiBackend {
     const gossip = new GossipBatcher((batch) => network.broadcast('mempool', batch));
     mempool.onAdmit = (entry, fromPeer) => {
       if (fromPeer === null) gossip.push(entry.bytes);
-      this.metrics?.mempoolSizeTxs.set(mempool.size);
-      this.metrics?.mempoolSizeBytes.set(mempool.sizeBytes);
     };
+    if (this.metrics) this.metrics.mempoolSource = { size: () => ({ txs: mempool.size, bytes: mempool.sizeBytes }) };
     const privval = new PrivValidator(join(cfg.dataDir, 'privval.state'), (m) => sign(this.key.secretKey, m), join(cfg.dataDir, 'privval.json'));
     engine = new ConsensusEngine({
       tip, mempool, out, privval, nodePublicKey: this.key.publicKey, logger: this.logger, metrics: this.metrics,
@@ -223,8 +222,6 @@ export class ChainNode implements NodeApiBackend {
     if (m) {
       m.chainHeight.set(c.block.header.height);
       m.txsCommitted.inc(c.block.txs.length);
-      m.mempoolSizeTxs.set(r.mempool.size);
-      m.mempoolSizeBytes.set(r.mempool.sizeBytes);
     }
     for (const k of c.exec.writes.keys()) {
       if (k.startsWith('node/') || k.startsWith('member/')) { this.refreshAllowed(); break; }

@@ -48,6 +48,8 @@ export interface NodeMetrics {
   evidence: Counter;
   mempoolSizeTxs: Gauge;
   mempoolSizeBytes: Gauge;
+  /** Where the mempool gauges read their values at scrape time (admission is too hot to set them per tx). */
+  mempoolSource: { size(): { txs: number; bytes: number } } | null;
   /** Refused admissions by reason (a chain rejection code, MEMPOOL_FULL, DUPLICATE, TX_TOO_LARGE, ...). */
   mempoolRejections: Counter<'reason'>;
   /** Connected, authenticated peers. */
@@ -72,7 +74,7 @@ const ROUND_BUCKETS = [1, 2, 3, 4, 5, 8, 13];
 /** Registers every node metric on `registry` (call once per registry). */
 export function createNodeMetrics(registry: Registry): NodeMetrics {
   const reg = [registry];
-  return {
+  const m: NodeMetrics = {
     chainHeight: new Gauge({ name: 'consortia_chain_height', help: 'Height of the latest committed block', registers: reg }),
     txsCommitted: new Counter({ name: 'consortia_chain_txs_committed_total', help: 'Transactions in committed blocks', registers: reg }),
     blockInterval: new Histogram({
@@ -95,8 +97,15 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     }),
     consensusRound: new Gauge({ name: 'consortia_consensus_round', help: 'Current consensus round at the current height', registers: reg }),
     evidence: new Counter({ name: 'consortia_consensus_evidence_total', help: 'Equivocation evidence observed', registers: reg }),
-    mempoolSizeTxs: new Gauge({ name: 'consortia_mempool_size_txs', help: 'Pending transactions in the mempool', registers: reg }),
-    mempoolSizeBytes: new Gauge({ name: 'consortia_mempool_size_bytes', help: 'Bytes of pending transactions in the mempool', registers: reg }),
+    mempoolSizeTxs: new Gauge({
+      name: 'consortia_mempool_size_txs', help: 'Pending transactions in the mempool', registers: reg,
+      collect() { const s = m.mempoolSource?.size(); if (s) this.set(s.txs); },
+    }),
+    mempoolSizeBytes: new Gauge({
+      name: 'consortia_mempool_size_bytes', help: 'Bytes of pending transactions in the mempool', registers: reg,
+      collect() { const s = m.mempoolSource?.size(); if (s) this.set(s.bytes); },
+    }),
+    mempoolSource: null,
     mempoolRejections: new Counter({
       name: 'consortia_mempool_rejections_total',
       help: 'Transactions refused at admission, by reason',
@@ -134,4 +143,5 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       registers: reg,
     }),
   };
+  return m;
 }
