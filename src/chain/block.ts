@@ -200,12 +200,24 @@ export function encodeBlock(b: Block): Uint8Array {
   return w.finish();
 }
 export function decodeBlock(bytes: Uint8Array, maxBytes: number = Limits.maxBlockBytes): Block {
+  return decodeBlockFrom(bytes, maxBytes, false);
+}
+
+/**
+ * decodeBlock whose txs are views into `bytes` instead of a copy each (a validator decodes every
+ * proposal it receives): only for bytes the caller owns and never mutates.
+ */
+export function decodeBlockShared(bytes: Uint8Array): Block {
+  return decodeBlockFrom(bytes, Limits.maxBlockBytes, true);
+}
+
+function decodeBlockFrom(bytes: Uint8Array, maxBytes: number, alias: boolean): Block {
   if (bytes.length > maxBytes) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `block of ${bytes.length} bytes exceeds ${maxBytes}`);
   const r = new Reader(bytes);
   const header = readHeader(r);
   const n = r.count(Limits.maxBlockTxs);
   const txs: Uint8Array[] = new Array(n);
-  for (let i = 0; i < n; i++) txs[i] = r.bytes(Limits.maxTxBytes);
+  for (let i = 0; i < n; i++) txs[i] = alias ? r.bytesView(Limits.maxTxBytes) : r.bytes(Limits.maxTxBytes);
   const ne = r.count(Limits.maxList);
   const evidence: Evidence[] = [];
   for (let i = 0; i < ne; i++) evidence.push({ voteA: readSignedVote(r), voteB: readSignedVote(r) });

@@ -174,9 +174,16 @@ export class Reader {
     return out;
   }
   bytes(max: number): Uint8Array {
+    return this.fixed(this.lengthPrefix(max));
+  }
+  /** Length-prefixed bytes as a view into the input (see view()). */
+  bytesView(max: number): Uint8Array {
+    return this.view(this.lengthPrefix(max));
+  }
+  private lengthPrefix(max: number): number {
     const n = this.u32();
     if (n > max) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `byte string of ${n} exceeds limit ${max}`);
-    return this.fixed(n);
+    return n;
   }
   string(maxBytes: number): string {
     const n = this.u32();

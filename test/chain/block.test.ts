@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   verifyCommit, signVote, validatorSetHash, blockHash, encodeHeader, ConsortiaError, checkEvidence, checkBlockBody,
+  encodeBlock, decodeBlock, decodeBlockShared,
   type ValidatorInfo, type CommitCertificate,
 } from '../../src/chain/index.js';
 import { key, block, CHAIN, stx } from './fixtures.js';
@@ -56,6 +57,16 @@ describe('blocks, validator sets and evidence', () => {
     expect(encodeHeader(b.header).length).toBeGreaterThan(32 * 7);
     expect(codeOf(() => checkBlockBody(b))).toBe('NO_ERROR');
     expect(codeOf(() => checkBlockBody({ ...b, txs: [] }))).toBe('BLOCK_INVALID');
+  });
+  it('decodeBlockShared decodes like decodeBlock, with txs as views into the input instead of copies', () => {
+    const b = block([stx(key(9), 0, { type: 'create_account' }), stx(key(8), 0, { type: 'create_account' })]);
+    const bytes = encodeBlock(b);
+    const copy = decodeBlock(bytes);
+    const shared = decodeBlockShared(bytes);
+    expect(shared).toEqual(copy);
+    expect(shared.txs.every((t) => t.buffer === bytes.buffer)).toBe(true);
+    expect(copy.txs.some((t) => t.buffer === bytes.buffer)).toBe(false);
+    expect(codeOf(() => decodeBlockShared(bytes.subarray(0, bytes.length - 1)))).toMatch(/^CODEC_/);
   });
   it('evidence requires two validly signed conflicting votes by a validator', () => {
     const k = keys[0]!;

@@ -172,6 +172,7 @@ export class Overlay implements StateReader {
   readonly writes: StateWrites = new Map();
   constructor(private readonly base: StateReader) {}
   get(key: string): Uint8Array | undefined {
+    if (this.writes.size === 0) return this.base.get(key); // admission checks write nothing
     const w = this.writes.get(key);
     if (w !== undefined) return w === null ? undefined : w;
     return this.base.get(key);

@@ -1,6 +1,6 @@
 import {
   type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
-  blockHash, decodeBlock, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
+  blockHash, decodeBlockShared, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
   verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, txIdShared, bytesEqual,
 } from '../../chain/index.js';
 import {
@@ -252,7 +252,8 @@ export class ConsensusEngine {
       this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: seen.hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached !== undefined && cached.exec !== null });
       return;
     }
-    const block = decodeBlock(m.block);
+    const bytes = new Uint8Array(m.block); // owned and immutable: the block's txs are views into it
+    const block = decodeBlockShared(bytes);
     const hash = blockHash(block.header);
     if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) return;
     const hashHex = toHex(hash);
@@ -270,7 +271,7 @@ export class ConsensusEngine {
       } catch (err) {
         this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
       }
-      cached = { block, bytes: new Uint8Array(m.block), exec };
+      cached = { block, bytes, exec };
       this.blocks.set(hashHex, cached);
     }
     this.proposalsSeen.set(m.round, { bytes: cached.bytes, hashHex, polRound: m.polRound, signature: m.signature });
