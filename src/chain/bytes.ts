@@ -22,6 +22,11 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
   return pooledBytes(h.digest('binary'));
 }
 
+/** SHA-256 as lowercase hex. */
+export function sha256Hex(data: Uint8Array): string {
+  return nodeHash('sha256', data, 'hex');
+}
+
 /** SHA-256 as its lowercase hex and its bytes (hashed once; the hex is the common key). */
 export function sha256WithHex(data: Uint8Array): { hash: Uint8Array; hex: string } {
   const hex = nodeHash('sha256', data, 'hex');

@@ -138,18 +138,20 @@ function decodeTxFrom(b: Uint8Array, maxBytes: number, alias: boolean): Tx {
   return { chainId, signer, nonce, body, signature };
 }
 
-// Decoded form of encoded tx bytes that are still alive (mempool entry, block body): admission,
-// execution and the commit's account index decode the same bytes object. Callers must not
-// mutate either the bytes or the returned tx.
-const decodedTxs = new WeakMap<Uint8Array, Tx>();
+// Decoded form and id of encoded tx bytes that are still alive (mempool entry, block body):
+// admission, execution and the commit's account index use the same bytes object. One weak entry
+// per bytes object holds both (each WeakMap entry is an ephemeron the GC must trace, and a write
+// barrier per insert). Callers must not mutate the bytes, the tx or the id.
+interface SharedTx { tx: Tx | undefined; id: TxId | undefined }
+const sharedTxs = new WeakMap<Uint8Array, SharedTx>();
 
 /** decodeTx, reusing an earlier decode of this very bytes object (same result, same errors). */
 export function decodeTxShared(b: Uint8Array): Tx {
-  let tx = decodedTxs.get(b);
-  if (tx === undefined) {
-    tx = decodeTxFrom(b, Limits.maxTxBytes, true);
-    decodedTxs.set(b, tx);
-  }
+  const s = sharedTxs.get(b);
+  if (s?.tx !== undefined) return s.tx;
+  const tx = decodeTxFrom(b, Limits.maxTxBytes, true);
+  if (s !== undefined) s.tx = tx;
+  else sharedTxs.set(b, { tx, id: undefined });
   return tx;
 }
 
@@ -164,16 +166,14 @@ export function txHash(encodedTx: Uint8Array): Hash {
 
 /** A tx's hash and its lowercase hex (the mempool, verified-cache and index key). */
 export interface TxId { hash: Hash; hex: string }
-// Like decodedTxs: admission, proposal validation and execution hash the same bytes object.
-const txIds = new WeakMap<Uint8Array, TxId>();
 
 /** txHash and its hex, reusing an earlier computation for this very bytes object. */
 export function txIdShared(b: Uint8Array): TxId {
-  let id = txIds.get(b);
-  if (id === undefined) {
-    id = sha256WithHex(b);
-    txIds.set(b, id);
-  }
+  const s = sharedTxs.get(b);
+  if (s?.id !== undefined) return s.id;
+  const id = sha256WithHex(b);
+  if (s !== undefined) s.id = id;
+  else sharedTxs.set(b, { tx: undefined, id });
   return id;
 }
 

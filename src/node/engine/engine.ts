@@ -1,7 +1,7 @@
 import {
   type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
   blockHash, decodeBlockShared, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
-  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, txIdShared, bytesEqual,
+  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, sha256Hex, bytesEqual,
 } from '../../chain/index.js';
 import {
   initialState, step, proposerFor,
@@ -262,7 +262,7 @@ export class ConsensusEngine {
       // Txs this node already admitted: execute the mempool's identical bytes object, whose hash
       // and decoded form were computed at admission and are shared (txIdShared, decodeTxShared).
       for (let i = 0; i < block.txs.length; i++) {
-        const e = this.o.mempool.get(txIdShared(block.txs[i]!).hex);
+        const e = this.o.mempool.get(sha256Hex(block.txs[i]!)); // tx hash; not cached: the view is dropped when found
         if (e !== undefined) block.txs[i] = e.bytes;
       }
       let exec: Execution | null = null;
