@@ -46,4 +46,16 @@ describe('node metrics', () => {
     expect(text).toContain('consortia_storage_bytes{kind="blocks"} 4096');
     expect(text).toContain('consortia_chain_commit_latency_seconds_bucket{le="0.5"} 1');
   });
+
+  it('reads the mempool gauges from their source at scrape time', async () => {
+    const registry = new Registry();
+    const m = createNodeMetrics(registry);
+    let size = { txs: 3, bytes: 450 };
+    m.mempoolSource = { size: () => size };
+    expect(await registry.metrics()).toContain('consortia_mempool_size_txs 3');
+    size = { txs: 0, bytes: 0 };
+    const text = await registry.metrics();
+    expect(text).toContain('consortia_mempool_size_txs 0');
+    expect(text).toContain('consortia_mempool_size_bytes 0');
+  });
 });
