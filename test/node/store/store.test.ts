@@ -31,6 +31,12 @@ describe('ChainStore', () => {
 });
 
 describe('PrivValidator', () => {
+  // a fresh data dir per test; the fake signer's signature depends on the signed bytes
+  const withDir = (fn: (dir: string, signer: (m: Uint8Array) => Uint8Array) => void): void => {
+    const dir = mkdtempSync(join(tmpdir(), 'pv-'));
+    try { fn(dir, (m) => new Uint8Array(64).fill(m[0]!)); } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
+
   it('persists before signing and refuses to sign backwards or conflicting bytes, also after reopen', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pv-'));
     const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), randomBytes(32)]), format: 'der', type: 'pkcs8' });
@@ -53,9 +59,7 @@ describe('PrivValidator', () => {
   });
 
   it('survives a torn write of the slot being written (the other slot holds the previous record)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pv-'));
-    const signer = (m: Uint8Array): Uint8Array => new Uint8Array(64).fill(m[0]!);
-    try {
+    withDir((dir, signer) => {
       const file = join(dir, 'privval.state');
       const pv = new PrivValidator(file, signer);
       pv.sign(7, 0, 'prevote', Buffer.from('A')); // seq 1 -> slot 1
@@ -74,13 +78,11 @@ describe('PrivValidator', () => {
       raw2[4096 + 40] = raw2[4096 + 40]! ^ 0xff;
       writeFileSync(file, raw2);
       expect(() => new PrivValidator(file, signer)).toThrow(/no valid record/);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    });
   });
 
   it('carries over the earlier JSON record', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pv-'));
-    const signer = (m: Uint8Array): Uint8Array => new Uint8Array(64).fill(m[0]!);
-    try {
+    withDir((dir, signer) => {
       const legacy = join(dir, 'privval.json');
       writeFileSync(legacy, JSON.stringify({ height: 9, round: 2, step: 3, signBytes: Buffer.from('X').toString('hex'), signature: 'ab'.repeat(64) }));
       const pv = new PrivValidator(join(dir, 'privval.state'), signer, legacy);
@@ -89,6 +91,6 @@ describe('PrivValidator', () => {
       pv.sign(10, 0, 'prevote', Buffer.from('Y'));
       pv.close();
       expect(new PrivValidator(join(dir, 'privval.state'), signer, legacy).lastSigned()).toEqual({ height: 10, round: 0, step: 2 });
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    });
   });
 });
