@@ -10,16 +10,37 @@ export function plainBytes(b: Uint8Array): Uint8Array {
   return Buffer.isBuffer(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : b;
 }
 
-// A digest read back from its binary-string form lands in node's pooled Buffer slab: no malloc'd
-// backing store per hash (hashes are made per tx on the hot path).
-const pooledBytes = (bin: string): Uint8Array => plainBytes(Buffer.from(bin, 'latin1'));
+/**
+ * Binary strings (one char per byte, latin1) carry hot-path hashes (state and tx Merkle trees):
+ * hashing into one is cheaper than into a Buffer, and the GC gets one small heap string instead
+ * of a typed array, an ArrayBuffer and a malloc'd backing store. Their order and equality are
+ * those of the bytes.
+ */
+export function binaryOf(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+/** Bytes of a binary string; they land in node's pooled Buffer slab (no backing store of their own). */
+export function bytesOfBinary(s: string): Uint8Array {
+  return plainBytes(Buffer.from(s, 'latin1'));
+}
+export function sha256Binary(data: Uint8Array): string {
+  return nodeHash('sha256', data, 'binary');
+}
+const pairScratch = Buffer.alloc(65);
+/** sha256(prefix byte || a || b) of two 32-byte binary strings: a Merkle/SMT inner node. */
+export function sha256PairBinary(prefix: number, a: string, b: string): string {
+  pairScratch[0] = prefix;
+  pairScratch.write(a, 1, 32, 'latin1');
+  pairScratch.write(b, 33, 32, 'latin1');
+  return nodeHash('sha256', pairScratch, 'binary');
+}
 
 /** SHA-256 of the concatenation of parts (one-shot hash when there is a single part). */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return pooledBytes(nodeHash('sha256', parts[0]!, 'binary'));
+  if (parts.length === 1) return bytesOfBinary(sha256Binary(parts[0]!));
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
-  return pooledBytes(h.digest('binary'));
+  return bytesOfBinary(h.digest('binary'));
 }
 
 /** SHA-256 as lowercase hex. */

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { bytesEqual, plainBytes, sha256, type Hash } from './bytes.js';
+import { binaryOf, bytesEqual, bytesOfBinary, sha256, sha256PairBinary, type Hash } from './bytes.js';
 
 /** RFC 6962 / 9162 Merkle tree: leaf = H(0x00 || d), node = H(0x01 || l || r), empty = H(""). */
 export interface MerkleProof {
@@ -11,31 +11,22 @@ export interface MerkleProof {
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);
 
-// One-shot hashing over reused scratch buffers. Roots are computed for every proposal built or
-// validated, so inner hashes are binary strings (one char per byte): a small heap string per
-// node instead of a Buffer with a malloc'd backing store. What leaves this module is bytes.
+// Roots are computed for every proposal built or validated: inner hashes are binary strings
+// (bytes.ts), and what leaves this module is bytes.
 let leafScratch = Buffer.alloc(1024);
-const nodeScratch = Buffer.alloc(65);
 function rawLeafHash(data: Uint8Array): string {
   if (leafScratch.length < data.length + 1) leafScratch = Buffer.alloc(data.length + 1024);
   leafScratch[0] = LEAF[0]!;
   leafScratch.set(data, 1);
   return hash('sha256', leafScratch.subarray(0, data.length + 1), 'binary');
 }
-function rawNodeHash(l: string, r: string): string {
-  nodeScratch[0] = NODE[0]!;
-  nodeScratch.write(l, 1, 32, 'latin1');
-  nodeScratch.write(r, 33, 32, 'latin1');
-  return hash('sha256', nodeScratch, 'binary');
-}
-const binOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-const bytesOf = (s: string): Hash => plainBytes(Buffer.from(s, 'latin1'));
+const rawNodeHash = (l: string, r: string): string => sha256PairBinary(NODE[0]!, l, r);
 
 export function merkleLeafHash(data: Uint8Array): Hash {
-  return bytesOf(rawLeafHash(data));
+  return bytesOfBinary(rawLeafHash(data));
 }
 export function merkleNodeHash(l: Hash, r: Hash): Hash {
-  return bytesOf(rawNodeHash(binOf(l), binOf(r)));
+  return bytesOfBinary(rawNodeHash(binaryOf(l), binaryOf(r)));
 }
 
 // Level-by-level with the unpaired last node promoted unchanged: equal to RFC 6962's MTH.
@@ -56,11 +47,11 @@ function reduceToRoot(level: string[]): Hash {
     if (n % 2 === 1) level[m++] = level[n - 1]!;
     n = m;
   }
-  return bytesOf(level[0]!);
+  return bytesOfBinary(level[0]!);
 }
 
 export function merkleRootOfLeafHashes(hashes: Hash[]): Hash {
-  return reduceToRoot(hashes.map(binOf));
+  return reduceToRoot(hashes.map(binaryOf));
 }
 
 export function merkleRoot(leaves: Uint8Array[]): Hash {

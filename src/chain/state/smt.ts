@@ -1,5 +1,4 @@
-import { hash } from 'node:crypto';
-import { ZERO_HASH, bytesEqual, plainBytes, type Hash } from '../bytes.js';
+import { ZERO_HASH, binaryOf, bytesEqual, bytesOfBinary, sha256Binary, sha256PairBinary, type Hash } from '../bytes.js';
 
 /**
  * Compact sparse Merkle trie over 256-bit key hashes (Diem/JMT style): a subtree holding a
@@ -13,16 +12,9 @@ export interface SmtLeaf { readonly kind: 0; readonly kh: Bin; readonly vh: Bin;
 export interface SmtBranch { readonly kind: 1; readonly l: SmtNode | null; readonly r: SmtNode | null; h: Bin | null }
 export type SmtNode = SmtLeaf | SmtBranch;
 
-/**
- * Inside the tree every 32-byte hash is a "binary string" (one char per byte, latin1): hashing
- * into one is ~40% cheaper than into a Buffer and it costs the GC one small heap string instead
- * of a typed array, an ArrayBuffer and a malloc'd backing store (the state root is recomputed
- * for every block). Order and equality of binary strings are those of the bytes.
- */
+/** Inside the tree every 32-byte hash is a binary string (see bytes.ts): one per node, per block. */
 export type Bin = string;
 const ZERO_BIN: Bin = '\0'.repeat(32);
-export const binOf = (b: Uint8Array): Bin => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-export const bytesOfBin = (s: Bin): Hash => plainBytes(Buffer.from(s, 'latin1'));
 
 /** Proof for one key: sibling hashes from the root down, and the terminal leaf if the path ends in one. */
 export interface StateProof {
@@ -30,29 +22,15 @@ export interface StateProof {
   leaf: { keyHash: Hash; valueHash: Hash } | null;
 }
 
-// one scratch buffer + one-shot hashing: the hot path of every state-root update
-const scratch = Buffer.alloc(65);
-function rawLeafHash(kh: Bin, vh: Bin): Bin {
-  scratch[0] = 0;
-  scratch.write(kh, 1, 32, 'latin1');
-  scratch.write(vh, 33, 32, 'latin1');
-  return hash('sha256', scratch, 'binary');
-}
-function rawBranchHash(l: Bin, r: Bin): Bin {
-  scratch[0] = 1;
-  scratch.write(l, 1, 32, 'latin1');
-  scratch.write(r, 33, 32, 'latin1');
-  return hash('sha256', scratch, 'binary');
-}
+const rawLeafHash = (kh: Bin, vh: Bin): Bin => sha256PairBinary(0, kh, vh);
+const rawBranchHash = (l: Bin, r: Bin): Bin => sha256PairBinary(1, l, r);
 /** sha256 of a state value, as kept in a leaf. */
-export function smtValueHash(v: Uint8Array): Bin {
-  return hash('sha256', v, 'binary');
-}
+export const smtValueHash = sha256Binary;
 export function smtLeafHash(kh: Uint8Array, vh: Uint8Array): Hash {
-  return bytesOfBin(rawLeafHash(binOf(kh), binOf(vh)));
+  return bytesOfBinary(rawLeafHash(binaryOf(kh), binaryOf(vh)));
 }
 export function smtBranchHash(l: Hash, r: Hash): Hash {
-  return bytesOfBin(rawBranchHash(binOf(l), binOf(r)));
+  return bytesOfBinary(rawBranchHash(binaryOf(l), binaryOf(r)));
 }
 
 /** Bit d (0 = most significant of byte 0) of a key hash. */
@@ -78,7 +56,7 @@ function rawNodeHash(n: SmtNode | null): Bin {
 }
 
 export function nodeHash(n: SmtNode | null): Hash {
-  return n === null ? new Uint8Array(32) : bytesOfBin(rawNodeHash(n));
+  return n === null ? new Uint8Array(32) : bytesOfBinary(rawNodeHash(n));
 }
 
 function split(a: SmtLeaf, b: SmtLeaf, d: number): SmtNode {
@@ -200,7 +178,7 @@ export function smtProve(root: SmtNode | null, kh: Bin): StateProof {
     }
     d++;
   }
-  return { siblings, leaf: n === null ? null : { keyHash: bytesOfBin(n.kh), valueHash: bytesOfBin(n.vh) } };
+  return { siblings, leaf: n === null ? null : { keyHash: bytesOfBinary(n.kh), valueHash: bytesOfBinary(n.vh) } };
 }
 
 function prefixEqual(a: Uint8Array, b: Uint8Array, bits: number): boolean {

@@ -1,8 +1,8 @@
-import { fromHex, sha256, toHex, utf8, type Hash } from '../bytes.js';
+import { bytesOfBinary, fromHex, sha256, sha256Binary, toHex, utf8, type Hash } from '../bytes.js';
 import { CodecError, ChainCodes } from '../errors.js';
 import type { Genesis } from '../genesis.js';
 import { genesisWrites } from './genesis-state.js';
-import { binOf, bytesOfBin, nodeHash, smtApplySorted, smtProve, smtValueHash, smtVerify, sortOps, type Bin, type SmtNode, type SmtOp, type StateProof } from './smt.js';
+import { nodeHash, smtApplySorted, smtProve, smtValueHash, smtVerify, sortOps, type Bin, type SmtNode, type SmtOp, type StateProof } from './smt.js';
 
 export type { StateProof } from './smt.js';
 export type StateWrites = Map<string, Uint8Array | null>;
@@ -30,11 +30,11 @@ export function indexGroup(key: string): string | null {
 const KEY_HASH_MEMO_LIMIT = 200_000;
 const keyHashMemo = new Map<string, Bin>();
 
-/** sha256 of the utf8 key, in the tree's binary-string form (see smt.ts). */
+/** sha256 of the utf8 key, in the tree's binary-string form (see bytes.ts). */
 function stateKeyBin(key: string): Bin {
   let h = keyHashMemo.get(key);
   if (h === undefined) {
-    h = binOf(sha256(utf8(key)));
+    h = sha256Binary(utf8(key));
     if (keyHashMemo.size >= KEY_HASH_MEMO_LIMIT) keyHashMemo.clear();
     keyHashMemo.set(key, h);
   }
@@ -42,7 +42,7 @@ function stateKeyBin(key: string): Bin {
 }
 /** sha256 of the utf8 key: the path of `key` in the state tree. */
 export function stateKeyHash(key: string): Hash {
-  return bytesOfBin(stateKeyBin(key));
+  return bytesOfBinary(stateKeyBin(key));
 }
 
 export function applyWritesToTree(tree: SmtNode | null, writes: StateWrites): SmtNode | null {
