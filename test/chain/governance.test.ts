@@ -44,7 +44,7 @@ describe('governance transactions', () => {
     const f = makeFixture(3);
     const s = WorldState.fromGenesis(f.genesis);
     const a = newMember();
-    const e = run(s, [gov(f, 0, 'p1', a, votes(f, 'p1', a, [0])), gov(f, 0, 'p2', a, votes(f, 'p2', a, [0, 1]))]);
+    const e = run(s, [gov(f, 0, 'p1', a, votes(f, 'p1', a, [0])), gov(f, 1, 'p2', a, votes(f, 'p2', a, [0, 1]))]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_THRESHOLD_NOT_MET', 'OK']);
     expect(getMembers(s).map((m) => m.memberId)).toContain('m9');
     expect(e.events.some((ev) => ev.type === 'governance_executed')).toBe(true);
@@ -80,15 +80,15 @@ describe('governance transactions', () => {
     const stranger = [...votes(f, 'p', a, [0]), signGovernanceVote(CHAIN, 'p', governanceActionHash(a), 'YES', 'm1', outsider.secretKey, outsider.publicKey)];
     const unknown = [...votes(f, 'p', a, [0]), signGovernanceVote(CHAIN, 'p', governanceActionHash(a), 'YES', 'nobody', outsider.secretKey, outsider.publicKey)];
     const e = run(s, [
-      gov(f, 0, 'p', a, forged), gov(f, 0, 'p', a, wrongPid), gov(f, 0, 'p', a, dup), gov(f, 0, 'p', a, stranger), gov(f, 0, 'p', a, unknown),
-      gov(f, 0, 'p', a, votes(f, 'p', a, [0, 1])), // OK
-      gov(f, 1, 'p', newMember('m7'), votes(f, 'p', newMember('m7'), [0, 1, 2])), // replayed proposal id
+      gov(f, 0, 'p', a, forged), gov(f, 1, 'p', a, wrongPid), gov(f, 2, 'p', a, dup), gov(f, 3, 'p', a, stranger), gov(f, 4, 'p', a, unknown),
+      gov(f, 5, 'p', a, votes(f, 'p', a, [0, 1])), // OK
+      gov(f, 6, 'p', newMember('m7'), votes(f, 'p', newMember('m7'), [0, 1, 2])), // replayed proposal id
     ]);
     expect(e.results.map((r) => r.code)).toEqual([
       'GOV_BAD_SIGNATURE', 'GOV_BAD_SIGNATURE', 'GOV_DUPLICATE_VOTE', 'GOV_UNKNOWN_MEMBER', 'GOV_UNKNOWN_MEMBER', 'OK', 'GOV_ALREADY_EXECUTED',
     ]);
     // replay in a later block too
-    expect(run(s, [gov(f, 1, 'p', a, votes(f, 'p', a, [0, 1, 2]))]).results[0]!.code).toBe('GOV_ALREADY_EXECUTED');
+    expect(run(s, [gov(f, 7, 'p', a, votes(f, 'p', a, [0, 1, 2]))]).results[0]!.code).toBe('GOV_ALREADY_EXECUTED');
   });
 
   it('adds a validator only with a valid proof of possession and reports the new set', () => {
@@ -98,7 +98,7 @@ describe('governance transactions', () => {
     const badPop: GovernanceAction = { type: 'add_validator', memberId: 'm1', publicKey: v.publicKey, power: 5, proofOfPossession: signProofOfPossession('other', v.secretKey, v.publicKey) };
     const good: GovernanceAction = { ...badPop, proofOfPossession: signProofOfPossession(CHAIN, v.secretKey, v.publicKey) };
     const before = validatorSetHash(getValidators(s));
-    const e = run(s, [gov(f, 0, 'a', badPop, votes(f, 'a', badPop, [0, 1])), gov(f, 0, 'b', good, votes(f, 'b', good, [0, 1]))]);
+    const e = run(s, [gov(f, 0, 'a', badPop, votes(f, 'a', badPop, [0, 1])), gov(f, 1, 'b', good, votes(f, 'b', good, [0, 1]))]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_INVALID_ACTION', 'OK']);
     expect(e.validatorsChanged).toBe(true);
     expect(e.validators).toHaveLength(4);
@@ -128,8 +128,8 @@ describe('governance transactions', () => {
       gov(f, 0, 'n1', a, []), // alice is no admin of m1
       stx(admin, 0, { type: 'create_account' }),
       gov(f, 1, 'n2', asVal, [], admin),
-      gov(f, 1, 'n3', a, [], admin),
-      gov(f, 2, 'n4', a, [], admin), // already registered
+      gov(f, 2, 'n3', a, [], admin),
+      gov(f, 3, 'n4', a, [], admin), // already registered
     ]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_INVALID_ACTION']);
     expect(getNodeRegistry(s).some((n) => n.memberId === 'm1' && n.role === 'ordinary')).toBe(true);
@@ -145,10 +145,10 @@ describe('governance transactions', () => {
     const b: GovernanceAction = { ...a, publicKey: other.publicKey };
     const e = run(s, [
       gov(f, 0, 'n1', a, votes(f, 'n1', a, [0])), // another member's vote alone
-      gov(f, 0, 'n2', asVal, votes(f, 'n2', asVal, [1])), // validators need the consortium's votes
-      gov(f, 0, 'n3', a, votes(f, 'n3', a, [1], 'NO')),
-      gov(f, 0, 'n4', a, votes(f, 'n4', a, [1])), // alice only relays m1's signed YES
-      gov(f, 1, 'n5', b, votes(f, 'n4', b, [1])), // signed for another proposal id
+      gov(f, 1, 'n2', asVal, votes(f, 'n2', asVal, [1])), // validators need the consortium's votes
+      gov(f, 2, 'n3', a, votes(f, 'n3', a, [1], 'NO')),
+      gov(f, 3, 'n4', a, votes(f, 'n4', a, [1])), // alice only relays m1's signed YES
+      gov(f, 4, 'n5', b, votes(f, 'n4', b, [1])), // signed for another proposal id
     ]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_THRESHOLD_NOT_MET', 'GOV_THRESHOLD_NOT_MET', 'GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_BAD_SIGNATURE']);
     const registered = getNodeRegistry(s).filter((n) => n.memberId === 'm1' && n.role === 'ordinary');
@@ -161,11 +161,11 @@ describe('governance transactions', () => {
     const s = WorldState.fromGenesis(f.genesis);
     const ok: GovernanceAction = { type: 'change_params', params: { blockIntervalMs: 500, votingPolicy: GTE(100) } };
     const bad: GovernanceAction = { type: 'change_params', params: { maxBlockTxs: 0 } };
-    const e = run(s, [gov(f, 0, 'c1', bad, votes(f, 'c1', bad, [0, 1])), gov(f, 0, 'c2', ok, votes(f, 'c2', ok, [0, 1]))]);
+    const e = run(s, [gov(f, 0, 'c1', bad, votes(f, 'c1', bad, [0, 1])), gov(f, 1, 'c2', ok, votes(f, 'c2', ok, [0, 1]))]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_INVALID_ACTION', 'OK']);
     expect(getParams(s).blockIntervalMs).toBe(500);
     // the new policy (100%) applies to the next proposal
     const a = newMember();
-    expect(run(s, [gov(f, 1, 'p', a, votes(f, 'p', a, [0, 1]))]).results[0]!.code).toBe('GOV_THRESHOLD_NOT_MET');
+    expect(run(s, [gov(f, 2, 'p', a, votes(f, 'p', a, [0, 1]))]).results[0]!.code).toBe('GOV_THRESHOLD_NOT_MET');
   });
 });

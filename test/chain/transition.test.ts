@@ -43,37 +43,42 @@ describe('state transition: payments', () => {
     expect(WorldState.fromEntries(s.entries()).root()).toEqual(s.root());
   });
 
-  it('returns each rejection code and leaves state untouched by rejected txs', () => {
+  it('returns each rejection code; a rejected tx writes nothing but its nonce, and only once its signature and nonce are good', () => {
     const { f, s } = setup({ maxTxBytes: 300 });
     const carol = key(3);
-    const good = stx(f.alice, 0, { type: 'anchor', hash: new Uint8Array(32).fill(1), metadata: 'doc' });
+    const good = stx(f.alice, 5, { type: 'anchor', hash: new Uint8Array(32).fill(1), metadata: 'doc' });
     const badSig = good.slice();
     badSig[badSig.length - 1]! ^= 1;
+    const poor = stx(f.alice, 1, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 10_000n });
     const exec = executeBlock(s, block([
       badSig, // BAD_SIGNATURE
-      stx(f.alice, 5, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // BAD_NONCE
+      stx(f.alice, 9, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // BAD_NONCE
       stx(f.alice, 0, { type: 'create_account' }, 'other-chain'), // WRONG_CHAIN
       stx(f.alice, 0, { type: 'create_account' }), // ACCOUNT_EXISTS
       stx(carol, 0, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // NO_ACCOUNT
-      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: carol.publicKey, amount: 1n }), // NO_ACCOUNT (recipient)
-      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 1001n }), // INSUFFICIENT_BALANCE
-      stx(f.alice, 0, { type: 'transfer', asset: 'EUR', to: f.alice.publicKey, amount: 1n }), // UNKNOWN_ASSET
-      stx(f.alice, 0, { type: 'issue_asset', asset: 'USD', to: f.alice.publicKey, amount: 1n }), // NOT_ISSUER (genesis asset)
-      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 0n }), // BAD_AMOUNT
-      stx(f.alice, 0, { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(400) }), // TX_TOO_LARGE
+      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: carol.publicKey, amount: 1n }), // NO_ACCOUNT (recipient); uses nonce 0
+      poor, // INSUFFICIENT_BALANCE; nonce 1
+      stx(f.alice, 2, { type: 'transfer', asset: 'EUR', to: f.alice.publicKey, amount: 1n }), // UNKNOWN_ASSET
+      stx(f.alice, 3, { type: 'issue_asset', asset: 'USD', to: f.alice.publicKey, amount: 1n }), // NOT_ISSUER (genesis asset)
+      stx(f.alice, 4, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 0n }), // BAD_AMOUNT
+      stx(f.alice, 5, { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(400) }), // TX_TOO_LARGE: never decoded
       new Uint8Array([1, 2, 3]), // INVALID_TX
-      good, // OK (nonce 0)
-      stx(f.alice, 1, { type: 'anchor', hash: new Uint8Array(32).fill(1), metadata: 'again' }), // DUPLICATE_ANCHOR
+      good, // OK (nonce 5)
+      stx(f.alice, 6, { type: 'anchor', hash: new Uint8Array(32).fill(1), metadata: 'again' }), // DUPLICATE_ANCHOR
     ]));
     expect(exec.results.map((r) => r.code)).toEqual([
       'BAD_SIGNATURE', 'BAD_NONCE', 'WRONG_CHAIN', 'ACCOUNT_EXISTS', 'NO_ACCOUNT', 'NO_ACCOUNT', 'INSUFFICIENT_BALANCE', 'UNKNOWN_ASSET',
       'NOT_ISSUER', 'BAD_AMOUNT', 'TX_TOO_LARGE', 'INVALID_TX', 'OK', 'DUPLICATE_ANCHOR',
     ]);
-    // only the accepted anchor wrote: its record and alice's nonce
+    // only the accepted anchor wrote its record; alice's nonce moved once per tx that passed its signature and nonce checks
     expect([...exec.writes.keys()].sort()).toEqual([`acct/${toHex(f.alice.publicKey)}`, `anchor/${'01'.repeat(32)}`]);
     s.commit(exec);
     expect(getAnchor(s, new Uint8Array(32).fill(1))?.metadata).toBe('doc');
+    expect(getBalance(s, f.alice.publicKey, 'USD')).toBe(1000n);
+    expect(getAccount(s, f.alice.publicKey)?.nonce).toBe(7);
     expect(exec.results[12]!.hashHex).toBe(toHex(txHash(good)));
+    // a failed tx cannot come back in a later block (say once alice could pay): its nonce is used
+    expect(codes(s, [poor])).toEqual(['BAD_NONCE']);
   });
 
   it('skips signature verification only for hashes the caller already verified', () => {
@@ -104,12 +109,12 @@ describe('state transition: payments', () => {
       stx(f.bob, 0, { type: 'create_account' }),
       stx(f.alice, 0, { type: 'issue_asset', asset: 'GOLD', to: f.bob.publicKey, amount: 50n }),
       stx(f.bob, 1, { type: 'issue_asset', asset: 'GOLD', to: f.bob.publicKey, amount: 5n }), // NOT_ISSUER
-      stx(f.bob, 1, { type: 'burn_asset', asset: 'GOLD', amount: 5n }), // NOT_ISSUER
-      stx(f.bob, 1, { type: 'transfer', asset: 'GOLD', to: f.alice.publicKey, amount: 20n }),
+      stx(f.bob, 2, { type: 'burn_asset', asset: 'GOLD', amount: 5n }), // NOT_ISSUER
+      stx(f.bob, 3, { type: 'transfer', asset: 'GOLD', to: f.alice.publicKey, amount: 20n }),
       stx(f.alice, 1, { type: 'burn_asset', asset: 'GOLD', amount: 21n }), // INSUFFICIENT_BALANCE
-      stx(f.alice, 1, { type: 'burn_asset', asset: 'GOLD', amount: 20n }),
-      stx(f.alice, 2, { type: 'burn_asset', asset: 'SILVER', amount: 1n }), // UNKNOWN_ASSET
-      stx(f.alice, 2, { type: 'issue_asset', asset: 'GOLD', to: f.alice.publicKey, amount: 0xffffffffffffffffn }), // BAD_AMOUNT overflow
+      stx(f.alice, 2, { type: 'burn_asset', asset: 'GOLD', amount: 20n }),
+      stx(f.alice, 3, { type: 'burn_asset', asset: 'SILVER', amount: 1n }), // UNKNOWN_ASSET
+      stx(f.alice, 4, { type: 'issue_asset', asset: 'GOLD', to: f.alice.publicKey, amount: 0xffffffffffffffffn }), // BAD_AMOUNT overflow
     ]));
     expect(exec.results.map((r) => r.code)).toEqual(['OK', 'OK', 'NOT_ISSUER', 'NOT_ISSUER', 'OK', 'INSUFFICIENT_BALANCE', 'OK', 'UNKNOWN_ASSET', 'BAD_AMOUNT']);
     s.commit(exec);

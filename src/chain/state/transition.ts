@@ -168,10 +168,12 @@ function applyTx(o: Overlay, tx: Tx, env: Env): TxRejection | null {
   if (acctBytes === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'signer has no account');
   const expected = env.expectedNonce ?? decodeAccount(acctBytes).nonce;
   if (tx.nonce !== expected) return reject(RejectionCodes.BAD_NONCE, `expected nonce ${expected}, got ${tx.nonce}`);
-  const rej = applyBody(o, tx, env, signerKeys);
-  if (rej !== null) return rej;
+  const rej = applyBody(o, tx, env, signerKeys); // checks before it writes: a rejected body wrote nothing
+  // A tx signed with the right nonce uses it up even when its body fails (as in Ethereum and the
+  // Cosmos SDK): else its bytes, committed with a failure code, could be put in a later block by
+  // anyone and succeed then, long after the signer moved on.
   if (!env.checkOnly) o.set(acctKey, encodeAccount({ nonce: tx.nonce + 1 }));
-  return null;
+  return rej;
 }
 
 function balanceOf(o: Overlay, key: string): bigint {
