@@ -126,7 +126,7 @@ export class ChainNode implements NodeApiBackend {
       info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
       verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
       stateNonce: (signerHex) => {
-        const v = tip.state.get('acct/' + signerHex);
+        const v = tip.state.get(StateKeys.accountOfHex(signerHex));
         return v ? decodeAccount(v).nonce : 0;
       },
       check: (t, bytes) => chainOps.check(tip.state, t, bytes.length),

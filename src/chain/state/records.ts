@@ -11,6 +11,8 @@ export const StateKeys = {
   /** validatorSetHash of the set that signs the NEXT block: lets light clients follow validator-set changes by proof. */
   valset: 'valset',
   account: (pk: Uint8Array): string => keysOf(pk).account,
+  /** The account key from a signer's lowercase hex (the mempool indexes signers by hex). */
+  accountOfHex: (hex: string): string => 'acct/' + hex,
   balance: (pk: Uint8Array, asset: string): string => balanceKey(keysOf(pk), asset),
   balancePrefix: (pk: Uint8Array): string => 'bal/' + keysOf(pk).hex + '/',
   asset: (id: string): string => 'asset/' + id,
