@@ -5,10 +5,11 @@
  * (Control-plane panels are checked for validity only: no control plane runs here.)
  * Scrape labels mimic the Kubernetes ServiceMonitor: namespace = consortium, pod = node.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainNet, freePort, waitUntil } from './support/chain-net.js';
 import { TxLoad } from './support/tx-load.js';
@@ -41,7 +42,9 @@ async function query(expr: string): Promise<{ status: string; error?: string; da
 }
 
 beforeAll(async () => {
-  const bin = execFileSync('bash', [join(ROOT, '.ci/tools/prometheus.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 }).trim().split('\n').pop()!;
+  // Async: an install that blocked this worker for over a minute would time out vitest's worker RPC.
+  const { stdout } = await promisify(execFile)('bash', [join(ROOT, '.ci/tools/prometheus.sh')], { encoding: 'utf8', timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  const bin = stdout.trim().split('\n').pop()!;
   promtool = join(dirname(bin), 'promtool');
   await net.init();
   await net.startAll();

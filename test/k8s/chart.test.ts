@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHART_DIR, helmBinary, promOperatorCrdDir, renderChart, runHelm, type K8sObject } from '../charts/helm.js';
+import { CHART_DIR, renderChart, runHelm, type K8sObject } from '../charts/helm.js';
 import { startKubeEnv } from './env/index.js';
 
 // The Helm chart against a real kube-apiserver: helm (built from the Go module proxy) lints
@@ -18,8 +18,8 @@ let env: Awaited<ReturnType<typeof startKubeEnv>> | undefined;
 let objects: KubernetesObjectApi;
 
 beforeAll(async () => {
-  helm = helmBinary();
-  // Binaries come from the suite's globalSetup (built or reused once).
+  // Binaries and helm come from the suite's globalSetup (built or reused once).
+  helm = inject('helmTools').helm;
   env = await startKubeEnv({ binaries: inject('kubeBinaries') });
   const kc = new KubeConfig();
   kc.loadFromString(env.kubeconfig);
@@ -144,7 +144,7 @@ describe('helm chart charts/consortia', () => {
   });
 
   it('with monitoring enabled, ServiceMonitor and PrometheusRule are accepted against the Prometheus Operator CRDs', async () => {
-    const crds = promOperatorCrdDir();
+    const crds = inject('helmTools').promOperatorCrds;
     await installCrd(join(crds, 'monitoring.coreos.com_servicemonitors.yaml'));
     await installCrd(join(crds, 'monitoring.coreos.com_prometheusrules.yaml'));
     const objs = renderChart(helm, RELEASE, NAMESPACE, MONITORING);
