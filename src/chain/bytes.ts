@@ -23,7 +23,14 @@ export function binaryOf(b: Uint8Array): string {
 export function bytesOfBinary(s: string): Uint8Array {
   return plainBytes(Buffer.from(s, 'latin1'));
 }
+const smallScratch = Buffer.alloc(256);
 export function sha256Binary(data: Uint8Array): string {
+  // A small Uint8Array made in JS (a state value) has no ArrayBuffer until native code asks for
+  // one, and then gets a malloc'd backing store: hash a copy in a scratch buffer instead.
+  if (data.length <= smallScratch.length && !Buffer.isBuffer(data)) {
+    smallScratch.set(data);
+    return nodeHash('sha256', smallScratch.subarray(0, data.length), 'binary');
+  }
   return nodeHash('sha256', data, 'binary');
 }
 const pairScratch = Buffer.alloc(65);

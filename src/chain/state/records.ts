@@ -37,34 +37,38 @@ export const decodeChainRecord = (b: Uint8Array): ChainRecord => dec(b, (r) => (
 
 export interface AccountRecord { nonce: number }
 // Accounts and balances are read and written by every transfer (admission and execution): plain
-// 8-byte big-endian fast paths, same bytes and same errors as the Writer/Reader forms.
-function u64Record(b: Uint8Array): DataView {
+// 8-byte big-endian fast paths, same bytes and same errors as the Writer/Reader forms. They touch
+// the bytes one by one, never `.buffer` / a DataView: an 8-byte Uint8Array lives on the JS heap
+// until something asks for its ArrayBuffer, which then costs a malloc'd backing store per value.
+function u64Words(b: Uint8Array): [hi: number, lo: number] {
   if (b.length < 8) throw new CodecError(ChainCodes.CODEC_TRUNCATED, `truncated input: need 8 bytes at offset 0`);
   if (b.length > 8) throw new CodecError(ChainCodes.CODEC_TRAILING_BYTES, `${b.length - 8} trailing bytes`);
-  return new DataView(b.buffer, b.byteOffset, 8);
+  return [((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0, ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0];
+}
+function u64Bytes(hi: number, lo: number): Uint8Array {
+  const out = new Uint8Array(8);
+  out[0] = hi >>> 24; out[1] = hi >>> 16; out[2] = hi >>> 8; out[3] = hi;
+  out[4] = lo >>> 24; out[5] = lo >>> 16; out[6] = lo >>> 8; out[7] = lo;
+  return out;
 }
 export function encodeAccount(a: AccountRecord): Uint8Array {
   if (!Number.isSafeInteger(a.nonce) || a.nonce < 0) throw new CodecError(ChainCodes.CODEC_RANGE, `u64 out of range: ${a.nonce}`);
-  const out = new Uint8Array(8);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, Math.floor(a.nonce / 0x100000000));
-  dv.setUint32(4, a.nonce >>> 0);
-  return out;
+  return u64Bytes(Math.floor(a.nonce / 0x100000000), a.nonce >>> 0);
 }
 export function decodeAccount(b: Uint8Array): AccountRecord {
-  const dv = u64Record(b);
-  const hi = dv.getUint32(0);
+  const [hi, lo] = u64Words(b);
   if (hi > 0x1fffff) throw new CodecError(ChainCodes.CODEC_RANGE, 'integer exceeds 2^53-1');
-  return { nonce: hi * 0x100000000 + dv.getUint32(4) };
+  return { nonce: hi * 0x100000000 + lo };
 }
 
 export function encodeAmount(v: bigint): Uint8Array {
   if (v < 0n || v > 0xffffffffffffffffn) throw new CodecError(ChainCodes.CODEC_RANGE, `u64 out of range: ${v}`);
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v);
-  return out;
+  return u64Bytes(Number(v >> 32n), Number(v & 0xffffffffn));
 }
-export const decodeAmount = (b: Uint8Array): bigint => u64Record(b).getBigUint64(0);
+export function decodeAmount(b: Uint8Array): bigint {
+  const [hi, lo] = u64Words(b);
+  return hi <= 0x1fffff ? BigInt(hi * 0x100000000 + lo) : (BigInt(hi) << 32n) | BigInt(lo); // one BigInt below 2^53
+}
 
 /** issuer is 32 zero bytes for assets created by genesis balances (no issuer). */
 export interface AssetRecord { issuer: Uint8Array; supply: bigint }

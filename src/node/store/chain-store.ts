@@ -220,9 +220,15 @@ export class ChainStore {
         v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); v.write(t.code, 8, 'utf8');
         b.put('t/' + (t.hashHex ?? hex(t.hash)), v);
       }
+      // State values are small arrays made in JS, kept on the V8 heap: handed to LevelDB one by one,
+      // each would get a malloc'd backing store of its own. Copies in one block-sized buffer instead.
+      let size = 0;
+      for (const v of w.writes.values()) if (v !== null) size += v.length;
+      const arena = Buffer.allocUnsafe(size);
+      let off = 0;
       for (const [k, v] of w.writes) {
         if (v === null) b.del('s/' + k);
-        else b.put('s/' + k, v);
+        else { arena.set(v, off); b.put('s/' + k, arena.subarray(off, (off += v.length))); }
         if (w.history) b.put(StoreKeys.history(k, w.height), v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]));
       }
       for (const a of w.accountTxs ?? []) b.put(StoreKeys.accountTx(a.account, w.height, a.index), w.txs[a.index]!.hash);
