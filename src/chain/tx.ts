@@ -1,7 +1,7 @@
 import { Reader, Writer, Limits, utf8Length } from './codec.js';
 import { CodecError, ChainCodes } from './errors.js';
 import { sha256, sha256WithHex, type Hash } from './bytes.js';
-import { Tags, signDomain, verifyDomain, domainMessage, verify } from './keys.js';
+import { Tags, signDomain, verifyDomain } from './keys.js';
 import {
   readGovernanceAction, readGovernanceVote, writeGovernanceAction, writeGovernanceVote,
   type GovernanceAction, type GovernanceVote,
@@ -184,5 +184,5 @@ export function verifyTxSignature(tx: Tx): boolean {
 /** Hot path: verify a decoded tx against its own encoding, without re-encoding it. */
 export function verifyEncodedTxSignature(encodedTx: Uint8Array, tx: Tx): boolean {
   if (encodedTx.length < 64) return false;
-  return verify(tx.signer, domainMessage(Tags.TX, encodedTx.subarray(0, encodedTx.length - 64)), tx.signature);
+  return verifyDomain(Tags.TX, tx.signer, encodedTx.subarray(0, encodedTx.length - 64), tx.signature);
 }
