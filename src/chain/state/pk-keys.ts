@@ -13,6 +13,9 @@ const LIMIT = 100_000; // recently active keys; cleared when full and refilled b
 const memo = new Map<number, PkKeys | PkKeys[]>();
 let count = 0;
 
+/** The account state key of a public key's lowercase hex (StateKeys.account / accountOfHex). */
+export const accountKeyOfHex = (hex: string): string => 'acct/' + hex;
+
 export function keysOf(pk: Uint8Array): PkKeys {
   const id = ((pk[0]! << 22) ^ (pk[1]! << 14) ^ (pk[2]! << 6) ^ pk[3]! ^ (pk[4]! << 16)) & 0x3fffffff; // a small integer key
   const e = memo.get(id);
@@ -21,7 +24,7 @@ export function keysOf(pk: Uint8Array): PkKeys {
     else for (const x of e) if (bytesEqual(x.pk, pk)) return x;
   }
   const hex = toHex(pk);
-  const k: PkKeys = { pk: pk.slice(), hex, account: 'acct/' + hex, balances: new Map() };
+  const k: PkKeys = { pk: pk.slice(), hex, account: accountKeyOfHex(hex), balances: new Map() };
   if (count >= LIMIT) { memo.clear(); count = 0; }
   const cur = memo.get(id); // after a clear, start the bucket again
   if (cur === undefined) memo.set(id, k);

@@ -2,7 +2,7 @@ import { Reader, Writer, Limits } from '../codec.js';
 import { CodecError, ChainCodes } from '../errors.js';
 import { toHex, type Hash } from '../bytes.js';
 import { NODE_ROLES, type NodeRole } from '../params.js';
-import { balanceKey, keysOf } from './pk-keys.js';
+import { accountKeyOfHex, balanceKey, keysOf } from './pk-keys.js';
 
 /** State keys (strings; hex for bytes). Asset ids never contain '/'. */
 export const StateKeys = {
@@ -12,7 +12,7 @@ export const StateKeys = {
   valset: 'valset',
   account: (pk: Uint8Array): string => keysOf(pk).account,
   /** The account key from a signer's lowercase hex (the mempool indexes signers by hex). */
-  accountOfHex: (hex: string): string => 'acct/' + hex,
+  accountOfHex: accountKeyOfHex,
   balance: (pk: Uint8Array, asset: string): string => balanceKey(keysOf(pk), asset),
   balancePrefix: (pk: Uint8Array): string => 'bal/' + keysOf(pk).hex + '/',
   asset: (id: string): string => 'asset/' + id,
