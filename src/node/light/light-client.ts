@@ -1,6 +1,6 @@
 import {
-  LightCodes, StateKeys, checkStateValue, checkTxInclusion, decodeAccount, decodeAmount, decodeCommit, decodeHeader,
-  fromHex, isConsortiaError, stateProofFromJSON, toHex, verifyNextHeader, type BlockHeader, type LightTrust,
+  LightCodes, StateKeys, checkStateValue, checkTxInclusion, decodeAccount, decodeAmount, decodeCommit, decodeHeader, decodeTx,
+  fromHex, isConsortiaError, stateProofFromJSON, toHex, verifyEncodedTxSignature, verifyNextHeader, type BlockHeader, type LightTrust,
 } from '../../chain/index.js';
 import type { Logger } from '../../lib/logging.js';
 import type { NodeMetrics } from '../metrics.js';
@@ -14,6 +14,13 @@ import type { LightStore } from './light-store.js';
  * epoch records), then keeps the state and txs of followed accounts, each checked by a Merkle
  * proof against a verified header. Any answer that fails verification counts in
  * consortia_light_rejected_proofs_total and benches that source for a while; the next one is tried.
+ *
+ * Omitted txs: a proof shows that a tx is in a block, not that a list holds all of an account's
+ * txs. But an account's nonce moves only by its own committed txs (a failed body uses its nonce
+ * too), so once the txs are fetched past the height of its proven state, the txs it signed must
+ * show every nonce below the proven one. If they do not, the sources that served the list hid
+ * some: they are rejected, and the list is fetched again from the start. (Txs received from others
+ * cannot be checked this way.)
  */
 export type FetchJson = (url: string) => Promise<{ status: number; body: unknown }>;
 
@@ -49,6 +56,8 @@ export class LightClient {
   trust: LightTrust;
   rejected = 0;
   private readonly benched = new Map<string, number>();
+  /** Per account, the sources that served its tx list since its sent txs last added up. */
+  private readonly txSources = new Map<string, Set<string>>();
   private readonly fetchJson: FetchJson;
 
   constructor(private readonly o: LightClientOptions) {
@@ -180,17 +189,26 @@ export class LightClient {
     return { height: b.height!, stateRoot: b.stateRoot!, account, balances: balances.sort((x, y) => (x.asset < y.asset ? -1 : 1)), proofs: b.proof };
   }
 
-  /** Fetches txs touching a followed account up to the verified height; each must be included in its header. */
+  /**
+   * Fetches txs touching a followed account up to the verified height; each must be included in
+   * its header. Then checks that none it sent were left out (see the class comment).
+   */
   async syncAccountTxs(acct: string): Promise<number> {
     const cursor = await this.o.store.txCursor(acct);
     if (cursor > this.trust.height) return 0;
+    let sent = await this.o.store.sentNext(acct);
     const n = await this.withSource(async (src) => {
-      const body = (await this.get(`${src}/v1/accounts/${acct}/txs?fromHeight=${cursor}&limit=500`)) as { txs?: { hash: string; height: number; index: number; code: string; tx: string; proof: { leafIndex: number; treeSize: number; path: string[] } }[] };
+      const body = (await this.get(`${src}/v1/accounts/${acct}/txs?fromHeight=${cursor}&limit=500`)) as { lowestHeight?: number; txs?: { hash: string; height: number; index: number; code: string; tx: string; proof: { leafIndex: number; treeSize: number; path: string[] } }[] };
       if (!body || !Array.isArray(body.txs)) throw new Rejected('malformed tx list');
+      // an ordinary node that pruned those heights cannot serve them: not a lie, ask the next source
+      if (typeof body.lowestHeight === 'number' && body.lowestHeight > cursor) throw new Error(`source keeps txs from height ${body.lowestHeight} only`);
       const keep: { height: number; index: number; json: unknown }[] = [];
       let top = cursor;
+      let next = sent;
       try {
-        for (const t of body.txs) {
+        // chain order, whatever the answer's: nonces are counted in the order the chain executed them
+        const list = [...body.txs].sort((a, b) => a.height - b.height || a.index - b.index);
+        for (const t of list) {
           const header = await this.header(t.height);
           if (!header) break; // beyond what we verified: next round
           const tx = fromHex(t.tx);
@@ -198,14 +216,46 @@ export class LightClient {
           if (!accountsOfTx(tx).includes(acct)) throw new Error('tx does not touch the account');
           keep.push({ height: t.height, index: t.index, json: t });
           top = Math.max(top, t.height);
+          // a tx it signed, with the next nonce: the chain used that nonce here (a second tx with a
+          // nonce already seen, or a forged signature a faulty proposer included, counts for nothing)
+          const d = decodeTx(tx);
+          if (d.nonce === next && toHex(d.signer) === acct && verifyEncodedTxSignature(tx, d)) next++;
         }
       } catch (e) {
         throw new Rejected((e as Error).message);
       }
       const full = body.txs.length >= 500;
-      await this.o.store.putTxs(acct, keep, full ? top : this.trust.height + 1);
+      let sources = this.txSources.get(acct);
+      if (!sources) this.txSources.set(acct, (sources = new Set()));
+      sources.add(src);
+      await this.o.store.putTxs(acct, keep, full ? top : this.trust.height + 1, next);
+      sent = next;
       return keep.length;
     });
+    await this.checkSentTxs(acct);
     return n ?? 0;
+  }
+
+  /**
+   * Once the account's txs are fetched past the height of its proven state, the nonces its own
+   * txs show must reach the proven nonce. False (and the tx list starts over) when txs were hidden.
+   */
+  async checkSentTxs(acct: string): Promise<boolean> {
+    const v = (await this.o.store.account(acct)) as VerifiedAccount | undefined;
+    if (!v?.account) return true; // no proven account yet: nothing to count against
+    if (v.height >= (await this.o.store.txCursor(acct))) return true; // txs not fetched that far yet
+    const sent = await this.o.store.sentNext(acct);
+    const sources = this.txSources.get(acct) ?? new Set<string>();
+    this.txSources.delete(acct);
+    if (sent >= v.account.nonce) return true;
+    const why = `txs of ${acct} were left out: its txs show ${sent} nonce(s), its state at height ${v.height} has nonce ${v.account.nonce}`;
+    if (sources.size === 0) { // served before a restart: the liar is unknown, the omission still counts
+      this.rejected++;
+      this.o.metrics?.lightRejectedProofs.inc();
+      this.o.logger.warn('light: rejected a full node answer', { why });
+    }
+    for (const s of sources) this.reject(s, why);
+    await this.o.store.restartTxSync(acct);
+    return false;
   }
 }

@@ -6,6 +6,7 @@ import { hkey } from '../store/index.js';
  * Storage of a light node: verified headers and their commit certificates, the trust point,
  * and the verified txs and account state of followed accounts. Nothing else.
  *   h/<h12> header · c/<h12> commit · m/trust JSON · x/<acct>/<h12>/<i6> tx JSON · A/<acct> account JSON
+ *   m/cursor/<acct> next height to fetch txs from · m/sent/<acct> nonces, from 0, the kept txs show it signed
  */
 export interface TrustJSON { chainId: string; height: number; hash: string; stateRoot: string | null; validators: { publicKey: string; power: number; memberId: string }[] }
 
@@ -61,10 +62,19 @@ export class LightStore {
     return v ? fromJson(v) : undefined;
   }
 
-  async putTxs(acct: string, txs: { height: number; index: number; json: unknown }[], cursor: number): Promise<void> {
+  /** Txs with the account's new cursor and sent-nonce count, in one batch. */
+  async putTxs(acct: string, txs: { height: number; index: number; json: unknown }[], cursor: number, sentNext: number): Promise<void> {
     const ops = txs.map((t) => ({ type: 'put' as const, key: `x/${acct}/${hkey(t.height)}/${t.index.toString().padStart(6, '0')}`, value: json(t.json) }));
-    ops.push({ type: 'put', key: `m/cursor/${acct}`, value: json(cursor) });
+    ops.push({ type: 'put', key: `m/cursor/${acct}`, value: json(cursor) }, { type: 'put', key: `m/sent/${acct}`, value: json(sentNext) });
     await this.db.batch(ops);
+  }
+  /** Fetch the account's txs again from height 1 (the kept ones stay: each was proven). */
+  async restartTxSync(acct: string): Promise<void> {
+    await this.db.batch([{ type: 'put', key: `m/cursor/${acct}`, value: json(1) }, { type: 'put', key: `m/sent/${acct}`, value: json(0) }]);
+  }
+  async sentNext(acct: string): Promise<number> {
+    const v = await this.db.get(`m/sent/${acct}`);
+    return v ? (fromJson(v) as number) : 0;
   }
   async txCursor(acct: string): Promise<number> {
     const v = await this.db.get(`m/cursor/${acct}`);

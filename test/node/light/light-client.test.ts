@@ -9,7 +9,8 @@ import { genesisTrust } from '../../../src/node/snapshot/index.js';
 import { createNodeMetrics } from '../../../src/node/metrics.js';
 import { createLogger } from '../../../src/lib/logging.js';
 import { buildChain, paymentsToBob } from '../../chain/chain-builder.js';
-import { makeFixture } from '../../chain/fixtures.js';
+import { makeFixture, stx } from '../../chain/fixtures.js';
+import { accountsOfTx } from '../../../src/node/engine/tx-accounts.js';
 
 const fx = makeFixture();
 const chain = buildChain(12, paymentsToBob(fx), fx);
@@ -95,5 +96,91 @@ describe('LightClient', () => {
       expect(misplaced.c.rejected).toBe(1);
       expect(await misplaced.store.txs(bobHex, 1, 100)).toEqual([]);
     } finally { await misplaced.done(); }
+  });
+});
+
+describe('LightClient: txs a full node leaves out', () => {
+  // alice pays bob in every block (nonce h-1); at height 6 a faulty proposer also included a
+  // tx with alice as signer and her next nonce but a forged signature (committed as BAD_SIGNATURE)
+  const forged = stx(fx.alice, 4, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n });
+  forged[forged.length - 1]! ^= 1;
+  const pay = paymentsToBob(fx);
+  const ac = buildChain(12, (h) => (h === 6 ? [forged, ...pay(h)] : pay(h)), fx);
+  const aliceHex = toHex(fx.alice.publicKey);
+
+  /** A full node over `ac` serving alice; 'omit' leaves out her tx of height 5, 'pruned' kept only heights >= 6. */
+  function aliceServer(mode: 'honest' | 'omit' | 'pruned'): FetchJson {
+    return async (url) => {
+      const u = new URL(url);
+      if (u.pathname === '/v1/headers') {
+        const from = Number(u.searchParams.get('from'));
+        return { status: 200, body: { headers: ac.encoded.filter((e) => e.height >= from).map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) })) } };
+      }
+      if (u.pathname === `/v1/accounts/${aliceHex}`) {
+        const b = ac.blocks[11]!;
+        const keys = [StateKeys.account(fx.alice.publicKey), StateKeys.balance(fx.alice.publicKey, 'USD')];
+        return { status: 200, body: { height: 12, stateRoot: toHex(b.block.header.stateRoot), proof: keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) })) } };
+      }
+      if (u.pathname === `/v1/accounts/${aliceHex}/txs`) {
+        const lowestHeight = mode === 'pruned' ? 6 : 1;
+        const from = Math.max(lowestHeight, Number(u.searchParams.get('fromHeight')));
+        const txs = ac.blocks.filter((b) => b.block.header.height >= from && !(mode === 'omit' && b.block.header.height === 5)).flatMap((b) =>
+          b.block.txs.flatMap((t, i) => {
+            if (!accountsOfTx(t).includes(aliceHex)) return [];
+            const p = merkleProof(b.block.txs, i);
+            return [{ hash: '00', height: b.block.header.height, index: i, code: 'OK', tx: toHex(t), proof: { txRoot: toHex(b.block.header.txRoot), leafIndex: i, treeSize: p.total, path: p.path.map(toHex) } }];
+          }));
+        return { status: 200, body: { lowestHeight, txs } };
+      }
+      return { status: 404, body: null };
+    };
+  }
+
+  async function aliceClient(sources: Record<string, FetchJson>) {
+    const dir = mkdtempSync(join(tmpdir(), 'light-'));
+    const store = await LightStore.open(dir);
+    const metrics = createNodeMetrics(new Registry());
+    const fetchJson: FetchJson = (url) => { const src = Object.keys(sources).find((s) => url.startsWith(s))!; return sources[src]!(url); };
+    const c = new LightClient({ store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [aliceHex], logger: createLogger('silent'), metrics, fetchJson });
+    await c.syncHeaders();
+    return { c, store, metrics, done: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  }
+
+  it('an honest list adds up: her txs show every nonce below her proven one (the forged-signature tx counts for nothing)', async () => {
+    const { c, store, done } = await aliceClient({ 'http://honest': aliceServer('honest') });
+    try {
+      expect((await c.syncAccount(aliceHex))?.account?.nonce).toBe(12);
+      expect(await c.syncAccountTxs(aliceHex)).toBe(13);
+      expect(await store.sentNext(aliceHex)).toBe(12);
+      expect(await c.checkSentTxs(aliceHex)).toBe(true);
+      expect(c.rejected).toBe(0);
+    } finally { await done(); }
+  });
+
+  it('a list that leaves out a tx she sent is rejected and fetched again from an honest node', async () => {
+    const { c, store, metrics, done } = await aliceClient({ 'http://liar': aliceServer('omit'), 'http://honest': aliceServer('honest') });
+    try {
+      await c.syncAccount(aliceHex); // the liar's state proof is true
+      // its list proves every tx it holds, but nonce 4 is missing (the forged one does not stand in for it)
+      expect(await c.syncAccountTxs(aliceHex)).toBe(12);
+      expect(c.rejected).toBe(1);
+      expect((await metrics.lightRejectedProofs.get()).values[0]!.value).toBe(1);
+      expect(await store.txCursor(aliceHex)).toBe(1); // starts over
+      // the liar is benched: the honest node serves the whole list and it adds up
+      expect(await c.syncAccountTxs(aliceHex)).toBe(13);
+      expect(await store.sentNext(aliceHex)).toBe(12);
+      expect(c.rejected).toBe(1);
+      expect((await store.txs(aliceHex, 1, 100)).map((t) => (t as { height: number }).height)).toContain(5);
+    } finally { await done(); }
+  });
+
+  it('a node that pruned the heights asked for is skipped, not taken for a liar', async () => {
+    const { c, store, done } = await aliceClient({ 'http://ordinary': aliceServer('pruned'), 'http://honest': aliceServer('honest') });
+    try {
+      await c.syncAccount(aliceHex);
+      expect(await c.syncAccountTxs(aliceHex)).toBe(13);
+      expect(await store.sentNext(aliceHex)).toBe(12);
+      expect(c.rejected).toBe(0);
+    } finally { await done(); }
   });
 });
