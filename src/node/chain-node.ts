@@ -408,12 +408,12 @@ export class ChainNode implements NodeApiBackend {
     return out;
   }
 
-  async getAccountTxs(publicKey: Uint8Array, fromHeight: number, limit: number): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
+  async getAccountTxs(publicKey: Uint8Array, fromHeight: number, limit: number, fromIndex = 0): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
     this.need();
     const lowestHeight = this.store.lowestHeight();
     const acct = toHex(publicKey);
-    const from = Math.max(fromHeight, lowestHeight);
-    const rows = await this.store.scan(`a/${acct}/${hkey(from)}`, `a/${acct}0`, Math.min(limit, 1000));
+    const start = fromHeight >= lowestHeight ? StoreKeys.accountTx(acct, fromHeight, fromIndex) : `a/${acct}/${hkey(lowestHeight)}`;
+    const rows = await this.store.scan(start, `a/${acct}0`, Math.min(limit, 1000));
     const blocks = new Map<number, Block>();
     const txs: TxLookup[] = [];
     for (const [k, v] of rows) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTx, generateKeyPair, signTx, toHex, type Tx } from '../../src/chain/index.js';
+import { decodeTx, encodeTx, fromHex, generateKeyPair, signTx, toHex, type Tx } from '../../src/chain/index.js';
 import { ChainNet } from './support/chain-net.js';
 
 const alice = generateKeyPair();
@@ -56,5 +56,23 @@ describe('tx admission over the node API', () => {
     const after = await account(1, alice.publicKey);
     expect(after.account).toEqual(before.account);
     expect(after.balances).toEqual(before.balances);
+  });
+
+  it("pages through an account's txs with next cursors, inside one block too", async () => {
+    // three at once: they land in one block (or a few), each page holds one tx
+    const rs = await Promise.all([1, 2, 3].map((n) => submit(2, encodeTx(transfer(n, 1n)), true)));
+    for (const r of rs) expect(r.body).toMatchObject({ status: 'committed', code: 'OK' });
+    const seen: { height: number; index: number; nonce: number }[] = [];
+    let q = 'fromHeight=1';
+    for (let i = 0; i < 10 && q; i++) {
+      const page = (await (await fetch(`${net.nodes[2]!.api}/v1/accounts/${toHex(alice.publicKey)}/txs?${q}&limit=1`)).json()) as { txs: any[]; next: { fromHeight: number; fromIndex: number } | null };
+      expect(page.txs.length).toBeLessThanOrEqual(1);
+      for (const t of page.txs) seen.push({ height: t.height, index: t.index, nonce: decodeTx(fromHex(t.tx)).nonce });
+      q = page.next ? `fromHeight=${page.next.fromHeight}&fromIndex=${page.next.fromIndex}` : '';
+    }
+    expect(seen.map((t) => t.nonce)).toEqual([0, 1, 2, 3]); // each once, in chain order
+    expect(rs.map((r) => r.body.height)).toEqual(seen.slice(1).map((t) => t.height));
+    const bad = await fetch(`${net.nodes[2]!.api}/v1/accounts/${toHex(alice.publicKey)}/txs?fromIndex=-1`);
+    expect(bad.status).toBe(400);
   });
 });

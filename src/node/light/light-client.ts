@@ -39,6 +39,8 @@ export interface LightClientOptions {
   fetchJson?: FetchJson;
   onHeader?: (h: BlockHeader, hash: Uint8Array) => void;
   benchMs?: number;
+  /** Txs asked for per page of an account's list (default 500). */
+  txPageSize?: number;
 }
 
 /** A source's answer failed verification (it lied, or is broken): never retried immediately. */
@@ -195,27 +197,29 @@ export class LightClient {
    */
   async syncAccountTxs(acct: string): Promise<number> {
     const cursor = await this.o.store.txCursor(acct);
-    if (cursor > this.trust.height) return 0;
+    if (cursor.height > this.trust.height) return 0;
     let sent = await this.o.store.sentNext(acct);
+    const page = this.o.txPageSize ?? 500;
     const n = await this.withSource(async (src) => {
-      const body = (await this.get(`${src}/v1/accounts/${acct}/txs?fromHeight=${cursor}&limit=500`)) as { lowestHeight?: number; txs?: { hash: string; height: number; index: number; code: string; tx: string; proof: { leafIndex: number; treeSize: number; path: string[] } }[] };
+      const body = (await this.get(`${src}/v1/accounts/${acct}/txs?fromHeight=${cursor.height}&fromIndex=${cursor.index}&limit=${page}`)) as { lowestHeight?: number; txs?: { hash: string; height: number; index: number; code: string; tx: string; proof: { leafIndex: number; treeSize: number; path: string[] } }[] };
       if (!body || !Array.isArray(body.txs)) throw new Rejected('malformed tx list');
       // an ordinary node that pruned those heights cannot serve them: not a lie, ask the next source
-      if (typeof body.lowestHeight === 'number' && body.lowestHeight > cursor) throw new Error(`source keeps txs from height ${body.lowestHeight} only`);
+      if (typeof body.lowestHeight === 'number' && body.lowestHeight > cursor.height) throw new Error(`source keeps txs from height ${body.lowestHeight} only`);
       const keep: { height: number; index: number; json: unknown }[] = [];
-      let top = cursor;
       let next = sent;
       try {
         // chain order, whatever the answer's: nonces are counted in the order the chain executed them
         const list = [...body.txs].sort((a, b) => a.height - b.height || a.index - b.index);
         for (const t of list) {
+          if (!Number.isSafeInteger(t.height) || !Number.isSafeInteger(t.index) || t.index !== t.proof?.leafIndex) throw new Error('malformed tx position');
+          // at or after the cursor only: a page that starts earlier would count a nonce twice
+          if (t.height < cursor.height || (t.height === cursor.height && t.index < cursor.index)) throw new Error('tx before the requested position');
           const header = await this.header(t.height);
           if (!header) break; // beyond what we verified: next round
           const tx = fromHex(t.tx);
           checkTxInclusion(header, tx, { index: t.proof.leafIndex, total: t.proof.treeSize, path: t.proof.path.map((p) => fromHex(p, 32)) });
           if (!accountsOfTx(tx).includes(acct)) throw new Error('tx does not touch the account');
           keep.push({ height: t.height, index: t.index, json: t });
-          top = Math.max(top, t.height);
           // a tx it signed, with the next nonce: the chain used that nonce here (a second tx with a
           // nonce already seen, or a forged signature a faulty proposer included, counts for nothing)
           const d = decodeTx(tx);
@@ -224,11 +228,13 @@ export class LightClient {
       } catch (e) {
         throw new Rejected((e as Error).message);
       }
-      const full = body.txs.length >= 500;
+      // a full page goes on after its last tx (maybe inside the same block); else all is fetched to the verified height
+      const last = keep[keep.length - 1];
+      const full = body.txs.length >= page && last !== undefined && keep.length === body.txs.length;
       let sources = this.txSources.get(acct);
       if (!sources) this.txSources.set(acct, (sources = new Set()));
       sources.add(src);
-      await this.o.store.putTxs(acct, keep, full ? top : this.trust.height + 1, next);
+      await this.o.store.putTxs(acct, keep, full ? { height: last.height, index: last.index + 1 } : { height: this.trust.height + 1, index: 0 }, next);
       sent = next;
       return keep.length;
     });
@@ -243,7 +249,7 @@ export class LightClient {
   async checkSentTxs(acct: string): Promise<boolean> {
     const v = (await this.o.store.account(acct)) as VerifiedAccount | undefined;
     if (!v?.account) return true; // no proven account yet: nothing to count against
-    if (v.height >= (await this.o.store.txCursor(acct))) return true; // txs not fetched that far yet
+    if (v.height >= (await this.o.store.txCursor(acct)).height) return true; // txs not fetched that far yet
     const sent = await this.o.store.sentNext(acct);
     const sources = this.txSources.get(acct) ?? new Set<string>();
     this.txSources.delete(acct);

@@ -151,10 +151,10 @@ export class LightNode implements NodeApiBackend {
       proofs: (v.proofs as { key: string; value: string | null; proof: unknown }[]).map((p) => ({ key: p.key, value: p.value === null ? null : fromHex(p.value), proof: stateProofFromJSON(p.proof) })),
     };
   }
-  async getAccountTxs(publicKey: Uint8Array, fromHeight: number, limit: number): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
+  async getAccountTxs(publicKey: Uint8Array, fromHeight: number, limit: number, fromIndex = 0): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
     const acct = Buffer.from(publicKey).toString('hex');
     if (!this.config.followAccounts.includes(acct)) throw new ConsortiaError('NOT_FOUND', `account ${acct} is not followed by this light node`);
-    const rows = (await this.store.txs(acct, fromHeight, limit)) as { hash: string; height: number; index: number; code: string; tx: string; proof: { txRoot: string; leafIndex: number; treeSize: number; path: string[] } }[];
+    const rows = (await this.store.txs(acct, fromHeight, limit, fromIndex)) as { hash: string; height: number; index: number; code: string; tx: string; proof: { txRoot: string; leafIndex: number; treeSize: number; path: string[] } }[];
     return {
       lowestHeight: 1,
       txs: rows.map((t) => ({ hash: fromHex(t.hash, 32), height: t.height, index: t.index, code: t.code, tx: fromHex(t.tx),

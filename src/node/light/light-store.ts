@@ -6,7 +6,7 @@ import { hkey } from '../store/index.js';
  * Storage of a light node: verified headers and their commit certificates, the trust point,
  * and the verified txs and account state of followed accounts. Nothing else.
  *   h/<h12> header · c/<h12> commit · m/trust JSON · x/<acct>/<h12>/<i6> tx JSON · A/<acct> account JSON
- *   m/cursor/<acct> next height to fetch txs from · m/sent/<acct> nonces, from 0, the kept txs show it signed
+ *   m/cursor/<acct> where to fetch its txs from ({height, index}) · m/sent/<acct> nonces, from 0, the kept txs show it signed
  */
 export interface TrustJSON { chainId: string; height: number; hash: string; stateRoot: string | null; validators: { publicKey: string; power: number; memberId: string }[] }
 
@@ -20,6 +20,10 @@ export function trustFromJSON(j: TrustJSON): LightTrust {
 }
 
 const json = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
+const txKey = (acct: string, height: number, index: number): string => `x/${acct}/${hkey(height)}/${index.toString().padStart(6, '0')}`;
+
+/** Where the next fetch of an account's txs starts: a block height and a position in that block. */
+export interface TxCursor { height: number; index: number }
 const fromJson = (b: Uint8Array): unknown => JSON.parse(Buffer.from(b).toString('utf8'));
 
 export class LightStore {
@@ -63,26 +67,28 @@ export class LightStore {
   }
 
   /** Txs with the account's new cursor and sent-nonce count, in one batch. */
-  async putTxs(acct: string, txs: { height: number; index: number; json: unknown }[], cursor: number, sentNext: number): Promise<void> {
-    const ops = txs.map((t) => ({ type: 'put' as const, key: `x/${acct}/${hkey(t.height)}/${t.index.toString().padStart(6, '0')}`, value: json(t.json) }));
+  async putTxs(acct: string, txs: { height: number; index: number; json: unknown }[], cursor: TxCursor, sentNext: number): Promise<void> {
+    const ops = txs.map((t) => ({ type: 'put' as const, key: txKey(acct, t.height, t.index), value: json(t.json) }));
     ops.push({ type: 'put', key: `m/cursor/${acct}`, value: json(cursor) }, { type: 'put', key: `m/sent/${acct}`, value: json(sentNext) });
     await this.db.batch(ops);
   }
   /** Fetch the account's txs again from height 1 (the kept ones stay: each was proven). */
   async restartTxSync(acct: string): Promise<void> {
-    await this.db.batch([{ type: 'put', key: `m/cursor/${acct}`, value: json(1) }, { type: 'put', key: `m/sent/${acct}`, value: json(0) }]);
+    await this.db.batch([{ type: 'put', key: `m/cursor/${acct}`, value: json({ height: 1, index: 0 }) }, { type: 'put', key: `m/sent/${acct}`, value: json(0) }]);
   }
   async sentNext(acct: string): Promise<number> {
     const v = await this.db.get(`m/sent/${acct}`);
     return v ? (fromJson(v) as number) : 0;
   }
-  async txCursor(acct: string): Promise<number> {
+  async txCursor(acct: string): Promise<TxCursor> {
     const v = await this.db.get(`m/cursor/${acct}`);
-    return v ? (fromJson(v) as number) : 1;
+    if (!v) return { height: 1, index: 0 };
+    const c = fromJson(v) as TxCursor | number;
+    return typeof c === 'number' ? { height: c, index: 0 } : c; // (a height alone: stores written before paging inside a block)
   }
-  async txs(acct: string, fromHeight: number, limit: number): Promise<unknown[]> {
+  async txs(acct: string, fromHeight: number, limit: number, fromIndex = 0): Promise<unknown[]> {
     const out: unknown[] = [];
-    for await (const v of this.db.values({ gte: `x/${acct}/${hkey(fromHeight)}`, lt: `x/${acct}0`, limit })) out.push(fromJson(v));
+    for await (const v of this.db.values({ gte: txKey(acct, fromHeight, fromIndex), lt: `x/${acct}0`, limit })) out.push(fromJson(v));
     return out;
   }
 }

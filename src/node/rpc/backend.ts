@@ -198,8 +198,8 @@ export interface NodeApiBackend {
 
   /** Headers with commit certificates from `from` (at most `count`); throws PRUNED below the lowest retained height. */
   getHeaders?(from: number, count: number): Promise<HeaderWithCommit[]>;
-  /** Committed txs touching an account, from `fromHeight`, each with its inclusion proof. */
-  getAccountTxs?(publicKey: Uint8Array, fromHeight: number, limit: number): Promise<{ lowestHeight: number; txs: TxLookup[] }>;
+  /** Committed txs touching an account, in chain order from position `fromIndex` of block `fromHeight`, each with its inclusion proof. */
+  getAccountTxs?(publicKey: Uint8Array, fromHeight: number, limit: number, fromIndex?: number): Promise<{ lowestHeight: number; txs: TxLookup[] }>;
   /** Account state after block `height` with proofs against that header's state root (archive: super). */
   getAccountAt?(publicKey: Uint8Array, height: number): Promise<AccountLookup>;
   /** Proven value of the `valset` key after block `height` plus that set (a validator-set change); null if none. */

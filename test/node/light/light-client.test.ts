@@ -100,12 +100,14 @@ describe('LightClient', () => {
 });
 
 describe('LightClient: txs a full node leaves out', () => {
-  // alice pays bob in every block (nonce h-1); at height 6 a faulty proposer also included a
-  // tx with alice as signer and her next nonce but a forged signature (committed as BAD_SIGNATURE)
+  // alice pays bob in every block (nonce h-1) up to 12, then 3 times in block 13 (nonces 12-14);
+  // at height 6 a faulty proposer also included a tx with alice as signer and her next nonce but a
+  // forged signature (committed as BAD_SIGNATURE)
   const forged = stx(fx.alice, 4, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n });
   forged[forged.length - 1]! ^= 1;
   const pay = paymentsToBob(fx);
-  const ac = buildChain(12, (h) => (h === 6 ? [forged, ...pay(h)] : pay(h)), fx);
+  const transfer = (nonce: number): Uint8Array => stx(fx.alice, nonce, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n });
+  const ac = buildChain(13, (h) => (h === 6 ? [forged, ...pay(h)] : h === 13 ? [12, 13, 14].map(transfer) : pay(h)), fx);
   const aliceHex = toHex(fx.alice.publicKey);
 
   /** A full node over `ac` serving alice; 'omit' leaves out her tx of height 5, 'pruned' kept only heights >= 6. */
@@ -117,31 +119,34 @@ describe('LightClient: txs a full node leaves out', () => {
         return { status: 200, body: { headers: ac.encoded.filter((e) => e.height >= from).map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) })) } };
       }
       if (u.pathname === `/v1/accounts/${aliceHex}`) {
-        const b = ac.blocks[11]!;
+        const b = ac.blocks[12]!;
         const keys = [StateKeys.account(fx.alice.publicKey), StateKeys.balance(fx.alice.publicKey, 'USD')];
-        return { status: 200, body: { height: 12, stateRoot: toHex(b.block.header.stateRoot), proof: keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) })) } };
+        return { status: 200, body: { height: 13, stateRoot: toHex(b.block.header.stateRoot), proof: keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) })) } };
       }
       if (u.pathname === `/v1/accounts/${aliceHex}/txs`) {
         const lowestHeight = mode === 'pruned' ? 6 : 1;
-        const from = Math.max(lowestHeight, Number(u.searchParams.get('fromHeight')));
-        const txs = ac.blocks.filter((b) => b.block.header.height >= from && !(mode === 'omit' && b.block.header.height === 5)).flatMap((b) =>
+        const fromHeight = Number(u.searchParams.get('fromHeight'));
+        const fromIndex = Number(u.searchParams.get('fromIndex') ?? 0);
+        const after = (h: number, i: number): boolean => (fromHeight < lowestHeight ? h >= lowestHeight : h > fromHeight || (h === fromHeight && i >= fromIndex));
+        const txs = ac.blocks.filter((b) => !(mode === 'omit' && b.block.header.height === 5)).flatMap((b) =>
           b.block.txs.flatMap((t, i) => {
-            if (!accountsOfTx(t).includes(aliceHex)) return [];
+            const h = b.block.header.height;
+            if (!after(h, i) || !accountsOfTx(t).includes(aliceHex)) return [];
             const p = merkleProof(b.block.txs, i);
-            return [{ hash: '00', height: b.block.header.height, index: i, code: 'OK', tx: toHex(t), proof: { txRoot: toHex(b.block.header.txRoot), leafIndex: i, treeSize: p.total, path: p.path.map(toHex) } }];
-          }));
+            return [{ hash: '00', height: h, index: i, code: 'OK', tx: toHex(t), proof: { txRoot: toHex(b.block.header.txRoot), leafIndex: i, treeSize: p.total, path: p.path.map(toHex) } }];
+          })).slice(0, Number(u.searchParams.get('limit')));
         return { status: 200, body: { lowestHeight, txs } };
       }
       return { status: 404, body: null };
     };
   }
 
-  async function aliceClient(sources: Record<string, FetchJson>) {
+  async function aliceClient(sources: Record<string, FetchJson>, txPageSize?: number) {
     const dir = mkdtempSync(join(tmpdir(), 'light-'));
     const store = await LightStore.open(dir);
     const metrics = createNodeMetrics(new Registry());
     const fetchJson: FetchJson = (url) => { const src = Object.keys(sources).find((s) => url.startsWith(s))!; return sources[src]!(url); };
-    const c = new LightClient({ store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [aliceHex], logger: createLogger('silent'), metrics, fetchJson });
+    const c = new LightClient({ store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [aliceHex], logger: createLogger('silent'), metrics, fetchJson, ...(txPageSize ? { txPageSize } : {}) });
     await c.syncHeaders();
     return { c, store, metrics, done: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
   }
@@ -149,9 +154,9 @@ describe('LightClient: txs a full node leaves out', () => {
   it('an honest list adds up: her txs show every nonce below her proven one (the forged-signature tx counts for nothing)', async () => {
     const { c, store, done } = await aliceClient({ 'http://honest': aliceServer('honest') });
     try {
-      expect((await c.syncAccount(aliceHex))?.account?.nonce).toBe(12);
-      expect(await c.syncAccountTxs(aliceHex)).toBe(13);
-      expect(await store.sentNext(aliceHex)).toBe(12);
+      expect((await c.syncAccount(aliceHex))?.account?.nonce).toBe(15);
+      expect(await c.syncAccountTxs(aliceHex)).toBe(16);
+      expect(await store.sentNext(aliceHex)).toBe(15);
       expect(await c.checkSentTxs(aliceHex)).toBe(true);
       expect(c.rejected).toBe(0);
     } finally { await done(); }
@@ -162,13 +167,13 @@ describe('LightClient: txs a full node leaves out', () => {
     try {
       await c.syncAccount(aliceHex); // the liar's state proof is true
       // its list proves every tx it holds, but nonce 4 is missing (the forged one does not stand in for it)
-      expect(await c.syncAccountTxs(aliceHex)).toBe(12);
+      expect(await c.syncAccountTxs(aliceHex)).toBe(15);
       expect(c.rejected).toBe(1);
       expect((await metrics.lightRejectedProofs.get()).values[0]!.value).toBe(1);
-      expect(await store.txCursor(aliceHex)).toBe(1); // starts over
+      expect(await store.txCursor(aliceHex)).toEqual({ height: 1, index: 0 }); // starts over
       // the liar is benched: the honest node serves the whole list and it adds up
-      expect(await c.syncAccountTxs(aliceHex)).toBe(13);
-      expect(await store.sentNext(aliceHex)).toBe(12);
+      expect(await c.syncAccountTxs(aliceHex)).toBe(16);
+      expect(await store.sentNext(aliceHex)).toBe(15);
       expect(c.rejected).toBe(1);
       expect((await store.txs(aliceHex, 1, 100)).map((t) => (t as { height: number }).height)).toContain(5);
     } finally { await done(); }
@@ -178,8 +183,23 @@ describe('LightClient: txs a full node leaves out', () => {
     const { c, store, done } = await aliceClient({ 'http://ordinary': aliceServer('pruned'), 'http://honest': aliceServer('honest') });
     try {
       await c.syncAccount(aliceHex);
-      expect(await c.syncAccountTxs(aliceHex)).toBe(13);
-      expect(await store.sentNext(aliceHex)).toBe(12);
+      expect(await c.syncAccountTxs(aliceHex)).toBe(16);
+      expect(await store.sentNext(aliceHex)).toBe(15);
+      expect(c.rejected).toBe(0);
+    } finally { await done(); }
+  });
+
+  it('pages through a long list, inside one block too, and still counts every nonce once', async () => {
+    // 2 txs per page: block 13 holds 3 of hers, so a page ends inside it
+    const { c, store, done } = await aliceClient({ 'http://honest': aliceServer('honest') }, 2);
+    try {
+      await c.syncAccount(aliceHex);
+      let total = 0;
+      for (let i = 0; i < 20; i++) total += await c.syncAccountTxs(aliceHex);
+      expect(total).toBe(16);
+      expect((await store.txs(aliceHex, 13, 10)).map((t) => (t as { index: number }).index)).toEqual([0, 1, 2]);
+      expect(await store.sentNext(aliceHex)).toBe(15);
+      expect(await c.checkSentTxs(aliceHex)).toBe(true);
       expect(c.rejected).toBe(0);
     } finally { await done(); }
   });

@@ -5,7 +5,11 @@ import { hex, parseHex, toJsonValue } from '../json.js';
 import { HeightParam, PublicKeyParam, notFound, requireGenesis, supported } from './common.js';
 
 const RangeQuery = Type.Object({ from: Type.Integer({ minimum: 1 }), count: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) });
-const TxsQuery = Type.Object({ fromHeight: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
+const TxsQuery = Type.Object({
+  fromHeight: Type.Optional(Type.Integer({ minimum: 1 })),
+  fromIndex: Type.Optional(Type.Integer({ minimum: 0, maximum: 999_999, description: 'position in block fromHeight to start at (paging inside a block)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
 
 /**
  * Tiered-storage routes (issue 5): header ranges and epoch records for light clients, an
@@ -29,10 +33,14 @@ export function registerTierRoutes(app: NodeApp, ctx: NodeApiContext): void {
 
   app.get('/v1/accounts/:publicKey/txs', { preHandler: pre, schema: { params: PublicKeyParam, querystring: TxsQuery } }, async (req) => {
     const pk = parseHex(req.params.publicKey, 'publicKey', NodeApiCodes.INVALID_REQUEST, 32);
-    const r = await supported(backend.getAccountTxs, 'account tx index').call(backend, pk, req.query.fromHeight ?? 1, req.query.limit ?? 200);
+    const limit = req.query.limit ?? 200;
+    const r = await supported(backend.getAccountTxs, 'account tx index').call(backend, pk, req.query.fromHeight ?? 1, limit, req.query.fromIndex ?? 0);
+    const last = r.txs[r.txs.length - 1];
     return {
       lowestHeight: r.lowestHeight,
       txs: r.txs.map((t) => ({ hash: hex(t.hash), height: t.height, index: t.index, code: t.code, tx: hex(t.tx), proof: toJsonValue(t.proof) })),
+      // a full page may have more behind it, even within one block: where the next page starts
+      next: r.txs.length >= limit && last ? { fromHeight: last.height, fromIndex: last.index + 1 } : null,
     };
   });
 
