@@ -20,11 +20,11 @@ export function trustFromJSON(j: TrustJSON): LightTrust {
 }
 
 const json = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
+const fromJson = (b: Uint8Array): unknown => JSON.parse(Buffer.from(b).toString('utf8'));
 const txKey = (acct: string, height: number, index: number): string => `x/${acct}/${hkey(height)}/${index.toString().padStart(6, '0')}`;
 
 /** Where the next fetch of an account's txs starts: a block height and a position in that block. */
 export interface TxCursor { height: number; index: number }
-const fromJson = (b: Uint8Array): unknown => JSON.parse(Buffer.from(b).toString('utf8'));
 
 export class LightStore {
   private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
