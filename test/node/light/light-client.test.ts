@@ -16,22 +16,30 @@ const fx = makeFixture();
 const chain = buildChain(12, paymentsToBob(fx), fx);
 const bobHex = toHex(fx.bob.publicKey);
 
+type Built = ReturnType<typeof buildChain>;
+/** GET /v1/headers?from= over a built chain. */
+const headersFrom = (c: Built, from: number) => c.encoded.filter((e) => e.height >= from).map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) }));
+/** GET /v1/accounts/:pk over a built chain at `height`: the account and its USD balance, with proofs. */
+function accountAnswer(c: Built, pk: Uint8Array, height: number) {
+  const b = c.blocks[height - 1]!;
+  const keys = [StateKeys.account(pk), StateKeys.balance(pk, 'USD')];
+  const proof = keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) }));
+  return { height, stateRoot: toHex(b.block.header.stateRoot), proof };
+}
+
 /** A full node over the built chain; `lie` alters its answers. */
 function server(lie: 'none' | 'balance' | 'header'): FetchJson {
   return async (url) => {
     const u = new URL(url);
     if (u.pathname === '/v1/headers') {
-      const from = Number(u.searchParams.get('from'));
-      const list = chain.encoded.filter((e) => e.height >= from).map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) }));
+      const list = headersFrom(chain, Number(u.searchParams.get('from')));
       if (lie === 'header' && list[0]) list[0].header = list[0].header.slice(0, -2) + (list[0].header.endsWith('00') ? '01' : '00');
       return { status: 200, body: { headers: list } };
     }
     if (u.pathname === `/v1/accounts/${bobHex}`) {
-      const b = chain.blocks[11]!;
-      const keys = [StateKeys.account(fx.bob.publicKey), StateKeys.balance(fx.bob.publicKey, 'USD')];
-      const proof = keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) }));
-      if (lie === 'balance') proof[1]!.value = toHex(encodeAmount(1_000_000n));
-      return { status: 200, body: { height: 12, stateRoot: toHex(b.block.header.stateRoot), proof } };
+      const body = accountAnswer(chain, fx.bob.publicKey, 12);
+      if (lie === 'balance') body.proof[1]!.value = toHex(encodeAmount(1_000_000n));
+      return { status: 200, body };
     }
     if (u.pathname === `/v1/accounts/${bobHex}/txs`) {
       const txs = chain.blocks.map((b) => {
@@ -45,12 +53,14 @@ function server(lie: 'none' | 'balance' | 'header'): FetchJson {
   };
 }
 
-async function client(sources: Record<string, FetchJson>) {
+async function client(sources: Record<string, FetchJson>, follow = bobHex, txPageSize?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'light-'));
   const store = await LightStore.open(dir);
   const metrics = createNodeMetrics(new Registry());
   const fetchJson: FetchJson = (url) => { const src = Object.keys(sources).find((s) => url.startsWith(s))!; return sources[src]!(url); };
-  const c = new LightClient({ store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [bobHex], logger: createLogger('silent'), metrics, fetchJson });
+  const c = new LightClient({
+    store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [follow], logger: createLogger('silent'), metrics, fetchJson, ...(txPageSize ? { txPageSize } : {}),
+  });
   return { c, store, metrics, done: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
@@ -114,15 +124,8 @@ describe('LightClient: txs a full node leaves out', () => {
   function aliceServer(mode: 'honest' | 'omit' | 'pruned'): FetchJson {
     return async (url) => {
       const u = new URL(url);
-      if (u.pathname === '/v1/headers') {
-        const from = Number(u.searchParams.get('from'));
-        return { status: 200, body: { headers: ac.encoded.filter((e) => e.height >= from).map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) })) } };
-      }
-      if (u.pathname === `/v1/accounts/${aliceHex}`) {
-        const b = ac.blocks[12]!;
-        const keys = [StateKeys.account(fx.alice.publicKey), StateKeys.balance(fx.alice.publicKey, 'USD')];
-        return { status: 200, body: { height: 13, stateRoot: toHex(b.block.header.stateRoot), proof: keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) })) } };
-      }
+      if (u.pathname === '/v1/headers') return { status: 200, body: { headers: headersFrom(ac, Number(u.searchParams.get('from'))) } };
+      if (u.pathname === `/v1/accounts/${aliceHex}`) return { status: 200, body: accountAnswer(ac, fx.alice.publicKey, 13) };
       if (u.pathname === `/v1/accounts/${aliceHex}/txs`) {
         const lowestHeight = mode === 'pruned' ? 6 : 1;
         const fromHeight = Number(u.searchParams.get('fromHeight'));
@@ -142,13 +145,9 @@ describe('LightClient: txs a full node leaves out', () => {
   }
 
   async function aliceClient(sources: Record<string, FetchJson>, txPageSize?: number) {
-    const dir = mkdtempSync(join(tmpdir(), 'light-'));
-    const store = await LightStore.open(dir);
-    const metrics = createNodeMetrics(new Registry());
-    const fetchJson: FetchJson = (url) => { const src = Object.keys(sources).find((s) => url.startsWith(s))!; return sources[src]!(url); };
-    const c = new LightClient({ store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [aliceHex], logger: createLogger('silent'), metrics, fetchJson, ...(txPageSize ? { txPageSize } : {}) });
-    await c.syncHeaders();
-    return { c, store, metrics, done: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+    const cl = await client(sources, aliceHex, txPageSize);
+    await cl.c.syncHeaders();
+    return cl;
   }
 
   it('an honest list adds up: her txs show every nonce below her proven one (the forged-signature tx counts for nothing)', async () => {
