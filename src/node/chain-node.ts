@@ -156,6 +156,7 @@ export class ChainNode implements NodeApiBackend {
       isAllowed: (k) => allowed.has(k),
       logger: this.logger,
       countBytes: (dir, channel, n) => (dir === 'sent' ? this.metrics?.p2pSentBytes : this.metrics?.p2pReceivedBytes)?.inc({ channel }, n),
+      countRejected: (channel) => this.metrics?.p2pRejectedMessages.inc({ channel }),
       onPeerUp: (peer) => { this.metrics?.p2pPeers.set(network.connectedPeers().length); sync.announce(peer); engine.onPeerUp(peer); },
       onPeerDown: (peer) => { this.metrics?.p2pPeers.set(network.connectedPeers().length); sync.onPeerDown(peer); },
       onMessage: (peer, channel, payload) => {

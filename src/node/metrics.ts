@@ -19,6 +19,7 @@ export const NODE_METRIC_NAMES = [
   'consortia_p2p_peers',
   'consortia_p2p_sent_bytes_total',
   'consortia_p2p_received_bytes_total',
+  'consortia_p2p_rejected_messages_total',
   'consortia_storage_bytes',
   'consortia_storage_pruned_blocks_total',
   'consortia_storage_retained_lowest_height',
@@ -56,6 +57,7 @@ export interface NodeMetrics {
   p2pPeers: Gauge;
   p2pSentBytes: Counter<'channel'>;
   p2pReceivedBytes: Counter<'channel'>;
+  p2pRejectedMessages: Counter<'channel'>;
   /** Approximate on-disk bytes by kind. */
   storageBytes: Gauge<'kind'>;
   storagePrunedBlocks: Counter;
@@ -122,6 +124,12 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     p2pReceivedBytes: new Counter({
       name: 'consortia_p2p_received_bytes_total',
       help: 'Bytes received from peers, by channel',
+      labelNames: ['channel'] as const,
+      registers: reg,
+    }),
+    p2pRejectedMessages: new Counter({
+      name: 'consortia_p2p_rejected_messages_total',
+      help: 'Messages from peers that were malformed or invalid and dropped, by channel',
       labelNames: ['channel'] as const,
       registers: reg,
     }),

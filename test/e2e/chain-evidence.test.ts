@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { toHex } from '../../src/chain/index.js';
+import { encodeMsg } from '../../src/node/engine/messages.js';
 import { ChainNet, waitUntil } from './support/chain-net.js';
 import { Equivocator } from './support/equivocator.js';
 
@@ -38,4 +40,45 @@ describe('equivocation', () => {
     await net.waitHeight(honest, found!.height);
     await net.agreedHashes(honest, found!.height);
   });
+
+  it('malformed frames from an admitted peer crash no node and do not stop finality', async () => {
+    const honest = net.nodes.slice(0, 3);
+    await waitUntil(() => eq.net.connectedPeers().length === 3, 10_000, 'harness connected');
+    const h0 = await net.height(honest[0]!);
+    // Garbage on every channel for ~6 s (~20 blocks): truncated and oversized messages of each
+    // type, and well-formed proposal headers from the harness (a proposer in its rounds) for this
+    // and later heights whose block bytes are garbage. Some land while a node is committing, when
+    // consensus messages are held back and replayed at the next height.
+    const garbage = (i: number): { ch: 'consensus' | 'sync' | 'mempool'; b: Uint8Array } => {
+      const r = randomBytes(1 + (i % 200));
+      switch (i % 6) {
+        case 0: r[0] = [1, 2, 16, 17, 18, 99][i % 12 >> 1]!; return { ch: 'consensus', b: r };
+        case 1: case 2: {
+          const height = h0 + 1 + (i % 30);
+          return { ch: 'consensus', b: encodeMsg({ kind: 'proposal', height, round: i % 4, polRound: -1, proposer: eq.key.publicKey, signature: randomBytes(64), block: randomBytes(40 + (i % 300)) }) };
+        }
+        case 3: r[0] = 18; return { ch: 'sync', b: r };
+        case 4: return { ch: 'sync', b: encodeMsg({ kind: 'blocks', items: [{ block: randomBytes(100), commit: randomBytes(50) }] }) };
+        default: return { ch: 'mempool', b: r };
+      }
+    };
+    const until = Date.now() + 6_000;
+    for (let i = 0; Date.now() < until; i++) {
+      const g = garbage(i);
+      eq.net.broadcast(g.ch, g.b);
+      if (i % 4 === 3) await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    const exited = (): string[] => honest.filter((n) => n.proc === null).map((n) => `node ${n.index}: ${n.log.slice(-3).join(' | ')}`);
+    expect(exited()).toEqual([]);
+    await net.waitHeight(honest, h0 + 20, 60_000);
+    expect(exited()).toEqual([]);
+    await net.agreedHashes(honest, h0 + 20);
+    // dropped and counted, per channel
+    for (const n of honest) {
+      for (const channel of ['consensus', 'sync', 'mempool']) {
+        expect(await net.metric(n, 'consortia_p2p_rejected_messages_total', `channel="${channel}"`), `node ${n.index} ${channel}`).toBeGreaterThan(0);
+      }
+    }
+  }, 120_000);
 });

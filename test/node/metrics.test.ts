@@ -23,7 +23,7 @@ describe('node metrics', () => {
 
   it('contains every name the contract lists (contracts §4)', () => {
     const contract =
-      'consortia_chain_height consortia_chain_txs_committed_total consortia_chain_block_interval_seconds consortia_chain_commit_latency_seconds consortia_consensus_rounds_per_height consortia_consensus_round consortia_consensus_evidence_total consortia_mempool_size_txs consortia_mempool_size_bytes consortia_mempool_rejections_total consortia_p2p_peers consortia_p2p_sent_bytes_total consortia_p2p_received_bytes_total consortia_storage_bytes consortia_storage_pruned_blocks_total consortia_storage_retained_lowest_height consortia_light_verified_headers_total consortia_light_rejected_proofs_total'.split(
+      'consortia_chain_height consortia_chain_txs_committed_total consortia_chain_block_interval_seconds consortia_chain_commit_latency_seconds consortia_consensus_rounds_per_height consortia_consensus_round consortia_consensus_evidence_total consortia_mempool_size_txs consortia_mempool_size_bytes consortia_mempool_rejections_total consortia_p2p_peers consortia_p2p_sent_bytes_total consortia_p2p_received_bytes_total consortia_p2p_rejected_messages_total consortia_storage_bytes consortia_storage_pruned_blocks_total consortia_storage_retained_lowest_height consortia_light_verified_headers_total consortia_light_rejected_proofs_total'.split(
         ' ',
       );
     expect([...NODE_METRIC_NAMES].sort()).toEqual(contract.sort());

@@ -44,7 +44,10 @@ export interface EngineOptions {
 
 interface CachedBlock { block: Block; bytes: Uint8Array; exec: Execution | null }
 
-const MAX_BUFFERED = 256;
+// Consensus messages that arrive while a commit is being written wait for the next height.
+// Capped per peer, so one peer's flood cannot push out the honest validators' votes.
+const MAX_BUFFERED_PER_PEER = 64;
+const MAX_BUFFERED = 1024;
 
 export class ConsensusEngine {
   private cs: ConsensusState;
@@ -56,6 +59,7 @@ export class ConsensusEngine {
   private myMsgs: Buffer[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private buffered: { peer: string; payload: Buffer }[] = [];
+  private readonly bufferedByPeer = new Map<string, number>();
   private committing = false;
   private commitQueue: Promise<unknown> = Promise.resolve();
   private lastCert: CommitCertificate | null = null;
@@ -116,7 +120,22 @@ export class ConsensusEngine {
     this.dispatch({ kind: 'start', height: tip.height + 1, validators, self: this.selfHex, lastCommitRound: this.lastCert?.round ?? 0 });
     const replay = this.buffered;
     this.buffered = [];
-    for (const m of replay) this.onMessage(m.peer, m.payload);
+    this.bufferedByPeer.clear();
+    // Outside the network's handler: one bad message must neither stop the replay nor escape
+    // into the commit's promise chain (an unhandled rejection ends the process).
+    for (const m of replay) {
+      try { this.onMessage(m.peer, m.payload); } catch (err) {
+        this.o.logger.debug('dropped a held-back consensus message', { peer: m.peer, err: (err as Error).message });
+      }
+    }
+  }
+
+  /** Holds a message for the next height, unless the peer's share (or the whole buffer) is used up. */
+  private holdBack(peer: string, payload: Buffer): void {
+    const n = this.bufferedByPeer.get(peer) ?? 0;
+    if (n >= MAX_BUFFERED_PER_PEER || this.buffered.length >= MAX_BUFFERED) return;
+    this.bufferedByPeer.set(peer, n + 1);
+    this.buffered.push({ peer, payload: Buffer.from(payload) });
   }
 
   private dispatch(input: ConsensusInput): void {
@@ -220,13 +239,11 @@ export class ConsensusEngine {
 
   // ------------------------------------------------------------------ receiving
 
+  /** Throws on a malformed message (the network counts and drops it); held back while committing. */
   onMessage(peer: string, payload: Buffer): void {
     if (this.stopped) return;
-    if (this.committing) {
-      if (this.buffered.length < MAX_BUFFERED) this.buffered.push({ peer, payload: Buffer.from(payload) });
-      return;
-    }
-    const m = decodeMsg(payload);
+    const m = decodeMsg(payload); // before holding back: a malformed message takes no room
+    if (this.committing) return this.holdBack(peer, payload);
     if (m.kind === 'proposal') this.onProposal(peer, m, payload);
     else if (m.kind === 'vote') this.onVote(m);
   }
@@ -235,7 +252,7 @@ export class ConsensusEngine {
     const next = this.o.tip.height + 1;
     if (m.height < next) return;
     if (m.height > next) {
-      if (this.buffered.length < MAX_BUFFERED) this.buffered.push({ peer, payload: Buffer.from(raw) });
+      this.holdBack(peer, raw);
       this.o.requestSync();
       return;
     }

@@ -23,10 +23,14 @@ export interface NetworkOptions {
   onPeerUp?: (peer: string) => void;
   onPeerDown?: (peer: string) => void;
   countBytes?: ByteCounter;
+  /** A message the handler refused (malformed or invalid): counted, and logged at most every 10 s per peer. */
+  countRejected?: (channel: ChannelName) => void;
   logger?: Logger;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
 }
+
+const REJECT_LOG_INTERVAL_MS = 10_000;
 
 interface Conn { socket: tls.TLSSocket; peer: string; dialedByMe: boolean; address: string }
 
@@ -126,6 +130,17 @@ export class P2PNetwork {
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
   }
 
+  // A faulty or hostile peer can send thousands of bad messages a second: count each, log a few.
+  private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
+  private rejected(peer: string, channel: ChannelName, err: Error): void {
+    this.opts.countRejected?.(channel);
+    const now = Date.now();
+    const r = this.rejectLog.get(peer);
+    if (r !== undefined && now - r.at < REJECT_LOG_INTERVAL_MS) { r.suppressed++; return; }
+    this.opts.logger?.warn('p2p message rejected', { peer, channel, err: err.message, ...(r?.suppressed ? { suppressedSinceLast: r.suppressed } : {}) });
+    this.rejectLog.set(peer, { at: now, suppressed: 0 });
+  }
+
   private count(dir: 'sent' | 'received', channel: ChannelName, n: number): void {
     this.bytes[dir][channel] += n;
     this.opts.countBytes?.(dir, channel, n);
@@ -216,9 +231,7 @@ export class P2PNetwork {
         const ch = CHANNEL_NAMES[f.channel];
         if (!ch) { socket.destroy(); return; }
         this.count('received', ch, f.payload.length + 5);
-        try { this.opts.onMessage(peer, ch, f.payload); } catch (err) {
-          this.opts.logger?.warn('p2p message handler failed', { peer, channel: ch, err: (err as Error).message });
-        }
+        try { this.opts.onMessage(peer, ch, f.payload); } catch (err) { this.rejected(peer, ch, err as Error); }
       }
     });
     socket.once('close', () => {

@@ -27,6 +27,8 @@ export class BlockSync {
   private inflight: { peer: string; from: number; at: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private applying = false;
+  /** Peers whose getBlocks is being answered: one at a time each (a read of up to 8 MB). */
+  private readonly serving = new Set<string>();
 
   constructor(private readonly o: BlockSyncOptions) {}
 
@@ -85,9 +87,16 @@ export class BlockSync {
       this.peerLowest.set(peer, m.lowest);
       if (m.height > this.o.tip.height) this.maybeRequest();
     } else if (m.kind === 'getBlocks') {
-      void this.serve(peer, m.from, Math.min(m.count, 256)).catch((err) => this.o.logger.warn('sync serve failed', { err: (err as Error).message }));
+      if (this.serving.has(peer)) return; // it asks again after its 5 s request timeout
+      this.serving.add(peer);
+      void this.serve(peer, m.from, Math.min(m.count, 256))
+        .catch((err) => this.o.logger.warn('sync serve failed', { err: (err as Error).message }))
+        .finally(() => this.serving.delete(peer));
     } else if (m.kind === 'blocks') {
-      if (this.inflight?.peer === peer) this.inflight = null;
+      // Only the answer to our request is checked (certificates, execution): unasked blocks would
+      // let a peer spend our CPU at will. A late answer is dropped; the request is made again.
+      if (this.inflight?.peer !== peer) throw new Error('blocks that were not requested from this peer');
+      this.inflight = null;
       void this.apply(peer, m.items);
     }
   }

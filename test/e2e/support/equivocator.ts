@@ -10,7 +10,7 @@ import { encodeMsg } from '../../../src/node/engine/messages.js';
 
 export class Equivocator {
   readonly net: P2PNetwork;
-  constructor(private readonly chainId: string, private readonly key: KeyPair, peers: { publicKey: string; address: string }[], host: string) {
+  constructor(private readonly chainId: string, readonly key: KeyPair, peers: { publicKey: string; address: string }[], host: string) {
     this.net = new P2PNetwork({
       nodeSeed: key.secretKey, listenHost: host, listenPort: 0, peers, isAllowed: () => true, onMessage: () => undefined,
       backoffBaseMs: 50, backoffMaxMs: 500,

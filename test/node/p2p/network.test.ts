@@ -84,4 +84,34 @@ describe('P2PNetwork', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(a.connectedPeers()).toHaveLength(0);
   });
+
+  it('counts every message its handler refuses and logs them at most once per interval per peer', async () => {
+    const sa = randomBytes(32), sb = randomBytes(32);
+    const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
+    const kb = Buffer.from(makeTlsIdentity(sb).publicKey).toString('hex');
+    const allowed = new Set([ka, kb]);
+    const warnings: Record<string, unknown>[] = [];
+    const rejected: string[] = [];
+    const delivered: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (_m: string, f?: Record<string, unknown>) => { warnings.push(f ?? {}); }, child: () => logger };
+    const b = new P2PNetwork({
+      nodeSeed: sb, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k), logger,
+      onMessage: (_peer, ch, p) => { if (p[0] === 0xff) throw new Error('malformed'); delivered.push(`${ch}:${p.toString()}`); },
+      countRejected: (ch) => rejected.push(ch),
+    });
+    nets.push(b);
+    const a = node(sa, allowed, []);
+    const pb = await b.start();
+    await a.start();
+    a.setPeers([{ publicKey: kb, address: `127.0.0.1:${pb.port}` }]);
+    await waitFor(() => a.isConnected(kb) && b.isConnected(ka));
+    for (let i = 0; i < 40; i++) a.send(kb, i % 2 ? 'consensus' : 'sync', Buffer.from([0xff, i]));
+    a.send(kb, 'mempool', Buffer.from('ok'));
+    await waitFor(() => delivered.length === 1);
+    expect(delivered).toEqual(['mempool:ok']); // the connection survives bad messages
+    expect(rejected).toHaveLength(40);
+    expect(rejected.filter((c) => c === 'consensus')).toHaveLength(20);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ peer: ka, err: 'malformed' });
+  });
 });
