@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { toHex } from '../../src/chain/index.js';
-import { encodeMsg } from '../../src/node/engine/messages.js';
+import { decodeMsg, encodeMsg } from '../../src/node/engine/messages.js';
 import { ChainNet, waitUntil } from './support/chain-net.js';
 import { Equivocator } from './support/equivocator.js';
 
@@ -81,4 +81,34 @@ describe('equivocation', () => {
       }
     }
   }, 120_000);
+
+  it('a peer announcing blocks it does not serve does not keep the nodes syncing (not ready)', async () => {
+    const honest = net.nodes.slice(0, 3);
+    await waitUntil(() => eq.net.connectedPeers().length === 3, 10_000, 'harness connected');
+    const asked = new Map<string, number>();
+    eq.onMessage = (peer, ch, p) => {
+      if (ch !== 'sync' || decodeMsg(p).kind !== 'getBlocks') return;
+      asked.set(peer, (asked.get(peer) ?? 0) + 1);
+      eq.net.send(peer, 'sync', encodeMsg({ kind: 'blocks', items: [] }));
+    };
+    const lie = setInterval(() => eq.net.broadcast('sync', encodeMsg({ kind: 'status', height: 1_000_000_000, lowest: 1 })), 200);
+    try {
+      await waitUntil(() => asked.size === 3, 10_000, 'every node asked the liar for blocks');
+      await new Promise((r) => setTimeout(r, 500));
+      // the lie goes on; every node stays ready and asks the liar nothing more (for 30 s)
+      const until = Date.now() + 4_000;
+      while (Date.now() < until) {
+        for (const n of honest) {
+          const r = await fetch(`${n.api}/readyz`);
+          expect(r.status, `node ${n.index} /readyz`).toBe(200);
+          expect((await net.status(n))?.syncing, `node ${n.index} syncing`).toBe(false);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect([...asked.values()]).toEqual([1, 1, 1]);
+    } finally {
+      clearInterval(lie);
+      eq.onMessage = undefined;
+    }
+  }, 60_000);
 });

@@ -21,6 +21,10 @@ export interface BlockSyncOptions {
   maxResponseBytes?: number;
 }
 
+const REQUEST_TIMEOUT_MS = 5_000;
+const FIRST_DISTRUST_MS = 30_000;
+const MAX_DISTRUST_MS = 60 * 60_000;
+
 export class BlockSync {
   private readonly peerHeights = new Map<string, number>();
   private readonly peerLowest = new Map<string, number>();
@@ -29,6 +33,13 @@ export class BlockSync {
   private applying = false;
   /** Peers whose getBlocks is being answered: one at a time each (a read of up to 8 MB). */
   private readonly serving = new Set<string>();
+  /**
+   * Peers that claimed blocks and did not deliver them (no answer in time, an answer without the
+   * block asked for, an invalid block). Their claimed heights are ignored for a while, doubling
+   * per offence: else one peer announcing a huge height keeps every node "syncing" (not ready)
+   * and asking it alone, for ever.
+   */
+  private readonly distrust = new Map<string, { until: number; penaltyMs: number }>();
 
   constructor(private readonly o: BlockSyncOptions) {}
 
@@ -66,7 +77,8 @@ export class BlockSync {
   private maybeRequest(force = false): void {
     if (this.applying) return;
     const now = Date.now();
-    if (this.inflight && now - this.inflight.at < 5_000) return;
+    if (this.inflight && now - this.inflight.at < REQUEST_TIMEOUT_MS) return;
+    if (this.inflight) this.distrustPeer(this.inflight.peer, 'no answer to getBlocks');
     this.inflight = null;
     const want = this.o.tip.height + 1;
     let best: string | null = null;
@@ -83,11 +95,12 @@ export class BlockSync {
   onMessage(peer: string, payload: Buffer): void {
     const m = decodeMsg(payload);
     if (m.kind === 'status') {
+      if ((this.distrust.get(peer)?.until ?? 0) > Date.now()) return;
       this.peerHeights.set(peer, m.height);
       this.peerLowest.set(peer, m.lowest);
       if (m.height > this.o.tip.height) this.maybeRequest();
     } else if (m.kind === 'getBlocks') {
-      if (this.serving.has(peer)) return; // it asks again after its 5 s request timeout
+      if (this.serving.has(peer)) return; // it asks again after its request timeout
       this.serving.add(peer);
       void this.serve(peer, m.from, Math.min(m.count, 256))
         .catch((err) => this.o.logger.warn('sync serve failed', { err: (err as Error).message }))
@@ -95,10 +108,23 @@ export class BlockSync {
     } else if (m.kind === 'blocks') {
       // Only the answer to our request is checked (certificates, execution): unasked blocks would
       // let a peer spend our CPU at will. A late answer is dropped; the request is made again.
-      if (this.inflight?.peer !== peer) throw new Error('blocks that were not requested from this peer');
+      const asked = this.inflight;
+      if (asked?.peer !== peer) throw new Error('blocks that were not requested from this peer');
       this.inflight = null;
+      if (asked.from > this.o.tip.height && m.items.length === 0) {
+        this.distrustPeer(peer, `claimed height ${this.peerHeights.get(peer) ?? '?'} but sent no block from ${asked.from}`);
+        return;
+      }
       void this.apply(peer, m.items);
     }
+  }
+
+  private distrustPeer(peer: string, why: string): void {
+    const prev = this.distrust.get(peer);
+    const penaltyMs = Math.min(MAX_DISTRUST_MS, prev ? prev.penaltyMs * 2 : FIRST_DISTRUST_MS);
+    this.distrust.set(peer, { until: Date.now() + penaltyMs, penaltyMs });
+    this.peerHeights.delete(peer);
+    this.o.logger.warn('sync: ignoring a peer\'s height for a while', { peer, why, forMs: penaltyMs });
   }
 
   private async serve(peer: string, from: number, count: number): Promise<void> {
@@ -139,8 +165,7 @@ export class BlockSync {
         if (!ok) break;
       }
     } catch (err) {
-      this.o.logger.warn('sync: rejected block from peer', { peer, err: (err as Error).message });
-      this.peerHeights.delete(peer);
+      this.distrustPeer(peer, `invalid block: ${(err as Error).message}`);
     } finally {
       this.applying = false;
     }

@@ -5,14 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { signVote, toHex, type KeyPair } from '../../../src/chain/index.js';
-import { P2PNetwork } from '../../../src/node/p2p/index.js';
+import { P2PNetwork, type ChannelName } from '../../../src/node/p2p/index.js';
 import { encodeMsg } from '../../../src/node/engine/messages.js';
 
 export class Equivocator {
   readonly net: P2PNetwork;
+  /** What the harness does with messages from the nodes (nothing unless a test says). */
+  onMessage?: (peer: string, channel: ChannelName, payload: Buffer) => void;
   constructor(private readonly chainId: string, readonly key: KeyPair, peers: { publicKey: string; address: string }[], host: string) {
     this.net = new P2PNetwork({
-      nodeSeed: key.secretKey, listenHost: host, listenPort: 0, peers, isAllowed: () => true, onMessage: () => undefined,
+      nodeSeed: key.secretKey, listenHost: host, listenPort: 0, peers, isAllowed: () => true, onMessage: (peer, ch, p) => this.onMessage?.(peer, ch, p),
       backoffBaseMs: 50, backoffMaxMs: 500,
     });
   }
