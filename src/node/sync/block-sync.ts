@@ -33,12 +33,15 @@ export class BlockSync {
   private applying = false;
   /** Peers whose getBlocks is being answered: one at a time each (a read of up to 8 MB). */
   private readonly serving = new Set<string>();
+  /** Outstanding getBlocks per peer (its `from`): only their answers are taken, late ones too. */
+  private readonly asked = new Map<string, number>();
   /**
-   * Peers that claimed blocks and did not deliver them (no answer in time, an answer without the
-   * block asked for, an invalid block). Their claimed heights are ignored for a while, doubling
-   * per offence: else one peer announcing a huge height keeps every node "syncing" (not ready)
-   * and asking it alone, for ever.
+   * Peers that let a request time out: until one of their answers brings blocks, their heights
+   * do not make this node "syncing" and they are asked only when no other peer has the blocks.
+   * Else a peer announcing a height it does not serve keeps every node not ready, asking it alone.
    */
+  private readonly unanswered = new Set<string>();
+  /** Peers caught lying (no block in an answer to what they claimed, an invalid block): heights ignored for a while, doubling per offence. */
   private readonly distrust = new Map<string, { until: number; penaltyMs: number }>();
 
   constructor(private readonly o: BlockSyncOptions) {}
@@ -55,7 +58,7 @@ export class BlockSync {
 
   bestPeerHeight(): number {
     let best = 0;
-    for (const h of this.peerHeights.values()) best = Math.max(best, h);
+    for (const [p, h] of this.peerHeights) if (!this.unanswered.has(p)) best = Math.max(best, h);
     return best;
   }
 
@@ -68,6 +71,7 @@ export class BlockSync {
   onPeerDown(peer: string): void {
     this.peerHeights.delete(peer);
     this.peerLowest.delete(peer);
+    this.asked.delete(peer);
     if (this.inflight?.peer === peer) this.inflight = null;
   }
 
@@ -78,18 +82,26 @@ export class BlockSync {
     if (this.applying) return;
     const now = Date.now();
     if (this.inflight && now - this.inflight.at < REQUEST_TIMEOUT_MS) return;
-    if (this.inflight) this.distrustPeer(this.inflight.peer, 'no answer to getBlocks');
+    if (this.inflight) this.unanswered.add(this.inflight.peer); // its answer is still taken if it comes
     this.inflight = null;
     const want = this.o.tip.height + 1;
+    const best = this.pickSource(want, force, false) ?? this.pickSource(want, force, true);
+    if (!best) return;
+    this.inflight = { peer: best, from: want, at: now };
+    this.asked.set(best, want);
+    this.o.out.send(best, 'sync', encodeMsg({ kind: 'getBlocks', from: want, count: this.o.batch ?? 64 }));
+  }
+
+  /** The highest peer that has block `want` (with `force`, any peer that has it). */
+  private pickSource(want: number, force: boolean, includeUnanswered: boolean): string | null {
     let best: string | null = null;
     let bestH = force ? want - 1 : this.o.tip.height;
     for (const [p, h] of this.peerHeights) {
+      if (!includeUnanswered && this.unanswered.has(p)) continue;
       if ((this.peerLowest.get(p) ?? 1) > want) continue; // pruned what we need: ask a super or a less-pruned peer
       if (h > bestH || (force && h >= want && best === null)) { best = p; bestH = h; }
     }
-    if (!best || bestH < want) return;
-    this.inflight = { peer: best, from: want, at: now };
-    this.o.out.send(best, 'sync', encodeMsg({ kind: 'getBlocks', from: want, count: this.o.batch ?? 64 }));
+    return best !== null && bestH >= want ? best : null;
   }
 
   onMessage(peer: string, payload: Buffer): void {
@@ -106,15 +118,18 @@ export class BlockSync {
         .catch((err) => this.o.logger.warn('sync serve failed', { err: (err as Error).message }))
         .finally(() => this.serving.delete(peer));
     } else if (m.kind === 'blocks') {
-      // Only the answer to our request is checked (certificates, execution): unasked blocks would
-      // let a peer spend our CPU at will. A late answer is dropped; the request is made again.
-      const asked = this.inflight;
-      if (asked?.peer !== peer) throw new Error('blocks that were not requested from this peer');
-      this.inflight = null;
-      if (asked.from > this.o.tip.height && m.items.length === 0) {
-        this.distrustPeer(peer, `claimed height ${this.peerHeights.get(peer) ?? '?'} but sent no block from ${asked.from}`);
+      // Only answers to our requests are checked (certificates, execution): unasked blocks would
+      // let a peer spend our CPU at will.
+      const from = this.asked.get(peer);
+      if (from === undefined) throw new Error('blocks that were not requested from this peer');
+      this.asked.delete(peer);
+      if (this.inflight?.peer === peer) this.inflight = null;
+      if (m.items.length === 0) {
+        // it was asked because it claimed block `from`; its own serve() always sends that block
+        if (from > this.o.tip.height) this.distrustPeer(peer, `claimed block ${from} but sent none`);
         return;
       }
+      this.unanswered.delete(peer);
       void this.apply(peer, m.items);
     }
   }

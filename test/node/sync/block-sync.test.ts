@@ -56,8 +56,8 @@ describe('block sync: peers that claim more than they deliver', () => {
     expect(warnings[1]).toMatchObject({ peer: LIAR, forMs: 60_000 });
   });
 
-  it('a peer that does not answer in time stops counting, and the next request goes to another peer', () => {
-    const { sync, status, requests } = setup();
+  it('a peer that leaves a request unanswered stops counting until it delivers, and others are asked first', () => {
+    const { sync, status, requests, warnings } = setup();
     status(LIAR, 1_000_000);
     status(HONEST, 12);
     expect(requests()).toEqual([{ peer: LIAR, from: 11 }]);
@@ -68,8 +68,23 @@ describe('block sync: peers that claim more than they deliver', () => {
     sync.request();
     expect(requests()).toEqual([{ peer: LIAR, from: 11 }, { peer: HONEST, from: 11 }]);
     expect(sync.bestPeerHeight()).toBe(12);
-    // a late answer from the liar is refused (counted by the network as a rejected message)
+    // a late answer is still taken: this one has no block, so the claim was a lie
+    sync.onMessage(LIAR, encodeMsg({ kind: 'blocks', items: [] }));
+    expect(warnings[0]).toMatchObject({ peer: LIAR, forMs: 30_000 });
     expect(() => sync.onMessage(LIAR, encodeMsg({ kind: 'blocks', items: [] }))).toThrow(/not requested/);
+  });
+
+  it('a silent peer alone claiming more keeps the node syncing only until its request times out', () => {
+    const { sync, status, requests } = setup();
+    status(LIAR, 1_000_000);
+    expect(sync.syncing).toBe(true);
+    vi.setSystemTime(1_000_000 + 5_001);
+    sync.request();
+    expect(sync.syncing).toBe(false);
+    status(LIAR, 1_000_000);
+    expect(sync.syncing).toBe(false);
+    // with nobody else to ask it is still asked (its answer would prove it)
+    expect(requests()).toEqual([{ peer: LIAR, from: 11 }, { peer: LIAR, from: 11 }]);
   });
 
   it('refuses blocks nobody asked for, and answers one getBlocks per peer at a time', async () => {
