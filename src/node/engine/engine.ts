@@ -48,6 +48,11 @@ interface CachedBlock { block: Block; bytes: Uint8Array; exec: Execution | null 
 // Capped per peer, so one peer's flood cannot push out the honest validators' votes.
 const MAX_BUFFERED_PER_PEER = 64;
 const MAX_BUFFERED = 1024;
+// Validating a proposal executes its block. An equivocating proposer gets two blocks per round
+// validated (so a quorum for either can still commit from memory) and rounds far ahead of ours
+// wait until we are near them (the proposer re-sends while a height does not progress).
+const MAX_PROPOSALS_PER_ROUND = 2;
+const PROPOSAL_ROUNDS_AHEAD = 16;
 
 export class ConsensusEngine {
   private cs: ConsensusState;
@@ -55,7 +60,7 @@ export class ConsensusEngine {
   private readonly chainId: string;
   private blocks = new Map<string, CachedBlock>();
   /** The signed proposal processed per round of the current height (to recognise a re-send). */
-  private proposalsSeen = new Map<number, { bytes: Uint8Array; hashHex: string; polRound: number; signature: Uint8Array }>();
+  private proposalsSeen = new Map<number, { bytes: Uint8Array; hashHex: string; polRound: number; signature: Uint8Array; distinct: number }>();
   private myMsgs: Buffer[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private buffered: { peer: string; payload: Buffer }[] = [];
@@ -258,6 +263,7 @@ export class ConsensusEngine {
     }
     const validators = this.cs.validators;
     if (toHex(m.proposer) !== proposerFor(validators, m.height, m.round)) return;
+    if (m.round > this.cs.round + PROPOSAL_ROUNDS_AHEAD) return;
     // A re-sent proposal (regossip while a height is slow) is byte-identical: skip decoding and
     // re-validating a large block on the busiest path; a different one is processed in full.
     const seen = this.proposalsSeen.get(m.round);
@@ -269,6 +275,7 @@ export class ConsensusEngine {
       this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: seen.hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached !== undefined && cached.exec !== null });
       return;
     }
+    if (seen !== undefined && seen.distinct >= MAX_PROPOSALS_PER_ROUND) return;
     const bytes = new Uint8Array(m.block); // owned and immutable: the block's txs are views into it
     const block = decodeBlockShared(bytes);
     const hash = blockHash(block.header);
@@ -291,7 +298,7 @@ export class ConsensusEngine {
       cached = { block, bytes, exec };
       this.blocks.set(hashHex, cached);
     }
-    this.proposalsSeen.set(m.round, { bytes: cached.bytes, hashHex, polRound: m.polRound, signature: m.signature });
+    this.proposalsSeen.set(m.round, { bytes: cached.bytes, hashHex, polRound: m.polRound, signature: m.signature, distinct: (seen?.distinct ?? 0) + 1 });
     this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached.exec !== null });
   }
 

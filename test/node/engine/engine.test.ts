@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  Tags, blockHash, decodeTxShared, encodeBlock, pkHexOf, proposalSignBytes, sign, signDomain, toHex, txIdShared, verifyEncodedTxSignature,
+  type KeyPair, type Tx,
+} from '../../../src/chain/index.js';
+import { proposerFor } from '../../../src/consensus/index.js';
+import { createLogger } from '../../../src/lib/logging.js';
+import { ChainTip, ConsensusEngine, chainOps, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
+import { Mempool } from '../../../src/node/mempool/index.js';
+import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
+import { CHAIN, makeFixture } from '../../chain/fixtures.js';
+
+// One real engine (real store, tip, mempool and privval) of a 4-validator chain, fed proposals
+// signed by the other validators' keys; what it sends is captured.
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+
+async function oneEngine() {
+  const f = makeFixture(4);
+  const dir = mkdtempSync(join(tmpdir(), 'engine-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await ChainStore.open(join(dir, 'chain'));
+  cleanups.push(() => store.close());
+  const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+  const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
+  const keyOf = (id: string): KeyPair => f.validators.find((k) => toHex(k.publicKey) === id)!;
+  // this engine is a validator that does not propose height 1 round 0
+  const proposer0 = keyOf(proposerFor(validators, 1, 0));
+  const self = f.validators.find((k) => k !== proposer0)!;
+  const mempool = new Mempool<Tx>({
+    chainId: CHAIN, txId: txIdShared, decode: decodeTxShared,
+    info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+    verifySignature: (t, b) => verifyEncodedTxSignature(b, t), stateNonce: () => 0, check: (t, b) => chainOps.check(tip.state, t, b.length),
+  }, { maxTxs: 1000, maxBytes: 1 << 20, maxTxBytes: 4096 });
+  const sent: WireMsg[] = [];
+  const engine = new ConsensusEngine({
+    tip, mempool, nodePublicKey: self.publicKey, logger: createLogger('silent'),
+    out: { broadcast: (_ch, p) => { sent.push(decodeMsg(Buffer.from(p))); }, send: (_peer, _ch, p) => { sent.push(decodeMsg(Buffer.from(p))); } },
+    privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self.secretKey, m)),
+    timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 }, // no round changes during a test
+    onCommitted: () => undefined, requestSync: () => undefined,
+  });
+  await engine.start(store);
+  cleanups.push(() => engine.stop());
+
+  /** A valid block for height 1 proposed by `k` in `round` (distinct per `time`), as a signed proposal message. */
+  const proposal = (k: KeyPair, round: number, time: number): { msg: Buffer; hashHex: string } => {
+    const { block } = tip.buildNext({ proposer: k.publicKey, time: f.genesis.genesisTime + time, txs: [], evidence: [], lastCommit: null, verified: new Set() });
+    const hash = blockHash(block.header);
+    const signature = signDomain(Tags.PROPOSAL, k.secretKey, proposalSignBytes(CHAIN, 1, round, hash, -1));
+    return { msg: encodeMsg({ kind: 'proposal', height: 1, round, polRound: -1, proposer: k.publicKey, signature, block: encodeBlock(block) }), hashHex: toHex(hash) };
+  };
+  const prevotes = () => sent.flatMap((m) => (m.kind === 'vote' && m.type === 'prevote' ? [{ round: m.round, hash: m.blockHash ? toHex(m.blockHash) : null }] : []));
+  return { engine, tip, validators, keyOf, proposer0, proposal, prevotes };
+}
+
+describe('consensus engine: proposals', () => {
+  it('prevotes the first valid proposal of its round, and re-sends of it are not validated again', async () => {
+    const { engine, tip, proposer0, proposal, prevotes } = await oneEngine();
+    const validate = vi.spyOn(tip, 'validateNext');
+    const p = proposal(proposer0, 0, 1_000);
+    engine.onMessage('peer', p.msg);
+    engine.onMessage('peer', p.msg);
+    expect(validate).toHaveBeenCalledTimes(1);
+    expect(prevotes()).toEqual([{ round: 0, hash: p.hashHex }]);
+  });
+
+  it('validates at most two blocks of an equivocating proposer per round', async () => {
+    const { engine, tip, proposer0, proposal, prevotes } = await oneEngine();
+    const validate = vi.spyOn(tip, 'validateNext');
+    const ps = [1_000, 2_000, 3_000, 4_000, 5_000].map((t) => proposal(proposer0, 0, t));
+    expect(new Set(ps.map((p) => p.hashHex)).size).toBe(5);
+    for (const p of ps) engine.onMessage('peer', p.msg);
+    expect(validate).toHaveBeenCalledTimes(2);
+    expect(prevotes()).toEqual([{ round: 0, hash: ps[0]!.hashHex }]); // the first one wins
+  });
+
+  it('leaves proposals for rounds far ahead of its own unvalidated, and validates near ones', async () => {
+    const { engine, tip, validators, keyOf, proposal } = await oneEngine();
+    const validate = vi.spyOn(tip, 'validateNext');
+    const far = 17;
+    engine.onMessage('peer', proposal(keyOf(proposerFor(validators, 1, far)), far, 1_000).msg);
+    expect(validate).not.toHaveBeenCalled();
+    engine.onMessage('peer', proposal(keyOf(proposerFor(validators, 1, 16)), 16, 1_000).msg);
+    expect(validate).toHaveBeenCalledTimes(1);
+  });
+
+  it('ignores a proposal signed by a validator that is not the round\'s proposer', async () => {
+    const { engine, tip, validators, keyOf, proposal, prevotes } = await oneEngine();
+    const validate = vi.spyOn(tip, 'validateNext');
+    const other = keyOf(validators.map((v) => v.id).find((id) => id !== proposerFor(validators, 1, 0))!);
+    engine.onMessage('peer', proposal(other, 0, 1_000).msg);
+    expect(validate).not.toHaveBeenCalled();
+    expect(prevotes()).toEqual([]);
+  });
+});
