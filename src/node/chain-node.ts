@@ -17,7 +17,7 @@ import type {
   StateLookup, SubmitTxOptions, TxBatchItemResult, TxLookup, TxSubmitResult,
 } from './rpc/backend.js';
 import { P2PNetwork } from './p2p/index.js';
-import { GossipBatcher, IngestQueue, Mempool, decodeTxBatch, type MempoolChain } from './mempool/index.js';
+import { GossipBatcher, IngestQueue, Mempool, MempoolReasons, decodeTxBatch, type MempoolChain } from './mempool/index.js';
 import { ChainStore, KIND_RANGES, PrivValidator, StoreKeys, diskUsage, epochToJSON, hkey, writeDurably } from './store/index.js';
 import { Pruner, type RetentionPolicy } from './retention/index.js';
 import { StateHistory } from './history/index.js';
@@ -144,7 +144,10 @@ export class ChainNode implements NodeApiBackend {
     refreshAllowed();
 
     // Gossiped txs are admitted off the receive path, so consensus frames are never queued behind them.
-    const ingest = new IngestQueue((bytes, peer) => { mempool.add(bytes, peer); }, undefined, (n) => this.metrics?.mempoolRejections.inc({ reason: 'GOSSIP_DROPPED' }, n));
+    const ingest = new IngestQueue((bytes, peer) => {
+      const r = mempool.add(bytes, peer);
+      if (!r.ok && r.code === MempoolReasons.BAD_SIGNATURE) network.penalize(peer, 'gossiped a tx with a bad signature'); // it verified what it gossips
+    }, undefined, (n) => this.metrics?.mempoolRejections.inc({ reason: 'GOSSIP_DROPPED' }, n));
     const listen = parseHostPort(cfg.p2pListen);
     let engine!: ConsensusEngine;
     let sync!: BlockSync;

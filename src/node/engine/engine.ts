@@ -14,6 +14,7 @@ import { DoubleSignError, type PrivValidator } from '../store/index.js';
 import type { ChainTip } from './chain-tip.js';
 import { chainOps, type Execution } from './chain-ops.js';
 import { decodeMsg, encodeMsg, type ProposalMsg, type VoteMsg } from './messages.js';
+import { badSignature } from '../p2p/index.js';
 
 /**
  * Drives the pure consensus machine: feeds it verified proposals/votes and timeouts, and
@@ -244,7 +245,7 @@ export class ConsensusEngine {
 
   // ------------------------------------------------------------------ receiving
 
-  /** Throws on a malformed message (the network counts and drops it); held back while committing. */
+  /** Throws on a malformed message or a bad signature (the network counts it, and bans for the latter); held back while committing. */
   onMessage(peer: string, payload: Buffer): void {
     if (this.stopped) return;
     const m = decodeMsg(payload); // before holding back: a malformed message takes no room
@@ -279,7 +280,7 @@ export class ConsensusEngine {
     const bytes = new Uint8Array(m.block); // owned and immutable: the block's txs are views into it
     const block = decodeBlockShared(bytes);
     const hash = blockHash(block.header);
-    if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) return;
+    if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) throw badSignature('proposal');
     const hashHex = toHex(hash);
     let cached = this.blocks.get(hashHex);
     if (!cached) {
@@ -306,7 +307,7 @@ export class ConsensusEngine {
     const next = this.o.tip.height + 1;
     if (m.height < next || m.height > next + 1) return;
     const sv: SignedVote = { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature };
-    if (!verifyVote(this.chainId, sv)) return;
+    if (!verifyVote(this.chainId, sv)) throw badSignature('vote');
     this.dispatch({ kind: 'vote', vote: { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash ? toHex(m.blockHash) : null, validator: toHex(m.validator), signature: toHex(m.signature) } });
   }
 

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { makeTlsIdentity, peerKeyFromCert } from './tls-identity.js';
 import { CHANNEL_NAMES, Channel, FrameDecoder, encodeFrame, type ChannelName } from './framing.js';
 import type { Logger } from '../../lib/logging.js';
+import { isConsortiaError } from '../../lib/errors.js';
+import { P2PCodes } from './misbehaviour.js';
 
 /**
  * Full-mesh P2P over TLS 1.3. A peer's identity is the Ed25519 key in its certificate; a
@@ -28,7 +30,11 @@ export interface NetworkOptions {
   logger?: Logger;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** More than `maxStrikes` proven offences (bad signatures) within `strikeWindowMs` ban a peer for `banMs`. */
+  misbehaviour?: { maxStrikes: number; strikeWindowMs: number; banMs: number };
 }
+
+const MISBEHAVIOUR = { maxStrikes: 10, strikeWindowMs: 10_000, banMs: 60_000 };
 
 const REJECT_LOG_INTERVAL_MS = 10_000;
 
@@ -134,11 +140,35 @@ export class P2PNetwork {
   private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
   private rejected(peer: string, channel: ChannelName, err: Error): void {
     this.opts.countRejected?.(channel);
+    if (isConsortiaError(err) && err.code === P2PCodes.BAD_SIGNATURE) this.penalize(peer, `${channel}: ${err.message}`);
     const now = Date.now();
     const r = this.rejectLog.get(peer);
     if (r !== undefined && now - r.at < REJECT_LOG_INTERVAL_MS) { r.suppressed++; return; }
     this.opts.logger?.warn('p2p message rejected', { peer, channel, err: err.message, ...(r?.suppressed ? { suppressedSinceLast: r.suppressed } : {}) });
     this.rejectLog.set(peer, { at: now, suppressed: 0 });
+  }
+
+  // Each bad signature cost a verify: a peer sending them is disconnected and refused for a while.
+  private readonly strikes = new Map<string, { n: number; since: number }>();
+  private readonly bannedUntil = new Map<string, number>();
+  /** Counts a proven offence of `peer` (a bad signature); past the limit it is banned. */
+  penalize(peer: string, why: string): void {
+    const m = this.opts.misbehaviour ?? MISBEHAVIOUR;
+    const now = Date.now();
+    let s = this.strikes.get(peer);
+    if (s === undefined || now - s.since > m.strikeWindowMs) this.strikes.set(peer, (s = { n: 0, since: now }));
+    if (++s.n <= m.maxStrikes) return;
+    this.strikes.delete(peer);
+    this.bannedUntil.set(peer, now + m.banMs);
+    this.opts.logger?.warn('p2p peer banned for bad signatures', { peer, why, forMs: m.banMs });
+    this.conns.get(peer)?.socket.destroy();
+  }
+  isBanned(peer: string): boolean {
+    const until = this.bannedUntil.get(peer);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.bannedUntil.delete(peer);
+    return false;
   }
 
   private count(dir: 'sent' | 'received', channel: ChannelName, n: number): void {
@@ -203,8 +233,8 @@ export class P2PNetwork {
     const key = peerKeyFromCert(socket.getPeerX509Certificate());
     const peer = key ? Buffer.from(key).toString('hex') : '';
     const redial = (): void => { if (expected && !this.conns.has(expected.publicKey)) this.scheduleDial(expected, this.backoff(expected.publicKey)); };
-    if (!key || peer === this.publicKeyHex || (expected && peer !== expected.publicKey.toLowerCase()) || !this.opts.isAllowed(peer)) {
-      this.opts.logger?.warn('rejecting p2p connection', { peer, dialedByMe });
+    if (!key || peer === this.publicKeyHex || (expected && peer !== expected.publicKey.toLowerCase()) || !this.opts.isAllowed(peer) || this.isBanned(peer)) {
+      if (!this.isBanned(peer)) this.opts.logger?.warn('rejecting p2p connection', { peer, dialedByMe });
       socket.destroy();
       redial();
       return;

@@ -10,6 +10,7 @@ import { proposerFor } from '../../../src/consensus/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
 import { ChainTip, ConsensusEngine, chainOps, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
 import { Mempool } from '../../../src/node/mempool/index.js';
+import { P2PCodes } from '../../../src/node/p2p/index.js';
 import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
 import { CHAIN, makeFixture } from '../../chain/fixtures.js';
 
@@ -86,6 +87,19 @@ describe('consensus engine: proposals', () => {
     expect(validate).not.toHaveBeenCalled();
     engine.onMessage('peer', proposal(keyOf(proposerFor(validators, 1, 16)), 16, 1_000).msg);
     expect(validate).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a proposal or vote whose signature does not verify (the network bans a peer that sends them)', async () => {
+    const { engine, tip, proposer0, proposal, prevotes } = await oneEngine();
+    const validate = vi.spyOn(tip, 'validateNext');
+    const p = proposal(proposer0, 0, 1_000);
+    const forged = Buffer.from(p.msg);
+    forged[50] ^= 1; // inside the signature
+    expect(() => engine.onMessage('peer', forged)).toThrow(expect.objectContaining({ code: P2PCodes.BAD_SIGNATURE }));
+    const vote = encodeMsg({ kind: 'vote', type: 'prevote', height: 1, round: 0, blockHash: null, validator: proposer0.publicKey, signature: new Uint8Array(64) });
+    expect(() => engine.onMessage('peer', vote)).toThrow(expect.objectContaining({ code: P2PCodes.BAD_SIGNATURE }));
+    expect(validate).not.toHaveBeenCalled();
+    expect(prevotes()).toEqual([]);
   });
 
   it('ignores a proposal signed by a validator that is not the round\'s proposer', async () => {

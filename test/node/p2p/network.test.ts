@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { P2PNetwork, FrameDecoder, encodeFrame, makeTlsIdentity } from '../../../src/node/p2p/index.js';
+import { P2PNetwork, FrameDecoder, badSignature, encodeFrame, makeTlsIdentity } from '../../../src/node/p2p/index.js';
 
 const nets: P2PNetwork[] = [];
 afterEach(async () => { await Promise.all(nets.splice(0).map((n) => n.close())); });
@@ -113,5 +113,35 @@ describe('P2PNetwork', () => {
     expect(rejected.filter((c) => c === 'consensus')).toHaveLength(20);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ peer: ka, err: 'malformed' });
+  });
+
+  it('bans a peer that sends bad signatures past the limit, and takes it back when the ban ends; undecodable messages never ban', async () => {
+    const sa = randomBytes(32), sb = randomBytes(32);
+    const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
+    const kb = Buffer.from(makeTlsIdentity(sb).publicKey).toString('hex');
+    const allowed = new Set([ka, kb]);
+    const b = new P2PNetwork({
+      nodeSeed: sb, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k),
+      onMessage: (_peer, _ch, p) => { if (p[0] === 0xfe) throw badSignature('vote'); if (p[0] === 0xff) throw new Error('undecodable'); },
+      misbehaviour: { maxStrikes: 3, strikeWindowMs: 10_000, banMs: 1_000 },
+    });
+    nets.push(b);
+    const a = node(sa, allowed, []);
+    const pb = await b.start();
+    await a.start();
+    a.setPeers([{ publicKey: kb, address: `127.0.0.1:${pb.port}` }]);
+    await waitFor(() => a.isConnected(kb) && b.isConnected(ka));
+    for (let i = 0; i < 50; i++) a.send(kb, 'mempool', Buffer.from([0xff]));
+    for (let i = 0; i < 3; i++) a.send(kb, 'consensus', Buffer.from([0xfe]));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.isConnected(ka)).toBe(true); // 3 strikes and any number of undecodable messages: still a peer
+    a.send(kb, 'consensus', Buffer.from([0xfe]));
+    await waitFor(() => !b.isConnected(ka));
+    expect(b.isBanned(ka)).toBe(true);
+    // a keeps redialing (20-100 ms backoff) and is refused while banned
+    await new Promise((r) => setTimeout(r, 500));
+    expect(b.isConnected(ka)).toBe(false);
+    await waitFor(() => b.isConnected(ka), 5_000);
+    expect(b.isBanned(ka)).toBe(false);
   });
 });
