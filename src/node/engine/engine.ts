@@ -54,6 +54,7 @@ const MAX_BUFFERED = 1024;
 // wait until we are near them (the proposer re-sends while a height does not progress).
 const MAX_PROPOSALS_PER_ROUND = 2;
 const PROPOSAL_ROUNDS_AHEAD = 16;
+const MAX_VERIFIED_VOTES = 10_000;
 
 export class ConsensusEngine {
   private cs: ConsensusState;
@@ -66,6 +67,8 @@ export class ConsensusEngine {
   private timers = new Set<NodeJS.Timeout>();
   private buffered: { peer: string; payload: Buffer }[] = [];
   private readonly bufferedByPeer = new Map<string, number>();
+  /** Encodings of votes already verified at this height (and the next). */
+  private readonly verifiedVotes = new Set<string>();
   private committing = false;
   private commitQueue: Promise<unknown> = Promise.resolve();
   private lastCert: CommitCertificate | null = null;
@@ -120,6 +123,7 @@ export class ConsensusEngine {
     const tip = this.o.tip;
     this.blocks.clear();
     this.proposalsSeen.clear();
+    this.verifiedVotes.clear();
     this.myMsgs = [];
     this.heightStartedAt = this.now();
     const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
@@ -251,7 +255,7 @@ export class ConsensusEngine {
     const m = decodeMsg(payload); // before holding back: a malformed message takes no room
     if (this.committing) return this.holdBack(peer, payload);
     if (m.kind === 'proposal') this.onProposal(peer, m, payload);
-    else if (m.kind === 'vote') this.onVote(m);
+    else if (m.kind === 'vote') this.onVote(m, payload);
   }
 
   private onProposal(peer: string, m: ProposalMsg, raw: Buffer): void {
@@ -303,11 +307,18 @@ export class ConsensusEngine {
     this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached.exec !== null });
   }
 
-  private onVote(m: VoteMsg): void {
+  private onVote(m: VoteMsg, raw: Buffer): void {
     const next = this.o.tip.height + 1;
     if (m.height < next || m.height > next + 1) return;
-    const sv: SignedVote = { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature };
-    if (!verifyVote(this.chainId, sv)) throw badSignature('vote');
+    // A vote arrives once from its signer, then again with every re-gossip (or replayed by a
+    // hostile peer at will): verify each distinct encoding once per height.
+    const key = raw.toString('latin1');
+    if (!this.verifiedVotes.has(key)) {
+      const sv: SignedVote = { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature };
+      if (!verifyVote(this.chainId, sv)) throw badSignature('vote');
+      if (this.verifiedVotes.size >= MAX_VERIFIED_VOTES) this.verifiedVotes.clear();
+      this.verifiedVotes.add(key);
+    }
     this.dispatch({ kind: 'vote', vote: { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash ? toHex(m.blockHash) : null, validator: toHex(m.validator), signature: toHex(m.signature) } });
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  Tags, blockHash, decodeTxShared, encodeBlock, pkHexOf, proposalSignBytes, sign, signDomain, toHex, txIdShared, verifyEncodedTxSignature,
+  Tags, blockHash, decodeTxShared, encodeBlock, pkHexOf, proposalSignBytes, sign, signDomain, signVote, toHex, txIdShared, verifyEncodedTxSignature, verifyVote,
   type KeyPair, type Tx,
 } from '../../../src/chain/index.js';
 import { proposerFor } from '../../../src/consensus/index.js';
@@ -15,7 +15,12 @@ import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
 import { CHAIN, makeFixture } from '../../chain/fixtures.js';
 
 // One real engine (real store, tip, mempool and privval) of a 4-validator chain, fed proposals
-// signed by the other validators' keys; what it sends is captured.
+// signed by the other validators' keys; what it sends is captured. verifyVote is the real one,
+// watched to count how often the engine pays for it.
+vi.mock('../../../src/chain/index.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../src/chain/index.js')>();
+  return { ...real, verifyVote: vi.fn(real.verifyVote) };
+});
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
 
@@ -109,5 +114,22 @@ describe('consensus engine: proposals', () => {
     engine.onMessage('peer', proposal(other, 0, 1_000).msg);
     expect(validate).not.toHaveBeenCalled();
     expect(prevotes()).toEqual([]);
+  });
+});
+
+describe('consensus engine: votes', () => {
+  it('verifies each distinct vote once per height, however often it is re-sent', async () => {
+    const { engine, proposer0 } = await oneEngine();
+    const verify = vi.mocked(verifyVote);
+    verify.mockClear();
+    const vote = (round: number): Buffer => {
+      const v = signVote(CHAIN, proposer0.secretKey, proposer0.publicKey, 'prevote', 1, round, null);
+      return encodeMsg({ kind: 'vote', type: 'prevote', height: 1, round, blockHash: null, validator: v.validator, signature: v.signature });
+    };
+    for (let i = 0; i < 5; i++) engine.onMessage('peer', vote(0));
+    expect(verify).toHaveBeenCalledTimes(1);
+    engine.onMessage('peer', vote(1));
+    expect(verify).toHaveBeenCalledTimes(2);
+    expect(verify.mock.results.every((r) => r.value === true)).toBe(true);
   });
 });
