@@ -270,7 +270,8 @@ export class ConsensusEngine {
     if (toHex(m.proposer) !== proposerFor(validators, m.height, m.round)) return;
     if (m.round > this.cs.round + PROPOSAL_ROUNDS_AHEAD) return;
     // A re-sent proposal (regossip while a height is slow) is byte-identical: skip decoding and
-    // re-validating a large block on the busiest path; a different one is processed in full.
+    // re-validating a large block on the busiest path; a different one is processed in full, up
+    // to MAX_PROPOSALS_PER_ROUND.
     const seen = this.proposalsSeen.get(m.round);
     if (seen !== undefined && seen.polRound === m.polRound && bytesEqual(seen.signature, m.signature) &&
         seen.bytes.length === m.block.length && Buffer.compare(seen.bytes, m.block) === 0) {
