@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { P2PNetwork, FrameDecoder, badSignature, encodeFrame, makeTlsIdentity } from '../../../src/node/p2p/index.js';
+import { P2PNetwork, FrameDecoder, badSignature, encodeFrame, makeTlsIdentity, type NetworkOptions } from '../../../src/node/p2p/index.js';
+import { createLogger } from '../../../src/lib/logging.js';
 
 const nets: P2PNetwork[] = [];
 afterEach(async () => { await Promise.all(nets.splice(0).map((n) => n.close())); });
@@ -17,6 +18,22 @@ function node(seed: Buffer, allowed: Set<string>, got: string[]): P2PNetwork {
   });
   nets.push(n);
   return n;
+}
+
+/** Network b (options `opts`) and a plain node a, connected; both keys registered. */
+async function connectedPair(opts: Pick<NetworkOptions, 'onMessage'> & Partial<NetworkOptions>) {
+  const sa = randomBytes(32), sb = randomBytes(32);
+  const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
+  const kb = Buffer.from(makeTlsIdentity(sb).publicKey).toString('hex');
+  const allowed = new Set([ka, kb]);
+  const b = new P2PNetwork({ nodeSeed: sb, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k), ...opts });
+  nets.push(b);
+  const a = node(sa, allowed, []);
+  const pb = await b.start();
+  await a.start();
+  a.setPeers([{ publicKey: kb, address: `127.0.0.1:${pb.port}` }]);
+  await waitFor(() => a.isConnected(kb) && b.isConnected(ka));
+  return { a, b, ka, kb };
 }
 
 describe('framing', () => {
@@ -86,25 +103,14 @@ describe('P2PNetwork', () => {
   });
 
   it('counts every message its handler refuses and logs them at most once per interval per peer', async () => {
-    const sa = randomBytes(32), sb = randomBytes(32);
-    const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
-    const kb = Buffer.from(makeTlsIdentity(sb).publicKey).toString('hex');
-    const allowed = new Set([ka, kb]);
     const warnings: Record<string, unknown>[] = [];
     const rejected: string[] = [];
     const delivered: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (_m: string, f?: Record<string, unknown>) => { warnings.push(f ?? {}); }, child: () => logger };
-    const b = new P2PNetwork({
-      nodeSeed: sb, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k), logger,
+    const { a, ka, kb } = await connectedPair({
+      logger: createLogger('warn', {}, (line) => { warnings.push(JSON.parse(line) as Record<string, unknown>); }),
       onMessage: (_peer, ch, p) => { if (p[0] === 0xff) throw new Error('malformed'); delivered.push(`${ch}:${p.toString()}`); },
       countRejected: (ch) => rejected.push(ch),
     });
-    nets.push(b);
-    const a = node(sa, allowed, []);
-    const pb = await b.start();
-    await a.start();
-    a.setPeers([{ publicKey: kb, address: `127.0.0.1:${pb.port}` }]);
-    await waitFor(() => a.isConnected(kb) && b.isConnected(ka));
     for (let i = 0; i < 40; i++) a.send(kb, i % 2 ? 'consensus' : 'sync', Buffer.from([0xff, i]));
     a.send(kb, 'mempool', Buffer.from('ok'));
     await waitFor(() => delivered.length === 1);
@@ -116,21 +122,10 @@ describe('P2PNetwork', () => {
   });
 
   it('bans a peer that sends bad signatures past the limit, and takes it back when the ban ends; undecodable messages never ban', async () => {
-    const sa = randomBytes(32), sb = randomBytes(32);
-    const ka = Buffer.from(makeTlsIdentity(sa).publicKey).toString('hex');
-    const kb = Buffer.from(makeTlsIdentity(sb).publicKey).toString('hex');
-    const allowed = new Set([ka, kb]);
-    const b = new P2PNetwork({
-      nodeSeed: sb, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k),
+    const { a, b, ka, kb } = await connectedPair({
       onMessage: (_peer, _ch, p) => { if (p[0] === 0xfe) throw badSignature('vote'); if (p[0] === 0xff) throw new Error('undecodable'); },
       misbehaviour: { maxStrikes: 3, strikeWindowMs: 10_000, banMs: 1_000 },
     });
-    nets.push(b);
-    const a = node(sa, allowed, []);
-    const pb = await b.start();
-    await a.start();
-    a.setPeers([{ publicKey: kb, address: `127.0.0.1:${pb.port}` }]);
-    await waitFor(() => a.isConnected(kb) && b.isConnected(ka));
     for (let i = 0; i < 50; i++) a.send(kb, 'mempool', Buffer.from([0xff]));
     for (let i = 0; i < 3; i++) a.send(kb, 'consensus', Buffer.from([0xfe]));
     await new Promise((r) => setTimeout(r, 300));

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlockSync } from '../../../src/node/sync/index.js';
+import { createLogger } from '../../../src/lib/logging.js';
 import { decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/messages.js';
 import type { ChainTip } from '../../../src/node/engine/chain-tip.js';
 import type { ConsensusEngine } from '../../../src/node/engine/engine.js';
@@ -14,7 +15,7 @@ const HONEST = 'bb'.repeat(32);
 function setup() {
   const sent: { peer: string | null; msg: WireMsg }[] = [];
   const warnings: Record<string, unknown>[] = [];
-  const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (_m: string, f?: Record<string, unknown>) => { warnings.push(f ?? {}); }, child: () => logger };
+  const logger = createLogger('warn', {}, (line) => { warnings.push(JSON.parse(line) as Record<string, unknown>); });
   const sync = new BlockSync({
     tip: { height: 10, chainId: 'c', validators: [] } as unknown as ChainTip,
     store: { lowestHeight: () => 1, getBlockBytes: async () => undefined, getCommitBytes: async () => undefined } as unknown as ChainStore,
