@@ -233,8 +233,9 @@ export class P2PNetwork {
     const key = peerKeyFromCert(socket.getPeerX509Certificate());
     const peer = key ? Buffer.from(key).toString('hex') : '';
     const redial = (): void => { if (expected && !this.conns.has(expected.publicKey)) this.scheduleDial(expected, this.backoff(expected.publicKey)); };
-    if (!key || peer === this.publicKeyHex || (expected && peer !== expected.publicKey.toLowerCase()) || !this.opts.isAllowed(peer) || this.isBanned(peer)) {
-      if (!this.isBanned(peer)) this.opts.logger?.warn('rejecting p2p connection', { peer, dialedByMe });
+    const banned = this.isBanned(peer); // logged once, when banned: not at each of its redials
+    if (!key || peer === this.publicKeyHex || (expected && peer !== expected.publicKey.toLowerCase()) || !this.opts.isAllowed(peer) || banned) {
+      if (!banned) this.opts.logger?.warn('rejecting p2p connection', { peer, dialedByMe });
       socket.destroy();
       redial();
       return;
