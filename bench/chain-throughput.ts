@@ -140,7 +140,7 @@ async function main(): Promise<void> {
       if (!line) return;
       const now = performance.now();
       const data = JSON.parse(line.slice(6)) as { txs: string[]; height: number };
-      if (process.env.BENCH_BLOCKS) console.log(`block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms`);
+      if (process.env.BENCH_BLOCKS) console.log(`block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms at ${new Date().toISOString()}`);
       lastBlockAt = now;
       for (const h of data.txs) {
         const t = submitted.get(h);

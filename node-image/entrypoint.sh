@@ -51,4 +51,5 @@ fi
 unset CONSORTIA_NODE_GENESIS_JSON
 
 # exec: the node becomes PID 1 of the container and receives SIGTERM directly.
-exec node "$main" "$@"
+# V8 flags: src/lib/node-flags.ts says why (a test keeps the two lists equal).
+exec node --max-semi-space-size=32 "$main" "$@"

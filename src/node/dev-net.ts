@@ -19,6 +19,7 @@ import {
   type SealedGenesis,
 } from '../chain/index.js';
 import { ConsortiaError, CommonCodes } from '../lib/errors.js';
+import { CHAIN_NODE_V8_FLAGS } from '../lib/node-flags.js';
 
 /**
  * `npm run dev:net`: a local N-validator network (default 4) on loopback in one command.
@@ -239,7 +240,7 @@ export async function startDevNet(opts: DevNetOptions = {}): Promise<DevNet> {
         (n, index) =>
           new Promise<void>((res, rej) => {
             const logFd = openSync(n.logFile, 'a');
-            const child = spawn(process.execPath, [o.mainPath, '--config', n.configFile], { stdio: ['ignore', 'pipe', logFd] });
+            const child = spawn(process.execPath, [...CHAIN_NODE_V8_FLAGS, o.mainPath, '--config', n.configFile], { stdio: ['ignore', 'pipe', logFd] });
             closeSync(logFd);
             children.push(child);
             const timer = setTimeout(() => rej(new Error(`${n.name} did not start within ${o.startTimeoutMs} ms; see ${n.logFile}`)), o.startTimeoutMs);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHAIN_NODE_V8_FLAGS } from '../../src/lib/node-flags.js';
 
 /**
  * No Docker engine is available here, so the image is checked structurally: stages, non-root
@@ -82,7 +83,7 @@ describe('node-image/entrypoint.sh as a plain process', () => {
     fakeMain,
     `const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('CONSORTIA_NODE_')));
      const g = env.CONSORTIA_NODE_GENESIS_FILE ? require('node:fs').readFileSync(env.CONSORTIA_NODE_GENESIS_FILE, 'utf8') : null;
-     process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), env, genesis: g }));`,
+     process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), execArgv: process.execArgv, env, genesis: g }));`,
   );
   const run = (args: string[], env: Record<string, string>) => {
     const r = spawnSync(entrypoint, args, {
@@ -91,8 +92,12 @@ describe('node-image/entrypoint.sh as a plain process', () => {
       timeout: 10_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { argv: string[]; env: Record<string, string>; genesis: string | null };
+    return JSON.parse(r.stdout) as { argv: string[]; execArgv: string[]; env: Record<string, string>; genesis: string | null };
   };
+
+  it('starts node with the V8 flags every chain-node launcher uses', () => {
+    expect(run(['--config', 'x.json'], {}).execArgv).toEqual([...CHAIN_NODE_V8_FLAGS]);
+  });
 
   it('passes arguments through unchanged (config file and keygen modes)', () => {
     expect(run(['--config', '/etc/consortia/node.json'], {}).argv).toEqual(['--config', '/etc/consortia/node.json']);

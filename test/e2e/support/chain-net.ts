@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHAIN_NODE_V8_FLAGS } from '../../../src/lib/node-flags.js';
 import {
   DEFAULT_PARAMS, generateKeyPair, sealedGenesisToJSON, signGenesisApproval, signProofOfPossession, toHex,
   type ChainParams, type Genesis, type KeyPair,
@@ -123,7 +124,7 @@ export class ChainNet {
 
   start(i: number): NodeHandle {
     const n = this.nodes[i]!;
-    const proc = spawn(process.execPath, [...NODE_FLAGS, MAIN, '--config', n.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...CHAIN_NODE_V8_FLAGS, ...NODE_FLAGS, MAIN, '--config', n.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     n.proc = proc;
     const keep = (d: Buffer): void => { n.log.push(d.toString()); if (n.log.length > 400) n.log.splice(0, 200); };
     proc.stdout!.on('data', keep);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ConsortiaError } from '../../../lib/errors.js';
+import { CHAIN_NODE_V8_FLAGS } from '../../../lib/node-flags.js';
 import type { Logger } from '../../../lib/logging.js';
 import { LocalRuntimeCodes } from './errors.js';
 import type { NodePaths } from './node-config.js';
@@ -88,7 +89,7 @@ export class NodeProcess {
     const logFd = openSync(this.paths.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(this.opts.execPath, [this.opts.nodeEntrypoint, '--config', this.paths.configFile], {
+      child = spawn(this.opts.execPath, [...CHAIN_NODE_V8_FLAGS, this.opts.nodeEntrypoint, '--config', this.paths.configFile], {
         cwd: this.paths.dir,
         detached: true,
         stdio: ['ignore', logFd, logFd],
