@@ -64,12 +64,15 @@ export class ChainStore {
    * `writeBufferSize`: a pruning node keeps its write-ahead log small so disk usage tracks the retained window.
    * Defaults: no snappy (values are hashes, keys and signatures, which it barely shrinks, while it cost
    * a visible share of a busy validator's CPU: bench:chain measured LevelDB's threads at 13% of the
-   * signature checks' CPU with it, 9% without) and an 8 MB memtable, half as many flushes and
-   * compactions as LevelDB's 4 MB. Not larger: with 16 MB each compaction was a ~1.5 s burst of
-   * CPU, and on the bench's shared 2 cores four nodes compacting at once stalled blocks for seconds.
+   * signature checks' CPU with it, 9% without) and a memtable of about 8 MB, half as many flushes
+   * and compactions as LevelDB's 4 MB. Not larger: with 16 MB each compaction was a ~1.5 s burst of
+   * CPU. Its size varies by +-25% per process: nodes of one chain write the same bytes at the same
+   * pace, so with equal sizes the nodes sharing a machine (local placement, a bench, a crowded
+   * Kubernetes host) all compacted at the same moment and stalled blocks for seconds.
    */
   static async open(dir: string, opts: { writeBufferSize?: number } = {}): Promise<ChainStore> {
-    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', compression: false, writeBufferSize: 8 * 1024 * 1024, ...opts });
+    const writeBufferSize = Math.round(8 * 1024 * 1024 * (0.75 + 0.5 * Math.random()));
+    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', compression: false, writeBufferSize, ...opts });
     await db.open();
     const s = new ChainStore(db);
     const head = await s.raw('m/head');
