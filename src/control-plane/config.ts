@@ -5,6 +5,13 @@
 import { Type, type Static } from 'typebox';
 import { envOverlay, readConfigFile, validateConfig } from '../lib/config.js';
 
+/**
+ * Default API rate limit: 1000 requests per 10 s per client (100/s). The CLI polls every 500 ms
+ * and the e2e suites at most every 100-250 ms, far below; loopback is not exempt (the embedded
+ * default serves everything on 127.0.0.1, where an exemption would switch the limit off).
+ */
+export const RATE_LIMIT_DEFAULTS = { max: 1000, windowMs: 10_000 } as const;
+
 export const ControlPlaneConfigSchema = Type.Object({
   dataDir: Type.String({ default: './data/control-plane', minLength: 1 }),
   listen: Type.String({ default: '127.0.0.1:8080', pattern: '^[^:]+:[0-9]+$' }),
@@ -27,6 +34,12 @@ export const ControlPlaneConfigSchema = Type.Object({
    * tier, nodeAccess, pvcPolicy, ...; see runtimes/kubernetes/options.ts). Checked at start.
    */
   kubernetesRuntime: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /**
+   * Per-client (IP) API rate limit: requests per rateLimitWindowMs, 429 RATE_LIMITED (Retry-After)
+   * beyond; 0 disables. /healthz, /readyz and /metrics are not limited. See RATE_LIMIT_DEFAULTS.
+   */
+  rateLimitMax: Type.Integer({ default: RATE_LIMIT_DEFAULTS.max, minimum: 0 }),
+  rateLimitWindowMs: Type.Integer({ default: RATE_LIMIT_DEFAULTS.windowMs, minimum: 100 }),
 });
 export type ControlPlaneConfig = Static<typeof ControlPlaneConfigSchema>;
 
@@ -39,6 +52,8 @@ export const ENV_MAPPING: Record<string, string> = {
   reconcileIntervalMs: 'CONSORTIA_RECONCILE_INTERVAL_MS',
   maxBackoffMs: 'CONSORTIA_MAX_BACKOFF_MS',
   nodeImage: 'CONSORTIA_NODE_IMAGE',
+  rateLimitMax: 'CONSORTIA_RATE_LIMIT_MAX',
+  rateLimitWindowMs: 'CONSORTIA_RATE_LIMIT_WINDOW_MS',
 };
 
 export function loadControlPlaneConfig(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneConfig {

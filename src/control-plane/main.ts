@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     store, bus, now, registry, metrics, ...(encryptionKey ? { encryptionKey } : {}),
     logger: { level: cfg.logLevel === 'silent' ? 'silent' : cfg.logLevel, stream: process.stderr },
     ready: () => ready,
+    rateLimit: { max: cfg.rateLimitMax, windowMs: cfg.rateLimitWindowMs },
     kick: (what) => (what === 'governance' ? govTask.kick() : reconciler.kick()),
   });
   const { host, port } = parseListen(cfg.listen);

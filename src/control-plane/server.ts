@@ -3,9 +3,11 @@
  * and the OpenAPI document. Tests drive it with app.inject; main.ts adds workers and listens.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Registry } from 'prom-client';
+import { registerEventLoopLag } from '../lib/event-loop-lag.js';
 import { installAuth } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
 import { installErrorHandler } from './api/error-handler.js';
@@ -17,6 +19,7 @@ import { nodeRoutes } from './api/routes-nodes.js';
 import { orgRoutes } from './api/routes-orgs.js';
 import { proposalRoutes } from './api/routes-proposals.js';
 import { systemRoutes } from './api/routes-system.js';
+import { RATE_LIMIT_DEFAULTS } from './config.js';
 import { ChangeBus } from './domain/events.js';
 import { createControlPlaneMetrics, type ControlPlaneMetrics } from './metrics.js';
 import { queries, type LevelStore } from './store/index.js';
@@ -31,6 +34,40 @@ export interface ServerDeps {
   kick?: ApiContext['kick'];
   logger?: FastifyServerOptions['logger'];
   ready?: () => boolean;
+  /** Per-client (IP) requests per window (config rateLimitMax / rateLimitWindowMs); max 0 disables. */
+  rateLimit?: { max: number; windowMs: number };
+}
+
+/** Probes and scrapes are never rate limited. */
+const UNLIMITED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Per-client (IP) request limit, checked in the first onRequest hook (before the token lookup,
+ * so a flood of bad tokens is limited too), unknown routes included: 429 with Retry-After and
+ * { error: { code: 'RATE_LIMITED', message, details: { limit, windowMs, retryAfterSeconds } } }.
+ */
+async function installRateLimit(app: FastifyInstance, limit: { max: number; windowMs: number }): Promise<void> {
+  if (limit.max === 0) return;
+  await app.register(rateLimit, { global: false, max: limit.max, timeWindow: limit.windowMs });
+  const check = app.createRateLimit();
+  app.addHook('onRequest', async (req, reply) => {
+    if (UNLIMITED_PATHS.has(req.routeOptions.url ?? '')) return;
+    const r = await check(req);
+    if (r.isAllowed || !r.isExceeded) return;
+    return reply
+      .code(429)
+      .header('retry-after', r.ttlInSeconds)
+      .header('x-ratelimit-limit', r.max)
+      .header('x-ratelimit-remaining', 0)
+      .header('x-ratelimit-reset', r.ttlInSeconds)
+      .send({
+        error: {
+          code: 'RATE_LIMITED',
+          message: `more than ${limit.max} requests in ${limit.windowMs} ms from this client; retry in ${r.ttlInSeconds} s`,
+          details: { limit: limit.max, windowMs: limit.windowMs, retryAfterSeconds: r.ttlInSeconds },
+        },
+      });
+  });
 }
 
 export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInstance; ctx: ApiContext }> {
@@ -52,6 +89,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     ajv: { customOptions: { removeAdditional: true, useDefaults: true, coerceTypes: 'array' } },
   });
   installErrorHandler(app);
+  await installRateLimit(app, deps.rateLimit ?? RATE_LIMIT_DEFAULTS);
+  registerEventLoopLag(registry);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

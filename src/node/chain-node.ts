@@ -132,7 +132,11 @@ export class ChainNode implements NodeApiBackend {
       check: (t, bytes) => chainOps.check(tip.state, t, bytes.length),
     };
     const params = chainOps.params(tip.state);
-    const mempool = new Mempool<Tx>(chain, { maxTxs: cfg.mempool.maxTxs, maxBytes: cfg.mempool.maxBytes, maxTxBytes: Math.min(cfg.maxTxBytes, params.maxTxBytes) });
+    const { txTtlMs, futureNoncesMax, accountMaxTxs, peerMaxTxs } = cfg.mempool; // undefined: the mempool's defaults
+    const mempool = new Mempool<Tx>(chain, {
+      maxTxs: cfg.mempool.maxTxs, maxBytes: cfg.mempool.maxBytes, maxTxBytes: Math.min(cfg.maxTxBytes, params.maxTxBytes),
+      txTtlMs, futureNoncesMax, accountMaxTxs, peerMaxTxs,
+    });
     mempool.onReject = (code) => this.metrics?.mempoolRejections.inc({ reason: code });
 
     const allowed = new Set<string>();
@@ -284,7 +288,12 @@ export class ChainNode implements NodeApiBackend {
     const loc = await this.store.getTx(hex);
     if (loc) return { status: 'committed', hash, height: loc.height, index: loc.index, code: loc.code };
     const res = r.mempool.add(encodedTx, null);
-    if (!res.ok) throw new ConsortiaError(res.code, res.message, { hash: hex });
+    if (!res.ok) {
+      // Idempotent by hash: a tx committed since the lookup above gets the same answer as any resubmission of it.
+      const now = res.code === MempoolReasons.BAD_NONCE ? await this.store.getTx(hex) : null;
+      if (now) return { status: 'committed', hash, height: now.height, index: now.index, code: now.code };
+      throw new ConsortiaError(res.code, res.message, { hash: hex });
+    }
     if (opts.wait !== 'commit') return { status: 'accepted', hash };
     return new Promise<TxSubmitResult>((resolve) => {
       let set = this.waiters.get(hex);
@@ -301,10 +310,15 @@ export class ChainNode implements NodeApiBackend {
 
   async submitTxBatch(encodedTxs: Uint8Array[]): Promise<TxBatchItemResult[]> {
     const r = this.need();
-    return encodedTxs.map((b) => {
+    const out: TxBatchItemResult[] = encodedTxs.map((b) => {
       const res = r.mempool.add(b, null);
       return res.ok ? { status: 'accepted', hash: res.entry.hash } : { status: 'rejected', hash: res.hash, code: res.code, message: res.message };
     });
+    // Idempotent by hash: resubmitting a committed tx is not an error (POST /v1/txs answers it 200 'committed').
+    for (const [i, o] of out.entries()) {
+      if (o.status === 'rejected' && o.code === MempoolReasons.BAD_NONCE && o.hash && (await this.store.getTx(toHex(o.hash)))) out[i] = { status: 'accepted', hash: o.hash };
+    }
+    return out;
   }
 
   async getTx(hash: Hash): Promise<TxLookup | null> {

@@ -2,6 +2,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { ConsortiaError, CommonCodes } from '../lib/errors.js';
 import { readConfigFile, validateConfig } from '../lib/config.js';
+import { RATE_LIMIT_MAX_DEFAULT, RATE_LIMIT_WINDOW_MS_DEFAULT } from './rpc/limits.js';
+import { MEMPOOL_ACCOUNT_TXS_MAX, MEMPOOL_FUTURE_NONCES_MAX, MEMPOOL_PEER_SHARE_PERCENT, MEMPOOL_TX_TTL_MS } from './mempool/mempool.js';
 
 /**
  * Chain-node configuration (contracts §3): a YAML/JSON file overlaid by
@@ -43,6 +45,11 @@ export const MempoolSchema = Type.Object(
   {
     maxTxs: Int(1, 10_000_000, 20_000, 'maximum number of pending transactions'),
     maxBytes: Int(1024, 4 * 1024 ** 3, 64 * 1024 * 1024, 'maximum total bytes of pending transactions'),
+    // Optional, defaults in src/node/mempool (named constants with units):
+    txTtlMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000, description: `ms a pending tx may wait before it is dropped (default MEMPOOL_TX_TTL_MS = ${MEMPOOL_TX_TTL_MS})` })),
+    futureNoncesMax: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: `how far above its account's next executable nonce a tx's nonce may be (default MEMPOOL_FUTURE_NONCES_MAX = ${MEMPOOL_FUTURE_NONCES_MAX})` })),
+    accountMaxTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: `pending txs per account (default MEMPOOL_ACCOUNT_TXS_MAX = ${MEMPOOL_ACCOUNT_TXS_MAX})` })),
+    peerMaxTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: `pending txs first gossiped by one peer (default MEMPOOL_PEER_SHARE_PERCENT = ${MEMPOOL_PEER_SHARE_PERCENT}% of maxTxs)` })),
   },
   { additionalProperties: false, default: {} },
 );
@@ -52,6 +59,8 @@ export const ApiSchema = Type.Object(
     bodyLimitBytes: Int(1024, 1024 ** 3, 16 * 1024 * 1024, 'largest accepted HTTP body (batch submissions); larger gets 413'),
     maxWaitMs: Int(0, 600_000, 30_000, 'upper bound for POST /v1/txs?wait=commit&timeoutMs'),
     sseKeepAliveMs: Int(1_000, 600_000, 15_000, 'interval of SSE keep-alive comments on /v1/events'),
+    rateLimitMax: Int(0, 1_000_000_000, RATE_LIMIT_MAX_DEFAULT, 'requests per client (IP) per rateLimitWindowMs on the node API, 429 RATE_LIMITED beyond; 0 disables; /healthz, /readyz, /metrics are not limited'),
+    rateLimitWindowMs: Int(100, 3_600_000, RATE_LIMIT_WINDOW_MS_DEFAULT, 'window of api.rateLimitMax, ms'),
   },
   { additionalProperties: false, default: {} },
 );

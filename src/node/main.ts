@@ -87,6 +87,7 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
         bodyLimitBytes: config.api.bodyLimitBytes,
         maxWaitMs: config.api.maxWaitMs,
         sseKeepAliveMs: config.api.sseKeepAliveMs,
+        rateLimit: { max: config.api.rateLimitMax, windowMs: config.api.rateLimitWindowMs },
       },
       // Same JSON-lines shape as lib/logging (level names, ISO time) on stderr; stdout stays machine-readable.
       logger:

@@ -1,9 +1,24 @@
 /**
  * Pending-transaction pool. Admission runs cheapest checks first (size, dedupe, decode,
- * chain id, caps) and the expensive Ed25519 verify last, caching verified hashes so a tx is
- * verified once per node (block execution skips txs in `verified`). Every refusal carries a
- * stable reason code. Nonces: a signer may have a window of future nonces pending; reaping
- * takes, per signer, the contiguous run starting at the account's state nonce.
+ * chain id, nonce, room) and the expensive Ed25519 verify last, caching verified hashes so a
+ * tx is verified once per node (block execution skips txs in `verified`). Every refusal carries
+ * a stable reason code.
+ *
+ * Nonces. An account's "next executable nonce" is its state nonce plus the run of its pending
+ * txs from there: those are executable (reaping takes them), every pending tx above is gapped
+ * (it waits for a missing nonce). An account's gap is the number of nonces missing below its
+ * highest pending tx. A tx more than `futureNoncesMax` above the next executable nonce is refused.
+ *
+ * The pool cannot be wedged by gapped txs:
+ * - caps per account (`accountMaxTxs`) and on what gossip from one peer may occupy (`peerMaxTxs`);
+ * - every tx expires `txTtlMs` after this node admitted it (dropped and counted as TX_EXPIRED);
+ *   expiry needs no timer: it runs on admission, on reaping and after each committed block,
+ *   against the clock passed in;
+ * - when a cap is reached (pool, account or peer), an incoming tx that is missing fewer nonces
+ *   than the worst gapped tx in that scope evicts it (counted as EVICTED): an executable or
+ *   gap-closing tx (missing none) always does, so it is never refused because gapped txs fill
+ *   the pool. The victim is the highest nonce of the account with the largest gap, so eviction
+ *   never leaves a hole under a tx that was executable.
  */
 export interface MempoolTx<T> {
   bytes: Uint8Array;
@@ -12,7 +27,12 @@ export interface MempoolTx<T> {
   signer: string;
   nonce: number;
   tx: T;
+  /** Clock of admission on this node (ms); the tx expires at admittedAt + txTtlMs. */
   admittedAt: number;
+  /** The peer whose gossip delivered it first, or null (this node's API). */
+  fromPeer: string | null;
+  /** Waits for a missing lower nonce of its account (not reapable). */
+  gapped: boolean;
 }
 
 /** What the pool needs from the chain (wired by the node; faked in unit tests). */
@@ -30,36 +50,116 @@ export interface MempoolChain<T> {
   check(tx: T, bytes: Uint8Array): string | null;
 }
 
-export interface MempoolLimits { maxTxs: number; maxBytes: number; maxTxBytes: number; nonceWindow?: number; verifiedCacheSize?: number }
+/** Default limits, each with its unit; the node config overrides them (mempool.*). */
+/** Nonces: how far above an account's next executable nonce a pending tx may be. */
+export const MEMPOOL_FUTURE_NONCES_MAX = 64;
+/** Txs: pending txs per account (executable and gapped). */
+export const MEMPOOL_ACCOUNT_TXS_MAX = 256;
+/** Percent of maxTxs that txs first gossiped by one peer may occupy (default of peerMaxTxs). */
+export const MEMPOOL_PEER_SHARE_PERCENT = 50;
+/** Milliseconds a pending tx waits at most before it is dropped (counted from its admission on this node). */
+export const MEMPOOL_TX_TTL_MS = 60_000;
+/** Hashes: size of the verified-signature cache. */
+export const MEMPOOL_VERIFIED_CACHE_MAX = 200_000;
+
+export interface MempoolLimits {
+  /** Txs in the pool. */
+  maxTxs: number;
+  /** Bytes of pending txs. */
+  maxBytes: number;
+  /** Bytes of one encoded tx. */
+  maxTxBytes: number;
+  /** Nonces above the next executable nonce (default MEMPOOL_FUTURE_NONCES_MAX). */
+  futureNoncesMax?: number;
+  /** Pending txs per account (default MEMPOOL_ACCOUNT_TXS_MAX). */
+  accountMaxTxs?: number;
+  /** Txs first gossiped by one peer (default MEMPOOL_PEER_SHARE_PERCENT of maxTxs). */
+  peerMaxTxs?: number;
+  /** Milliseconds from admission to expiry (default MEMPOOL_TX_TTL_MS). */
+  txTtlMs?: number;
+  /** Hashes in the verified-signature cache (default MEMPOOL_VERIFIED_CACHE_MAX). */
+  verifiedCacheSize?: number;
+}
 
 export type AdmitResult<T> =
   | { ok: true; entry: MempoolTx<T>; duplicate: boolean }
   | { ok: false; code: string; message: string; hash: Uint8Array | null };
 
+/**
+ * Stable reason codes: of a refusal (returned, and counted by onReject) or of a drop of a
+ * pending tx (TX_EXPIRED, EVICTED: counted by onReject only). The node API maps refusals to
+ * HTTP statuses (src/node/rpc/errors.ts).
+ */
 export const MempoolReasons = {
   TX_TOO_LARGE: 'TX_TOO_LARGE',
+  /** Pool at maxTxs/maxBytes and no pending tx is missing more nonces than this one (429). */
   MEMPOOL_FULL: 'MEMPOOL_FULL',
+  /** The signer already has accountMaxTxs pending and none of them is gapped worse than this one (429). */
+  ACCOUNT_MEMPOOL_FULL: 'ACCOUNT_MEMPOOL_FULL',
+  /** Gossip only: txs first gossiped by this peer already occupy peerMaxTxs. */
+  PEER_MEMPOOL_FULL: 'PEER_MEMPOOL_FULL',
   BAD_SIGNATURE: 'BAD_SIGNATURE',
+  /** Nonce already used, or another pending tx of the signer has it (422). */
   BAD_NONCE: 'BAD_NONCE',
+  /** Nonce more than futureNoncesMax above the signer's next executable nonce (422): submit the missing ones first. */
+  NONCE_TOO_FAR_AHEAD: 'NONCE_TOO_FAR_AHEAD',
   WRONG_CHAIN: 'WRONG_CHAIN',
   INVALID_TX: 'INVALID_TX',
+  /** Dropped: pending for txTtlMs without being committed. */
+  TX_EXPIRED: 'TX_EXPIRED',
+  /** Dropped: a gapped tx that made room for a tx missing fewer nonces. */
+  EVICTED: 'EVICTED',
 } as const;
 
+interface Account<T> {
+  signer: string;
+  txs: Map<number, MempoolTx<T>>;
+  /** State nonce + the run of pending txs from it. */
+  next: number;
+  /** Highest pending nonce. */
+  top: number;
+  /** Nonces missing below `top` (0: nothing pending is gapped). */
+  gap: number;
+}
+
 export class Mempool<T> {
+  /** Insertion (= admission time) order, which expiry relies on. */
   private readonly byHash = new Map<string, MempoolTx<T>>();
-  private readonly bySigner = new Map<string, Map<number, MempoolTx<T>>>();
+  private readonly accounts = new Map<string, Account<T>>();
+  /** Accounts with gapped txs by their gap: eviction takes from the largest. */
+  private readonly byGap = new Map<number, Set<Account<T>>>();
+  private readonly peerTxs = new Map<string, number>();
+  private readonly peerGapped = new Map<string, Set<MempoolTx<T>>>();
   /** Hashes whose signature verified (bounded, insertion-ordered eviction). */
   readonly verified = new Set<string>();
   private bytes = 0;
+  private readonly futureNoncesMax: number;
+  private readonly accountMaxTxs: number;
+  private readonly peerMaxTxs: number;
+  private readonly ttlMs: number;
+  /** Refusals and drops, by reason (MempoolReasons or a chain rejection code). */
   onReject?: (code: string) => void;
   onAdmit?: (entry: MempoolTx<T>, fromPeer: string | null) => void;
 
-  constructor(private readonly chain: MempoolChain<T>, private readonly limits: MempoolLimits, private readonly now: () => number = Date.now) {}
+  constructor(private readonly chain: MempoolChain<T>, private readonly limits: MempoolLimits, private readonly now: () => number = Date.now) {
+    this.futureNoncesMax = limits.futureNoncesMax ?? MEMPOOL_FUTURE_NONCES_MAX;
+    this.accountMaxTxs = limits.accountMaxTxs ?? MEMPOOL_ACCOUNT_TXS_MAX;
+    this.peerMaxTxs = limits.peerMaxTxs ?? Math.max(1, Math.ceil((limits.maxTxs * MEMPOOL_PEER_SHARE_PERCENT) / 100));
+    this.ttlMs = limits.txTtlMs ?? MEMPOOL_TX_TTL_MS;
+  }
 
   get size(): number { return this.byHash.size; }
   get sizeBytes(): number { return this.bytes; }
   has(hashHex: string): boolean { return this.byHash.has(hashHex); }
   get(hashHex: string): MempoolTx<T> | undefined { return this.byHash.get(hashHex); }
+  /** Txs first gossiped by `peer` that are still pending. */
+  peerSize(peer: string): number { return this.peerTxs.get(peer) ?? 0; }
+  /** Pending txs that wait for a missing lower nonce. */
+  get gappedSize(): number {
+    let n = 0;
+    for (const s of this.byGap.values()) for (const a of s) for (const e of a.txs.values()) if (e.gapped) n++;
+    return n;
+  }
 
   private reject(code: string, message: string, hash: Uint8Array | null): AdmitResult<T> {
     this.onReject?.(code);
@@ -68,7 +168,7 @@ export class Mempool<T> {
 
   markVerified(hashHex: string): void {
     this.verified.add(hashHex);
-    const cap = this.limits.verifiedCacheSize ?? 200_000;
+    const cap = this.limits.verifiedCacheSize ?? MEMPOOL_VERIFIED_CACHE_MAX;
     if (this.verified.size > cap) {
       const drop = this.verified.size - cap;
       let i = 0;
@@ -80,6 +180,7 @@ export class Mempool<T> {
     if (bytes.length > this.limits.maxTxBytes) {
       return this.reject(MempoolReasons.TX_TOO_LARGE, `tx is ${bytes.length} bytes, limit ${this.limits.maxTxBytes}`, null);
     }
+    this.expire();
     const { hash, hex: hashHex } = this.chain.txId(bytes);
     const existing = this.byHash.get(hashHex);
     if (existing) return { ok: true, entry: existing, duplicate: true };
@@ -92,38 +193,162 @@ export class Mempool<T> {
     }
     const info = this.chain.info(tx);
     if (info.chainId !== this.chain.chainId) return this.reject(MempoolReasons.WRONG_CHAIN, `tx is for chain ${info.chainId}`, hash);
-    if (this.byHash.size >= this.limits.maxTxs || this.bytes + bytes.length > this.limits.maxBytes) {
-      return this.reject(MempoolReasons.MEMPOOL_FULL, 'mempool is full', hash);
-    }
     const signer = info.signerHex;
+    const nonce = info.nonce;
     const stateNonce = this.chain.stateNonce(signer);
-    const pending = this.bySigner.get(signer);
-    if (info.nonce < stateNonce) return this.reject(MempoolReasons.BAD_NONCE, `nonce ${info.nonce} already used (next ${stateNonce})`, hash);
-    if (pending?.has(info.nonce)) return this.reject(MempoolReasons.BAD_NONCE, `another tx with nonce ${info.nonce} is pending`, hash);
-    if (info.nonce >= stateNonce + (this.limits.nonceWindow ?? 1024)) {
-      return this.reject(MempoolReasons.BAD_NONCE, `nonce ${info.nonce} too far ahead (next ${stateNonce})`, hash);
+    const acct = this.accounts.get(signer);
+    if (acct) this.refresh(acct, stateNonce);
+    if (nonce < stateNonce) return this.reject(MempoolReasons.BAD_NONCE, `nonce ${nonce} already used (next ${stateNonce})`, hash);
+    if (acct?.txs.has(nonce)) return this.reject(MempoolReasons.BAD_NONCE, `another tx with nonce ${nonce} is pending`, hash);
+    const next = acct ? acct.next : stateNonce;
+    if (nonce - next > this.futureNoncesMax) {
+      return this.reject(MempoolReasons.NONCE_TOO_FAR_AHEAD,
+        `nonce ${nonce} is more than ${this.futureNoncesMax} above the account's next executable nonce ${next}; submit the missing nonces first`, hash);
     }
+    // Nonces this tx still waits for once admitted (0: executable, or it closes the account's gap).
+    let missing = nonce - next;
+    if (missing > 0 && acct) for (const n of acct.txs.keys()) if (n > next && n < nonce) missing--;
+    // Room, before the signature verify: a tx that would be refused costs no verify.
+    const noRoom = this.makeRoom(acct, fromPeer, missing, bytes.length, true);
+    if (noRoom) return this.reject(noRoom.code, noRoom.message, hash);
     if (!this.verified.has(hashHex)) {
       if (!this.chain.verifySignature(tx, bytes)) return this.reject(MempoolReasons.BAD_SIGNATURE, 'signature does not verify', hash);
       this.markVerified(hashHex);
     }
     const code = this.chain.check(tx, bytes);
     if (code) return this.reject(code, `rejected by state check: ${code}`, hash);
-    const entry: MempoolTx<T> = { bytes, hash, hashHex, signer, nonce: info.nonce, tx, admittedAt: this.now() };
+    const stillNoRoom = this.makeRoom(acct, fromPeer, missing, bytes.length, false);
+    if (stillNoRoom) return this.reject(stillNoRoom.code, stillNoRoom.message, hash);
+
+    const entry: MempoolTx<T> = { bytes, hash, hashHex, signer, nonce, tx, admittedAt: this.now(), fromPeer, gapped: false };
     this.byHash.set(hashHex, entry);
-    let m = pending;
-    if (!m) { m = new Map(); this.bySigner.set(signer, m); }
-    m.set(info.nonce, entry);
+    let a = this.accounts.get(signer); // an eviction may have emptied and dropped `acct`
+    if (!a) { a = { signer, txs: new Map(), next: stateNonce, top: -1, gap: 0 }; this.accounts.set(signer, a); }
+    a.txs.set(nonce, entry);
     this.bytes += bytes.length;
+    if (fromPeer !== null) this.peerTxs.set(fromPeer, (this.peerTxs.get(fromPeer) ?? 0) + 1);
+    this.refresh(a, stateNonce);
     this.onAdmit?.(entry, fromPeer);
     return { ok: true, entry, duplicate: false };
   }
 
+  /**
+   * Makes room for a tx of `len` bytes that misses `missing` nonces, in the account's, the
+   * peer's and the pool's caps, by evicting gapped txs that miss more. With `dryRun` only tells
+   * whether it can (no eviction). Returns the refusal, or null.
+   */
+  private makeRoom(acct: Account<T> | undefined, fromPeer: string | null, missing: number, len: number, dryRun: boolean): { code: string; message: string } | null {
+    if (acct && acct.txs.size >= this.accountMaxTxs) {
+      if (acct.gap <= missing) {
+        return { code: MempoolReasons.ACCOUNT_MEMPOOL_FULL, message: `the account has ${acct.txs.size} pending txs (limit ${this.accountMaxTxs}); wait for them to commit` };
+      }
+      if (!dryRun) this.evict(acct.txs.get(acct.top)!);
+    }
+    if (fromPeer !== null && this.peerSize(fromPeer) >= this.peerMaxTxs) {
+      // (no scan of the peer's txs when no account at all has a gap larger than `missing`)
+      const v = (this.worstAccount()?.gap ?? 0) > missing ? this.worstOfPeer(fromPeer) : undefined;
+      if (!v || this.accounts.get(v.signer)!.gap <= missing) {
+        return { code: MempoolReasons.PEER_MEMPOOL_FULL, message: `txs gossiped by this peer occupy ${this.peerSize(fromPeer)} (limit ${this.peerMaxTxs})` };
+      }
+      if (!dryRun) this.evict(v);
+    }
+    while (this.byHash.size >= this.limits.maxTxs || this.bytes + len > this.limits.maxBytes) {
+      const worst = this.worstAccount();
+      if (!worst || worst.gap <= missing) {
+        return { code: MempoolReasons.MEMPOOL_FULL, message: missing === 0 ? 'mempool is full of executable txs; retry after the next blocks' : `mempool is full; this tx waits for ${missing} missing nonce(s)` };
+      }
+      if (dryRun) break;
+      this.evict(worst.txs.get(worst.top)!);
+    }
+    return null;
+  }
+
+  private worstAccount(): Account<T> | undefined {
+    let max = 0;
+    for (const g of this.byGap.keys()) if (g > max) max = g;
+    if (max === 0) return undefined;
+    for (const a of this.byGap.get(max)!) return a;
+    return undefined;
+  }
+
+  /** The gapped tx first gossiped by `peer` of the account with the largest gap, its highest nonce. */
+  private worstOfPeer(peer: string): MempoolTx<T> | undefined {
+    let best: MempoolTx<T> | undefined;
+    let bestGap = 0;
+    for (const e of this.peerGapped.get(peer) ?? []) {
+      const g = this.accounts.get(e.signer)!.gap;
+      if (g > bestGap || (g === bestGap && best !== undefined && e.signer === best.signer && e.nonce > best.nonce)) { best = e; bestGap = g; }
+    }
+    return best;
+  }
+
+  private evict(e: MempoolTx<T>): void {
+    const a = this.remove(e);
+    if (a) this.refresh(a);
+    this.onReject?.(MempoolReasons.EVICTED);
+  }
+
+  /** Recomputes an account's next executable nonce, gapped flags and gap (after any change to it or its state nonce). */
+  private refresh(a: Account<T>, stateNonce = this.chain.stateNonce(a.signer)): void {
+    let next = stateNonce;
+    while (a.txs.has(next)) next++;
+    let top = -1;
+    let gapped = 0;
+    for (const e of a.txs.values()) {
+      if (e.nonce > top) top = e.nonce;
+      const g = e.nonce > next;
+      if (g) gapped++;
+      if (g !== e.gapped) {
+        e.gapped = g;
+        if (e.fromPeer !== null) {
+          let s = this.peerGapped.get(e.fromPeer);
+          if (g) { if (!s) { s = new Set(); this.peerGapped.set(e.fromPeer, s); } s.add(e); }
+          else if (s) { s.delete(e); if (s.size === 0) this.peerGapped.delete(e.fromPeer); }
+        }
+      }
+    }
+    a.next = next;
+    a.top = top;
+    this.setGap(a, top > next ? top - next + 1 - gapped : 0);
+  }
+
+  private setGap(a: Account<T>, gap: number): void {
+    if (gap === a.gap) return;
+    const old = this.byGap.get(a.gap);
+    if (old) { old.delete(a); if (old.size === 0) this.byGap.delete(a.gap); }
+    a.gap = gap;
+    if (gap > 0) {
+      let s = this.byGap.get(gap);
+      if (!s) { s = new Set(); this.byGap.set(gap, s); }
+      s.add(a);
+    }
+  }
+
+  /** Drops txs pending for txTtlMs or longer (oldest first; cheap when none is due). */
+  expire(): number {
+    if (this.byHash.size === 0) return 0;
+    const cutoff = this.now() - this.ttlMs;
+    const touched = new Set<Account<T>>();
+    let n = 0;
+    for (const e of this.byHash.values()) {
+      if (e.admittedAt > cutoff) break;
+      const a = this.remove(e);
+      if (a) touched.add(a);
+      n++;
+      this.onReject?.(MempoolReasons.TX_EXPIRED);
+    }
+    // An expired executable tx leaves its account's later txs gapped until it is resubmitted.
+    for (const a of touched) this.refresh(a);
+    return n;
+  }
+
   /** Txs for a proposal: per signer the contiguous nonce run from its state nonce, within caps. */
   reap(maxTxs: number, maxBytes: number): MempoolTx<T>[] {
+    this.expire();
     const out: MempoolTx<T>[] = [];
     let bytes = 0;
-    for (const [signer, m] of this.bySigner) {
+    for (const [signer, a] of this.accounts) {
+      const m = a.txs;
       let n = this.chain.stateNonce(signer);
       for (let e = m.get(n); e; e = m.get(++n)) {
         if (out.length >= maxTxs || bytes + e.bytes.length > maxBytes) return out;
@@ -134,35 +359,56 @@ export class Mempool<T> {
     return out;
   }
 
-  private remove(e: MempoolTx<T>): void {
-    if (!this.byHash.delete(e.hashHex)) return;
+  /** Removes an entry from every index; returns its account if that still has txs (to refresh). */
+  private remove(e: MempoolTx<T>): Account<T> | undefined {
+    if (!this.byHash.delete(e.hashHex)) return undefined;
     this.bytes -= e.bytes.length;
-    const m = this.bySigner.get(e.signer);
-    if (m) { m.delete(e.nonce); if (m.size === 0) this.bySigner.delete(e.signer); }
+    if (e.fromPeer !== null) {
+      const c = (this.peerTxs.get(e.fromPeer) ?? 1) - 1;
+      if (c > 0) this.peerTxs.set(e.fromPeer, c); else this.peerTxs.delete(e.fromPeer);
+      const s = this.peerGapped.get(e.fromPeer);
+      if (s) { s.delete(e); if (s.size === 0) this.peerGapped.delete(e.fromPeer); }
+    }
+    const a = this.accounts.get(e.signer);
+    if (!a) return undefined;
+    a.txs.delete(e.nonce);
+    if (a.txs.size > 0) return a;
+    this.setGap(a, 0);
+    this.accounts.delete(e.signer);
+    return undefined;
   }
 
   /**
    * After a block commits (state already updated): drop included txs, then re-check the
-   * signers it touched — stale nonces go, and the new head tx of each is re-validated.
+   * signers it touched — stale nonces go, and the new head tx of each is re-validated —, then
+   * drop expired txs.
    */
   onCommitted(committedHashHex: Iterable<string>, touchedSigners: Iterable<string>): void {
     // A committed tx's cached verification goes: a late copy of a tx that executed fails on its
     // nonce before any verify (one that was rejected in its block is verified again: a cost only),
     // and the cache stays about the size of the pool instead of 200k long-lived strings.
-    for (const h of committedHashHex) { const e = this.byHash.get(h); if (e) this.remove(e); this.verified.delete(h); }
-    for (const signer of touchedSigners) {
-      const m = this.bySigner.get(signer);
-      if (!m) continue;
-      const next = this.chain.stateNonce(signer);
-      for (const e of [...m.values()]) {
-        if (e.nonce < next) this.remove(e);
-        else if (e.nonce === next && this.chain.check(e.tx, e.bytes) !== null) this.remove(e);
-      }
+    const touched = new Set<string>(touchedSigners);
+    for (const h of committedHashHex) {
+      const e = this.byHash.get(h);
+      if (e) { this.remove(e); touched.add(e.signer); }
+      this.verified.delete(h);
     }
+    for (const signer of touched) {
+      const a = this.accounts.get(signer);
+      if (!a) continue;
+      const next = this.chain.stateNonce(signer);
+      let live: Account<T> | undefined = a;
+      for (const e of [...a.txs.values()]) {
+        if (e.nonce < next) live = this.remove(e);
+        else if (e.nonce === next && this.chain.check(e.tx, e.bytes) !== null) live = this.remove(e);
+      }
+      if (live) this.refresh(live, next);
+    }
+    this.expire();
   }
 
   /** Full re-check (e.g. after sync jumped several blocks). */
   recheckAll(): void {
-    for (const signer of [...this.bySigner.keys()]) this.onCommitted([], [signer]);
+    this.onCommitted([], [...this.accounts.keys()]);
   }
 }

@@ -16,6 +16,8 @@ import type { NodeRoleName } from '../config.js';
  *   INVALID_TX, CODEC_*, GENESIS_* -> 400 · TX_TOO_LARGE -> 413 · chain rejection codes -> 422 ·
  *   MEMPOOL_FULL -> 429 · NOT_FOUND -> 404 · PRUNED (details.lowestHeight) -> 410 ·
  *   GENESIS_ALREADY_SET -> 409 · AWAITING_GENESIS / NOT_READY -> 503.
+ * The API's own limits (rpc/limits.ts): BODY_TOO_LARGE / BATCH_TOO_LARGE -> 413 ·
+ *   RATE_LIMITED -> 429 (Retry-After) · BUSY -> 503; each with details.limit.
  * "Not found" is returned as null where the signature says so (the API turns it into 404).
  */
 

@@ -9,6 +9,12 @@ export const NodeApiCodes = {
   INVALID_REQUEST: 'INVALID_REQUEST',
   TX_TOO_LARGE: 'TX_TOO_LARGE',
   BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  /** More items than TXS_PER_BATCH_MAX in one batch (details: limit, unit, count). */
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  /** Per-client limit: request rate, or concurrent event streams (details: limit, windowMs / unit, retryAfterSeconds). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** Node-wide capacity in use: admission queue, snapshots or event streams (details: limit, unit); retry later. */
+  BUSY: 'BUSY',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   NOT_FOUND: 'NOT_FOUND',
   PRUNED: 'PRUNED',
@@ -45,10 +51,15 @@ const EXACT: Record<string, number> = {
   INVALID_ARGUMENT: 400,
   TX_TOO_LARGE: 413,
   BODY_TOO_LARGE: 413,
+  BATCH_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  BUSY: 503,
   UNSUPPORTED_MEDIA_TYPE: 415,
   NOT_FOUND: 404,
   PRUNED: 410,
   MEMPOOL_FULL: 429,
+  ACCOUNT_MEMPOOL_FULL: 429, // the signer has its cap of pending txs (src/node/mempool)
+  NONCE_TOO_FAR_AHEAD: 422, // nonce too far above the signer's next executable nonce (src/node/mempool)
   GENESIS_ALREADY_SET: 409,
   CONFLICT: 409,
   AWAITING_GENESIS: 503,

@@ -1,11 +1,13 @@
 import { genesisHash, sealedGenesisFromJSON, sealedGenesisToJSON } from '../../../chain/index.js';
+import { ConsortiaError } from '../../../lib/errors.js';
 import type { NodeApiContext, NodeApp } from '../context.js';
+import { NodeApiCodes } from '../errors.js';
 import { hex, toJsonValue } from '../json.js';
 import { notFound } from './common.js';
 
 /** Identity, status, genesis (read + the awaiting-genesis install), health, readiness, metrics. */
 export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void {
-  const { backend, registry } = ctx;
+  const { backend, registry, limits } = ctx;
 
   app.get('/v1/identity', async () => {
     const id = backend.identity();
@@ -38,7 +40,14 @@ export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void 
   });
 
   // Sealed genesis JSON (contracts §1 sealedGenesisToJSON form); verified by the node before use.
-  app.put('/v1/genesis', async (req) => {
+  // The only large body besides batches (up to api.bodyLimitBytes): once a genesis is installed it
+  // is refused before the body is read, so a running node never parses (or verifies) one.
+  app.put('/v1/genesis', {
+    bodyLimit: limits.bodyLimitBytes,
+    onRequest: async () => {
+      if (backend.status().genesisInstalled) throw new ConsortiaError(NodeApiCodes.GENESIS_ALREADY_SET, 'genesis already installed');
+    },
+  }, async (req) => {
     const sealed = sealedGenesisFromJSON(req.body);
     await backend.installGenesis(sealed);
     return { status: 'installed', chainId: sealed.genesis.chainId, genesisHash: hex(genesisHash(sealed.genesis)) };

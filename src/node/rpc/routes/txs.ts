@@ -1,10 +1,12 @@
 import { Type } from 'typebox';
-import { decodeTx, txHash } from '../../../chain/index.js';
-import { ConsortiaError, isConsortiaError } from '../../../lib/errors.js';
-import type { TxBatchItemResult, TxSubmitResult } from '../backend.js';
+import { decodeTx } from '../../../chain/index.js';
+import { ConsortiaError } from '../../../lib/errors.js';
+import { AdmissionQueue, rejectionOf, type AdmitStep } from '../admission.js';
+import type { NodeApiBackend, TxBatchItemResult, TxSubmitResult } from '../backend.js';
 import type { NodeApiContext, NodeApp } from '../context.js';
 import { NodeApiCodes } from '../errors.js';
 import { hex, parseHex, toJsonValue } from '../json.js';
+import { BATCH_BODY_BYTES_MAX, BATCH_ITEM_MESSAGE_CHARS_MAX, TXS_PER_BATCH_MAX } from '../limits.js';
 import { HashParam, requireGenesis } from './common.js';
 
 /** Hex text of one tx is twice its bytes; the JSON envelope adds a little. */
@@ -27,15 +29,22 @@ export function renderSubmit(r: TxSubmitResult): Record<string, unknown> {
     : { hash: hex(r.hash), status: 'committed', height: r.height, index: r.index, code: r.code };
 }
 
+/** 413 BATCH_TOO_LARGE: more than `limit` items (counted without decoding any). */
+function tooManyTxs(limit: number, count: number): ConsortiaError {
+  return new ConsortiaError(NodeApiCodes.BATCH_TOO_LARGE, `a batch carries at most ${limit} txs; split it`, { limit, unit: 'txs', count });
+}
+
 /**
  * Splits a binary batch: repeated [u32 BE length][encoded tx]. A framing error rejects the
- * whole request (400); a single oversized item is rejected on its own.
+ * whole request (400), and so does an item past `maxItems` (413 BATCH_TOO_LARGE, found before any
+ * item is looked at); a single oversized item is rejected on its own.
  */
-export function splitLengthPrefixed(buf: Uint8Array): Uint8Array[] {
+export function splitLengthPrefixed(buf: Uint8Array, maxItems: number = Number.POSITIVE_INFINITY): Uint8Array[] {
   const out: Uint8Array[] = [];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   while (off < buf.length) {
+    if (out.length >= maxItems) throw tooManyTxs(maxItems, out.length + countFramed(view, off));
     if (off + 4 > buf.length) throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `truncated length prefix at byte ${off}`);
     const len = view.getUint32(off);
     off += 4;
@@ -44,6 +53,13 @@ export function splitLengthPrefixed(buf: Uint8Array): Uint8Array[] {
     off += len;
   }
   return out;
+}
+
+/** Items framed from byte `off` on (a truncated tail counts as one): only reads the length prefixes. */
+function countFramed(view: DataView, off: number): number {
+  let n = 0;
+  for (; off < view.byteLength; n++) off += 4 + (off + 4 <= view.byteLength ? view.getUint32(off) : 0);
+  return n;
 }
 
 /** Concatenates encoded txs into the binary batch format (used by load generators and tests). */
@@ -60,10 +76,25 @@ export function encodeLengthPrefixed(items: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function rejectionOf(err: unknown, item: Uint8Array | null): TxBatchItemResult {
-  const hash = item && item.length > 0 ? txHash(item) : null;
-  if (isConsortiaError(err)) return { status: 'rejected', hash, code: err.code, message: err.message };
-  return { status: 'rejected', hash, code: NodeApiCodes.INTERNAL, message: 'internal error' };
+function clip(message: string): string {
+  return message.length > BATCH_ITEM_MESSAGE_CHARS_MAX ? `${message.slice(0, BATCH_ITEM_MESSAGE_CHARS_MAX - 3)}...` : message;
+}
+
+/** The node's batch fast path, else one submitTx per item (test doubles). */
+function admitStepOf(backend: NodeApiBackend): AdmitStep {
+  if (backend.submitTxBatch) return (txs) => backend.submitTxBatch!(txs);
+  return async (txs) => {
+    const out: TxBatchItemResult[] = [];
+    for (const bytes of txs) {
+      try {
+        const r = await backend.submitTx(bytes, { wait: 'none', timeoutMs: 0 });
+        out.push({ status: 'accepted', hash: r.hash });
+      } catch (err) {
+        out.push(rejectionOf(err, bytes));
+      }
+    }
+    return out;
+  };
 }
 
 const SubmitQuery = Type.Object({
@@ -81,6 +112,15 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
       config: { tooLargeCode: NodeApiCodes.TX_TOO_LARGE },
       preHandler: requireGenesis(backend),
       schema: {
+        summary: 'Submit one signed tx',
+        description:
+          '202 `accepted`: the tx passed admission and is in THIS node\'s mempool, which is not durable (a restart, the ' +
+          'mempool TTL `mempool.txTtlMs` (60 s by default) or eviction drops it); it is gossiped to the other nodes on a best-effort basis. A client that ' +
+          'sees no commit within the TTL resubmits the same signed bytes, to any node: submission is idempotent by tx hash ' +
+          '(a pending tx answers 202 again, a committed one 200 `committed` with its height, index and result code). ' +
+          '200 `committed`: in a finalized block (also `?wait=commit` once it commits). A refusal is 4xx with a stable code: ' +
+          'BAD_NONCE / NONCE_TOO_FAR_AHEAD (more than `mempool.futureNoncesMax` above the account\'s next executable nonce) 422, ' +
+          'MEMPOOL_FULL / ACCOUNT_MEMPOOL_FULL 429 (retry later), BAD_SIGNATURE and other chain codes 422.',
         querystring: SubmitQuery,
         body: Type.Object({ tx: Type.String() }),
       },
@@ -94,19 +134,24 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
     },
   );
 
+  // Every batch of every client is admitted through one queue, in slices that leave the event
+  // loop to consensus between them (see AdmissionQueue); its size, body and answer are bounded.
+  const admission = new AdmissionQueue(admitStepOf(backend));
   app.post(
     '/v1/txs/batch',
     {
       // Body: application/octet-stream (repeated u32 BE length + encoded tx) or JSON; checked by hand below.
+      bodyLimit: Math.min(BATCH_BODY_BYTES_MAX, limits.bodyLimitBytes),
       preHandler: requireGenesis(backend),
     },
     async (req) => {
       let items: (Uint8Array | ConsortiaError)[];
       const body: unknown = req.body;
       if (Buffer.isBuffer(body)) {
-        items = splitLengthPrefixed(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+        items = splitLengthPrefixed(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), TXS_PER_BATCH_MAX);
       } else {
         const list = Array.isArray(body) ? body : (body as { txs?: unknown } | null)?.txs;
+        if (Array.isArray(list) && list.length > TXS_PER_BATCH_MAX) throw tooManyTxs(TXS_PER_BATCH_MAX, list.length);
         if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
           throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, 'JSON batch must be an array of hex txs or { txs: [hex] }');
         }
@@ -127,19 +172,8 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
         } else if (it.length === 0) results[i] = rejectionOf(new ConsortiaError(NodeApiCodes.INVALID_TX, 'tx is empty'), null);
         else good.push({ i, bytes: it });
       });
-      if (backend.submitTxBatch) {
-        const out = await backend.submitTxBatch(good.map((g) => g.bytes));
-        good.forEach((g, k) => (results[g.i] = out[k] ?? rejectionOf(new Error('missing result'), g.bytes)));
-      } else {
-        for (const g of good) {
-          try {
-            const r = await backend.submitTx(g.bytes, { wait: 'none', timeoutMs: 0 });
-            results[g.i] = { status: 'accepted', hash: r.hash };
-          } catch (err) {
-            results[g.i] = rejectionOf(err, g.bytes);
-          }
-        }
-      }
+      const out = await admission.submit(good.map((g) => g.bytes));
+      good.forEach((g, k) => (results[g.i] = out[k]!));
       const accepted = results.filter((r) => r.status === 'accepted').length;
       return {
         accepted,
@@ -147,7 +181,7 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
         results: results.map((r) =>
           r.status === 'accepted'
             ? { hash: hex(r.hash), status: 'accepted' }
-            : { hash: r.hash ? hex(r.hash) : null, status: 'rejected', error: { code: r.code, message: r.message } },
+            : { hash: r.hash ? hex(r.hash) : null, status: 'rejected', error: { code: r.code, message: clip(r.message) } },
         ),
       };
     },
