@@ -1,29 +1,37 @@
 # syntax=docker/dockerfile:1.7
 # Control-plane image: `docker build -t consortia/control-plane .`
-# (the chain-node image is node-image/Dockerfile). Multi-stage: compile with dev
-# dependencies, ship only dist/ and production dependencies, run as a non-root user.
+# (the chain-node image is node-image/Dockerfile; `npm run images` builds both with buildah, no
+# Docker engine: .ci/tools/images.sh). Multi-stage: compile with dev dependencies, ship only
+# dist/ and production dependencies, run as a non-root user.
 
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+# Build stages need node + npm, the runtime stage only node. Both default to the official image;
+# .ci/tools/images.sh passes Debian-built bases (npm only in NODE_IMAGE).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_RUNTIME_IMAGE=${NODE_IMAGE}
 
 # --- production dependencies only (level ships prebuilt native bindings for glibc) ---
 FROM ${NODE_IMAGE} AS deps
+# Unset unless the builder passes it (a CA bundle for npm behind a TLS-intercepting proxy).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-fund --no-audit
 
 # --- compile TypeScript ---
+# Same instructions as the build stage of node-image/Dockerfile up to tsc, so that a layer-caching
+# builder (buildah --layers, BuildKit) runs this npm ci and tsc once for both images.
 FROM ${NODE_IMAGE} AS build
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-fund --no-audit
+RUN npm ci --no-fund --no-audit
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json
 
 # --- runtime ---
-FROM ${NODE_IMAGE} AS runtime
+FROM ${NODE_RUNTIME_IMAGE} AS runtime
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="consortia-control-plane" \
       org.opencontainers.image.description="Consortia control plane: REST API, key ceremony, reconciler, local and kubernetes runtimes" \

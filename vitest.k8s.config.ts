@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     name: 'k8s',
     include: ['test/k8s/**/*.test.ts'],
+    // The real-cluster suite has its own config (vitest.cluster.config.ts).
+    exclude: ['test/k8s/cluster/**', 'node_modules/**'],
     globalSetup: ['test/k8s/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,

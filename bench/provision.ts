@@ -7,12 +7,13 @@
  * bounded time, beside this machine's ceiling for the same server (GET /healthz: no auth, no store).
  * Bounded in time; stops by itself and removes every process and file it created.
  *   npm run bench:provision -- --read-seconds 5 --concurrency 32
+ *   npm run bench:provision -- --runtime kubernetes   (a real one-node cluster on this host; root)
  * Last line: one JSON object with seconds_to_first_block and api_reads_per_s.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { fromHex, generateKeyPair, signDomainPortable, Tags, toHex, type KeyPair } from '../src/chain/index.js';
 import { computeGenesisHash } from '../src/cli/signing.js';
-import { startControlPlane, type ControlPlane } from '../test/e2e/support/cp-harness.js';
+import { startControlPlane } from '../test/e2e/support/cp-harness.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,16 +68,23 @@ async function createOrg(admin: Call, url: string, name: string): Promise<Org> {
 
 interface Provisioned { cid: string; seconds: number; phases: Record<string, number> }
 
-async function provision(cp: ControlPlane, a: Org, b: Org): Promise<Provisioned> {
+interface Target {
+  clusterId: string;
+  /** Node API URL as the control plane reports it -> a URL this process can reach. */
+  reach(url: string): Promise<string>;
+  timeoutS: number;
+}
+
+async function provision(a: Org, b: Org, target: Target): Promise<Provisioned> {
   const t0 = performance.now();
-  const deadline = Date.now() + PROVISION_TIMEOUT_S * 1000;
+  const deadline = Date.now() + target.timeoutS * 1000;
   const since = () => Number(((performance.now() - t0) / 1000).toFixed(3));
   const phases: Record<string, number> = {};
   const c = must(await a.call('POST', '/v1/consortia', {
     name: 'bench', founders: [a.id, b.id], params: { blockIntervalMs: 200, maxBlockBytes: 1 << 20 },
     votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 3600 },
   }), 201, 'create consortium');
-  for (const org of [a, a, b, b].slice(0, VALIDATORS)) must(await org.call('POST', `/v1/consortia/${c.id}/nodes`, { orgId: org.id, role: 'validator', clusterId: 'local' }), 202, 'request validator');
+  for (const org of [a, a, b, b].slice(0, VALIDATORS)) must(await org.call('POST', `/v1/consortia/${c.id}/nodes`, { orgId: org.id, role: 'validator', clusterId: target.clusterId, ...(target.clusterId === 'local' ? {} : { resources: { cpu: '250m', memory: '384Mi' } }) }), 202, 'request validator');
   must(await a.call('POST', `/v1/consortia/${c.id}/ceremony`), 202, 'start ceremony');
   phases.requested = since();
   await until('validator keys and genesis', deadline, 50, async () => {
@@ -98,7 +106,7 @@ async function provision(cp: ControlPlane, a: Org, b: Org): Promise<Provisioned>
   let firstReady: number | undefined;
   await until('first finalized block', deadline, 50, async () => {
     const nodes = (await a.call('GET', `/v1/consortia/${c.id}/nodes`)).body.items as Json[];
-    const apis = nodes.map((n) => n.status.endpoints?.api).filter(Boolean) as string[];
+    const apis = await Promise.all((nodes.map((n) => n.status.endpoints?.api).filter(Boolean) as string[]).map((u) => target.reach(u).catch(() => u)));
     if (firstReady === undefined && nodes.some((n) => n.status.ready)) firstReady = since();
     const heights = await Promise.all(apis.map(async (u) => {
       const r = await fetch(`${u}/v1/status`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
     const admin = api(cp.url, cp.token);
     const a = await createOrg(admin, cp.url, 'bench-a');
     const b = await createOrg(admin, cp.url, 'bench-b');
-    const p = await provision(cp, a, b);
+    const p = await provision(a, b, { clusterId: 'local', reach: async (u) => u, timeoutS: PROVISION_TIMEOUT_S });
     console.log(`provisioning (${VALIDATORS} validators, local runtime): consortium create -> first finalized block in ${p.seconds.toFixed(2)} s (target < 10 s)`);
     console.log(`  phases (s since create): ${Object.entries(p.phases).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 
@@ -197,4 +205,71 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-void main();
+/**
+ * --runtime kubernetes: the real one-node cluster of test/k8s/cluster (kubelet + containerd on this
+ * host), the control plane installed into it with the Helm chart from our image, validators as
+ * pods. Images are built and imported before the clock starts (the target assumes them imported).
+ */
+async function mainKubernetes(): Promise<void> {
+  const { ensureClusterBinaries } = await import('../test/k8s/env/binaries.js');
+  const { buildImages, startCluster } = await import('../test/k8s/cluster/index.js');
+  const { installPlatform } = await import('../test/k8s/cluster/platform.js');
+  const { helmBinary } = await import('../test/charts/helm.js');
+  const cores = availableParallelism();
+  console.log(`machine: ${cores} core(s), ${cpus()[0]?.model ?? 'unknown cpu'}; one-node cluster, control plane and ${VALIDATORS} validator pods share them`);
+  const binaries = ensureClusterBinaries();
+  const images = buildImages();
+  const helm = helmBinary();
+  const t0 = performance.now();
+  const cluster = await startCluster({ binaries, images: [images.node.archive, images.controlPlane.archive] });
+  const clusterStartS = Number(((performance.now() - t0) / 1000).toFixed(1));
+  let result: Record<string, unknown> = { seconds_to_first_block: null, runtime: 'kubernetes' };
+  const onSignal = () => void cluster.stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const t1 = performance.now();
+    const platform = await installPlatform({
+      helm, kubeconfig: cluster.kubeconfig, kubeconfigPath: cluster.kubeconfigPath, images,
+      dns: { host: cluster.layout.net.gateway, port: cluster.layout.net.dnsPort },
+      runtime: { namespacePrefix: 'bench-', pvcPolicy: 'delete', storage: { validator: { size: '1Gi' } } },
+    });
+    const helmInstallS = Number(((performance.now() - t1) / 1000).toFixed(1));
+    const admin = api(platform.url, platform.token);
+    const home = must(await admin('POST', '/v1/clusters', { name: 'home', kind: 'kubernetes', inCluster: true }), 201, 'register cluster');
+    const a = await createOrg(admin, platform.url, 'bench-a');
+    const b = await createOrg(admin, platform.url, 'bench-b');
+    const p = await provision(a, b, { clusterId: home.id, reach: platform.hostUrl, timeoutS: Math.max(PROVISION_TIMEOUT_S, 600) });
+    console.log(`provisioning (${VALIDATORS} validators, kubernetes runtime, images imported): consortium create -> first finalized block in ${p.seconds.toFixed(2)} s (target < 60 s)`);
+    console.log(`  phases (s since create): ${Object.entries(p.phases).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(`  cluster start ${clusterStartS} s, helm install (until the control plane is ready) ${helmInstallS} s`);
+    result = {
+      seconds_to_first_block: p.seconds,
+      runtime: 'kubernetes',
+      phases_s: p.phases,
+      cluster_start_s: clusterStartS,
+      helm_install_s: helmInstallS,
+      node_image_bytes: images.node.bytes,
+      control_plane_image_bytes: images.controlPlane.bytes,
+      validators: VALIDATORS,
+      cores,
+    };
+  } catch (err) {
+    console.error(`bench failed: ${(err as Error).message}`);
+    result = { ...result, error: (err as Error).message };
+    process.exitCode = 1;
+  } finally {
+    const left = await cluster.stop();
+    if (left.length) console.error(`host not restored: ${left.join('; ')}`);
+  }
+  console.log(JSON.stringify(result));
+}
+
+const runtimeArg = process.argv.indexOf('--runtime');
+const RUNTIME = runtimeArg >= 0 ? process.argv[runtimeArg + 1] : 'local';
+if (RUNTIME === 'kubernetes') void mainKubernetes();
+else if (RUNTIME === 'local') void main();
+else {
+  console.error(`--runtime must be local or kubernetes (got ${RUNTIME})`);
+  process.exit(2);
+}

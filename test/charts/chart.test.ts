@@ -145,7 +145,8 @@ describe('values.yaml documentation', () => {
 });
 
 describe('templates', () => {
-  const templates = readdirSync(join(CHART, 'templates'));
+  // Every template file, with its path under templates/ (helm test hooks live in templates/tests/).
+  const templates = (readdirSync(join(CHART, 'templates'), { recursive: true }) as string[]).filter((f) => /\.(ya?ml|tpl|txt)$/.test(f));
   const text = templates.map((f) => readFileSync(join(CHART, 'templates', f), 'utf8')).join('\n');
 
   it('prefixes every helper with the chart name', () => {
@@ -157,7 +158,7 @@ describe('templates', () => {
   });
 
   it('ships NOTES.txt and the templates the issue asks for', () => {
-    for (const f of ['NOTES.txt', 'deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'configmap.yaml', 'secret.yaml', 'pvc.yaml', 'servicemonitor.yaml', 'prometheusrule.yaml', 'dashboards.yaml']) {
+    for (const f of ['NOTES.txt', 'deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'configmap.yaml', 'secret.yaml', 'pvc.yaml', 'servicemonitor.yaml', 'prometheusrule.yaml', 'dashboards.yaml', 'tests/smoke.yaml']) {
       expect(templates).toContain(f);
     }
   });

@@ -11,17 +11,29 @@ export interface KubeBinaries {
   etcd: string;
 }
 
-function runTool(script: string): string {
-  const out = execFileSync('bash', [join(REPO_ROOT, '.ci', 'tools', script)], {
+/** Everything the real one-node cluster (../cluster) runs besides Debian's containerd, runc and CNI plugins. */
+export interface ClusterBinaries extends KubeBinaries {
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubelet: string;
+  kubeProxy: string;
+  coredns: string;
+  /** docker-archive of the pod sandbox image (.ci/tools/pause-image.sh). */
+  pauseArchive: string;
+}
+
+/** Runs a .ci/tools script and returns the last line it printed (a path that must exist). */
+export function runTool(script: string, args: string[] = []): string {
+  const out = execFileSync('bash', [join(REPO_ROOT, '.ci', 'tools', script), ...args], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    // A cold kube-apiserver build takes tens of minutes on 2 cores; CI allows 90.
+    // A cold build of the Kubernetes binaries takes about 30 minutes on 2 cores; CI allows 90.
     timeout: 85 * 60_000,
     maxBuffer: 16 * 1024 * 1024,
   });
   const path = out.trim().split('\n').pop() ?? '';
-  if (!path || !existsSync(path)) throw new Error(`${script} printed no usable binary path (got "${path}")`);
+  if (!path || !existsSync(path)) throw new Error(`${script} printed no usable path (got "${path}")`);
   return path;
 }
 
@@ -30,7 +42,23 @@ function runTool(script: string): string {
  * .cache/k8s and ~/.cache/consortia/k8s). KUBE_APISERVER_BIN / ETCD_BIN override.
  */
 export function ensureKubeBinaries(env: NodeJS.ProcessEnv = process.env): KubeBinaries {
-  const kubeApiserver = env['KUBE_APISERVER_BIN'] && existsSync(env['KUBE_APISERVER_BIN']) ? env['KUBE_APISERVER_BIN'] : runTool('kube-apiserver.sh');
+  const kubeApiserver = env['KUBE_APISERVER_BIN'] && existsSync(env['KUBE_APISERVER_BIN']) ? env['KUBE_APISERVER_BIN'] : join(runTool('kube.sh'), 'kube-apiserver');
   const etcd = env['ETCD_BIN'] && existsSync(env['ETCD_BIN']) ? env['ETCD_BIN'] : runTool('etcd.sh');
   return { kubeApiserver, etcd };
+}
+
+/** The cluster's binaries: installs the Debian packages first (root), then builds or reuses the rest. */
+export function ensureClusterBinaries(): ClusterBinaries {
+  execFileSync('bash', [join(REPO_ROOT, '.ci', 'tools', 'cluster-packages.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 20 * 60_000 });
+  const kube = runTool('kube.sh');
+  return {
+    kubeApiserver: join(kube, 'kube-apiserver'),
+    kubeControllerManager: join(kube, 'kube-controller-manager'),
+    kubeScheduler: join(kube, 'kube-scheduler'),
+    kubelet: join(kube, 'kubelet'),
+    kubeProxy: join(kube, 'kube-proxy'),
+    etcd: runTool('etcd.sh'),
+    coredns: runTool('coredns.sh'),
+    pauseArchive: runTool('pause-image.sh'),
+  };
 }

@@ -1,3 +1,4 @@
 export { startKubeEnv, type KubeEnv, type StartKubeEnvOptions } from './kube-env.js';
-export { ensureKubeBinaries, REPO_ROOT, type KubeBinaries } from './binaries.js';
+export { ensureClusterBinaries, ensureKubeBinaries, runTool, REPO_ROOT, type ClusterBinaries, type KubeBinaries } from './binaries.js';
 export { freePort } from './ports.js';
+export { get, startProcess, stopProcess, tail, waitUntil } from './process.js';

@@ -186,10 +186,10 @@ export class KubeClient {
     return { gitVersion: v.gitVersion, major: v.major, minor: v.minor, platform: v.platform };
   }
 
-  /** GET through the API server's service proxy (for a control plane outside the cluster). */
-  async proxyGet(namespace: string, service: string, port: string, path: string): Promise<string> {
-    return (await this.core.connectGetNamespacedServiceProxyWithPath({
-      name: `${service}:${port}`,
+  /** GET through the API server's proxy to one pod, ready or not (for a control plane outside the cluster). */
+  async proxyGetPod(namespace: string, pod: string, port: number, path: string): Promise<string> {
+    return (await this.core.connectGetNamespacedPodProxyWithPath({
+      name: `${pod}:${port}`,
       namespace,
       path: path.replace(/^\//, ''),
     })) as string;

@@ -334,16 +334,25 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
     return informers.get('Pod', nsOf(r.consortiumId), nodeObjectNames(r.nodeId).pod) as V1Pod | undefined;
   }
 
+  /**
+   * The node's own API, asked of its pod and not of its client Service: a Service routes only to
+   * ready pods, and a node in key-generation mode is not ready (no genesis) while its identity is
+   * exactly what the ceremony needs.
+   */
   async function nodeGet(r: NodeRef, path: string): Promise<unknown> {
     const ns = nsOf(r.consortiumId);
+    const pod = podOf(r);
     if (opts.nodeAccess === 'proxy') {
       const text = await Promise.race([
-        client.proxyGet(ns, nodeObjectNames(r.nodeId).clientService, 'api', path),
+        client.proxyGetPod(ns, nodeObjectNames(r.nodeId).pod, opts.ports.api, path),
         new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), apiTimeout).unref()),
       ]);
       return typeof text === 'string' ? (JSON.parse(text) as unknown) : text;
     }
-    const res = await fetch(`${clientServiceUrl(r.nodeId, ns, opts)}${path}`, { signal: AbortSignal.timeout(apiTimeout) });
+    const ip = pod?.status?.podIP;
+    if (!ip) throw new Error('pod has no IP yet');
+    const host = ip.includes(':') ? `[${ip}]` : ip;
+    const res = await fetch(`http://${host}:${opts.ports.api}${path}`, { signal: AbortSignal.timeout(apiTimeout) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return res.json();
   }
