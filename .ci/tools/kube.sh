@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the Kubernetes server binaries from the Go module proxy:
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kube-proxy, in one
-# `go build` so that the packages they share compile once (cold: about 30 min on 2 cores).
+# `go build` so that the packages they share compile once (cold: about 10 min on 2 cores).
 #
 # k8s.io/kubernetes cannot be `go install`ed directly: its go.mod replaces every k8s.io/* staging
 # module with ./staging/src/k8s.io/..., and those v0.0.0 requirements do not resolve outside the

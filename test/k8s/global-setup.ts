@@ -10,7 +10,7 @@ declare module 'vitest' {
 }
 
 /**
- * Builds (cold: tens of minutes) or reuses kube-apiserver, etcd, helm and the Prometheus Operator
+ * Builds (cold: about ten minutes) or reuses the Kubernetes binaries, etcd, helm and the Prometheus Operator
  * CRDs once for the whole suite, here and not in a test file: a build that blocks a test worker
  * for over a minute makes vitest's worker RPC time out even though every test passes.
  */

