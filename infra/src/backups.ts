@@ -1,65 +1,55 @@
 import * as aws from '@pulumi/aws';
-import * as pulumi from '@pulumi/pulumi';
+import type * as pulumi from '@pulumi/pulumi';
 import type { InfraConfig } from './config.js';
+import { assumeRolePolicy, attachManaged } from './iam.js';
+
+/** Tag the tier storage classes put on the EBS volumes to back up; its value is the cluster name. */
+export const BACKUP_TAG = 'consortia.io/backup';
 
 export interface Backups {
-  bucket: aws.s3.Bucket;
+  vault: aws.backup.Vault;
+  plan: aws.backup.Plan;
+  selection: aws.backup.Selection;
+  role: aws.iam.Role;
 }
 
 /**
- * Backup bucket (control-plane store snapshots, chain archives): private, owner-enforced,
- * versioned, SSE-KMS with the platform key (bucket key on to cut KMS calls), TLS-only,
- * current objects move to Standard-IA then Glacier Instant Retrieval, old versions expire.
+ * What holds state here is EBS: the control plane's store (level) and every chain node's data.
+ * AWS Backup snapshots those volumes daily (crash-consistent; level recovers from its write-ahead
+ * log like after a power cut) into a vault encrypted with the backup key, and keeps each recovery
+ * point `backupRetentionDays`. It selects volumes by the tag BACKUP_TAG=<cluster>, which the
+ * storage classes of the tiers with `backup: true` (validator and archive by default: the control
+ * plane's store lives on the validator class) put on every volume they provision.
+ * Restore: a recovery point becomes an EBS volume; a PersistentVolume bound to it brings a node
+ * (or the control plane) back with its data.
  */
 export function createBackups(cfg: InfraConfig, key: aws.kms.Key, opts?: pulumi.CustomResourceOptions): Backups {
   const name = `${cfg.clusterName}-backups`;
-  const bucket = new aws.s3.Bucket(name, {
-    bucketPrefix: `${cfg.clusterName}-backups-`,
-    forceDestroy: false,
+  const vault = new aws.backup.Vault(name, { name, kmsKeyArn: key.arn, forceDestroy: false, tags: { ...cfg.tags, Name: name } }, opts);
+  const plan = new aws.backup.Plan(name, {
+    name,
+    rules: [{
+      ruleName: 'daily',
+      targetVaultName: vault.name,
+      schedule: cfg.backupSchedule,
+      startWindow: 60,
+      completionWindow: 360,
+      lifecycle: { deleteAfter: cfg.backupRetentionDays },
+      recoveryPointTags: { ...cfg.tags, Name: name },
+    }],
     tags: { ...cfg.tags, Name: name },
   }, opts);
-  new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, opts);
-  new aws.s3.BucketPublicAccessBlock(name, {
-    bucket: bucket.id,
-    blockPublicAcls: true,
-    blockPublicPolicy: true,
-    ignorePublicAcls: true,
-    restrictPublicBuckets: true,
-  }, opts);
-  const versioning = new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } }, opts);
-  new aws.s3.BucketServerSideEncryptionConfiguration(name, {
-    bucket: bucket.id,
-    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
-  }, opts);
-  new aws.s3.BucketLifecycleConfiguration(name, {
-    bucket: bucket.id,
-    rules: [
-      {
-        id: 'tiering-and-expiry',
-        status: 'Enabled',
-        filter: {},
-        transitions: [
-          { days: cfg.backupTransitionDays, storageClass: 'STANDARD_IA' },
-          { days: cfg.backupTransitionDays + 60, storageClass: 'GLACIER_IR' },
-        ],
-        noncurrentVersionExpiration: { noncurrentDays: cfg.backupNoncurrentDays },
-        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-      },
-    ],
-  }, { ...opts, dependsOn: [versioning] });
-  new aws.s3.BucketPolicy(name, {
-    bucket: bucket.id,
-    policy: pulumi.all([bucket.arn]).apply(([arn]) => JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{
-        Sid: 'DenyInsecureTransport',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: 's3:*',
-        Resource: [arn, `${arn}/*`],
-        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }],
-    })),
-  }, opts);
-  return { bucket };
+  const role = new aws.iam.Role(`${cfg.clusterName}-backup`, { assumeRolePolicy: assumeRolePolicy('backup.amazonaws.com'), tags: cfg.tags }, opts);
+  const attached = attachManaged(`${cfg.clusterName}-backup`, role, [
+    'arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup',
+    'arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores',
+  ], opts);
+  const selection = new aws.backup.Selection(name, {
+    name: `${cfg.clusterName}-ebs`,
+    planId: plan.id,
+    iamRoleArn: role.arn,
+    resources: ['arn:aws:ec2:*:*:volume/*'],
+    selectionTags: [{ type: 'STRINGEQUALS', key: BACKUP_TAG, value: cfg.clusterName }],
+  }, { ...opts, dependsOn: attached });
+  return { vault, plan, selection, role };
 }

@@ -1,53 +1,93 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { InfraConfig } from './config.js';
+import { splitAcrossZones, type InfraConfig } from './config.js';
 import { assumeRolePolicy, attachManaged, kmsUsePolicy } from './iam.js';
+import { logGroupName, type PlatformKeys } from './kms.js';
 import type { Network } from './network.js';
 
 export interface Cluster {
   cluster: aws.eks.Cluster;
-  nodeGroup: aws.eks.NodeGroup;
+  logGroup: aws.cloudwatch.LogGroup;
+  launchTemplate: aws.ec2.LaunchTemplate;
+  nodeGroups: aws.eks.NodeGroup[];
   nodeRole: aws.iam.Role;
   ebsCsiRole: aws.iam.Role;
-  controlPlaneRole: aws.iam.Role;
-  ebsCsiAddon: aws.eks.Addon;
+  addons: aws.eks.Addon[];
+  accessEntries: aws.eks.AccessEntry[];
+  /** Everything a Kubernetes client needs before it can deploy workloads (nodes, CNI, CSI, access). */
+  ready: pulumi.Resource[];
 }
 
-const POD_IDENTITY_TRUST = assumeRolePolicy('pods.eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession']);
+export const POD_IDENTITY_TRUST = assumeRolePolicy('pods.eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession']);
+export const CLUSTER_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'];
+export const CLUSTER_ADMIN_POLICY = 'AmazonEKSClusterAdminPolicy';
+export const VIEW_POLICY = 'AmazonEKSViewPolicy';
+
+/** The cluster's IAM role: created first, the Secrets key's policy names it. */
+export function createClusterRole(cfg: InfraConfig, opts?: pulumi.CustomResourceOptions): { role: aws.iam.Role; attached: aws.iam.RolePolicyAttachment[] } {
+  const role = new aws.iam.Role(`${cfg.clusterName}-cluster`, { assumeRolePolicy: assumeRolePolicy('eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession']), tags: cfg.tags }, opts);
+  const attached = attachManaged(`${cfg.clusterName}-cluster`, role, ['arn:aws:iam::aws:policy/AmazonEKSClusterPolicy'], opts);
+  return { role, attached };
+}
 
 /**
- * EKS built from the plain resources (@pulumi/aws has no high-level EKS component):
- * cluster role, cluster with KMS envelope encryption of Secrets and audit logs, a managed
- * node group in the private subnets, the EBS CSI driver (EKS add-on, Pod Identity role with
- * use of the platform key so that the tier storage classes can encrypt volumes), and a Pod
- * Identity role for the control plane's ServiceAccount (KMS use + backup bucket).
+ * EKS from the plain resources: the control-plane log group (KMS, retention) before the cluster
+ * so that EKS does not create one without either; the cluster (Secrets envelope-encrypted with
+ * the eks key, API endpoint limited to apiAllowedCidrs); one managed node group per zone (EBS
+ * volumes are zonal: the cluster autoscaler must be able to add a node in the zone of a pending
+ * pod's volume) from a launch template that requires IMDSv2 and encrypts the root volume with the
+ * ebs key; the VPC CNI with NetworkPolicy enforcement, the Pod Identity agent and the EBS CSI
+ * driver as EKS add-ons; access entries for the named admin and viewer roles.
  */
 export function createCluster(
   cfg: InfraConfig,
   net: Network,
-  key: aws.kms.Key,
-  backupBucketArn: pulumi.Input<string>,
+  keys: PlatformKeys,
+  clusterRole: { role: aws.iam.Role; attached: aws.iam.RolePolicyAttachment[] },
+  partition: pulumi.Input<string>,
   opts?: pulumi.CustomResourceOptions,
 ): Cluster {
   const name = cfg.clusterName;
-  const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeRolePolicy('eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession']), tags: cfg.tags }, opts);
-  const clusterAttach = attachManaged(`${name}-cluster`, clusterRole, ['arn:aws:iam::aws:policy/AmazonEKSClusterPolicy'], opts);
+  const logGroup = new aws.cloudwatch.LogGroup(`${name}-cluster`, {
+    name: logGroupName(cfg),
+    retentionInDays: cfg.logRetentionDays,
+    kmsKeyId: keys.logs.arn,
+    tags: { ...cfg.tags, Name: logGroupName(cfg) },
+  }, opts);
 
   const cluster = new aws.eks.Cluster(name, {
     name,
     version: cfg.kubernetesVersion,
-    roleArn: clusterRole.arn,
+    roleArn: clusterRole.role.arn,
     vpcConfig: {
       subnetIds: [...net.privateSubnets, ...net.publicSubnets].map((s) => s.id),
       endpointPrivateAccess: true,
       endpointPublicAccess: true,
       publicAccessCidrs: cfg.apiAllowedCidrs,
     },
-    encryptionConfig: { provider: { keyArn: key.arn }, resources: ['secrets'] },
-    enabledClusterLogTypes: ['api', 'audit', 'authenticator'],
+    encryptionConfig: { provider: { keyArn: keys.eks.arn }, resources: ['secrets'] },
+    enabledClusterLogTypes: CLUSTER_LOG_TYPES,
+    // The deployer stays admin (this program deploys into the cluster); named roles get entries below.
     accessConfig: { authenticationMode: 'API', bootstrapClusterCreatorAdminPermissions: true },
     tags: { ...cfg.tags, Name: name },
-  }, { ...opts, dependsOn: clusterAttach });
+  }, { ...opts, dependsOn: [...clusterRole.attached, logGroup] });
+
+  const accessEntries: aws.eks.AccessEntry[] = [];
+  const access = (principalArn: string, policy: string, i: number, kind: string): pulumi.Resource[] => {
+    const entry = new aws.eks.AccessEntry(`${name}-${kind}-${i}`, { clusterName: cluster.name, principalArn, type: 'STANDARD', tags: cfg.tags }, opts);
+    accessEntries.push(entry);
+    const assoc = new aws.eks.AccessPolicyAssociation(`${name}-${kind}-${i}`, {
+      clusterName: cluster.name,
+      principalArn,
+      policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${policy}`,
+      accessScope: { type: 'cluster' },
+    }, { ...opts, dependsOn: [entry] });
+    return [entry, assoc];
+  };
+  const accessReady = [
+    ...cfg.adminRoleArns.flatMap((arn, i) => access(arn, CLUSTER_ADMIN_POLICY, i, 'admin')),
+    ...cfg.viewerRoleArns.flatMap((arn, i) => access(arn, VIEW_POLICY, i, 'viewer')),
+  ];
 
   const nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumeRolePolicy('ec2.amazonaws.com'), tags: cfg.tags }, opts);
   const nodeAttach = attachManaged(`${name}-node`, nodeRole, [
@@ -55,33 +95,67 @@ export function createCluster(
     'arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy',
     'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
   ], opts);
-  const nodeGroup = new aws.eks.NodeGroup(`${name}-default`, {
+
+  const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
+    description: `Consortia ${cfg.environment} EKS nodes: IMDSv2 only, encrypted root volume`,
+    updateDefaultVersion: true,
+    metadataOptions: {
+      httpEndpoint: 'enabled',
+      httpTokens: 'required',
+      httpPutResponseHopLimit: cfg.imdsHopLimit,
+      instanceMetadataTags: 'disabled',
+    },
+    blockDeviceMappings: [{
+      deviceName: '/dev/xvda', // AL2023 root device
+      ebs: { volumeSize: cfg.nodeDiskSizeGiB, volumeType: 'gp3', encrypted: 'true', kmsKeyId: keys.ebs.arn, deleteOnTermination: 'true' },
+    }],
+    tagSpecifications: [
+      { resourceType: 'instance', tags: { ...cfg.tags, Name: `${name}-node` } },
+      { resourceType: 'volume', tags: { ...cfg.tags, Name: `${name}-node-root` } },
+    ],
+    tags: { ...cfg.tags, Name: `${name}-nodes` },
+  }, opts);
+
+  const min = splitAcrossZones(cfg.nodeMinSize, cfg.availabilityZones.length);
+  const max = splitAcrossZones(cfg.nodeMaxSize, cfg.availabilityZones.length);
+  const desired = splitAcrossZones(cfg.nodeDesiredSize, cfg.availabilityZones.length);
+  const nodeGroups = cfg.availabilityZones.map((az, i) => new aws.eks.NodeGroup(`${name}-${az}`, {
     clusterName: cluster.name,
-    nodeGroupName: `${name}-default`,
+    nodeGroupName: `${name}-${az}`,
     nodeRoleArn: nodeRole.arn,
-    subnetIds: net.privateSubnets.map((s) => s.id),
+    subnetIds: [net.privateSubnets[i]!.id],
     instanceTypes: cfg.nodeInstanceTypes,
     amiType: 'AL2023_x86_64_STANDARD',
     capacityType: 'ON_DEMAND',
-    diskSize: cfg.nodeDiskSizeGiB,
-    scalingConfig: { desiredSize: cfg.nodeDesiredSize, minSize: cfg.nodeMinSize, maxSize: cfg.nodeMaxSize },
+    launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },
+    scalingConfig: { desiredSize: desired[i]!, minSize: min[i]!, maxSize: max[i]! },
     // Roll one node at a time: validators keep quorum through their PodDisruptionBudget.
     updateConfig: { maxUnavailable: 1 },
     labels: { 'consortia.io/pool': 'default' },
-    tags: { ...cfg.tags, Name: `${name}-default` },
-  }, { ...opts, dependsOn: nodeAttach, ignoreChanges: ['scalingConfig.desiredSize'] });
+    // EKS tags the node group's Auto Scaling group for the cluster autoscaler's auto-discovery.
+    tags: { ...cfg.tags, Name: `${name}-${az}` },
+  }, { ...opts, dependsOn: nodeAttach, ignoreChanges: ['scalingConfig.desiredSize'] }));
 
+  const vpcCni = new aws.eks.Addon(`${name}-vpc-cni`, {
+    clusterName: cluster.name,
+    addonName: 'vpc-cni',
+    // Enforce NetworkPolicies (the chart's, and the one per consortium that keeps P2P to its nodes).
+    configurationValues: JSON.stringify({ enableNetworkPolicy: 'true' }),
+    resolveConflictsOnCreate: 'OVERWRITE',
+    resolveConflictsOnUpdate: 'OVERWRITE',
+    tags: cfg.tags,
+  }, opts);
   const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, {
     clusterName: cluster.name,
     addonName: 'eks-pod-identity-agent',
     resolveConflictsOnCreate: 'OVERWRITE',
     tags: cfg.tags,
-  }, { ...opts, dependsOn: [nodeGroup] });
+  }, { ...opts, dependsOn: nodeGroups });
 
   const ebsCsiRole = new aws.iam.Role(`${name}-ebs-csi`, { assumeRolePolicy: POD_IDENTITY_TRUST, tags: cfg.tags }, opts);
   attachManaged(`${name}-ebs-csi`, ebsCsiRole, ['arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy'], opts);
-  new aws.iam.RolePolicy(`${name}-ebs-csi-kms`, { role: ebsCsiRole.name, policy: kmsUsePolicy(key.arn, true) }, opts);
-  const ebsCsiAddon = new aws.eks.Addon(`${name}-ebs-csi`, {
+  new aws.iam.RolePolicy(`${name}-ebs-csi-kms`, { role: ebsCsiRole.name, policy: kmsUsePolicy(keys.ebs.arn, true) }, opts);
+  const ebsCsi = new aws.eks.Addon(`${name}-ebs-csi`, {
     clusterName: cluster.name,
     addonName: 'aws-ebs-csi-driver',
     resolveConflictsOnCreate: 'OVERWRITE',
@@ -89,26 +163,6 @@ export function createCluster(
     tags: cfg.tags,
   }, { ...opts, dependsOn: [podIdentityAgent] });
 
-  // The control plane (Helm release "consortia" in namespace "consortia" by default).
-  const controlPlaneRole = new aws.iam.Role(`${name}-control-plane`, { assumeRolePolicy: POD_IDENTITY_TRUST, tags: cfg.tags }, opts);
-  new aws.iam.RolePolicy(`${name}-control-plane-kms`, { role: controlPlaneRole.name, policy: kmsUsePolicy(key.arn, false) }, opts);
-  new aws.iam.RolePolicy(`${name}-control-plane-backups`, {
-    role: controlPlaneRole.name,
-    policy: pulumi.output(backupBucketArn).apply((arn) => JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: arn },
-        { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${arn}/*` },
-      ],
-    })),
-  }, opts);
-  new aws.eks.PodIdentityAssociation(`${name}-control-plane`, {
-    clusterName: cluster.name,
-    namespace: cfg.controlPlaneNamespace,
-    serviceAccount: cfg.controlPlaneServiceAccount,
-    roleArn: controlPlaneRole.arn,
-    tags: cfg.tags,
-  }, { ...opts, dependsOn: [podIdentityAgent] });
-
-  return { cluster, nodeGroup, nodeRole, ebsCsiRole, controlPlaneRole, ebsCsiAddon };
+  const addons = [vpcCni, podIdentityAgent, ebsCsi];
+  return { cluster, logGroup, launchTemplate, nodeGroups, nodeRole, ebsCsiRole, addons, accessEntries, ready: [...nodeGroups, ...addons, ...accessReady] };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { parseEncryptionKey } from '../../src/control-plane/domain/secret-box.js';
 
 // Unit checks of charts/consortia that need no helm binary: the schema accepts the defaults
 // and rejects bad values, every values key is documented, helpers carry the chart prefix.
@@ -48,6 +49,8 @@ describe('values.schema.json', () => {
     v.controlPlane.extraEnv = [{ name: 'CONSORTIA_RECONCILE_INTERVAL_MS', value: '500' }];
     v.controlPlane.config = { reconcileIntervalMs: 500 };
     v.auth.encryptionKey = Buffer.alloc(32, 7).toString('base64');
+    v.ingress = { enabled: true, className: 'alb', annotations: {}, host: 'consortia.example.com', path: '/', tls: { enabled: true, secretName: '' } };
+    v.networkPolicy.from = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }, { ipBlock: { cidr: '10.40.0.0/16' } }];
     v.resources.limits.cpu = 2;
     v.persistence.storageClass = 'consortia-validator';
     v.serviceMonitor = { enabled: true, interval: '15s', scrapeTimeout: '5s', labels: { release: 'kube-prometheus-stack' } };
@@ -67,6 +70,14 @@ describe('values.schema.json', () => {
     ['controlPlane.logLevel', 'verbose'],
     ['controlPlane.extraEnv', [{ name: '1BAD', value: 'x' }]],
     ['auth.encryptionKey', 'short'],
+    ['auth.encryptionKey', 'a'.repeat(63)], // hex of 31.5 bytes
+    ['auth.encryptionKey', Buffer.alloc(32, 0xfb).toString('base64url')], // base64url, not standard base64
+    ['auth.encryptionKey', Buffer.alloc(31, 7).toString('base64')],
+    ['ingress.host', 'Not A Host'],
+    ['ingress', { enabled: true, host: '' }], // a host is required when enabled
+    ['networkPolicy.from', [{ pods: {} }]],
+    ['podDisruptionBudget.maxUnavailable', 2],
+    ['probes.startup', undefined], // required
     ['auth.bootstrapToken', 'too-short'],
     ['resources.requests.cpu', 'lots'],
     ['resources.limits.memory', '512 MB'],
@@ -158,14 +169,60 @@ describe('templates', () => {
   });
 
   it('ships NOTES.txt and the templates the issue asks for', () => {
-    for (const f of ['NOTES.txt', 'deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'configmap.yaml', 'secret.yaml', 'pvc.yaml', 'servicemonitor.yaml', 'prometheusrule.yaml', 'dashboards.yaml', 'tests/smoke.yaml']) {
+    for (const f of ['NOTES.txt', 'deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'admission-policy.yaml', 'configmap.yaml', 'secret.yaml', 'secret-generate.yaml', 'pvc.yaml', 'servicemonitor.yaml', 'prometheusrule.yaml', 'dashboards.yaml', 'networkpolicy.yaml', 'poddisruptionbudget.yaml', 'ingress.yaml', 'tests/smoke.yaml']) {
       expect(templates).toContain(f);
     }
   });
 
   it('grants no wildcard in RBAC', () => {
-    const rbac = readFileSync(join(CHART, 'templates', 'rbac.yaml'), 'utf8');
-    expect(rbac).not.toMatch(/["']\*["']/);
-    expect(rbac).not.toMatch(/\bescalate\b|\bbind\b|\bimpersonate\b/);
+    for (const f of ['rbac.yaml', 'secret-generate.yaml']) {
+      const rbac = readFileSync(join(CHART, 'templates', f), 'utf8');
+      expect(rbac, f).not.toMatch(/["']\*["']/);
+      expect(rbac, f).not.toMatch(/\bescalate\b|\bbind\b|\bimpersonate\b/);
+    }
+  });
+
+  it('renders nothing random and looks nothing up (a render depends only on its values)', () => {
+    expect(text).not.toMatch(/\brand[A-Z]\w*|\buuidv4\b|\blookup\b|\bnow\b|\bgenPrivateKey\b|\bgenCA\b|\bgenSelfSignedCert\b/);
+  });
+});
+
+describe('auth.encryptionKey', () => {
+  const authSchema = ((schema.properties as any).auth.properties.encryptionKey) as { pattern: string };
+  const pattern = new RegExp(authSchema.pattern);
+  const accepts = (k: string): boolean => {
+    try {
+      parseEncryptionKey(k);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('the schema accepts exactly the keys the control plane parses (CONSORTIA_ENCRYPTION_KEY)', () => {
+    const samples = [
+      'ab'.repeat(32), // openssl rand -hex 32
+      'AB'.repeat(32),
+      Buffer.alloc(32, 0xfe).toString('base64'), // openssl rand -base64 32 (44 characters with "=")
+      Buffer.alloc(32, 0xfe).toString('base64').replace(/=$/, ''),
+      Buffer.alloc(32, 0xfe).toString('base64url'),
+      Buffer.alloc(31, 1).toString('base64'),
+      Buffer.alloc(33, 1).toString('base64'),
+      'a'.repeat(63),
+      'a'.repeat(65),
+      'g'.repeat(64),
+      'short',
+      ' ' + 'ab'.repeat(32),
+      `${'ab'.repeat(32)}=`,
+    ];
+    for (const k of samples) expect(pattern.test(k), k).toBe(accepts(k.trim()) && k === k.trim());
+    // Both forms of a real key decode to the same 32 bytes.
+    const bytes = Buffer.alloc(32, 9);
+    expect(parseEncryptionKey(bytes.toString('hex'))).toEqual(parseEncryptionKey(bytes.toString('base64')));
+  });
+
+  it('takes the README command `openssl rand -hex 32` as it is', () => {
+    const v = withValue('auth.encryptionKey', 'c0ffee'.repeat(10) + 'c0ff');
+    expect(errorsOf(v)).toEqual([]);
   });
 });

@@ -3,6 +3,9 @@
  * and parse `helm template` output into objects.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
@@ -52,4 +55,19 @@ export function renderChart(helm: string, release: string, namespace: string, se
   const r = runHelm(helm, args);
   if (r.status !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return parseManifests(r.stdout);
+}
+
+/** `helm template` with a values file made from `values`; returns the raw text (for byte comparisons) and the objects. */
+export function renderChartValues(helm: string, release: string, namespace: string, values: Record<string, unknown>, extraArgs: string[] = []): { text: string; objects: K8sObject[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'consortia-values-'));
+  try {
+    const file = join(dir, 'values.json');
+    writeFileSync(file, JSON.stringify(values));
+    const args = ['template', release, CHART_DIR, '--namespace', namespace, '-f', file, ...extraArgs];
+    const r = runHelm(helm, args);
+    if (r.status !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    return { text: r.stdout, objects: parseManifests(r.stdout) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -47,9 +47,65 @@ app.kubernetes.io/part-of: consortia
 {{- end }}
 {{- end }}
 
-{{/* Secret holding bootstrap-token and encryption-key. */}}
+{{/*
+Labels of the chart's auxiliary pods and their objects (helm test, the secret-generating hook):
+the chart's labels with another component, so that nothing selecting the control plane
+(Service, NetworkPolicy, PodDisruptionBudget) ever selects them. Call with (dict "ctx" $ "component" "x").
+*/}}
+{{- define "consortia.auxLabels" -}}
+helm.sh/chart: {{ include "consortia.chart" .ctx }}
+app.kubernetes.io/name: {{ include "consortia.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: consortia
+{{- end }}
+
+{{/* Secret the chart renders with the auth values given explicitly. */}}
 {{- define "consortia.secretName" -}}
-{{- default (include "consortia.fullname" .) .Values.auth.existingSecret }}
+{{- include "consortia.fullname" . }}
+{{- end }}
+
+{{/* Secret the pre-install hook Job generates (once) with the auth values left empty. */}}
+{{- define "consortia.generatedSecretName" -}}
+{{- printf "%s-generated" (include "consortia.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* "true" when the hook Job must generate a value: no existingSecret and a value left empty. */}}
+{{- define "consortia.generateAuth" -}}
+{{- if and (not .Values.auth.existingSecret) (or (not .Values.auth.bootstrapToken) (not .Values.auth.encryptionKey)) }}true{{ end }}
+{{- end }}
+
+{{/*
+Secret that holds one auth key: auth.existingSecret, else the chart's Secret when the value is
+given, else the generated one. Call with (dict "ctx" $ "value" "bootstrapToken").
+*/}}
+{{- define "consortia.authSecretFor" -}}
+{{- if .ctx.Values.auth.existingSecret }}
+{{- .ctx.Values.auth.existingSecret }}
+{{- else if index .ctx.Values.auth .value }}
+{{- include "consortia.secretName" .ctx }}
+{{- else }}
+{{- include "consortia.generatedSecretName" .ctx }}
+{{- end }}
+{{- end }}
+
+{{/*
+The control plane's config file (YAML, keys sorted): controlPlane.config, with serviceMonitor.labels
+as kubernetesRuntime.serviceMonitorLabels (the labels of the ServiceMonitors the runtime creates
+for chain nodes) unless the config sets them itself. "{}" means no file.
+*/}}
+{{- define "consortia.configFile" -}}
+{{- $cfg := deepCopy .Values.controlPlane.config }}
+{{- with .Values.serviceMonitor.labels }}
+{{- $runtime := deepCopy (default (dict) (get $cfg "kubernetesRuntime")) }}
+{{- if not (hasKey $runtime "serviceMonitorLabels") }}
+{{- $_ := set $runtime "serviceMonitorLabels" . }}
+{{- end }}
+{{- $_ := set $cfg "kubernetesRuntime" $runtime }}
+{{- end }}
+{{- toYaml $cfg }}
 {{- end }}
 
 {{/* Image reference: repository@digest, else repository:tag (tag defaults to appVersion). */}}
@@ -64,22 +120,4 @@ app.kubernetes.io/part-of: consortia
 {{/* PVC name for the embedded store. */}}
 {{- define "consortia.claimName" -}}
 {{- default (printf "%s-data" (include "consortia.fullname" .)) .Values.persistence.existingClaim }}
-{{- end }}
-
-{{/*
-A secret value that survives upgrades: the explicit value if given, else the value already
-stored in the release's Secret (lookup), else a fresh random one. Call with
-(dict "ctx" $ "key" "encryption-key" "value" .Values.auth.encryptionKey "generate" "...")
-*/}}
-{{- define "consortia.persistentSecretValue" -}}
-{{- if .value }}
-{{- .value | b64enc }}
-{{- else }}
-{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace (include "consortia.fullname" .ctx) }}
-{{- if and $existing $existing.data (hasKey $existing.data .key) }}
-{{- index $existing.data .key }}
-{{- else }}
-{{- .generate | b64enc }}
-{{- end }}
-{{- end }}
 {{- end }}

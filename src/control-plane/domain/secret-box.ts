@@ -8,10 +8,18 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ConsortiaError } from '../../lib/errors.js';
 import { CpCodes } from './errors.js';
 
+/**
+ * The accepted forms of the 32-byte key: 64 hex characters (`openssl rand -hex 32`) or standard
+ * base64 (`openssl rand -base64 32`: 43 characters and one "=", which may be left out). The Helm
+ * chart's values.schema.json accepts exactly this grammar for auth.encryptionKey (a test compares them).
+ */
+export const ENCRYPTION_KEY_HEX = /^[0-9a-fA-F]{64}$/;
+export const ENCRYPTION_KEY_BASE64 = /^[A-Za-z0-9+/]{43}=?$/;
+
 export function parseEncryptionKey(text: string): Buffer {
   const t = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
-  if (key.length !== 32) throw new ConsortiaError('INVALID_CONFIG', 'encryptionKey must be 32 bytes (64 hex chars or base64)');
+  const key = ENCRYPTION_KEY_HEX.test(t) ? Buffer.from(t, 'hex') : ENCRYPTION_KEY_BASE64.test(t) ? Buffer.from(t, 'base64') : undefined;
+  if (key?.length !== 32) throw new ConsortiaError('INVALID_CONFIG', 'encryptionKey must be 32 bytes: 64 hex characters or base64 (43 characters, optional "=")');
   return key;
 }
 

@@ -46,6 +46,12 @@ export interface KubernetesRuntimeOptions {
   backoff: { baseMs: number; maxMs: number };
   /** Re-check for the ServiceMonitor CRD at most this often. */
   crdCheckIntervalMs: number;
+  /**
+   * Extra labels on every ServiceMonitor the runtime creates, so that a Prometheus'
+   * serviceMonitorSelector picks them up (e.g. `release: kube-prometheus-stack`). The runtime's own
+   * labels win on a clash (it finds its objects by them). The Helm chart fills it from serviceMonitor.labels.
+   */
+  serviceMonitorLabels: Record<string, string>;
   /** Field manager for server-side apply. */
   fieldManager: string;
 }
@@ -70,6 +76,7 @@ export const DEFAULT_OPTIONS: Omit<KubernetesRuntimeOptions, 'kubeconfig' | 'inC
   logLevel: 'info',
   backoff: { baseMs: 500, maxMs: 60_000 },
   crdCheckIntervalMs: 60_000,
+  serviceMonitorLabels: {},
   fieldManager: 'consortia',
 };
 
@@ -82,6 +89,9 @@ export type KubernetesRuntimeInput = Partial<Omit<KubernetesRuntimeOptions, 'sto
 };
 
 const DNS_PREFIX = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$/;
+/** Kubernetes label key (optional DNS-subdomain prefix, name <= 63) and value (<= 63). */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/;
 
 /** Merges defaults and validates; throws K8S_INVALID_OPTIONS with the offending key. */
@@ -111,5 +121,11 @@ export function resolveOptions(input: KubernetesRuntimeInput): KubernetesRuntime
   for (const [k, p] of Object.entries(opts.ports)) if (!Number.isInteger(p) || p < 1 || p > 65535) bad(`ports.${k}`, 'not a port');
   if (!opts.image) bad('image', 'required');
   if (opts.backoff.baseMs <= 0 || opts.backoff.maxMs < opts.backoff.baseMs) bad('backoff', 'need 0 < baseMs <= maxMs');
+  const sm = opts.serviceMonitorLabels as unknown;
+  if (typeof sm !== 'object' || sm === null || Array.isArray(sm)) bad('serviceMonitorLabels', 'must be a map of label names to values');
+  for (const [k, v] of Object.entries(opts.serviceMonitorLabels)) {
+    if (!LABEL_KEY.test(k) || k.length > 316) bad(`serviceMonitorLabels.${k}`, 'not a label name');
+    if (typeof v !== 'string' || !LABEL_VALUE.test(v)) bad(`serviceMonitorLabels.${k}`, `not a label value: ${String(v)}`);
+  }
   return opts;
 }
