@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { NODE_METRIC_NAMES } from '../../src/node/metrics.js';
 import { CONTROL_PLANE_METRIC_NAMES } from '../../src/control-plane/metrics.js';
+import { EVENT_LOOP_LAG_METRIC } from '../../src/lib/event-loop-lag.js';
 import {
   dashboardExpressions,
   isExported,
@@ -18,7 +19,13 @@ import {
 // Dashboards and alert rules are code: a panel or rule that names a metric the node or the
 // control plane does not export is a bug this suite catches.
 const CHART = fileURLToPath(new URL('../../charts/consortia/', import.meta.url));
-const EXPORTED: ReadonlySet<string> = new Set<string>([...NODE_METRIC_NAMES, ...CONTROL_PLANE_METRIC_NAMES]);
+const EXPORTED: ReadonlySet<string> = new Set<string>([...NODE_METRIC_NAMES, ...CONTROL_PLANE_METRIC_NAMES, EVENT_LOOP_LAG_METRIC]);
+/**
+ * Series the code does not export that panels and rules may name, each for a reason: Prometheus'
+ * own `up` per target (down and absent targets), and the kubelet's volume stats (PVC fill and its
+ * forecast). Nothing else.
+ */
+const EXTERNAL: readonly string[] = ['up', 'kubelet_volume_stats_used_bytes', 'kubelet_volume_stats_capacity_bytes', 'kubelet_volume_stats_available_bytes'];
 
 const dashboardFiles = readdirSync(join(CHART, 'dashboards')).filter((f) => f.endsWith('.json')).sort();
 const dashboards = dashboardFiles.map((f) => ({ file: f, json: JSON.parse(readFileSync(join(CHART, 'dashboards', f), 'utf8')) }));
@@ -28,6 +35,10 @@ const rules = parseYaml(readFileSync(join(CHART, rulesFile), 'utf8'));
 const panelRefs: ExprRef[] = dashboards.flatMap((d) => dashboardExpressions(d.file, d.json).panels);
 const variableRefs: ExprRef[] = dashboards.flatMap((d) => dashboardExpressions(d.file, d.json).variables);
 const ruleRefs: ExprRef[] = ruleExpressions(rulesFile, rules);
+/** Names the rules record themselves (`record:`), usable by later rules. */
+const RECORDED: readonly string[] = (rules.groups as { rules: { record?: string }[] }[]).flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));
+const PANEL_KNOWN: ReadonlySet<string> = new Set([...EXPORTED, ...EXTERNAL]);
+const RULE_KNOWN: ReadonlySet<string> = new Set([...EXPORTED, ...EXTERNAL, ...RECORDED]);
 
 describe('metric reference extractor', () => {
   it('finds names in aggregations, binary operators and histogram quantiles', () => {
@@ -85,7 +96,7 @@ describe('Grafana dashboards and alert rules', () => {
   });
 
   it('every metric named by a dashboard panel exists in the code exports', () => {
-    expect(unknownMetricRefs(panelRefs, EXPORTED)).toEqual([]);
+    expect(unknownMetricRefs(panelRefs, PANEL_KNOWN)).toEqual([]);
   });
 
   it('every metric named by a dashboard variable exists in the code exports', () => {
@@ -94,7 +105,8 @@ describe('Grafana dashboards and alert rules', () => {
   });
 
   it('every metric named by an alert rule exists in the code exports', () => {
-    expect(unknownMetricRefs(ruleRefs, EXPORTED)).toEqual([]);
+    expect(RECORDED.length).toBeGreaterThan(0);
+    expect(unknownMetricRefs(ruleRefs, RULE_KNOWN)).toEqual([]);
   });
 
   it('every exported metric is charted on a dashboard', () => {
@@ -108,8 +120,8 @@ describe('Grafana dashboards and alert rules', () => {
       const ids = (d.json.panels as { id: number }[]).map((p) => p.id);
       expect(new Set(ids).size).toBe(ids.length);
     }
-    for (const g of rules.groups as { rules: { alert: string; labels?: { severity?: string }; annotations?: { summary?: string } }[] }[]) {
-      for (const r of g.rules) {
+    for (const g of rules.groups as { rules: { alert?: string; labels?: { severity?: string }; annotations?: { summary?: string } }[] }[]) {
+      for (const r of g.rules.filter((x) => x.alert !== undefined)) {
         expect(['critical', 'warning', 'info'], r.alert).toContain(r.labels?.severity);
         expect(r.annotations?.summary, r.alert).toBeTruthy();
       }
