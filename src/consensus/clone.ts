@@ -20,6 +20,7 @@ export function cloneState(s: ConsensusState): ConsensusState {
     fired: { ...s.fired },
     evidenceSeen: { ...s.evidenceSeen },
     nextHeightVotes: s.nextHeightVotes.slice(),
+    absent: { ...s.absent },
   };
 }
 

@@ -22,7 +22,7 @@ export function initialState(config: ConsensusConfig = {}): ConsensusState {
     validators: [], totalPower: 0, powerOf: {}, self: null, lastCommitRound: null,
     lockedValue: null, lockedRound: -1, validValue: null, validRound: -1,
     proposals: {}, votes: {}, blockValidity: {}, signed: {}, proposed: {}, fired: {}, evidenceSeen: {},
-    nextHeightVotes: [], signFloor: null, pendingRestore: null, decision: null,
+    nextHeightVotes: [], signFloor: null, absent: {}, pendingRestore: null, decision: null,
   };
 }
 
@@ -64,6 +64,8 @@ function onStart(s: ConsensusState, input: StartInput, out: ConsensusEffect[]): 
   s.lockedValue = null; s.lockedRound = -1; s.validValue = null; s.validRound = -1;
   s.proposals = {}; s.votes = {}; s.blockValidity = {}; s.signed = {}; s.proposed = {}; s.fired = {};
   s.evidenceSeen = {}; s.nextHeightVotes = []; s.decision = null;
+  // Suspicions carry over heights (an absent validator stays absent), for the validators still in the set.
+  s.absent = Object.fromEntries(Object.keys(s.absent).filter((id) => s.powerOf[id] !== undefined).map((id) => [id, true as const]));
   startRound(s, 0, out);
   const rest = s.pendingRestore;
   s.pendingRestore = null;
@@ -77,6 +79,7 @@ function onProposal(s: ConsensusState, p: ProposalInput): void {
   if (typeof p.blockHash !== 'string' || p.blockHash.length === 0 || typeof p.valid !== 'boolean') return;
   if (p.round > s.round + MAX_ROUNDS_AHEAD) return;
   if (p.proposer !== proposerForSorted(s.validators, s.height, p.round)) return;
+  delete s.absent[p.proposer]; // it is heard from
   // First proposal of a round wins; a second one from the same proposer is ignored.
   if (s.proposals[p.round]) return;
   s.proposals[p.round] = { blockHash: p.blockHash, polRound: p.polRound, proposer: p.proposer, valid: p.valid };
@@ -86,17 +89,22 @@ function onProposal(s: ConsensusState, p: ProposalInput): void {
 function onVote(s: ConsensusState, v: Vote, out: ConsensusEffect[]): void {
   if (!isWellFormedVote(v) || s.step === 'idle') return;
   if (v.height === s.height + 1) {
+    delete s.absent[v.validator]; // it is heard from (and ahead of us)
     bufferNextHeightVote(s, v);
     return;
   }
   if (v.height !== s.height || s.step === 'commit') return;
   if (s.powerOf[v.validator] === undefined || v.round > s.round + MAX_ROUNDS_AHEAD) return;
+  delete s.absent[v.validator];
   addVote(s, v, out);
 }
 
 function onTimeout(s: ConsensusState, t: TimeoutInput, out: ConsensusEffect[]): void {
   if (!running(s) || t.height !== s.height || t.round !== s.round) return;
   if (t.step === 'propose' && s.step === 'propose') {
+    // No proposal by the timeout: its proposer is suspected absent until a message of it arrives.
+    const proposer = proposerForSorted(s.validators, s.height, s.round);
+    if (!s.proposals[s.round] && proposer !== s.self) s.absent[proposer] = true;
     castVote(s, 'prevote', null, out); // line 57-60
     s.step = 'prevote';
   } else if (t.step === 'prevote' && s.step === 'prevote') {

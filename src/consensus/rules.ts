@@ -6,7 +6,7 @@
 import type { ConsensusEffect, ConsensusState, RoundStep, VoteType } from './types.js';
 import { hasOneThird, hasQuorum } from './quorum.js';
 import { proposerForSorted } from './proposer.js';
-import { timeoutFor } from './timeouts.js';
+import { proposeTimeoutFor, timeoutFor } from './timeouts.js';
 import { addVote, roundParticipation, tally, votesFor } from './votes.js';
 
 const ORDER: Record<RoundStep, number> = { propose: 0, prevote: 1, precommit: 2 };
@@ -24,8 +24,9 @@ export function floorAllows(s: ConsensusState, round: number, step: RoundStep): 
   return ORDER[step] > ORDER[f.step];
 }
 
-export function scheduleTimeout(s: ConsensusState, step: RoundStep, out: ConsensusEffect[]): void {
-  out.push({ kind: 'scheduleTimeout', height: s.height, round: s.round, step, durationMs: timeoutFor(s.timeouts, step, s.round) });
+/** Schedules the timeout of `step` in the current round: its normal duration unless `durationMs` is given (timeouts.ts). */
+export function scheduleTimeout(s: ConsensusState, step: RoundStep, out: ConsensusEffect[], durationMs?: number): void {
+  out.push({ kind: 'scheduleTimeout', height: s.height, round: s.round, step, durationMs: durationMs ?? timeoutFor(s.timeouts, step, s.round) });
 }
 
 /**
@@ -58,7 +59,19 @@ export function startRound(s: ConsensusState, round: number, out: ConsensusEffec
       out.push({ kind: 'buildProposal', height: s.height, round });
     }
   }
-  scheduleTimeout(s, 'propose', out);
+  // A proposer suspected absent gets a shorter (still growing) propose timeout: timing only, see timeouts.ts.
+  scheduleTimeout(s, 'propose', out, proposeTimeoutFor(s.timeouts, round, proposer !== s.self && s.absent[proposer] === true));
+}
+
+/**
+ * True when no block can get a quorum of precommits in `round` any more: the best non-nil value's
+ * power plus the power of validators not yet heard from (in this round's precommits) is below it.
+ */
+export function roundUndecidable(s: ConsensusState, round: number): boolean {
+  const t = tally(s, round, 'precommit');
+  let best = 0;
+  for (const [value, power] of t.byValue) if (value !== '' && power > best) best = power;
+  return !hasQuorum(best + (s.totalPower - t.any), s.totalPower);
 }
 
 /** Lines 49-54: 2f+1 precommits for a value whose block we hold a valid proposal for. */
@@ -148,11 +161,17 @@ function tryRoundRules(s: ConsensusState, out: ConsensusEffect[]): boolean {
     return true;
   }
 
-  // Lines 47-48.
-  if (!s.fired[`precommitAny/${r}`] && hasQuorum(tally(s, r, 'precommit').any, s.totalPower)) {
-    s.fired[`precommitAny/${r}`] = true;
-    scheduleTimeout(s, 'precommit', out);
-    return true;
+  // Lines 47-48. The timeout is 0 once the round cannot decide any more (timing only, see
+  // timeouts.ts): also when that happens after the full timeout was scheduled.
+  if (!s.fired[`precommitNow/${r}`] && hasQuorum(tally(s, r, 'precommit').any, s.totalPower)) {
+    const first = !s.fired[`precommitAny/${r}`];
+    const now = roundUndecidable(s, r);
+    if (first || now) {
+      s.fired[`precommitAny/${r}`] = true;
+      if (now) s.fired[`precommitNow/${r}`] = true;
+      scheduleTimeout(s, 'precommit', out, now ? 0 : undefined);
+      return true;
+    }
   }
   return false;
 }

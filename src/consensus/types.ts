@@ -37,6 +37,12 @@ export interface Vote {
 export interface ConsensusTimeouts {
   proposeMs: number;
   proposeDeltaMs: number;
+  /**
+   * Base of the propose timeout in a round whose proposer is suspected absent (it let its last
+   * turn time out and nothing of it has arrived since); it grows by proposeDeltaMs per round too
+   * and never exceeds the normal propose timeout. See timeouts.ts for why this is safe.
+   */
+  proposeAbsentMs: number;
   prevoteMs: number;
   prevoteDeltaMs: number;
   precommitMs: number;
@@ -231,6 +237,12 @@ export interface ConsensusState {
   /** Buffered votes for height + 1 (bounded), replayed on the next `start`. */
   nextHeightVotes: Vote[];
   signFloor: SignFloor | null;
+  /**
+   * Validators suspected absent: each let a turn of its as proposer time out here (no proposal by
+   * its propose timeout) and no vote or proposal of it has arrived since. Kept across heights;
+   * only shortens the propose timeout of the rounds it proposes (liveness only).
+   */
+  absent: Record<string, true>;
   /** A restore given before `start` of its height, applied by that start. */
   pendingRestore: { height: number; round: number; step: RoundStep; votes: Vote[] } | null;
   decision: { round: number; blockHash: string } | null;

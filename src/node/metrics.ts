@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createValidatorMetrics, VALIDATOR_METRIC_NAMES, type ValidatorMetrics } from './validator-liveness.js';
 
 /**
- * Every chain-node metric (contracts §4, DESIGN §4): consortia_<subsystem>_<name>_<unit>,
+ * Every chain-node metric (docs/operations.md#metrics): consortia_<subsystem>_<name>_<unit>,
  * `_total` only on counters. Created once per process against the given registry and
  * passed down as typed handles; the dashboard/rules test checks names via NODE_METRIC_NAMES.
  */
@@ -20,11 +21,14 @@ export const NODE_METRIC_NAMES = [
   'consortia_p2p_sent_bytes_total',
   'consortia_p2p_received_bytes_total',
   'consortia_p2p_rejected_messages_total',
+  'consortia_p2p_peer_lost_total',
+  'consortia_p2p_quorum_visible',
   'consortia_storage_bytes',
   'consortia_storage_pruned_blocks_total',
   'consortia_storage_retained_lowest_height',
   'consortia_light_verified_headers_total',
   'consortia_light_rejected_proofs_total',
+  ...VALIDATOR_METRIC_NAMES,
 ] as const;
 export type NodeMetricName = (typeof NODE_METRIC_NAMES)[number];
 
@@ -58,6 +62,10 @@ export interface NodeMetrics {
   p2pSentBytes: Counter<'channel'>;
   p2pReceivedBytes: Counter<'channel'>;
   p2pRejectedMessages: Counter<'channel'>;
+  /** Established peer connections that ended, by reason (timeout = silent past the deadline, closed, error, banned, removed, replaced by a newer one). */
+  p2pPeerLost: Counter<'reason'>;
+  /** 1 when this node is connected to validators that, with itself if a validator, hold a quorum (> 2/3) of voting power; else 0. */
+  p2pQuorumVisible: Gauge;
   /** Approximate on-disk bytes by kind. */
   storageBytes: Gauge<'kind'>;
   storagePrunedBlocks: Counter;
@@ -67,6 +75,8 @@ export interface NodeMetrics {
   lightVerifiedHeaders: Counter;
   /** Light client: proofs (commit/state/inclusion) that failed verification. */
   lightRejectedProofs: Counter;
+  /** Per-validator signing liveness and the validator set (validator-liveness.ts). */
+  validators: ValidatorMetrics;
 }
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
@@ -133,6 +143,17 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       labelNames: ['channel'] as const,
       registers: reg,
     }),
+    p2pPeerLost: new Counter({
+      name: 'consortia_p2p_peer_lost_total',
+      help: 'Established peer connections that ended, by reason (timeout: silent past the deadline; closed; error; banned; removed; replaced by a newer connection)',
+      labelNames: ['reason'] as const,
+      registers: reg,
+    }),
+    p2pQuorumVisible: new Gauge({
+      name: 'consortia_p2p_quorum_visible',
+      help: '1 when the validators this node is connected to (itself included) hold more than 2/3 of the voting power',
+      registers: reg,
+    }),
     storageBytes: new Gauge({ name: 'consortia_storage_bytes', help: 'Approximate stored bytes, by kind', labelNames: ['kind'] as const, registers: reg }),
     storagePrunedBlocks: new Counter({ name: 'consortia_storage_pruned_blocks_total', help: 'Blocks pruned by the retention policy', registers: reg }),
     storageRetainedLowestHeight: new Gauge({
@@ -150,6 +171,7 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       help: 'Light client: proofs that failed verification',
       registers: reg,
     }),
+    validators: createValidatorMetrics(registry),
   };
   return m;
 }

@@ -3,7 +3,7 @@
 // re-gossip their own current-height messages (as a real node's gossip does) and catch up on
 // a missed height by "block sync" (fetch a commit certificate from a peer that is ahead).
 import { hasQuorum, initialState, step, totalPower } from '../../src/consensus/index.js';
-import type { ConsensusEffect, ConsensusInput, ConsensusState, Validator, Vote } from '../../src/consensus/index.js';
+import type { ConsensusEffect, ConsensusInput, ConsensusState, ConsensusTimeouts, Validator, Vote } from '../../src/consensus/index.js';
 
 /** mulberry32: small, fast, good enough for scheduling. */
 export class Rng {
@@ -103,6 +103,8 @@ export interface SimOptions {
   syncDelayMs: number;
   /** Simulated time limit after GST. */
   limitAfterGstMs: number;
+  /** Consensus timeouts of every node (the machine's defaults when absent). */
+  timeouts?: Partial<ConsensusTimeouts>;
 }
 
 export interface NodeReport {
@@ -143,7 +145,7 @@ function relayable(st: ConsensusState): Msg[] {
 const isValidBlock = (hash: string): boolean => !hash.startsWith('bad');
 
 class SimNode {
-  state: ConsensusState = initialState();
+  state: ConsensusState;
   report: NodeReport;
   /** Own messages at the current height, re-gossiped periodically. */
   mine: Msg[] = [];
@@ -154,7 +156,8 @@ class SimNode {
   futureProposals: ProposalMsg[] = [];
   certs = new Map<number, { round: number; blockHash: string; precommits: Vote[] }>();
   lastSyncReq = new Map<number, number>();
-  constructor(readonly index: number, readonly id: string, readonly honest: boolean) {
+  constructor(readonly index: number, readonly id: string, readonly honest: boolean, timeouts?: Partial<ConsensusTimeouts>) {
+    this.state = initialState({ timeouts });
     this.report = { id, honest, commits: new Map(), commitTimes: new Map(), doubleSigns: [], evidence: [] };
   }
 }
@@ -166,7 +169,7 @@ export function runSimulation(o: SimOptions): SimResult {
   let now = 0;
   const violations: string[] = [];
   const n = o.validators.length;
-  const nodes = o.validators.map((v, i) => new SimNode(i, v.id, o.mode === 'none' || i !== o.byzantine));
+  const nodes = o.validators.map((v, i) => new SimNode(i, v.id, o.mode === 'none' || i !== o.byzantine, o.timeouts));
   const byz = o.mode === 'none' ? undefined : nodes[o.byzantine];
   const total = totalPower(o.validators);
 

@@ -10,7 +10,7 @@ describe('node metrics', () => {
     const registered = json.map((x) => x.name).sort();
     expect(registered).toEqual([...NODE_METRIC_NAMES].sort());
     for (const metric of json) {
-      expect(metric.name).toMatch(/^consortia_(chain|consensus|mempool|p2p|storage|light)_[a-z_]+$/);
+      expect(metric.name).toMatch(/^consortia_(chain|consensus|mempool|p2p|storage|light|validator)_[a-z_]+$/);
       if (metric.type === 'counter') expect(metric.name).toMatch(/_total$/);
       else expect(metric.name).not.toMatch(/_total$/);
     }
@@ -23,7 +23,7 @@ describe('node metrics', () => {
 
   it('contains every name the contract lists (contracts §4)', () => {
     const contract =
-      'consortia_chain_height consortia_chain_txs_committed_total consortia_chain_block_interval_seconds consortia_chain_commit_latency_seconds consortia_consensus_rounds_per_height consortia_consensus_round consortia_consensus_evidence_total consortia_mempool_size_txs consortia_mempool_size_bytes consortia_mempool_rejections_total consortia_p2p_peers consortia_p2p_sent_bytes_total consortia_p2p_received_bytes_total consortia_p2p_rejected_messages_total consortia_storage_bytes consortia_storage_pruned_blocks_total consortia_storage_retained_lowest_height consortia_light_verified_headers_total consortia_light_rejected_proofs_total'.split(
+      'consortia_chain_height consortia_chain_txs_committed_total consortia_chain_block_interval_seconds consortia_chain_commit_latency_seconds consortia_consensus_rounds_per_height consortia_consensus_round consortia_consensus_evidence_total consortia_mempool_size_txs consortia_mempool_size_bytes consortia_mempool_rejections_total consortia_p2p_peers consortia_p2p_sent_bytes_total consortia_p2p_received_bytes_total consortia_p2p_rejected_messages_total consortia_p2p_peer_lost_total consortia_p2p_quorum_visible consortia_storage_bytes consortia_storage_pruned_blocks_total consortia_storage_retained_lowest_height consortia_light_verified_headers_total consortia_light_rejected_proofs_total consortia_validator_last_signed_height consortia_validator_missed_precommits_total consortia_validator_missed_proposals_total consortia_validator_voting_power consortia_validator_set_size consortia_validator_set_power consortia_validator_set_signing consortia_validator_set_signing_power'.split(
         ' ',
       );
     expect([...NODE_METRIC_NAMES].sort()).toEqual(contract.sort());
@@ -37,6 +37,8 @@ describe('node metrics', () => {
     m.mempoolRejections.inc({ reason: 'BAD_NONCE' });
     m.p2pSentBytes.inc({ channel: 'consensus' }, 120);
     m.storageBytes.set({ kind: 'blocks' }, 4096);
+    m.p2pPeerLost.inc({ reason: 'timeout' });
+    m.p2pQuorumVisible.set(1);
     m.commitLatency.observe(0.4);
     const text = await registry.metrics();
     expect(text).toContain('consortia_chain_height 7');
@@ -44,6 +46,8 @@ describe('node metrics', () => {
     expect(text).toContain('consortia_mempool_rejections_total{reason="BAD_NONCE"} 1');
     expect(text).toContain('consortia_p2p_sent_bytes_total{channel="consensus"} 120');
     expect(text).toContain('consortia_storage_bytes{kind="blocks"} 4096');
+    expect(text).toContain('consortia_p2p_peer_lost_total{reason="timeout"} 1');
+    expect(text).toContain('consortia_p2p_quorum_visible 1');
     expect(text).toContain('consortia_chain_commit_latency_seconds_bucket{le="0.5"} 1');
   });
 

@@ -4,7 +4,7 @@ import {
   verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, sha256Hex, bytesEqual,
 } from '../../chain/index.js';
 import {
-  initialState, step, proposerFor,
+  initialState, step, proposerFor, hasQuorum,
   type ConsensusEffect, type ConsensusInput, type ConsensusState, type ConsensusTimeouts, type Vote,
 } from '../../consensus/index.js';
 import type { Logger } from '../../lib/logging.js';
@@ -55,6 +55,12 @@ const MAX_BUFFERED = 1024;
 const MAX_PROPOSALS_PER_ROUND = 2;
 const PROPOSAL_ROUNDS_AHEAD = 16;
 const MAX_VERIFIED_VOTES = 10_000;
+/** "Cannot see a quorum" is not reported in the first seconds after start (peers are still being dialed). */
+const QUORUM_GRACE_MS = 10_000;
+/** While cut off (no quorum visible, or no block finalized) the warning is repeated this often. */
+const CUT_OFF_WARN_INTERVAL_MS = 15_000;
+/** A height that takes this long is reported (at most every CUT_OFF_WARN_INTERVAL_MS). */
+const STALL_WARN_MS = 10_000;
 
 export class ConsensusEngine {
   private cs: ConsensusState;
@@ -78,6 +84,13 @@ export class ConsensusEngine {
   private heightStartedAt = 0;
   private stopped = false;
   private readonly now: () => number;
+  /** Peers with an open P2P connection (node key hex = validator id). */
+  private readonly peersUp = new Set<string>();
+  private startedAt = 0;
+  private quorumVisible: boolean | null = null;
+  private quorumLostAt = 0;
+  private quorumWarnedAt = 0;
+  private stallWarnedAt = 0;
 
   constructor(private readonly o: EngineOptions) {
     this.cs = initialState({ timeouts: o.timeouts });
@@ -100,8 +113,9 @@ export class ConsensusEngine {
       const stepName = last.step === 1 ? 'propose' : last.step === 2 ? 'prevote' : 'precommit';
       this.dispatch({ kind: 'restore', height: last.height, round: last.round, step: stepName });
     }
+    this.startedAt = this.now();
     this.startHeight();
-    this.regossipTimer = setInterval(() => this.regossip(), 1_000);
+    this.regossipTimer = setInterval(() => { this.regossip(); this.watchConnectivity(); }, 1_000);
     this.regossipTimer.unref();
   }
 
@@ -124,6 +138,7 @@ export class ConsensusEngine {
     this.blocks.clear();
     this.proposalsSeen.clear();
     this.verifiedVotes.clear();
+    this.polSent.clear();
     this.myMsgs = [];
     this.heightStartedAt = this.now();
     const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
@@ -225,9 +240,34 @@ export class ConsensusEngine {
       throw err;
     }
     const msg = encodeMsg({ kind: 'proposal', height, round, polRound, proposer: this.o.nodePublicKey, signature, block: cached.bytes });
+    // A re-proposed locked value travels with its proof of lock: a peer that missed some of those
+    // prevotes (their signer was cut off right after sending them to others; votes are sent by their
+    // signer only) can check the POL, unlock and prevote it. Without them the validators locked on
+    // it and the ones that cannot see its POL keep voting past each other until the missing
+    // signer's link comes back.
+    if (polRound >= 0) {
+      for (const v of this.polPrevotes(height, polRound, hashHex)) { this.myMsgs.push(v); this.o.out.broadcast('consensus', v); }
+    }
     this.myMsgs.push(msg);
     this.o.out.broadcast('consensus', msg);
   }
+
+  /** The signed prevotes for `hashHex` in `round` this node counted (others' once each, at most once per height). */
+  private polPrevotes(height: number, round: number, hashHex: string): Buffer[] {
+    const out: Buffer[] = [];
+    for (const [validator, list] of Object.entries(this.cs.votes[round]?.prevote ?? {})) {
+      if (validator === this.selfHex) continue; // our own vote is in myMsgs already
+      const key = `${round}/${validator}`;
+      if (this.polSent.has(key)) continue;
+      const v = list.find((x) => x.blockHash === hashHex);
+      if (!v?.signature) continue;
+      this.polSent.add(key);
+      out.push(encodeMsg({ kind: 'vote', type: 'prevote', height, round, blockHash: fromHex(hashHex, 32), validator: fromHex(validator, 32), signature: fromHex(v.signature, 64) }));
+    }
+    return out;
+  }
+  /** Others' POL prevotes already added to myMsgs at this height (`round/validator`). */
+  private readonly polSent = new Set<string>();
 
   private signVote(v: Vote): void {
     const hash = v.blockHash === null ? null : fromHex(v.blockHash, 32);
@@ -310,6 +350,7 @@ export class ConsensusEngine {
 
   private onVote(m: VoteMsg, raw: Buffer): void {
     const next = this.o.tip.height + 1;
+    if (m.height === next - 1) return this.addLatePrecommit(m);
     if (m.height < next || m.height > next + 1) return;
     // A vote arrives once from its signer, then again with every re-gossip (or replayed by a
     // hostile peer at will): verify each distinct encoding once per height.
@@ -323,6 +364,22 @@ export class ConsensusEngine {
     this.dispatch({ kind: 'vote', vote: { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash ? toHex(m.blockHash) : null, validator: toHex(m.validator), signature: toHex(m.signature) } });
   }
 
+  /**
+   * A precommit for the block just committed that arrives after the decision (2f+1 decide it):
+   * added to the certificate that this node's next proposal carries as lastCommit, so a block
+   * records every validator that signed in time, not only the first 2f+1, and the per-validator
+   * liveness metrics do not count the slowest honest validator as missing. Each validator is
+   * verified once; anything else about the old height is ignored, as before.
+   */
+  private addLatePrecommit(m: VoteMsg): void {
+    const c = this.lastCert;
+    if (!c || m.type !== 'precommit' || m.height !== c.height || m.round !== c.round || m.blockHash === null || !bytesEqual(m.blockHash, c.blockHash)) return;
+    if (c.signatures.some((s) => bytesEqual(s.validator, m.validator))) return;
+    if (!this.o.tip.lastValidators.some((v) => bytesEqual(v.publicKey, m.validator))) return;
+    if (!verifyVote(this.chainId, { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature })) throw badSignature('vote');
+    this.lastCert = { ...c, signatures: [...c.signatures, { validator: new Uint8Array(m.validator), signature: new Uint8Array(m.signature) }] };
+  }
+
   /** Re-sends this height's own proposal/votes when the height is not progressing (lost messages, restarted peers). */
   private regossip(): void {
     if (this.committing || this.stopped) return;
@@ -334,7 +391,61 @@ export class ConsensusEngine {
 
   /** Sends our current-height messages to a newly connected peer. */
   onPeerUp(peer: string): void {
+    this.peersUp.add(peer);
     for (const m of this.myMsgs) this.o.out.send(peer, 'consensus', m);
+    this.watchConnectivity();
+  }
+
+  onPeerDown(peer: string): void {
+    this.peersUp.delete(peer);
+    this.watchConnectivity();
+  }
+
+  /** Voting power of the validators this node is connected to, itself included. */
+  visiblePower(): { visible: number; total: number; missing: string[] } {
+    let visible = 0;
+    const missing: string[] = [];
+    for (const v of this.cs.validators) {
+      if (v.id === this.selfHex || this.peersUp.has(v.id)) visible += v.power;
+      else missing.push(v.id);
+    }
+    return { visible, total: this.cs.totalPower, missing };
+  }
+
+  /**
+   * Keeps `consortia_p2p_quorum_visible` current and says so in the log when this node is cut off
+   * from a quorum of validators (at once, then every CUT_OFF_WARN_INTERVAL_MS while it lasts) or
+   * when a height is not finalized for STALL_WARN_MS: a partitioned node is not silent.
+   */
+  private watchConnectivity(): void {
+    if (this.stopped || this.cs.validators.length === 0) return;
+    const now = this.now();
+    const { visible, total, missing } = this.visiblePower();
+    const ok = hasQuorum(visible, total);
+    this.o.metrics?.p2pQuorumVisible.set(ok ? 1 : 0);
+    const ctx = (): Record<string, unknown> => ({
+      visiblePower: visible, totalPower: total, missingValidators: missing.map((k) => k.slice(0, 16)),
+      height: this.cs.height, round: this.cs.round, step: this.cs.step,
+    });
+    if (!ok) {
+      if (this.quorumVisible !== false) this.quorumLostAt = now;
+      this.quorumVisible = false;
+      if (now - this.startedAt >= QUORUM_GRACE_MS && now - this.quorumWarnedAt >= CUT_OFF_WARN_INTERVAL_MS) {
+        this.quorumWarnedAt = now;
+        this.o.logger.warn('cannot see a quorum of validators: no block can be finalized with the peers connected', { ...ctx(), forMs: now - this.quorumLostAt });
+      }
+    } else {
+      if (this.quorumVisible === false && this.quorumWarnedAt >= this.quorumLostAt) {
+        this.o.logger.info('quorum of validators visible again', { ...ctx(), afterMs: now - this.quorumLostAt });
+      }
+      this.quorumVisible = true;
+      this.quorumWarnedAt = 0;
+    }
+    const stalledMs = now - this.heightStartedAt;
+    if (!this.committing && stalledMs >= STALL_WARN_MS && now - this.stallWarnedAt >= CUT_OFF_WARN_INTERVAL_MS) {
+      this.stallWarnedAt = now;
+      this.o.logger.warn('height not finalized yet', { ...ctx(), forMs: stalledMs, peers: this.peersUp.size, quorumVisible: ok });
+    }
   }
 
   // ------------------------------------------------------------------ committing

@@ -4,6 +4,8 @@
  * violation (the connection is dropped by the caller).
  */
 export const Channel = { consensus: 1, mempool: 2, sync: 3 } as const;
+/** Ping/pong between the network layers (network.ts); used only with peers that negotiated it (ALPN), never handed to the node. */
+export const CONTROL_CHANNEL = 4;
 export type ChannelName = keyof typeof Channel;
 export const CHANNEL_NAMES: Record<number, ChannelName> = { 1: 'consensus', 2: 'mempool', 3: 'sync' };
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;

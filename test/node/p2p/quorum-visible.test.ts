@@ -1,0 +1,77 @@
+// consortia_p2p_quorum_visible and the "cut off" log lines: the engine knows the validator set and
+// which peers are connected (onPeerUp/onPeerDown from the network).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeTxShared, pkHexOf, sign, toHex, txIdShared, verifyEncodedTxSignature, type Tx } from '../../../src/chain/index.js';
+import { createLogger } from '../../../src/lib/logging.js';
+import { ChainTip, ConsensusEngine, chainOps } from '../../../src/node/engine/index.js';
+import { Mempool } from '../../../src/node/mempool/index.js';
+import { createNodeMetrics } from '../../../src/node/metrics.js';
+import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
+import { CHAIN, makeFixture } from '../../chain/fixtures.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+
+describe('quorum visibility', () => {
+  it('tracks whether the connected validators hold a quorum, and says so in the log (rate-limited)', async () => {
+    const f = makeFixture(4); // 4 validators of equal power: a quorum is 3 of them
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await ChainStore.open(join(dir, 'chain'));
+    cleanups.push(() => store.close());
+    const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+    const mempool = new Mempool<Tx>({
+      chainId: CHAIN, txId: txIdShared, decode: decodeTxShared,
+      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+      verifySignature: (t, b) => verifyEncodedTxSignature(b, t), stateNonce: () => 0, check: (t, b) => chainOps.check(tip.state, t, b.length),
+    }, { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 });
+    const registry = new Registry();
+    const metrics = createNodeMetrics(registry);
+    const lines: Record<string, unknown>[] = [];
+    let clock = 1_000_000;
+    const [self, ...others] = f.validators;
+    const engine = new ConsensusEngine({
+      tip, mempool, nodePublicKey: self!.publicKey, metrics, now: () => clock,
+      logger: createLogger('info', {}, (l) => { lines.push(JSON.parse(l) as Record<string, unknown>); }),
+      out: { broadcast: () => undefined, send: () => undefined },
+      privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self!.secretKey, m)),
+      timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 },
+      onCommitted: () => undefined, requestSync: () => undefined,
+    });
+    await engine.start(store);
+    cleanups.push(() => engine.stop());
+    const gauge = async (): Promise<number> => Number(/^consortia_p2p_quorum_visible (\d)$/m.exec(await registry.metrics())![1]);
+    const cutOff = (): Record<string, unknown>[] => lines.filter((l) => String(l.msg).startsWith('cannot see a quorum'));
+    const [b, c, d] = others.map((k) => toHex(k.publicKey));
+
+    engine.onPeerUp(b!);
+    expect(await gauge()).toBe(0); // itself + 1 of 4
+    expect(cutOff()).toEqual([]); // still in the start-up grace
+    engine.onPeerUp(c!);
+    expect(await gauge()).toBe(1); // itself + 2 of 4 = a quorum
+    expect(engine.visiblePower()).toMatchObject({ visible: 30, total: 40, missing: [d] });
+
+    clock += 20_000;
+    engine.onPeerDown(b!);
+    expect(await gauge()).toBe(0);
+    expect(cutOff()).toHaveLength(1);
+    expect(cutOff()[0]).toMatchObject({ level: 'warn', visiblePower: 20, totalPower: 40 });
+    engine.onPeerDown(c!);
+    clock += 5_000;
+    engine.onPeerUp(d!);
+    engine.onPeerDown(d!);
+    expect(cutOff()).toHaveLength(1); // at most one per 15 s while it lasts
+    clock += 15_000;
+    engine.onPeerDown(d!);
+    expect(cutOff()).toHaveLength(2);
+    expect(cutOff()[1]!.forMs).toBe(20_000);
+    engine.onPeerUp(b!);
+    engine.onPeerUp(c!);
+    expect(await gauge()).toBe(1);
+    expect(lines.some((l) => l.msg === 'quorum of validators visible again')).toBe(true);
+  });
+});
