@@ -4,6 +4,7 @@
  * stdout, and on first start {event:'bootstrap-token', token} (the only time the
  * platform-admin secret is shown). SIGTERM/SIGINT: graceful stop.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
@@ -15,6 +16,7 @@ import { ChangeBus } from './domain/events.js';
 import { parseEncryptionKey } from './domain/secret-box.js';
 import { createControlPlaneMetrics } from './metrics.js';
 import { GovernanceWorker, httpChainClient, httpFetchNodeStatus, PeriodicTask, Reconciler, registerRuntimeFactory, RuntimeResolver } from './reconciler/index.js';
+import { watchLifecycleDurations } from './reconciler/lifecycle-metrics.js';
 import { kubernetesRuntimeFactory, registerKubernetesClusterValidator, resolveOptions, type KubernetesRuntimeInput } from './runtimes/kubernetes/index.js';
 import { createLocalRuntime } from './runtimes/local/index.js';
 import { buildServer } from './server.js';
@@ -30,6 +32,20 @@ function loadSubmitterKey(dataDir: string): KeyPair {
   }
   const sk = fromHex(readFileSync(file, 'utf8').trim(), 32);
   return { secretKey: sk, publicKey: portable.getPublicKey(sk) };
+}
+
+/**
+ * Key that seals each node's admin credential in the store (domain/node-credentials.ts): the
+ * configured encryptionKey, else one generated once into the data directory (mode 0600).
+ */
+function loadNodeSecretsKey(dataDir: string, configured: Buffer | undefined): Buffer {
+  if (configured) return configured;
+  const file = join(dataDir, 'node-secrets.key');
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return parseEncryptionKey(readFileSync(file, 'utf8'));
 }
 
 async function main(): Promise<void> {
@@ -52,11 +68,13 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const metrics = createControlPlaneMetrics(registry);
   const bus = new ChangeBus();
+  watchLifecycleDurations(bus, metrics, (cid) => queries(store).ceremony(cid));
   const local = createLocalRuntime({ baseDir: join(dataDir, 'nodes'), logger: log.child({ component: 'local-runtime' }), ...(cfg.localRuntime ?? {}) });
   const runtimes = new RuntimeResolver({ local, ...(encryptionKey ? { encryptionKey } : {}), ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}), loadCluster: (id) => queries(store).cluster(id) });
   const reconciler = new Reconciler({
     store, bus, runtimes, metrics, logger: log.child({ component: 'reconciler' }), now, fetchStatus: (api) => httpFetchNodeStatus(api),
     intervalMs: cfg.reconcileIntervalMs, maxBackoffMs: cfg.maxBackoffMs, ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}),
+    nodeSecretsKey: loadNodeSecretsKey(dataDir, encryptionKey),
   });
   const governance = new GovernanceWorker({ store, bus, submitter, chain: httpChainClient(), metrics, logger: log, now, kickNodes: () => reconciler.kick() });
   const govTask = new PeriodicTask(() => governance.pass(), cfg.reconcileIntervalMs, (err) => log.error('governance pass failed', { error: (err as Error).message }));

@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import {
   type Block, type BlockHeader, type CommitCertificate, type Hash, type KeyPair, type SealedGenesis, type Tx,
   StateKeys, decodeAccount, decodeAnchor, decodeAsset, decodeBlock, decodeCommit, decodeTxShared, getBalances, merkleProof,
-  sealedGenesisFromJSON, sealedGenesisToJSON, sign, signProofOfPossession, toHex, txIdShared, pkHexOf, verifyEncodedTxSignature,
+  sealedGenesisToJSON, sign, signProofOfPossession, toHex, txIdShared, pkHexOf, verifyEncodedTxSignature,
   verifySealedGenesis, getMembers, getBalances as balancesOf, encodeHeader, WorldState,
 } from '../chain/index.js';
 import { ConsortiaError } from '../lib/errors.js';
 import type { Logger } from '../lib/logging.js';
 import type { NodeConfig } from './config.js';
 import { parseHostPort } from './config.js';
+import { checkProvisionedGenesis, startupGenesis } from './genesis-policy.js';
 import { loadOrCreateNodeKey } from './keygen.js';
 import type { NodeMetrics } from './metrics.js';
+import { ValidatorLiveness, commitSigners, livenessSet, seedLiveness } from './validator-liveness.js';
 import type {
   AccountLookup, HealthReport, NewBlockEvent, NodeApiBackend, NodeIdentity, NodeStatus, ProvenValue, ReadinessReport,
   StateLookup, SubmitTxOptions, TxBatchItemResult, TxLookup, TxSubmitResult,
@@ -95,12 +97,20 @@ export class ChainNode implements NodeApiBackend {
     const { keyPair } = loadOrCreateNodeKey(config.keyFile);
     const store = await ChainStore.open(join(config.dataDir, 'chain'), retentionOf(config) ? { writeBufferSize: 1024 * 1024 } : {});
     const node = new ChainNode(config, keyPair, store, deps.logger, deps.metrics);
-    let json = await store.getGenesisJson();
-    if (!json && config.genesisFile) json = readFileSync(config.genesisFile, 'utf8');
-    if (json) {
-      const sealed = sealedGenesisFromJSON(JSON.parse(json));
-      verifySealedGenesis(sealed);
-      if (sealed.genesis.chainId !== config.chainId) throw new ConsortiaError('GENESIS_INVALID', `genesis is for chain ${sealed.genesis.chainId}, config says ${config.chainId}`);
+    let sealed: SealedGenesis | undefined;
+    try {
+      // The stored genesis never silently wins over the configured one: a difference is fatal (GENESIS_MISMATCH).
+      sealed = startupGenesis({
+        stored: (await store.getGenesisJson()) ?? undefined,
+        configured: config.genesisFile ? readFileSync(config.genesisFile, 'utf8') : undefined,
+        configuredFrom: config.genesisFile,
+      }, config, keyPair.publicKey);
+      if (sealed) verifySealedGenesis(sealed);
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+    if (sealed) {
       await store.putGenesisJson(JSON.stringify(sealedGenesisToJSON(sealed)));
       if (config.role === 'ordinary' && store.head() === null && config.syncFrom.length > 0) {
         const h = await bootstrapFromSnapshot(sealed.genesis, store, config.syncFrom, deps.logger);
@@ -159,13 +169,18 @@ export class ChainNode implements NodeApiBackend {
       nodeSeed: this.key.secretKey,
       listenHost: listen.host,
       listenPort: listen.port,
+      ...(cfg.p2pAdvertise !== undefined ? { advertiseHost: parseHostPort(cfg.p2pAdvertise).host } : {}),
+      pingIntervalMs: cfg.p2pPingIntervalMs, peerTimeoutMs: cfg.p2pPeerTimeoutMs,
       peers: cfg.peers,
       isAllowed: (k) => allowed.has(k),
       logger: this.logger,
       countBytes: (dir, channel, n) => (dir === 'sent' ? this.metrics?.p2pSentBytes : this.metrics?.p2pReceivedBytes)?.inc({ channel }, n),
       countRejected: (channel) => this.metrics?.p2pRejectedMessages.inc({ channel }),
       onPeerUp: (peer) => { this.metrics?.p2pPeers.set(network.connectedPeers().length); sync.announce(peer); engine.onPeerUp(peer); },
-      onPeerDown: (peer) => { this.metrics?.p2pPeers.set(network.connectedPeers().length); sync.onPeerDown(peer); },
+      onPeerDown: (peer, reason) => {
+        this.metrics?.p2pPeers.set(network.connectedPeers().length); this.metrics?.p2pPeerLost.inc({ reason });
+        sync.onPeerDown(peer); engine.onPeerDown(peer);
+      },
       onMessage: (peer, channel, payload) => {
         if (channel === 'consensus') engine.onMessage(peer, payload);
         else if (channel === 'sync') sync.onMessage(peer, payload);
@@ -188,6 +203,7 @@ export class ChainNode implements NodeApiBackend {
         proposeMs: cfg.consensus.timeoutProposeMs, proposeDeltaMs: cfg.consensus.timeoutDeltaMs,
         prevoteMs: cfg.consensus.timeoutPrevoteMs, prevoteDeltaMs: cfg.consensus.timeoutDeltaMs,
         precommitMs: cfg.consensus.timeoutPrecommitMs, precommitDeltaMs: cfg.consensus.timeoutDeltaMs,
+        proposeAbsentMs: cfg.consensus.timeoutProposeAbsentMs, // undefined: the consensus default
       },
       onCommitted: (c) => this.onCommitted(c),
       requestSync: () => sync.request(),
@@ -199,6 +215,10 @@ export class ChainNode implements NodeApiBackend {
     pruner?.start();
     this.startStorageStats();
     this.metrics?.chainHeight.set(tip.height);
+    if (this.metrics) {
+      this.liveness = new ValidatorLiveness(this.metrics.validators);
+      await seedLiveness(this.liveness, this.store, tip);
+    }
     await network.start();
     await engine.start(this.store);
     sync.start();
@@ -207,6 +227,8 @@ export class ChainNode implements NodeApiBackend {
     this.refreshAllowed = () => { refreshAllowed(); network.refreshAllowed(); };
   }
   private refreshAllowed: () => void = () => undefined;
+  /** Per-validator signing liveness from each committed block's lastCommit (metrics only). */
+  private liveness: ValidatorLiveness | null = null;
 
   private onCommitted(c: { block: Block; hash: Hash; cert: CommitCertificate; exec: Execution }): void {
     const r = this.run!;
@@ -231,6 +253,8 @@ export class ChainNode implements NodeApiBackend {
       m.chainHeight.set(c.block.header.height);
       m.txsCommitted.inc(c.block.txs.length);
     }
+    const lc = c.block.lastCommit;
+    this.liveness?.onBlock(c.block.header.height, toHex(c.block.header.proposer), lc ? commitSigners(lc) : null, livenessSet(r.tip.lastValidators), livenessSet(r.tip.validators));
     for (const k of c.exec.writes.keys()) {
       if (k.startsWith('node/') || k.startsWith('member/')) { this.refreshAllowed(); break; }
     }
@@ -265,10 +289,9 @@ export class ChainNode implements NodeApiBackend {
 
   async installGenesis(sealed: SealedGenesis): Promise<void> {
     if (this.run) throw new ConsortiaError(ChainNodeCodes.GENESIS_ALREADY_SET, 'genesis already installed');
+    // Only the genesis this node was provisioned for (chain id, founders, itself listed, or the pinned hash).
+    checkProvisionedGenesis(sealed, this.config, this.key.publicKey);
     verifySealedGenesis(sealed);
-    if (sealed.genesis.chainId !== this.config.chainId) {
-      throw new ConsortiaError('GENESIS_INVALID', `genesis is for chain ${sealed.genesis.chainId}, this node is for ${this.config.chainId}`);
-    }
     const json = JSON.stringify(sealedGenesisToJSON(sealed));
     writeDurably(join(this.config.dataDir, 'genesis.json'), json);
     await this.store.putGenesisJson(json);
@@ -391,7 +414,7 @@ export class ChainNode implements NodeApiBackend {
     return this.lookup(StateKeys.anchor(hash), (b) => ({ hash, ...decodeAnchor(b) }));
   }
 
-  // ------------------------------------------------------------------ tiered storage (issue 5)
+  // ------------------------------------------------------------------ tiered storage (docs/storage-tiers.md)
 
   private storageStatus(): StorageStatus {
     const h = this.run?.tip.height ?? 0;

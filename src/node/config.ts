@@ -3,10 +3,12 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { ConsortiaError, CommonCodes } from '../lib/errors.js';
 import { readConfigFile, validateConfig } from '../lib/config.js';
 import { RATE_LIMIT_MAX_DEFAULT, RATE_LIMIT_WINDOW_MS_DEFAULT } from './rpc/limits.js';
+import { DEFAULT_TIMEOUTS } from '../consensus/timeouts.js';
+import { PEER_TIMEOUT_MS, PING_INTERVAL_MS } from './p2p/network.js';
 import { MEMPOOL_ACCOUNT_TXS_MAX, MEMPOOL_FUTURE_NONCES_MAX, MEMPOOL_PEER_SHARE_PERCENT, MEMPOOL_TX_TTL_MS } from './mempool/mempool.js';
 
 /**
- * Chain-node configuration (contracts §3): a YAML/JSON file overlaid by
+ * Chain-node configuration: a YAML/JSON file overlaid by
  * CONSORTIA_NODE_<UPPER_SNAKE> environment variables, validated once at start-up and
  * passed down. Nested keys join with '_' (mempool.maxTxs -> CONSORTIA_NODE_MEMPOOL_MAX_TXS).
  */
@@ -37,6 +39,7 @@ export const ConsensusTimeoutsSchema = Type.Object(
     timeoutPrevoteMs: Int(10, 600_000, 1_000, 'wait after +2/3 prevotes for anything'),
     timeoutPrecommitMs: Int(10, 600_000, 1_000, 'wait after +2/3 precommits for anything'),
     timeoutDeltaMs: Int(0, 600_000, 500, 'added to each timeout per round (timeouts grow per round)'),
+    timeoutProposeAbsentMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: `wait for a proposal in round 0 when its proposer let its last turn time out and was not heard from since (plus timeoutDeltaMs per round, at most the normal timeout; default ${DEFAULT_TIMEOUTS.proposeAbsentMs})` })),
   },
   { additionalProperties: false, default: {} },
 );
@@ -65,6 +68,30 @@ export const ApiSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/**
+ * What the genesis of the consortium a node was provisioned for must look like (set by the control
+ * plane; every field optional, all given ones must hold): its exact hash once the ceremony sealed it,
+ * else its founding members with their admin keys (every member must approve a genesis, so only the
+ * founders' own keys can seal one) and this node listed in it.
+ */
+export const ExpectedGenesisSchema = Type.Object(
+  {
+    hash: Type.Optional(Type.String({ pattern: HEX32_PATTERN, description: 'genesis hash (lowercase hex) of the only genesis this node accepts' })),
+    members: Type.Optional(Type.Array(
+      Type.Object(
+        {
+          memberId: Type.String({ minLength: 1 }),
+          adminKeys: Type.Array(Type.String({ pattern: HEX32_PATTERN }), { minItems: 1, description: 'the admin keys this member may have in the genesis' }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, description: 'exactly these members (the founders), each with only these admin keys' },
+    )),
+    includesSelf: Type.Optional(Type.Boolean({ description: "this node's key is a validator (role validator) or a node of the genesis" })),
+  },
+  { additionalProperties: false },
+);
+
 export const NodeConfigSchema = Type.Object(
   {
     role: Type.Union(NODE_ROLES.map((r) => Type.Literal(r)), { default: 'validator' }),
@@ -72,10 +99,12 @@ export const NodeConfigSchema = Type.Object(
     dataDir: Type.String({ minLength: 1 }),
     /** Ed25519 seed file; generated (0600) by the node if missing. Defaults to <dataDir>/node-key.json. */
     keyFile: Type.Optional(Type.String({ minLength: 1 })),
-    /** Sealed genesis JSON; without it (and none persisted in dataDir) the node awaits PUT /v1/genesis. */
+    /** Sealed genesis JSON; without it (and none persisted in dataDir) the node awaits PUT /v1/genesis. A persisted genesis that differs from it stops the node (GENESIS_MISMATCH). */
     genesisFile: Type.Optional(Type.String({ minLength: 1 })),
     p2pListen: HostPort('P2P listen address'),
     p2pAdvertise: Type.Optional(HostPort('address peers should dial, when it differs from p2pListen')),
+    p2pPingIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, description: `ms between pings to each peer (default PING_INTERVAL_MS = ${PING_INTERVAL_MS})` })),
+    p2pPeerTimeoutMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 600_000, description: `a peer connection on which nothing arrived for this long is closed and redialed (default PEER_TIMEOUT_MS = ${PEER_TIMEOUT_MS}; at least 2 ping intervals)` })),
     apiListen: HostPort('HTTP API listen address'),
     peers: Type.Array(PeerSchema, { default: [] }),
     retentionBlocks: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -87,11 +116,19 @@ export const NodeConfigSchema = Type.Object(
     mempool: MempoolSchema,
     maxTxBytes: Int(128, 16 * 1024 * 1024, 32 * 1024, 'largest encoded tx accepted at admission'),
     api: ApiSchema,
+    /**
+     * File holding this node's admin token (written by its runtime; see src/node/rpc/admin-auth.ts).
+     * Every mutating endpoint but tx submission (PUT /v1/genesis) needs it as `Authorization: Bearer`;
+     * without it (or while the file is absent) those endpoints refuse every request.
+     */
+    adminTokenFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** The genesis this node was provisioned for (src/node/genesis-policy.ts); any other is refused. */
+    expectedGenesis: Type.Optional(ExpectedGenesisSchema),
   },
   { additionalProperties: false },
 );
 
-/** Defaults for the two listen addresses (contracts §3). */
+/** Defaults for the two listen addresses (docs/protocol.md#node-http-api). */
 export const DEFAULT_API_LISTEN = '127.0.0.1:26657';
 export const DEFAULT_P2P_LISTEN = '127.0.0.1:26656';
 
@@ -116,8 +153,9 @@ export function nodeEnvNames(): { path: string[]; env: string; kind: 'scalar' | 
   const props = NodeConfigSchema.properties as Record<string, TSchema & { properties?: Record<string, TSchema>; type?: string }>;
   for (const [key, schema] of Object.entries(props)) {
     if (schema.type === 'object' && schema.properties) {
-      for (const sub of Object.keys(schema.properties)) {
-        out.push({ path: [key, sub], env: NODE_ENV_PREFIX + toUpperSnake(key) + '_' + toUpperSnake(sub), kind: 'scalar' });
+      for (const [sub, subSchema] of Object.entries(schema.properties)) {
+        const kind = (subSchema as { type?: string }).type === 'array' ? 'list' : 'scalar';
+        out.push({ path: [key, sub], env: NODE_ENV_PREFIX + toUpperSnake(key) + '_' + toUpperSnake(sub), kind });
       }
     } else {
       const kind = key === 'peers' ? 'peers' : schema.type === 'array' ? 'list' : 'scalar';
@@ -240,6 +278,7 @@ export function parseNodeConfig(raw: Record<string, unknown>, baseDir: string = 
     dataDir,
     keyFile: cfg.keyFile !== undefined ? abs(cfg.keyFile) : join(dataDir, 'node-key.json'),
     ...(cfg.genesisFile !== undefined ? { genesisFile: abs(cfg.genesisFile) } : {}),
+    ...(cfg.adminTokenFile !== undefined ? { adminTokenFile: abs(cfg.adminTokenFile) } : {}),
   };
 }
 

@@ -2,11 +2,13 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { isConsortiaError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logging.js';
+import { GENESIS_MISMATCH, NodeExitCodes } from '../lib/node-exit.js';
 import { ChainNode } from './chain-node.js';
 import { LightNode } from './light/index.js';
 import { loadNodeConfig, parseHostPort, type NodeConfig } from './config.js';
 import { keygen, parseKeygenArgs } from './keygen.js';
 import { createNodeMetrics } from './metrics.js';
+import { ADMIN_TOKEN_MIN_CHARS, adminTokenFromFile } from './rpc/admin-auth.js';
 import type { NodeApiBackend } from './rpc/backend.js';
 import { createNodeApi } from './rpc/server.js';
 import type { NodeApp } from './rpc/context.js';
@@ -16,7 +18,8 @@ import type { NodeApp } from './rpc/context.js';
  *   node dist/node/main.js --config FILE            run the node (config file + CONSORTIA_NODE_* env)
  *   node dist/node/main.js keygen --key-file F --chain-id C   print { publicKey, proofOfPossession }
  * stdout carries only machine-readable lines (keygen JSON, or one {event:'listening',...} line);
- * logs are JSON lines on stderr. Exit codes: 0 clean stop, 1 fatal error, 2 bad config/usage.
+ * logs are JSON lines on stderr. Exit codes (lib/node-exit.ts): 0 clean stop, 1 fatal error, 2 bad config/usage,
+ * 3 GENESIS_MISMATCH (the data directory or the config holds a genesis this node was not provisioned for).
  */
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -44,6 +47,12 @@ function formatAddress(addr: string | { address: string; port: number } | null):
 }
 
 async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
+  const adminToken = adminTokenFromFile(config.adminTokenFile);
+  if (adminToken() === undefined) {
+    logger.warn('no admin credential: admin endpoints (PUT /v1/genesis) refuse every request', {
+      adminTokenFile: config.adminTokenFile ?? null, minChars: ADMIN_TOKEN_MIN_CHARS,
+    });
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createNodeMetrics(registry);
@@ -81,6 +90,7 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
   try {
     api = await createNodeApi({
       backend: node,
+      adminToken,
       registry,
       limits: {
         maxTxBytes: config.maxTxBytes,
@@ -150,7 +160,8 @@ async function main(): Promise<void> {
   try {
     await runNode(config, logger);
   } catch (err) {
-    fatal(logger, err, 1);
+    // A foreign genesis (stored or configured) has its own exit code: the runtimes report it as GENESIS_MISMATCH.
+    fatal(logger, err, isConsortiaError(err) && err.code === GENESIS_MISMATCH ? NodeExitCodes.GENESIS_MISMATCH : NodeExitCodes.FATAL);
   }
 }
 

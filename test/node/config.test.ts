@@ -122,6 +122,20 @@ describe('node config', () => {
     expect(nodeEnvOverlay({ CONSORTIA_NODE_API_BODY_LIMIT_BYTES: '4096', UNRELATED: 'x' })).toEqual({ api: { bodyLimitBytes: '4096' } });
   });
 
+  it('reads the admin credential file and the expected genesis from file or env', () => {
+    const hash = 'ab'.repeat(32);
+    const members = [{ memberId: 'org_a', adminKeys: ['cd'.repeat(32)] }];
+    const cfg = loadNodeConfig([], {
+      CONSORTIA_NODE_CHAIN_ID: 'c', CONSORTIA_NODE_DATA_DIR: '/d', CONSORTIA_NODE_ADMIN_TOKEN_FILE: 'secrets/admin-token',
+      CONSORTIA_NODE_EXPECTED_GENESIS_HASH: hash, CONSORTIA_NODE_EXPECTED_GENESIS_INCLUDES_SELF: 'true',
+      CONSORTIA_NODE_EXPECTED_GENESIS_MEMBERS: JSON.stringify(members),
+    });
+    expect(cfg.adminTokenFile).toBe(join(process.cwd(), 'secrets/admin-token'));
+    expect(cfg.expectedGenesis).toEqual({ hash, includesSelf: true, members });
+    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', expectedGenesis: { hash: 'nothex' } }))).toMatch(/expectedGenesis/);
+    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', expectedGenesis: { members: [{ memberId: 'x', adminKeys: [] }] } }))).toMatch(/expectedGenesis/);
+  });
+
   it('parses host:port including IPv6', () => {
     expect(parseHostPort('127.0.0.2:0')).toEqual({ host: '127.0.0.2', port: 0 });
     expect(parseHostPort('[::1]:8080')).toEqual({ host: '::1', port: 8080 });

@@ -10,6 +10,7 @@ import {
   generateKeyPair,
   sealedGenesisToJSON,
   signGenesisApproval,
+  toHex,
   verifyProofOfPossession,
   type Genesis,
 } from '../../src/chain/index.js';
@@ -17,8 +18,8 @@ import { keygen, parseKeygenArgs } from '../../src/node/keygen.js';
 
 /**
  * The node entrypoint as a process (run from source through tsx, so no build is needed):
- * keygen mode, config errors, the 'listening' line, awaiting-genesis mode, PUT /v1/genesis,
- * and a graceful SIGTERM.
+ * keygen mode, config errors, the 'listening' line, awaiting-genesis mode, PUT /v1/genesis (admin
+ * credential, provisioned-genesis check), a graceful SIGTERM, and exit code 3 on a foreign stored genesis.
  */
 const root = resolve(import.meta.dirname, '../..');
 const MAIN = ['--import', 'tsx', join(root, 'src/node/main.ts')];
@@ -57,9 +58,8 @@ describe('node main process', () => {
     expect(r.stdout).toBe('');
   }, 60_000);
 
-  it('starts awaiting genesis, installs a sealed genesis over the API, and stops cleanly on SIGTERM', async () => {
-    const cfgFile = join(dir, 'node.yaml');
-    writeFileSync(cfgFile, [`chainId: main-test`, `dataDir: ${join(dir, 'data')}`, 'apiListen: 127.0.0.1:0', 'p2pListen: 127.0.0.1:0', 'logLevel: warn'].join('\n'));
+  /** Starts the node process on `cfgFile`; resolves with its 'listening' line. */
+  async function startNode(cfgFile: string): Promise<{ child: ChildProcess; listening: { event: string; api: string; p2p: string; publicKey: string }; stderr: () => string }> {
     const child = spawn(process.execPath, [...MAIN, '--config', cfgFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stderr = '';
@@ -72,6 +72,37 @@ describe('node main process', () => {
         res(JSON.parse(line));
       });
     });
+    return { child, listening, stderr: () => stderr };
+  }
+
+  const ADMIN_TOKEN = 'main-test-admin-token-' + 'x'.repeat(24);
+  const founder = generateKeyPair();
+  /** A genesis of org1 (founder's key) with the node at `id` as its only validator. */
+  function genesisFor(id: { publicKey: string; proofOfPossession: string }, memberId = 'org1', admin = founder): { genesis: Genesis; approve: () => ReturnType<typeof signGenesisApproval> } {
+    const genesis: Genesis = {
+      chainId: 'main-test',
+      genesisTime: Date.now(),
+      params: DEFAULT_PARAMS,
+      members: [{ memberId, name: memberId, adminKeys: [admin.publicKey] }],
+      validators: [{ memberId, publicKey: fromHex(id.publicKey), power: 1, proofOfPossession: fromHex(id.proofOfPossession) }],
+      nodes: [{ memberId, publicKey: fromHex(id.publicKey), role: 'validator' }],
+      accounts: [],
+    };
+    return { genesis, approve: () => signGenesisApproval(genesis, memberId, admin.secretKey, admin.publicKey) };
+  }
+  let nodeIdentity: { publicKey: string; proofOfPossession: string } | undefined;
+
+  it('starts awaiting genesis, refuses a genesis without its admin credential or from outsiders, installs the provisioned one, and stops cleanly on SIGTERM', async () => {
+    const cfgFile = join(dir, 'node.yaml');
+    const tokenFile = join(dir, 'admin-token');
+    writeFileSync(tokenFile, ADMIN_TOKEN + '\n', { mode: 0o600 });
+    writeFileSync(cfgFile, [
+      `chainId: main-test`, `dataDir: ${join(dir, 'data')}`, 'apiListen: 127.0.0.1:0', 'p2pListen: 127.0.0.1:0', 'logLevel: warn',
+      `adminTokenFile: ${tokenFile}`,
+      // what the control plane writes for a key-generation node: its founders, and itself in the genesis
+      'expectedGenesis:', '  includesSelf: true', '  members:', '    - memberId: org1', `      adminKeys: [${toHex(founder.publicKey)}]`,
+    ].join('\n'));
+    const { child, listening, stderr } = await startNode(cfgFile);
     expect(listening.event).toBe('listening');
     expect(listening.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(listening.publicKey).toMatch(/^[0-9a-f]{64}$/);
@@ -80,29 +111,39 @@ describe('node main process', () => {
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(503);
     const id = (await (await get('/v1/identity')).json()) as { publicKey: string; proofOfPossession: string; chainId: string };
+    nodeIdentity = id;
     expect(id.publicKey).toBe(listening.publicKey);
     expect((await get('/v1/blocks/latest')).status).toBe(503);
 
-    // the control plane's ceremony, in miniature: this node is the only validator
-    const admin = generateKeyPair();
-    const genesis: Genesis = {
-      chainId: 'main-test',
-      genesisTime: Date.now(),
-      params: DEFAULT_PARAMS,
-      members: [{ memberId: 'org1', name: 'Org 1', adminKeys: [admin.publicKey] }],
-      validators: [{ memberId: 'org1', publicKey: fromHex(id.publicKey), power: 1, proofOfPossession: fromHex(id.proofOfPossession) }],
-      nodes: [{ memberId: 'org1', publicKey: fromHex(id.publicKey), role: 'validator' }],
-      accounts: [],
-    };
-    const put = (approvals: ReturnType<typeof signGenesisApproval>[]) =>
+    const put = (body: unknown, token?: string) =>
       fetch(listening.api + '/v1/genesis', {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(sealedGenesisToJSON({ genesis, approvals })),
+        headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
       });
-    const unsigned = await put([]);
+    // an outsider's one-member genesis around this node's public identity
+    const mallory = generateKeyPair();
+    const foreign = genesisFor(id, 'mallory', mallory);
+    const foreignJson = sealedGenesisToJSON({ genesis: foreign.genesis, approvals: [foreign.approve()] });
+    for (const token of [undefined, 'not-the-token-' + 'y'.repeat(30)]) {
+      const r = await put(foreignJson, token);
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    }
+    expect(stderr()).toContain('admin credential refused');
+    expect(stderr()).not.toContain(ADMIN_TOKEN);
+    expect(await (await get('/metrics')).text()).toMatch(/consortia_node_api_unauthorized_total\{reason="missing"\} 1/);
+    // even with the credential, a genesis of other founders is not this node's
+    const notOurs = await put(foreignJson, ADMIN_TOKEN);
+    expect(notOurs.status).toBe(409);
+    expect(((await notOurs.json()) as { error: { code: string } }).error.code).toBe('GENESIS_MISMATCH');
+    expect(((await (await get('/v1/status')).json()) as { genesisInstalled: boolean }).genesisInstalled).toBe(false);
+
+    // the control plane's ceremony, in miniature: this node is the only validator
+    const real = genesisFor(id);
+    const unsigned = await put(sealedGenesisToJSON({ genesis: real.genesis, approvals: [] }), ADMIN_TOKEN);
     expect(unsigned.status).toBe(400);
-    const ok = await put([signGenesisApproval(genesis, 'org1', admin.secretKey, admin.publicKey)]);
+    const ok = await put(sealedGenesisToJSON({ genesis: real.genesis, approvals: [real.approve()] }), ADMIN_TOKEN);
     expect(ok.status, await ok.clone().text()).toBe(200);
     const status = (await (await get('/v1/status')).json()) as { genesisInstalled: boolean; chainId: string };
     expect(status).toMatchObject({ genesisInstalled: true, chainId: 'main-test' });
@@ -111,6 +152,22 @@ describe('node main process', () => {
     const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
     child.kill('SIGTERM');
     const code = await Promise.race([exit, new Promise<string>((r) => setTimeout(() => r('timeout'), 20_000))]);
-    expect(code, stderr).toBe(0);
+    expect(code, stderr()).toBe(0);
   }, 90_000);
+
+  it('refuses to start, exit code 3, when its data directory holds another genesis than the configured one', async () => {
+    expect(nodeIdentity).toBeDefined();
+    // same data directory (it holds the genesis installed above), but provisioned with another genesis
+    const other = genesisFor(nodeIdentity!);
+    const genesisFile = join(dir, 'other-genesis.json');
+    writeFileSync(genesisFile, JSON.stringify(sealedGenesisToJSON({ genesis: { ...other.genesis, genesisTime: other.genesis.genesisTime + 1 }, approvals: [] })));
+    const cfgFile = join(dir, 'node-other.yaml');
+    writeFileSync(cfgFile, [`chainId: main-test`, `dataDir: ${join(dir, 'data')}`, 'apiListen: 127.0.0.1:0', 'p2pListen: 127.0.0.1:0', 'logLevel: warn', `genesisFile: ${genesisFile}`].join('\n'));
+    const r = runSync(['--config', cfgFile]);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stdout).toBe(''); // never listened
+    const fatal = JSON.parse(r.stderr.trim().split('\n').pop()!) as { level: string; msg: string; code: string; error: string };
+    expect(fatal).toMatchObject({ level: 'error', msg: 'fatal', code: 'GENESIS_MISMATCH' });
+    expect(fatal.error).toMatch(/data directory holds genesis [0-9a-f]{64}.*not the configured genesis/);
+  }, 60_000);
 });

@@ -131,7 +131,7 @@ export class GovernanceWorker {
   }
 }
 
-/** ChainClient over the node HTTP API (contracts §3). */
+/** ChainClient over the node HTTP API (docs/protocol.md#node-http-api). */
 export function httpChainClient(timeoutMs = 20_000): ChainClient {
   return {
     async accountNonce(api, pk) {

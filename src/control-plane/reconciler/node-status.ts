@@ -1,6 +1,6 @@
 /**
  * What the reconciler reads from a running node's GET /v1/status: its height and, when the node
- * reports it (tiered storage, issue 5), the retained block range and bytes on disk. Anything
+ * reports it (tiered storage, docs/storage-tiers.md), the retained block range and bytes on disk. Anything
  * malformed is ignored rather than copied into the API.
  */
 import type { NodeStorageStatus } from '../domain/types.js';

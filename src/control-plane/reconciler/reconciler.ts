@@ -11,16 +11,18 @@ import { hasQuorum, maxFaulty } from '../../consensus/index.js';
 import type { Logger } from '../../lib/logging.js';
 import type { ChangeBus } from '../domain/events.js';
 import { verifyProofOfPossession } from '../domain/genesis.js';
+import { generateNodeAdminToken, openNodeAdminToken, sealNodeAdminToken } from '../domain/node-credentials.js';
 import { withIdentity } from '../domain/node-registration.js';
 import type { NodeRecord, NodeStatus } from '../domain/types.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 import type { NodeObservation, Runtime } from '../runtimes/runtime.js';
 import { KeyedQueue, queries, recordChange, repositories, type LevelStore } from '../store/index.js';
 import { Backoff } from './backoff.js';
+import { ReconcileBacklog, isPending } from './backlog.js';
 import { advanceCeremony } from './ceremony-driver.js';
 import type { RuntimeResolver } from './runtime-registry.js';
 import type { NodeChainStatus } from './node-status.js';
-import { buildSpec, specHash } from './spec.js';
+import { buildSpec, specHash, type FounderKeys } from './spec.js';
 
 export interface ReconcilerDeps {
   store: LevelStore;
@@ -34,6 +36,11 @@ export interface ReconcilerDeps {
   nodeImage?: string;
   /** Reads height and storage of a running node (GET {api}/v1/status, see node-status.ts); injectable for tests. */
   fetchStatus?: (apiUrl: string) => Promise<NodeChainStatus | undefined>;
+  /**
+   * AES-256-GCM key that seals each node's admin credential in the store (domain/node-credentials.ts).
+   * Without it nodes get no admin credential: their admin endpoints (PUT /v1/genesis) refuse everything.
+   */
+  nodeSecretsKey?: Buffer;
 }
 
 export class Reconciler {
@@ -47,11 +54,15 @@ export class Reconciler {
   private running = false;
   private passInFlight: Promise<void> | undefined;
   private kicked = false;
+  /** Nodes not yet in their desired state (consortia_reconcile_queue_*), and validators whose update is held back. */
+  private readonly backlog = new ReconcileBacklog();
+  private readonly held = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.q = queries(deps.store);
     this.now = deps.now ?? Date.now;
     this.backoff = new Backoff(250, deps.maxBackoffMs ?? 30_000);
+    if (deps.metrics) deps.metrics.backlog.source = { depth: () => this.backlog.depth(), oldestAgeSeconds: () => this.backlog.oldestAgeSeconds(this.now()) };
   }
 
   start(): void {
@@ -95,6 +106,7 @@ export class Reconciler {
     const nodes = await this.q.allNodes();
     this.updateNodeGauge(nodes);
     const now = this.now();
+    this.backlog.update(nodes.filter((n) => isPending(n, this.backoff.failures(n.id) > 0, this.held.has(n.id))).map((n) => n.id), now);
     const work: Promise<void>[] = [];
     for (const n of nodes) {
       if (n.desired === 'deleted' && n.status.phase === 'Deleted') continue;
@@ -144,6 +156,7 @@ export class Reconciler {
       if (node.desired === 'deleted') {
         await runtime.delete({ nodeId: node.id, consortiumId: cid });
         await this.writeStatus(node, () => ({ phase: 'Deleted', ready: false, message: 'deleted' }), 'node.deleted');
+        await this.dropNodeSecret(node);
       } else {
         await this.reconcilePresent(node, runtime);
       }
@@ -165,13 +178,17 @@ export class Reconciler {
     if (!cons) return;
     const ceremony = await this.q.ceremony(cid);
     const all = await this.q.consortiumNodes(cid);
-    const base = buildSpec(node, cons, ceremony, all, cons.nodeImage ?? this.deps.nodeImage);
+    const founders = ceremony?.status === 'SEALED' ? [] : await this.founders(cid);
+    const adminToken = await this.nodeAdminToken(node);
+    const base = buildSpec(node, cons, ceremony, all, cons.nodeImage ?? this.deps.nodeImage, { founders, ...(adminToken !== undefined ? { adminToken } : {}) });
     const hash = specHash(base);
     const needsApply = hash !== node.specHash || node.status.observedGeneration !== node.generation;
     if (needsApply && this.mustHoldRestart(node, all)) {
+      this.held.add(node.id);
       await this.writeStatus(node, (s) => ({ ...s, message: 'update waiting: restarting this validator now would leave the others without a quorum' }));
       return;
     }
+    this.held.delete(node.id);
     // Claimed synchronously after the check: concurrent reconciles of one pass see it.
     if (needsApply && node.role === 'validator' && node.status.ready) this.restarting.set(cid, node.id);
     let generation = node.generation;
@@ -233,6 +250,52 @@ export class Reconciler {
     }
   }
 
+  /** The consortium's active members with their organizations' admin keys: who must seal its genesis. */
+  private async founders(cid: string): Promise<FounderKeys[]> {
+    const out: FounderKeys[] = [];
+    for (const m of await this.q.members(cid)) {
+      if (m.status !== 'ACTIVE') continue;
+      const org = await this.q.org(m.orgId);
+      if (org) out.push({ memberId: m.memberId, adminKeys: org.adminPublicKeys });
+    }
+    return out;
+  }
+
+  /**
+   * The node's admin credential: generated once, kept sealed in the store, opened for each spec
+   * (the runtime delivers it to the node). One that cannot be opened (another encryption key) is
+   * replaced: the new one reaches the node with its next spec.
+   */
+  private async nodeAdminToken(node: NodeRecord): Promise<string | undefined> {
+    const key = this.deps.nodeSecretsKey;
+    if (!key) return undefined;
+    const rec = await this.q.nodeSecret(node.consortiumId, node.id);
+    if (rec) {
+      try {
+        return openNodeAdminToken(key, rec);
+      } catch {
+        this.deps.logger?.warn('node admin credential cannot be opened with the current key; issuing a new one', { nodeId: node.id, consortiumId: node.consortiumId });
+      }
+    }
+    const token = generateNodeAdminToken();
+    await this.deps.store.transact(async (uow) => {
+      const repo = repositories(uow);
+      const fresh = await repo.nodeSecrets.get(node.consortiumId, node.id);
+      await repo.nodeSecrets.put({
+        consortiumId: node.consortiumId, nodeId: node.id, adminTokenSealed: sealNodeAdminToken(key, token, node.consortiumId, node.id),
+        createdAt: new Date(this.now()).toISOString(), version: fresh?.version ?? 0,
+      });
+    });
+    return token;
+  }
+
+  private async dropNodeSecret(node: NodeRecord): Promise<void> {
+    await this.deps.store.transact(async (uow) => {
+      const repo = repositories(uow);
+      if (await repo.nodeSecrets.get(node.consortiumId, node.id)) await repo.nodeSecrets.del(node.consortiumId, node.id);
+    });
+  }
+
   /** The node reported its key: its organization can now sign the on-chain registration. */
   private async awaitRegistrationSignature(node: NodeRecord, publicKey: string): Promise<void> {
     await this.deps.store.transact(async (uow) => {
@@ -281,6 +344,6 @@ export class Reconciler {
     const g = this.deps.metrics?.nodes;
     if (!g) return;
     g.reset();
-    for (const n of nodes) g.inc({ role: n.role, status: n.status.phase });
+    for (const n of nodes) g.inc({ consortium: n.consortiumId, role: n.role, status: n.status.phase });
   }
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { sealedGenesisJson } from '../domain/genesis.js';
 import { canonicalJson } from '../domain/transcript.js';
 import type { Ceremony, Consortium, NodeRecord } from '../domain/types.js';
-import type { NodeSpec, PeerRef } from '../runtimes/runtime.js';
+import type { ExpectedGenesis, NodeSpec, PeerRef } from '../runtimes/runtime.js';
 
 /**
  * Running full nodes admitted before `node`. Each pair of nodes needs one dialer (the P2P layer
@@ -38,7 +38,33 @@ export function syncSourcesFor(node: NodeRecord, all: NodeRecord[], ceremony?: C
   return joinsLate ? admittedBefore(node, all, ceremony).map((n) => n.status.endpoints!.peerApi ?? n.status.endpoints!.api) : [];
 }
 
-export function buildSpec(node: NodeRecord, c: Consortium, ceremony: Ceremony | undefined, all: NodeRecord[], image?: string): Omit<NodeSpec, 'generation'> {
+/** A founding member as a node must see it in its genesis: member id and the admin keys it may have there. */
+export interface FounderKeys {
+  memberId: string;
+  adminKeys: string[];
+}
+
+/**
+ * The genesis a node may accept (its config `expectedGenesis`, src/node/genesis-policy.ts), as
+ * strong as what is known when the spec is built:
+ *  - sealed ceremony: its exact genesis hash (a node in 'run' mode, or one joining after genesis);
+ *  - before that: the founders (the assembled genesis' members once assembled, else the consortium's
+ *    active members with their organizations' admin keys) and the node itself listed in it. Every
+ *    member must approve a genesis, so nobody without the founders' keys can seal one the node takes.
+ */
+export function expectedGenesisFor(ceremony: Ceremony | undefined, founders: FounderKeys[] = []): ExpectedGenesis {
+  if (ceremony?.status === 'SEALED' && ceremony.genesisHash) return { hash: ceremony.genesisHash };
+  const members = (ceremony?.genesis?.members ?? founders)
+    .map((m) => ({ memberId: m.memberId, adminKeys: [...new Set(m.adminKeys.map((k) => k.toLowerCase()))].sort() }))
+    .filter((m) => m.adminKeys.length > 0)
+    .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  return { ...(members.length > 0 ? { members } : {}), includesSelf: true };
+}
+
+export function buildSpec(
+  node: NodeRecord, c: Consortium, ceremony: Ceremony | undefined, all: NodeRecord[], image?: string,
+  extra: { founders?: FounderKeys[]; adminToken?: string } = {},
+): Omit<NodeSpec, 'generation'> {
   const run = node.mode === 'run' && ceremony?.status === 'SEALED';
   const syncFrom = run ? syncSourcesFor(node, all, ceremony) : [];
   return {
@@ -55,6 +81,8 @@ export function buildSpec(node: NodeRecord, c: Consortium, ceremony: Ceremony | 
     // Peers matter only once the node runs consensus; in keygen mode they would only cause churn.
     peers: run ? peersFor(node, all, ceremony) : [],
     ...(syncFrom.length > 0 ? { syncFrom } : {}),
+    expectedGenesis: expectedGenesisFor(ceremony, extra.founders),
+    ...(extra.adminToken !== undefined ? { adminToken: extra.adminToken } : {}),
   };
 }
 

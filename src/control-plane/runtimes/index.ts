@@ -4,6 +4,7 @@ export type {
   NodeResources,
   PeerRef,
   NodeSpec,
+  ExpectedGenesis,
   NodeEndpoints,
   ObservedPhase,
   NodeObservation,

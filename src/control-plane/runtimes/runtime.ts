@@ -52,6 +52,26 @@ export interface NodeSpec {
   syncFrom?: string[];
   /** Monotonic spec version; a runtime may use it to detect that apply() has new content. */
   generation: number;
+  /**
+   * The genesis this node may accept (node config `expectedGenesis`, see src/node/genesis-policy.ts):
+   * its hash once sealed, else the founders (member ids and admin keys) and itself listed in it.
+   */
+  expectedGenesis?: ExpectedGenesis;
+  /**
+   * SECRET: the node's admin credential (domain/node-credentials.ts). A runtime delivers it to this
+   * node only (local: a 0600 file; kubernetes: a Secret mounted read-only) and never writes it into
+   * plain config or a record of the spec. Absent: the node's admin endpoints refuse everything.
+   */
+  adminToken?: string;
+}
+
+export interface ExpectedGenesis {
+  /** Lowercase hex genesis hash: the only genesis the node accepts. */
+  hash?: string;
+  /** Exactly these members, each with only these admin keys (hex). */
+  members?: { memberId: string; adminKeys: string[] }[];
+  /** The node's own key must be a validator (validator role) or a node of the genesis. */
+  includesSelf?: boolean;
 }
 
 export interface NodeEndpoints {

@@ -22,6 +22,8 @@ export const K = {
   node: (cid: string, nodeId: string) => `node/${cid}/${nodeId}`,
   nodes: (cid: string) => `node/${cid}/`,
   allNodes: () => 'node/',
+  /** A node's sealed admin credential (domain/node-credentials.ts); never part of the node record the API returns. */
+  nodeSecret: (cid: string, nodeId: string) => `nodesecret/${cid}/${nodeId}`,
   ceremony: (cid: string) => `ceremony/${cid}`,
   idempotency: (principal: string, key: string) => `idem/${principal}/${key}`,
   audit: (id: string) => `audit/${id}`,

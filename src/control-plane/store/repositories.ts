@@ -13,6 +13,7 @@ import type {
   Organization,
   Proposal,
 } from '../domain/types.js';
+import type { NodeSecretRecord } from '../domain/node-credentials.js';
 import type { ListOptions, LevelStore, Page, UnitOfWork } from './level-store.js';
 import { K } from './keys.js';
 
@@ -57,6 +58,7 @@ export function repositories(uow: UnitOfWork) {
     ]),
     proposals: repo<Proposal, [string, string]>(uow, K.proposal, (p) => [p.consortiumId, p.id]),
     nodes: repo<NodeRecord, [string, string]>(uow, K.node, (n) => [n.consortiumId, n.id]),
+    nodeSecrets: repo<NodeSecretRecord, [string, string]>(uow, K.nodeSecret, (r) => [r.consortiumId, r.nodeId]),
     ceremonies: repo<Ceremony, [string]>(uow, K.ceremony, (c) => [c.consortiumId]),
     audit: { append: (e: AuditEvent) => uow.append(K.audit(e.id), e as unknown as Record<string, unknown>) },
   };
@@ -86,6 +88,7 @@ export function queries(store: LevelStore) {
     consortium: (id: string) => store.get<Consortium>(K.consortium(id)),
     ceremony: (cid: string) => store.get<Ceremony>(K.ceremony(cid)),
     node: (cid: string, id: string) => store.get<NodeRecord>(K.node(cid, id)),
+    nodeSecret: (cid: string, id: string) => store.get<NodeSecretRecord>(K.nodeSecret(cid, id)),
     proposal: (cid: string, id: string) => store.get<Proposal>(K.proposal(cid, id)),
     cluster: (id: string) => store.get<Cluster>(K.cluster(id)),
   };

@@ -1,12 +1,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  decodeCommit, decodeHeader, fromHex, sealedGenesisFromJSON, sealedGenesisToJSON, signProofOfPossession, verifySealedGenesis,
+  decodeCommit, decodeHeader, fromHex, sealedGenesisToJSON, signProofOfPossession, verifySealedGenesis,
   stateProofFromJSON, type Block, type BlockHeader, type CommitCertificate, type KeyPair, type SealedGenesis,
 } from '../../chain/index.js';
 import { ConsortiaError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logging.js';
 import type { NodeConfig } from '../config.js';
+import { checkProvisionedGenesis, startupGenesis } from '../genesis-policy.js';
 import { loadOrCreateNodeKey } from '../keygen.js';
 import type { NodeMetrics } from '../metrics.js';
 import type {
@@ -52,16 +53,24 @@ export class LightNode implements NodeApiBackend {
     const store = await LightStore.open(join(config.dataDir, 'light'));
     const node = new LightNode(config, keyPair, store, deps.logger, deps.metrics, deps.fetchJson);
     const gfile = join(config.dataDir, 'genesis.json');
-    let json: string | undefined;
-    try { json = readFileSync(gfile, 'utf8'); } catch { json = config.genesisFile ? readFileSync(config.genesisFile, 'utf8') : undefined; }
-    if (json) await node.start(sealedGenesisFromJSON(JSON.parse(json)));
+    let stored: string | undefined;
+    try { stored = readFileSync(gfile, 'utf8'); } catch { stored = undefined; }
+    let sealed: SealedGenesis | undefined;
+    try {
+      // The stored genesis never silently wins over the configured one: a difference is fatal (GENESIS_MISMATCH).
+      sealed = startupGenesis({ stored, configured: config.genesisFile ? readFileSync(config.genesisFile, 'utf8') : undefined, configuredFrom: config.genesisFile }, config, keyPair.publicKey);
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+    if (sealed) await node.start(sealed);
     if (config.syncFrom.length === 0) deps.logger.warn('light node without syncFrom: it has no full node to follow');
     return node;
   }
 
   private async start(sealed: SealedGenesis): Promise<void> {
+    checkProvisionedGenesis(sealed, this.config, this.key.publicKey);
     verifySealedGenesis(sealed);
-    if (sealed.genesis.chainId !== this.config.chainId) throw new ConsortiaError('GENESIS_INVALID', `genesis is for chain ${sealed.genesis.chainId}`);
     writeDurably(join(this.config.dataDir, 'genesis.json'), JSON.stringify(sealedGenesisToJSON(sealed)));
     this.sealed = sealed;
     const trust = (await this.store.trust()) ?? genesisTrust(sealed.genesis);

@@ -14,6 +14,7 @@ import { FakeBackend, makeSealedGenesis } from './fake-backend.js';
 /** Node API limits: batch size / body / answer, admission in slices, rate limit, streamed answers, stream caps. */
 
 const LIMITS = { maxTxBytes: 2048, bodyLimitBytes: 16 * 1024 * 1024, maxWaitMs: 2000, sseKeepAliveMs: 60_000 };
+const ADMIN_TOKEN = 'limits-test-admin-token-0123456789abcdef';
 const busyWait = (ms: number): void => {
   const end = performance.now() + ms;
   while (performance.now() < end) { /* CPU, as signature verification is */ }
@@ -68,7 +69,7 @@ describe('node API request limits', () => {
   const backend = new SlowBackend('test-chain', makeSealedGenesis().sealed);
   let app: NodeApp;
   beforeAll(async () => {
-    app = await createNodeApi({ backend, registry: new Registry(), limits: { ...LIMITS, rateLimit: { max: 0, windowMs: 1000 } } });
+    app = await createNodeApi({ backend, registry: new Registry(), limits: { ...LIMITS, rateLimit: { max: 0, windowMs: 1000 } }, adminToken: () => ADMIN_TOKEN });
   });
   afterAll(async () => {
     await app.close();
@@ -132,7 +133,7 @@ describe('node API request limits', () => {
   });
 
   it('refuses PUT /v1/genesis on a running node before reading the body', async () => {
-    const r = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: { 'content-type': 'application/json' }, payload: '{"not": json' + ' '.repeat(100_000) });
+    const r = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, payload: '{"not": json' + ' '.repeat(100_000) });
     expect(r.statusCode).toBe(409);
     expect(r.json().error.code).toBe('GENESIS_ALREADY_SET');
   });

@@ -6,6 +6,9 @@ import { createNodeApi, encodeLengthPrefixed, type NodeApp } from '../../../src/
 import { FakeBackend, makeSealedGenesis } from './fake-backend.js';
 
 const LIMITS = { maxTxBytes: 2048, bodyLimitBytes: 64 * 1024, maxWaitMs: 2000, sseKeepAliveMs: 60_000 };
+/** The node's admin credential (PUT /v1/genesis); see admin-auth.test.ts for the refusals. */
+const ADMIN_TOKEN = 'routes-test-admin-token-0123456789abcdef';
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 function signedTx(kp: KeyPair, nonce: number, chainId = 'test-chain'): Uint8Array {
   return encodeTx(signTx({ chainId, signer: kp.publicKey, nonce, body: { type: 'create_account' } }, kp.secretKey));
@@ -19,7 +22,7 @@ describe('node API routes', () => {
   let app: NodeApp;
 
   beforeAll(async () => {
-    app = await createNodeApi({ backend, registry, limits: LIMITS });
+    app = await createNodeApi({ backend, registry, limits: LIMITS, adminToken: () => ADMIN_TOKEN });
   });
   afterAll(async () => {
     await app.close();
@@ -219,7 +222,7 @@ describe('node API routes', () => {
     expect(g.statusCode).toBe(200);
     expect(g.json().genesis.chainId).toBe('test-chain');
     expect(g.json().genesisHash).toMatch(/^[0-9a-f]{64}$/);
-    const again = await app.inject({ method: 'PUT', url: '/v1/genesis', payload: sealedGenesisToJSON(sealed) });
+    const again = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: ADMIN, payload: sealedGenesisToJSON(sealed) });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('GENESIS_ALREADY_SET');
   });
@@ -247,7 +250,7 @@ describe('node API in awaiting-genesis mode', () => {
   const backend = new FakeBackend('test-chain', null);
   let app: NodeApp;
   beforeAll(async () => {
-    app = await createNodeApi({ backend, registry: new Registry(), limits: LIMITS });
+    app = await createNodeApi({ backend, registry: new Registry(), limits: LIMITS, adminToken: () => ADMIN_TOKEN });
   });
   afterAll(async () => {
     await app.close();
@@ -266,14 +269,14 @@ describe('node API in awaiting-genesis mode', () => {
   it('PUT /v1/genesis rejects unsigned/tampered genesis with 400 GENESIS_* and installs a sealed one', async () => {
     const { sealed } = makeSealedGenesis();
     const unsigned = sealedGenesisToJSON({ genesis: sealed.genesis, approvals: [] });
-    const r1 = await app.inject({ method: 'PUT', url: '/v1/genesis', payload: unsigned });
+    const r1 = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: ADMIN, payload: unsigned });
     expect(r1.statusCode).toBe(400);
     expect(r1.json().error.code).toBe('GENESIS_MISSING_APPROVAL');
-    const junk = await app.inject({ method: 'PUT', url: '/v1/genesis', payload: { hello: 'world' } });
+    const junk = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: ADMIN, payload: { hello: 'world' } });
     expect(junk.statusCode).toBe(400);
     expect(backend.sealed).toBeNull();
 
-    const ok = await app.inject({ method: 'PUT', url: '/v1/genesis', payload: sealedGenesisToJSON(sealed) });
+    const ok = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: ADMIN, payload: sealedGenesisToJSON(sealed) });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ status: 'installed', chainId: 'test-chain' });
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);

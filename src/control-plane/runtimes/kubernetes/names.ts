@@ -65,6 +65,8 @@ export const nodeObjectNames = (nodeId: string) => {
     clientService: base,
     externalP2pService: `${base}-p2p-ext`,
     configMap: `${base}-config`,
+    /** The node's admin credential (the only Secret per node; the node key never leaves the pod). */
+    adminSecret: `${base}-admin`,
     serviceMonitor: base,
     pvcTemplate: 'data',
     pvc: `data-${base}-0`,

@@ -204,6 +204,7 @@ export function createKubernetesRuntime(input: CreateKubernetesRuntimeInput): Ku
     for (const name of [names.headlessService, names.clientService, names.externalP2pService]) {
       await deleteObject({ apiVersion: 'v1', kind: 'Service', namespace: ns, name });
     }
+    await deleteObject({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: names.adminSecret });
     if (await serviceMonitorAvailable()) {
       await deleteObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', namespace: ns, name: names.serviceMonitor });
     }

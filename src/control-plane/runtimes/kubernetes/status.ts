@@ -1,4 +1,5 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { NodeExitCodes, genesisMismatchStatus } from '../../../lib/node-exit.js';
 import type { NodeObservation, ObservedPhase } from '../runtime.js';
 import { ANNOTATION } from './names.js';
 
@@ -46,10 +47,31 @@ export function deriveObservation(sts: V1StatefulSet | undefined, pod: V1Pod | u
     const peers = report.status.peers?.length ?? 0;
     message = `height ${report.status.height}, ${peers} peers${report.status.syncing ? ', syncing' : ''}`;
   }
-  const obs: NodeObservation = { phase, ready, restarts };
+  // The node stopped itself on a genesis it was not provisioned for (exit code 3): say so, not "CrashLoopBackOff" / "Running".
+  const mismatch = pod && !pod.metadata?.deletionTimestamp ? genesisMismatchOf(containers) : undefined;
+  if (mismatch !== undefined) {
+    phase = 'Failed';
+    message = mismatch;
+  }
+  const obs: NodeObservation = { phase, ready: mismatch !== undefined ? false : ready, restarts };
   if (message !== undefined) obs.message = message;
   if (report.identity) obs.identity = report.identity;
   return obs;
+}
+
+type ContainerStatus = NonNullable<NonNullable<V1Pod['status']>['containerStatuses']>[number];
+
+/**
+ * "GENESIS_MISMATCH: <why>" when the node container last stopped with the node's GENESIS_MISMATCH exit
+ * code and has not been ready since (it keeps failing while restarted), else undefined. <why> comes
+ * from the node's fatal log line (terminationMessagePolicy FallbackToLogsOnError).
+ */
+export function genesisMismatchOf(containers: ContainerStatus[]): string | undefined {
+  const node = containers.find((c) => c.name === 'node') ?? containers[0];
+  if (!node || node.ready) return undefined;
+  const term = node.state?.terminated?.exitCode === NodeExitCodes.GENESIS_MISMATCH ? node.state.terminated
+    : node.lastState?.terminated?.exitCode === NodeExitCodes.GENESIS_MISMATCH ? node.lastState.terminated : undefined;
+  return term ? genesisMismatchStatus(term.message) : undefined;
 }
 
 /** Whether the pod was made from the StatefulSet's current template (its config hash and image). */

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../lib/logging.js';
+import { NodeExitCodes, genesisMismatchStatus } from '../../../lib/node-exit.js';
 import type { NodeObservation, NodeSpec, Runtime } from '../runtime.js';
 import { AllocationTable, DEFAULT_HOST_RANGE, type HostRange } from './allocations.js';
 import { probe } from './http-probe.js';
@@ -89,6 +90,8 @@ export class LocalRuntime implements Runtime {
       mkdirSync(paths.dataDir, { recursive: true });
       // Genesis first: a node restarted for the new config must find the genesis it names.
       const genesisChanged = genesis !== undefined && writeIfChanged(paths.genesisFile, genesis);
+      // The node reads its admin credential per request: a new one needs no restart.
+      writeAdminToken(paths.adminTokenFile, spec.adminToken);
       const configChanged = writeIfChanged(paths.configFile, config);
       const changed = genesisChanged || configChanged;
       const proc = this.processFor(spec.consortiumId, spec.nodeId);
@@ -118,7 +121,12 @@ export class LocalRuntime implements Runtime {
     const endpoints = endpointsOf(alloc);
     const restarts = proc?.restarts ?? 0;
     const alive = proc ? proc.running : isLiveFromPidFile(paths);
+    // A node that refused its data directory's genesis stays Failed (GENESIS_MISMATCH) through its restarts
+    // until one of them serves its API again (the data directory was fixed).
+    const genesisMismatch = proc?.lastExitCode === NodeExitCodes.GENESIS_MISMATCH;
+    const mismatch = (): NodeObservation => ({ phase: 'Failed', ready: false, endpoints, restarts, message: genesisMismatchMessage(paths.logFile) });
     if (!alive) {
+      if (genesisMismatch) return mismatch();
       const crashes = proc?.consecutiveCrashes ?? 0;
       const failed = crashes >= FAILED_AFTER_CRASHES;
       const message = proc?.lastExit ? `node exited (${proc.lastExit}); ${failed ? 'crash-looping, ' : ''}restart pending` : 'node not running';
@@ -127,6 +135,7 @@ export class LocalRuntime implements Runtime {
     const timeout = this.opts.probeTimeoutMs ?? 1500;
     const identity = await probe(`${endpoints.api}/v1/identity`, timeout);
     if (!identity || identity.status !== 200) {
+      if (genesisMismatch) return mismatch();
       return { phase: 'Pending', ready: false, endpoints, restarts, message: 'process running; API not answering yet' };
     }
     const id = identity.body as { publicKey?: string; proofOfPossession?: string };
@@ -202,6 +211,45 @@ function writeIfChanged(file: string, content: string): boolean {
   }
   writeFileSync(file, content);
   return true;
+}
+
+/** Writes the node's admin credential (0600, atomically), or removes it when the spec carries none. */
+function writeAdminToken(file: string, token: string | undefined): void {
+  if (token === undefined) {
+    rmSync(file, { force: true });
+    return;
+  }
+  try {
+    if (readFileSync(file, 'utf8') === token && (statSync(file).mode & 0o077) === 0) return;
+  } catch {
+    /* absent */
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, token, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, file);
+}
+
+/** How much of the end of node.log is searched for the node's fatal line. */
+const FATAL_LOG_TAIL_BYTES = 64 * 1024;
+/** "GENESIS_MISMATCH: <the node's own explanation from its last fatal log line>". */
+function genesisMismatchMessage(logFile: string): string {
+  let tail: string | undefined;
+  try {
+    const size = statSync(logFile).size;
+    const len = Math.min(size, FATAL_LOG_TAIL_BYTES);
+    const buf = Buffer.alloc(len);
+    const fd = openSync(logFile, 'r');
+    try {
+      readSync(fd, buf, 0, len, size - len);
+    } finally {
+      closeSync(fd);
+    }
+    tail = buf.toString('utf8');
+  } catch {
+    /* no log */
+  }
+  return genesisMismatchStatus(tail);
 }
 
 function isLiveFromPidFile(paths: NodePaths): boolean {

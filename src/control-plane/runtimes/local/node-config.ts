@@ -11,6 +11,8 @@ export interface NodePaths {
   configFile: string;
   genesisFile: string;
   keyFile: string;
+  /** The node's admin credential (mode 0600), named by adminTokenFile in its config. */
+  adminTokenFile: string;
   logFile: string;
   pidFile: string;
 }
@@ -23,6 +25,7 @@ export function nodePaths(baseDir: string, consortiumId: string, nodeId: string)
     configFile: join(dir, 'node.json'),
     genesisFile: join(dir, 'genesis.json'),
     keyFile: join(dir, 'data', 'node.key'),
+    adminTokenFile: join(dir, 'admin-token'),
     logFile: join(dir, 'node.log'),
     pidFile: join(dir, 'node.pid'),
   };
@@ -36,7 +39,7 @@ function safeSegment(id: string): string {
   return id;
 }
 
-/** The node config file (contracts §3) derived from a NodeSpec; generation is deliberately not part of it. */
+/** The node config file (src/node/config.ts) derived from a NodeSpec; generation is deliberately not part of it. */
 export function buildNodeConfig(spec: NodeSpec, paths: NodePaths, alloc: Allocation, logLevel: string): Record<string, unknown> {
   if (spec.mode === 'run' && spec.genesis === undefined) {
     throw new ConsortiaError(LocalRuntimeCodes.LOCAL_INVALID_SPEC, `node ${spec.nodeId}: mode 'run' needs a genesis`);
@@ -51,7 +54,10 @@ export function buildNodeConfig(spec: NodeSpec, paths: NodePaths, alloc: Allocat
     apiListen: `${alloc.host}:${alloc.apiPort}`,
     peers: spec.peers.map((p) => ({ publicKey: p.publicKey, address: p.address })),
     logLevel,
+    // The token itself is not in this file: it is in adminTokenFile (0600), present only while the spec carries one.
+    adminTokenFile: paths.adminTokenFile,
   };
+  if (spec.expectedGenesis !== undefined) cfg.expectedGenesis = spec.expectedGenesis;
   if (spec.mode === 'run') cfg.genesisFile = paths.genesisFile;
   if (spec.tier.retentionBlocks !== undefined) cfg.retentionBlocks = spec.tier.retentionBlocks;
   if (spec.tier.retentionSeconds !== undefined) cfg.retentionSeconds = spec.tier.retentionSeconds;

@@ -5,7 +5,7 @@ import { CHAIN_NODE_V8_FLAGS } from '../../../lib/node-flags.js';
 import type { Logger } from '../../../lib/logging.js';
 import { LocalRuntimeCodes } from './errors.js';
 import type { NodePaths } from './node-config.js';
-import { isNodeProcess, isPidAlive, isZombie } from './process-info.js';
+import { findNodeProcesses, isNodeProcess, isPidAlive, isZombie } from './process-info.js';
 
 export interface SupervisorOptions {
   nodeEntrypoint: string;
@@ -48,6 +48,8 @@ export class NodeProcess {
   restarts = 0;
   consecutiveCrashes = 0;
   lastExit: string | undefined;
+  /** Exit code of the last exit of a process this supervisor started (undefined: signal, or unknown for an adopted one). */
+  lastExitCode: number | undefined;
   private child: ChildProcess | undefined;
   private wanted = false;
   private startedAt = 0;
@@ -64,15 +66,27 @@ export class NodeProcess {
     return this.restartTimer !== undefined;
   }
 
-  /** Adopts the process named by the pid file when it is really this node; returns whether it did. */
+  /**
+   * Adopts the process named by the pid file when it is really this node, else a live process started
+   * for this node's config without a pid file (the control plane died between spawning it and writing
+   * the file: starting another would run the node twice); returns whether it did.
+   */
   adopt(): boolean {
     const rec = readPidFile(this.paths.pidFile);
-    if (!rec || rec.configFile !== this.paths.configFile || !isNodeProcess(rec.pid, this.paths.configFile)) return false;
-    this.pid = rec.pid;
-    this.startedAt = rec.startedAt;
+    if (rec && rec.configFile === this.paths.configFile && isNodeProcess(rec.pid, this.paths.configFile)) {
+      this.pid = rec.pid;
+      this.startedAt = rec.startedAt;
+    } else {
+      const orphan = findNodeProcesses(this.paths.configFile)[0];
+      if (orphan === undefined) return false;
+      this.pid = orphan;
+      this.startedAt = Date.now();
+      writeFileSync(this.paths.pidFile, JSON.stringify({ pid: orphan, configFile: this.paths.configFile, startedAt: this.startedAt } satisfies PidFile));
+      this.opts.logger.warn('adopted a node process that had no pid file', { pid: orphan, dir: this.paths.dir });
+    }
     this.wanted = true;
     this.startPolling();
-    this.opts.logger.info('adopted running node process', { pid: rec.pid, dir: this.paths.dir });
+    this.opts.logger.info('adopted running node process', { pid: this.pid, dir: this.paths.dir });
     return true;
   }
 
@@ -110,7 +124,7 @@ export class NodeProcess {
     this.startedAt = Date.now();
     const rec: PidFile = { pid, configFile: this.paths.configFile, startedAt: this.startedAt };
     writeFileSync(this.paths.pidFile, JSON.stringify(rec));
-    child.once('exit', (code, signal) => this.onExit(pid, code === null ? `signal ${signal}` : `exit code ${code}`));
+    child.once('exit', (code, signal) => this.onExit(pid, code === null ? `signal ${signal}` : `exit code ${code}`, code ?? undefined));
     child.once('error', (err) => this.opts.logger.warn('node process error', { dir: this.paths.dir, error: err.message }));
     this.startPolling();
     this.opts.logger.info('started node process', { pid, dir: this.paths.dir });
@@ -119,16 +133,18 @@ export class NodeProcess {
   private startPolling(): void {
     if (this.pollTimer) return;
     this.pollTimer = setInterval(() => {
-      if (this.pid !== undefined && !this.running) this.onExit(this.pid, 'process disappeared');
+      // Our own child reports its exit (with its exit code) through the 'exit' event; polling is for adopted ones.
+      if (this.pid !== undefined && this.child === undefined && !this.running) this.onExit(this.pid, 'process disappeared');
     }, this.opts.pollMs);
     this.pollTimer.unref();
   }
 
-  private onExit(pid: number, why: string): void {
+  private onExit(pid: number, why: string, code?: number): void {
     if (pid !== this.pid) return; // a stale notification about an older process
     this.pid = undefined;
     this.child = undefined;
     this.lastExit = why;
+    this.lastExitCode = code;
     if (!this.wanted) return;
     const ranMs = Date.now() - this.startedAt;
     this.consecutiveCrashes = ranMs >= this.opts.stableAfterMs ? 1 : this.consecutiveCrashes + 1;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** True when a process with this pid exists (signal 0 probes without delivering). */
 export function isPidAlive(pid: number): boolean {
@@ -42,4 +42,32 @@ export function isZombie(pid: number): boolean {
  */
 export function isNodeProcess(pid: number, configFile: string): boolean {
   return isPidAlive(pid) && !isZombie(pid) && processCommandLine(pid).includes(configFile);
+}
+
+/**
+ * Live processes (Linux /proc; elsewhere none) whose arguments are `... --config <configFile> ...`
+ * exactly: node processes started for that config, including one whose pid file was never written
+ * (the control plane was killed between spawning it and recording its pid).
+ */
+export function findNodeProcesses(configFile: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of entries) {
+    const pid = Number(e);
+    if (pid === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const i = argv.indexOf('--config');
+    if (i >= 0 && argv[i + 1] === configFile && isPidAlive(pid) && !isZombie(pid)) out.push(pid);
+  }
+  return out;
 }

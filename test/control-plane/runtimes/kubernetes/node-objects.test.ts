@@ -109,7 +109,18 @@ describe('node manifest builders', () => {
 
   it('ServiceMonitor only when the CRD exists; external P2P Service only when configured', () => {
     expect(buildServiceMonitor(spec(), { ...ctx, serviceMonitorAvailable: false })).toBeUndefined();
-    expect((buildServiceMonitor(spec(), ctx) as Any).spec.endpoints).toEqual([{ port: 'api', path: '/metrics', interval: '30s' }]);
+    const sm = buildServiceMonitor(spec(), ctx) as Any;
+    expect(sm.spec.jobLabel).toBe('app.kubernetes.io/name'); // job="consortia-node" for every node (alerts select it)
+    expect(sm.spec.endpoints).toMatchObject([{ port: 'api', path: '/metrics', interval: '30s' }]);
+    // consortium, organization and role come from the pod labels the runtime sets; tier is the PVC's storage class
+    expect(sm.spec.endpoints[0].relabelings).toEqual([
+      { action: 'replace', sourceLabels: ['__meta_kubernetes_pod_label_consortia_io_consortium'], targetLabel: 'consortium' },
+      { action: 'replace', sourceLabels: ['__meta_kubernetes_pod_label_consortia_io_org'], targetLabel: 'organization' },
+      { action: 'replace', sourceLabels: ['__meta_kubernetes_pod_label_consortia_io_role'], targetLabel: 'role' },
+      { action: 'replace', targetLabel: 'tier', replacement: opts.storage.validator.storageClass ?? 'default' },
+    ]);
+    const pod = (buildStatefulSet(spec(), ctx) as Any).spec.template.metadata.labels;
+    for (const l of ['consortia.io/consortium', 'consortia.io/org', 'consortia.io/role']) expect(pod[l], l).toBeTruthy();
     expect(buildExternalP2pService(spec(), ctx)).toBeUndefined();
     const ext = buildExternalP2pService(spec(), { ...ctx, opts: { ...opts, p2pExternalServiceType: 'LoadBalancer' } }) as Any;
     expect(ext.spec.type).toBe('LoadBalancer');

@@ -10,7 +10,13 @@ export const POD_PATHS = {
   configDir: '/etc/consortia',
   configFile: '/etc/consortia/node.json',
   genesisFile: '/etc/consortia/genesis.json',
+  /** The per-node admin Secret, mounted read-only (ADMIN_SECRET_KEY inside). */
+  adminDir: '/etc/consortia-admin',
+  adminTokenFile: '/etc/consortia-admin/admin-token',
 } as const;
+
+/** Key of the admin token in the node's admin Secret (the file name under POD_PATHS.adminDir). */
+export const ADMIN_SECRET_KEY = 'admin-token';
 
 /** The P2P address a node advertises: a template (multi-cluster) or its stable in-cluster DNS name. */
 export function advertisedP2pAddress(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>, namespace: string, opts: KubernetesRuntimeOptions): string {
@@ -29,7 +35,7 @@ export function clientServiceUrl(nodeId: string, namespace: string, opts: Kubern
   return `http://${nodeObjectNames(nodeId).clientService}.${namespace}.svc.${opts.clusterDomain}:${opts.ports.api}`;
 }
 
-/** The node process config file (contract §3), without secrets. */
+/** The node process config file (src/node/config.ts), without secrets. */
 export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: KubernetesRuntimeOptions): Record<string, unknown> {
   const cfg: Record<string, unknown> = {
     role: spec.role,
@@ -41,7 +47,10 @@ export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: Kuberne
     apiListen: `0.0.0.0:${opts.ports.api}`,
     peers: spec.peers.map((p) => ({ publicKey: p.publicKey, address: p.address })),
     logLevel: opts.logLevel,
+    // Always the same path (the Secret's content is not part of the config hash): the node reads it per request.
+    adminTokenFile: POD_PATHS.adminTokenFile,
   };
+  if (spec.expectedGenesis !== undefined) cfg['expectedGenesis'] = spec.expectedGenesis;
   if (spec.mode === 'run') cfg['genesisFile'] = POD_PATHS.genesisFile;
   if (spec.tier.retentionBlocks !== undefined) cfg['retentionBlocks'] = spec.tier.retentionBlocks;
   if (spec.tier.retentionSeconds !== undefined) cfg['retentionSeconds'] = spec.tier.retentionSeconds;

@@ -1,19 +1,22 @@
 import type { NodeSpec } from '../../runtime.js';
 import {
   ANNOTATION,
+  LABEL,
   nodeAnnotations,
   nodeLabels,
   nodeObjectNames,
   nodeSelectorLabels,
 } from '../names.js';
-import { POD_PATHS, buildConfigData, configHash } from './node-config.js';
+import { ADMIN_SECRET_KEY, POD_PATHS, buildConfigData, configHash } from './node-config.js';
 import type { BuildContext, Manifest } from './types.js';
 
 /** ConfigMap key holding the desired NodeSpec (minus genesis, which is genesis.json): lets the runtime resume after a restart. */
 export const SPEC_KEY = 'consortia-spec.json';
 
 export function specRecord(spec: NodeSpec): string {
-  const { genesis: _g, ...rest } = spec;
+  // Never the admin token: it lives only in the node's admin Secret. A spec restored from this
+  // record has none, so the runtime then leaves the Secret as it is (see buildAdminSecret).
+  const { genesis: _g, adminToken: _t, ...rest } = spec;
   return JSON.stringify(rest);
 }
 
@@ -31,7 +34,7 @@ export function specFromConfigData(data: Record<string, string> | undefined): No
   }
 }
 
-/** ConfigMap with node.json (+ genesis.json once sealed). Nothing secret: the node key never leaves the pod. */
+/** ConfigMap with node.json (+ genesis.json once sealed). Nothing secret: the node key never leaves the pod, the admin token is in the admin Secret. */
 export function buildConfigMap(spec: NodeSpec, ctx: BuildContext): Manifest {
   return {
     apiVersion: 'v1',
@@ -43,6 +46,27 @@ export function buildConfigMap(spec: NodeSpec, ctx: BuildContext): Manifest {
       annotations: nodeAnnotations(spec),
     },
     data: { ...buildConfigData(spec, ctx.namespace, ctx.opts), [SPEC_KEY]: specRecord(spec) },
+  };
+}
+
+/**
+ * The node's admin credential (domain/node-credentials.ts) as a Secret, mounted read-only into the
+ * pod only. Built only when the spec carries the token: a spec restored from the ConfigMap record has
+ * none, and then the Secret already applied is left untouched.
+ */
+export function buildAdminSecret(spec: NodeSpec, ctx: BuildContext): Manifest | undefined {
+  if (spec.adminToken === undefined) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: nodeObjectNames(spec.nodeId).adminSecret,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
+    type: 'Opaque',
+    data: { [ADMIN_SECRET_KEY]: Buffer.from(spec.adminToken, 'utf8').toString('base64') },
   };
 }
 
@@ -112,6 +136,8 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
               },
               livenessProbe: probe('/healthz', 10, 6),
               readinessProbe: probe('/readyz', 5, 3),
+              // A node that stops on its own (GENESIS_MISMATCH, exit code 3) explains why in its last log line.
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
@@ -121,12 +147,15 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
               volumeMounts: [
                 { name: names.pvcTemplate, mountPath: POD_PATHS.dataDir },
                 { name: 'config', mountPath: POD_PATHS.configDir, readOnly: true },
+                { name: 'admin', mountPath: POD_PATHS.adminDir, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
           ],
           volumes: [
             { name: 'config', configMap: { name: names.configMap } },
+            // optional: a node without its Secret starts, and refuses every admin request
+            { name: 'admin', secret: { secretName: names.adminSecret, optional: true, defaultMode: 0o440, items: [{ key: ADMIN_SECRET_KEY, path: ADMIN_SECRET_KEY }] } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
           ],
         },
@@ -195,29 +224,54 @@ export function buildExternalP2pService(spec: NodeSpec, ctx: BuildContext): Mani
   };
 }
 
-/** Prometheus Operator ServiceMonitor for the node's /metrics (only when the CRD is served). */
+/** Prometheus job of every chain node (the alert rules and dashboards select it): the pods' app.kubernetes.io/name. */
+export const NODE_METRICS_JOB = 'consortia-node';
+
+/** The storage tier a node's data lives on, as its `tier` target label: its PVC's storage class. */
+export function storageTierOf(spec: Pick<NodeSpec, 'role' | 'resources'>, ctx: BuildContext): string {
+  return tierStorage(spec, ctx).storageClass ?? 'default';
+}
+
+/**
+ * Prometheus Operator ServiceMonitor for the node's /metrics (only when the CRD is served). Every
+ * series of the node gets consortium, organization and role as target labels from the pod labels
+ * the runtime sets, and tier (its PVC's storage class) as a fixed value: target labels, not labels
+ * on each series, so the node exports none of them. job is `consortia-node` for every node.
+ */
 export function buildServiceMonitor(spec: NodeSpec, ctx: BuildContext): Manifest | undefined {
   if (!ctx.serviceMonitorAvailable) return undefined;
   const names = nodeObjectNames(spec.nodeId);
+  const podLabel = (label: string): string => `__meta_kubernetes_pod_label_${label.replace(/[^A-Za-z0-9_]/g, '_')}`;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
-    metadata: { name: names.serviceMonitor, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    // Extra labels (options.serviceMonitorLabels) let a Prometheus' serviceMonitorSelector pick it up; ours win on a clash.
+    metadata: { name: names.serviceMonitor, namespace: ctx.namespace, labels: { ...ctx.opts.serviceMonitorLabels, ...nodeLabels(spec) }, annotations: nodeAnnotations(spec) },
     spec: {
+      jobLabel: LABEL.name,
       selector: { matchLabels: { ...nodeSelectorLabels(spec.nodeId, spec.consortiumId) } },
-      endpoints: [{ port: 'api', path: '/metrics', interval: '30s' }],
+      endpoints: [{
+        port: 'api', path: '/metrics', interval: '30s',
+        relabelings: [
+          { action: 'replace', sourceLabels: [podLabel(LABEL.consortium)], targetLabel: 'consortium' },
+          { action: 'replace', sourceLabels: [podLabel(LABEL.org)], targetLabel: 'organization' },
+          { action: 'replace', sourceLabels: [podLabel(LABEL.role)], targetLabel: 'role' },
+          { action: 'replace', targetLabel: 'tier', replacement: storageTierOf(spec, ctx) },
+        ],
+      }],
     },
   };
 }
 
 /**
- * All objects of one node, in apply order (config before the StatefulSet that mounts it).
+ * All objects of one node, in apply order (Secret and config before the StatefulSet that mounts them).
  * Note: the client Service selects pods by nodeSelectorLabels, which the headless Service shares,
  * so a ServiceMonitor selecting those labels would match both Services; it matches on port name 'api',
  * which only the client Service has.
  */
 export function buildNodeObjects(spec: NodeSpec, ctx: BuildContext): Manifest[] {
   const out: (Manifest | undefined)[] = [
+    buildAdminSecret(spec, ctx),
     buildConfigMap(spec, ctx),
     buildHeadlessService(spec, ctx),
     buildClientService(spec, ctx),

@@ -1,5 +1,5 @@
 // A stand-in chain node for runtime tests: a real process that reads the config file the
-// runtime wrote and serves the node's identity/health endpoints (contracts §3) on apiListen.
+// runtime wrote and serves the node's identity/health endpoints (docs/protocol.md#node-http-api) on apiListen.
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
