@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { registerEventLoopLag } from '../lib/event-loop-lag.js';
 import { installAuth } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
-import { installErrorHandler } from './api/error-handler.js';
+import { contractServerOptions, installErrorHandler } from './api/error-handler.js';
 import { clusterRoutes } from './api/routes-clusters.js';
 import { ceremonyRoutes } from './api/routes-ceremony.js';
 import { consortiumRoutes } from './api/routes-consortia.js';
@@ -82,13 +82,16 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     ...(deps.encryptionKey ? { encryptionKey: deps.encryptionKey } : {}),
     kick: deps.kick ?? (() => undefined),
   };
+  let contract: ReturnType<typeof installErrorHandler> | undefined;
   const app = Fastify({
     logger: deps.logger ?? false,
     // Never log the Authorization header (bearer secrets).
     ...(deps.logger ? {} : {}),
-    ajv: { customOptions: { removeAdditional: true, useDefaults: true, coerceTypes: 'array' } },
+    // Input validation is lib/http-contract.ts (strict: no coercion, unknown fields refused, all
+    // problems in one 400); errors raised before routing are shaped by these two options.
+    ...contractServerOptions(() => contract?.routes),
   });
-  installErrorHandler(app);
+  contract = installErrorHandler(app);
   await installRateLimit(app, deps.rateLimit ?? RATE_LIMIT_DEFAULTS);
   registerEventLoopLag(registry);
   await app.register(swagger, {

@@ -15,7 +15,14 @@ export function eventRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/v1/events', {
-    schema: { tags: ['events'], summary: 'Server-sent events (text/event-stream): one `change` event per committed resource change' },
+    schema: {
+      tags: ['events'],
+      summary: 'Server-sent events (text/event-stream): one `change` event per committed resource change',
+      response: {
+        200: { description: 'an endless text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        ...S.Errors,
+      },
+    },
   }, async (req, reply) => {
     const p = principalOf(req);
     reply.hijack();

@@ -11,9 +11,12 @@ const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$
 const Name = Type.String({ minLength: 1, maxLength: 64 });
 const Time = Type.String({ description: 'ISO-8601 time' });
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Record(Type.String(), Type.Unknown()) }),
-});
+const ErrorInner = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Record(Type.String(), Type.Unknown()) });
+export const ErrorBody = Type.Object({ error: ErrorInner });
+/** ErrorBody with the OpenAPI description of one status. */
+function errorResponse(description: string) {
+  return Type.Object({ error: ErrorInner }, { description });
+}
 
 export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -310,5 +313,26 @@ export const AuditEvent = Type.Object({
   details: Type.Optional(Type.Unknown()),
 });
 
-/** Standard error responses to attach to routes (documents them in OpenAPI). */
-export const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
+/**
+ * Every error status a route of this API can answer, each `{ error: { code, message, details } }`
+ * (documents them in OpenAPI; lib/http-contract.ts adds them to a route that names none).
+ */
+export const Errors = {
+  400: errorResponse(
+    'VALIDATION_FAILED (every schema problem in details.problems, the first 20, with details.count; unknown fields in details.unknownFields), ' +
+      'BAD_URL (undecodable URL), BAD_REQUEST (not valid HTTP), INVALID_SIGNATURE, INVALID_KEY, INVALID_ACTION, INVALID_TIER, CLUSTER_UNREACHABLE, ENCRYPTION_NOT_CONFIGURED',
+  ),
+  401: errorResponse('UNAUTHENTICATED: no bearer token, or an unknown or revoked one'),
+  403: errorResponse('FORBIDDEN (the token\'s role or organization may not do this), NOT_A_MEMBER'),
+  404: errorResponse('NOT_FOUND: no such resource, or one of another organization'),
+  405: errorResponse('METHOD_NOT_ALLOWED: the path does not take this method; the Allow header lists those it takes'),
+  408: errorResponse('REQUEST_TIMEOUT: the request was not received in time'),
+  409: errorResponse('VERSION_CONFLICT, INVALID_STATE, ALREADY_EXISTS, ALREADY_VOTED, ALREADY_APPROVED, PROPOSAL_CLOSED'),
+  413: errorResponse('PAYLOAD_TOO_LARGE: the body is over the limit (details.limit bytes)'),
+  414: errorResponse('URI_TOO_LONG: a path parameter or the request line is too long'),
+  415: errorResponse('UNSUPPORTED_MEDIA_TYPE: bodies are application/json'),
+  422: errorResponse('IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with a different request'),
+  429: errorResponse('RATE_LIMITED: too many requests from this client; retry after Retry-After seconds'),
+  431: errorResponse('HEADERS_TOO_LARGE: the request headers are over the limit'),
+  500: errorResponse('INTERNAL'),
+};

@@ -23,6 +23,25 @@ export const CpCodes = {
   ENCRYPTION_NOT_CONFIGURED: 'ENCRYPTION_NOT_CONFIGURED',
   UNSUPPORTED: 'UNSUPPORTED',
   INTERNAL: 'INTERNAL',
+  // HTTP-level refusals (api/error-handler.ts, lib/http-contract.ts)
+  /** 405 with Allow: the path exists, the method does not. */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** 413: body over the limit. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** 414: a path parameter or the request line is too long. */
+  URI_TOO_LONG: 'URI_TOO_LONG',
+  /** 415: a body of a media type the route does not take. */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** 431: request headers over the limit. */
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  /** 400: the URL cannot be decoded. */
+  BAD_URL: 'BAD_URL',
+  /** 400: not a valid HTTP request (refused by the HTTP parser). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** 408. */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  /** 429 with Retry-After (server.ts). */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 export type CpCode = (typeof CpCodes)[keyof typeof CpCodes];
 
@@ -50,6 +69,15 @@ export const HTTP_STATUS: Record<string, number> = {
   IDEMPOTENCY_KEY_REUSED: 422,
   UNSUPPORTED: 501,
   INTERNAL: 500,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
+  BAD_URL: 400,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  RATE_LIMITED: 429,
 };
 
 export function httpStatusFor(code: string): number {

@@ -124,7 +124,7 @@ export interface NodeStatus {
   /** Lowest height whose block (or header, for light nodes) is still available. */
   lowestHeight: number;
   mempool: { txs: number; bytes: number };
-  /** Retained range and bytes on disk of the node's level DB (issue 5). */
+  /** Retained range and bytes on disk of the node's level DB (docs/storage-tiers.md). */
   storage?: StorageStatus;
 }
 
@@ -196,7 +196,7 @@ export interface NodeApiBackend {
 
   status(): NodeStatus;
 
-  // ---- tiered storage (issue 5); optional so that test doubles need not implement them
+  // ---- tiered storage (docs/storage-tiers.md); optional so that test doubles need not implement them
 
   /** Headers with commit certificates from `from` (at most `count`); throws PRUNED below the lowest retained height. */
   getHeaders?(from: number, count: number): Promise<HeaderWithCommit[]>;

@@ -1,6 +1,6 @@
 /**
  * Error codes the node API itself raises, and the ONE code -> HTTP status table of the node
- * API (contracts §3). Codes raised by the chain (CODEC_*, GENESIS_*, rejection codes) and by
+ * API (docs/protocol.md#node-http-api). Codes raised by the chain (CODEC_*, GENESIS_*, rejection codes) and by
  * the node (MEMPOOL_FULL, PRUNED, ...) are mapped here by name, not imported, so the table
  * does not depend on where each domain keeps its constants.
  */
@@ -20,13 +20,28 @@ export const NodeApiCodes = {
   PRUNED: 'PRUNED',
   MEMPOOL_FULL: 'MEMPOOL_FULL',
   GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET',
+  /** A mutating endpoint without this node's admin credential (rpc/admin-auth.ts); details.reason. */
+  UNAUTHORIZED: 'UNAUTHORIZED',
   AWAITING_GENESIS: 'AWAITING_GENESIS',
   NOT_READY: 'NOT_READY',
   NOT_SUPPORTED: 'NOT_SUPPORTED',
   INTERNAL: 'INTERNAL',
+  // HTTP-level refusals (rpc/contract.ts, lib/http-contract.ts)
+  /** 405 with Allow: the path exists, the method does not. */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  /** 414: a path parameter or the request line is too long. */
+  URI_TOO_LONG: 'URI_TOO_LONG',
+  /** 431: request headers over the limit. */
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  /** 400: the URL cannot be decoded. */
+  BAD_URL: 'BAD_URL',
+  /** 400: not a valid HTTP request (refused by the HTTP parser). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** 408. */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
 } as const;
 
-/** Chain admission/execution rejection codes (contracts §1): the tx was well-formed but refused. */
+/** Chain admission/execution rejection codes (RejectionCodes, src/chain/errors.ts): the tx was well-formed but refused. */
 export const CHAIN_REJECTION_CODES: ReadonlySet<string> = new Set([
   'BAD_SIGNATURE',
   'BAD_NONCE',
@@ -61,10 +76,18 @@ const EXACT: Record<string, number> = {
   ACCOUNT_MEMPOOL_FULL: 429, // the signer has its cap of pending txs (src/node/mempool)
   NONCE_TOO_FAR_AHEAD: 422, // nonce too far above the signer's next executable nonce (src/node/mempool)
   GENESIS_ALREADY_SET: 409,
+  GENESIS_MISMATCH: 409, // a valid genesis, but not the one this node was provisioned for (src/node/genesis-policy.ts)
+  UNAUTHORIZED: 401,
   CONFLICT: 409,
   AWAITING_GENESIS: 503,
   NOT_READY: 503,
   NOT_SUPPORTED: 501,
+  METHOD_NOT_ALLOWED: 405,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  BAD_URL: 400,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
 };
 
 /** HTTP status for an error code; unknown codes are server faults (500). */

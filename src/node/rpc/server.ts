@@ -1,9 +1,12 @@
 import Fastify, { LogController, type FastifyError, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ConsortiaError, isConsortiaError } from '../../lib/errors.js';
+import { fastifyValidationError, unroutedReply, type RouteTable } from '../../lib/http-contract.js';
 import { registerEventLoopLag } from '../../lib/event-loop-lag.js';
+import { installAdminAuth, type AdminTokenSource } from './admin-auth.js';
 import type { NodeApiContext, NodeApp } from './context.js';
+import { installNodeContract, NODE_CONTRACT_CODES, nodeContractServerOptions } from './contract.js';
 import { NodeApiCodes, statusForCode } from './errors.js';
 import { OTHER_BODY_BYTES_MAX, RATE_LIMIT_MAX_DEFAULT, RATE_LIMIT_WINDOW_MS_DEFAULT } from './limits.js';
 import { registerBlockRoutes } from './routes/blocks.js';
@@ -16,20 +19,24 @@ import { registerTierRoutes } from './routes/tiers.js';
 export interface NodeApiOptions extends NodeApiContext {
   /** fastify logger option (pino options or false); main passes { level, stream: stderr }. */
   logger?: FastifyServerOptions['logger'];
+  /** The node's admin credential (rpc/admin-auth.ts); without it every mutating route but tx submission answers 401. */
+  adminToken?: AdminTokenSource;
 }
 
 interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: string; message: string; details: Record<string, unknown> };
 }
 
+/** Every error is { error: { code, message, details } }; details is {} when there is nothing to add. */
 function body(code: string, message: string, details?: Record<string, unknown>): ErrorBody {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
+  return { error: { code, message, details: details ?? {} } };
 }
 
 /** Translates fastify's own errors (validation, body limit, parsing) into API error codes. */
 function fastifyErrorToApi(err: FastifyError, req: FastifyRequest): { status: number; body: ErrorBody } | null {
   if (err.validation) {
-    return { status: 400, body: body(NodeApiCodes.INVALID_REQUEST, `invalid ${err.validationContext ?? 'request'}: ${err.message}`) };
+    const e = fastifyValidationError(NodeApiCodes.INVALID_REQUEST, err);
+    return { status: 400, body: body(e.code, e.message, e.details) };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -50,7 +57,12 @@ function fastifyErrorToApi(err: FastifyError, req: FastifyRequest): { status: nu
       break;
   }
   if (err instanceof SyntaxError || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
-    return { status: err.statusCode ?? 400, body: body(NodeApiCodes.INVALID_REQUEST, err.message) };
+    const status = err.statusCode ?? 400;
+    const byStatus: Record<number, string> = {
+      404: NodeApiCodes.NOT_FOUND, 405: NodeApiCodes.METHOD_NOT_ALLOWED, 408: NodeApiCodes.REQUEST_TIMEOUT, 413: NodeApiCodes.BODY_TOO_LARGE,
+      414: NodeApiCodes.URI_TOO_LONG, 415: NodeApiCodes.UNSUPPORTED_MEDIA_TYPE, 429: NodeApiCodes.RATE_LIMITED, 431: NodeApiCodes.HEADERS_TOO_LARGE,
+    };
+    return { status, body: body(byStatus[status] ?? NodeApiCodes.INVALID_REQUEST, err.message, { fastifyCode: err.code }) };
   }
   return null;
 }
@@ -81,10 +93,11 @@ async function installRateLimit(app: NodeApp, opts: NodeApiOptions): Promise<voi
 }
 
 /**
- * The node HTTP API (contracts §3) over a NodeApiBackend. Returns a ready-to-listen fastify
+ * The node HTTP API (docs/protocol.md#node-http-api) over a NodeApiBackend. Returns a ready-to-listen fastify
  * instance; the caller owns listen/close. All errors leave through the one handler below.
  */
 export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
+  let routes: RouteTable | undefined;
   const app = Fastify({
     logger: opts.logger ?? false,
     // routes that take bodies set their own limits (tx, batch, genesis); anything else gets little
@@ -94,14 +107,20 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
     forceCloseConnections: 'idle',
     // Per-request logs would dominate CPU under load generators; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-  })
-    .setValidatorCompiler(TypeBoxValidatorCompiler)
-    .withTypeProvider<TypeBoxTypeProvider>();
+    // bad URL, 414, 431 and malformed HTTP in the error shape (rpc/contract.ts)
+    ...nodeContractServerOptions(() => routes),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // Strict inputs (no coercion, unknown fields refused, all problems in one 400), 404/405 and the
+  // OpenAPI document (GET /openapi.json): before any route.
+  routes = await installNodeContract(app);
 
   // Binary batches for load generators; limited by the instance/route bodyLimit.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, payload, done) => done(null, payload));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    // a request that matched no route but failed before the 404 handler: 404 / 405 + Allow
+    const unrouted = isConsortiaError(err) || !routes ? null : unroutedReply(routes, NODE_CONTRACT_CODES, req, reply, err);
+    if (unrouted) return unrouted;
     if (isConsortiaError(err)) {
       const status = statusForCode(err.code);
       if (status >= 500 && status !== 503) req.log.error({ err, code: err.code }, 'request failed');
@@ -116,11 +135,8 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
   });
 
   await installRateLimit(app, opts);
+  installAdminAuth(app, { adminToken: opts.adminToken, registry: opts.registry });
   registerEventLoopLag(opts.registry);
-
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(body(NodeApiCodes.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`)),
-  );
 
   registerNodeInfoRoutes(app, opts);
   registerTxRoutes(app, opts);

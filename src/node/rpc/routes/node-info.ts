@@ -39,7 +39,7 @@ export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void 
     return { genesisHash: hex(genesisHash(g.genesis)), ...(sealedGenesisToJSON(g) as Record<string, unknown>) };
   });
 
-  // Sealed genesis JSON (contracts §1 sealedGenesisToJSON form); verified by the node before use.
+  // Sealed genesis JSON (sealedGenesisToJSON form, docs/protocol.md#genesis); verified by the node before use.
   // The only large body besides batches (up to api.bodyLimitBytes): once a genesis is installed it
   // is refused before the body is read, so a running node never parses (or verifies) one.
   app.put('/v1/genesis', {

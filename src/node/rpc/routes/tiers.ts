@@ -20,7 +20,7 @@ function renderAccountTx(t: TxLookup): unknown {
 }
 
 /**
- * Tiered-storage routes (issue 5): header ranges and epoch records for light clients, an
+ * Tiered-storage routes (docs/storage-tiers.md): header ranges and epoch records for light clients, an
  * account's txs with inclusion proofs, and the state snapshot a joining ordinary node starts from.
  * Bytes travel as canonical encodings in hex, so the client verifies exactly what was signed.
  */

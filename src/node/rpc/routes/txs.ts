@@ -151,6 +151,14 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
         items = splitLengthPrefixed(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), TXS_PER_BATCH_MAX);
       } else {
         const list = Array.isArray(body) ? body : (body as { txs?: unknown } | null)?.txs;
+        // the object form is closed, like every schema-checked body (lib/http-contract.ts)
+        const unknown = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => k !== 'txs') : [];
+        if (unknown.length > 0) {
+          throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `${unknown[0]}: is not a known field (a JSON batch is [hex] or { txs: [hex] })`, {
+            field: unknown[0], unknownFields: unknown.slice(0, 20), count: unknown.length,
+            problems: unknown.slice(0, 20).map((field) => ({ field, message: 'is not a known field' })),
+          });
+        }
         if (Array.isArray(list) && list.length > TXS_PER_BATCH_MAX) throw tooManyTxs(TXS_PER_BATCH_MAX, list.length);
         if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
           throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, 'JSON batch must be an array of hex txs or { txs: [hex] }');
