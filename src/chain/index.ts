@@ -1,4 +1,4 @@
-// Public surface of the pure ledger model (see /work/contracts.md §1).
+// Public surface of the pure ledger model (see docs/protocol.md and docs/architecture.md).
 export * from './errors.js';
 export { ConsortiaError, isConsortiaError } from '../lib/errors.js';
 export * from './bytes.js';

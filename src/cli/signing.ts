@@ -3,7 +3,7 @@ import { fromHex, genesisFromJSON, genesisHash, governanceActionHash, governance
 import { CliCodes } from './errors.js';
 import type { OrgKey } from './key-file.js';
 
-/** Signed governance vote body for POST .../votes (contracts §5). */
+/** Signed governance vote body for POST .../votes (docs/control-plane.md#governance). */
 export function signVote(key: OrgKey, memberId: string, chainId: string, proposalId: string, actionHashHex: string, vote: 'YES' | 'NO') {
   const payload = governanceVotePayload(chainId, proposalId, fromHex(actionHashHex, 32), vote);
   return { memberId, vote, adminKey: toHex(key.publicKey), signature: toHex(signDomainPortable(Tags.GOV_VOTE, key.secretKey, payload)) };

@@ -11,7 +11,7 @@ import { generateKeyPair, signProofOfPossession, Tags, verifyDomain } from '../.
 import { appendEntry } from '../../src/control-plane/domain/transcript.js';
 import type { TranscriptEntry } from '../../src/control-plane/domain/types.js';
 
-// A fastify stub of the control-plane REST surface (contracts §5): records requests, checks signatures.
+// A fastify stub of the control-plane REST surface (docs/control-plane.md#rest-api): records requests, checks signatures.
 interface Rec { method: string; url: string; body: unknown; auth?: string }
 let app: FastifyInstance;
 let base = '';

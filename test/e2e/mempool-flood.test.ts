@@ -118,7 +118,9 @@ describe('mempool under a flood of gapped txs', () => {
     const again = await submit(net.nodes[3]!, stuckTx, true);
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(again.body).toMatchObject({ status: 'committed', code: 'OK' });
-    // Resubmitting a committed tx is a clear, safe answer on every route, never BAD_NONCE.
+    // Resubmitting a committed tx is a clear, safe answer on every route, never BAD_NONCE (asked of
+    // each node once it has the block: a node one block behind would rightly take it as pending).
+    await net.waitHeight(net.nodes, again.body.height as number);
     for (const n of net.nodes) {
       const once = await submit(n, stuckTx);
       expect(once.status).toBe(200);

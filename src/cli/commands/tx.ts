@@ -7,7 +7,7 @@ import { printObject } from '../output.js';
 import { decimalFlag, hexFlag, intFlag } from '../parse.js';
 import { action } from './action.js';
 
-/** Talks to a chain node's API directly (contracts §3); the key signs locally. */
+/** Talks to a chain node's API directly (docs/protocol.md#node-http-api); the key signs locally. */
 async function nodeCall<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   let res: Response;
   try {

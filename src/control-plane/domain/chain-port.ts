@@ -1,5 +1,5 @@
 /**
- * The only place the control plane touches src/chain (contracts §1): every signature,
+ * The only place the control plane touches src/chain (docs/architecture.md#layers): every signature,
  * hash and canonical encoding comes from there so the chain re-verifies exactly what we
  * verified. Keep this list small.
  */
@@ -33,7 +33,7 @@ export type {
   UnsignedTx,
 } from '../../chain/index.js';
 
-/** Signature domain tags (contracts §1). */
+/** Signature domain tags (Tags in src/chain/keys.ts; docs/protocol.md#encoding-and-signatures). */
 export const TAG_POP = 'consortia/pop/v1';
 export const TAG_GENESIS_APPROVAL = 'consortia/genesis-approval/v1';
 export const TAG_GOV_VOTE = 'consortia/gov-vote/v1';

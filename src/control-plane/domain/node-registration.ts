@@ -1,5 +1,5 @@
 /**
- * Admission of a node that is not in the genesis (DESIGN §2: only nodes registered on chain for a
+ * Admission of a node that is not in the genesis (docs/protocol.md#p2p: only nodes registered on chain for a
  * current member may connect). A non-validator node requested after the ceremony starts in keygen
  * mode; once it reports its key, its organization signs — client-side, with an admin key — a YES
  * vote over the chain action register_node(member, key, role) under a proposal id unique to the

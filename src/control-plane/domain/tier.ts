@@ -1,5 +1,5 @@
 /**
- * Tier settings per node role (DESIGN §2, issue 5): retention (blocks and/or seconds) applies to
+ * Tier settings per node role (docs/storage-tiers.md): retention (blocks and/or seconds) applies to
  * ordinary nodes only, followed accounts to light nodes only. Anything else is refused with
  * 400 INVALID_TIER naming the field, so a request never silently drops a setting.
  */

@@ -10,7 +10,7 @@ import { ClassicLevel } from 'classic-level';
  *   b/<h12> block · c/<h12> commit certificate for block h · H/<hash hex> height
  *   t/<tx hash hex> height u32 | index u32 | code utf8 · s/<state key> state value
  *   m/head  height u32 | hash 32 · m/genesis sealed genesis JSON
- * Tiered storage (issue 5):
+ * Tiered storage (docs/storage-tiers.md):
  *   v/<state key>\0<h12> 1|value or 0 (deleted)   state history, super nodes only (never pruned)
  *   a/<account hex>/<h12>/<i6> tx hash              txs touching an account (light clients ask for these)
  *   e/<h12> epoch record (JSON)                      validator-set change made by block h (never pruned)
