@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the Kubernetes server binaries from the Go module proxy:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kube-proxy, in one
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl, in one
 # `go build` so that the packages they share compile once (cold: about 10 min on 2 cores).
 #
 # k8s.io/kubernetes cannot be `go install`ed directly: its go.mod replaces every k8s.io/* staging
@@ -20,7 +20,7 @@ CACHE_DIR="${CONSORTIA_K8S_CACHE:-$REPO_ROOT/.cache/k8s}"
 HOME_CACHE="${HOME:-/root}/.cache/consortia/k8s"
 # Bump RECIPE when the build flags change, so that an old cached binary is not reused.
 RECIPE=3
-ALL=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+ALL=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 WANTED=("${@:-${ALL[@]}}")
 [[ $# -gt 0 ]] || WANTED=("${ALL[@]}")
 NAME="kube-${K8S_VERSION}-r${RECIPE}"

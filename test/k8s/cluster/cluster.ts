@@ -16,13 +16,16 @@ import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { ClusterBinaries } from '../env/binaries.js';
 import { generateCerts, generateClientCert } from '../env/certs.js';
+import { kubeconfigYaml } from '../env/kubeconfig.js';
 import { freePort } from '../env/ports.js';
 import { get, startProcess, tail, waitUntil } from '../env/process.js';
-import { containerdConfig, cniConfig, corefile, kubeconfigYaml, kubeletConfig } from './config-files.js';
+import { containerdConfig, cniConfig, corefile, kubeletConfig } from './config-files.js';
 import { captureHostState, diffHostState, listNetns, restoreHostState, writeSysctl, type HostState } from './host-state.js';
 import { clusterLayout, type ClusterLayout } from './layout.js';
 
 export const SANDBOX_IMAGE = 'localhost/consortia/pause:1';
+/** Context name of the admin kubeconfig (CoreDNS's Corefile names it too). */
+export const KUBECONFIG_CONTEXT = 'consortia';
 /** Storage classes the harness serves with local PersistentVolumes: the runtime's tier defaults. */
 export const TIER_STORAGE_CLASSES = ['consortia-validator', 'consortia-archive', 'consortia-standard'] as const;
 export const DEFAULT_STORAGE_CLASS = 'consortia-standard';
@@ -324,7 +327,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     const token = randomBytes(24).toString('hex');
     writeFileSync(join(pki, 'tokens.csv'), `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
     const ca = readFileSync(certs.caCert, 'utf8');
-    cluster.kubeconfig = kubeconfigYaml(cluster.server, ca, token);
+    cluster.kubeconfig = kubeconfigYaml(cluster.server, ca, token, KUBECONFIG_CONTEXT);
     writeFileSync(cluster.kubeconfigPath, cluster.kubeconfig, { mode: 0o600 });
 
     // etcd
@@ -395,7 +398,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
       `--metrics-bind-address=127.0.0.1:${await freePort()}`, `--healthz-bind-address=127.0.0.1:${await freePort()}`, '--v=1',
     ]);
     const corefilePath = join(l.runDir, 'Corefile');
-    writeFileSync(corefilePath, corefile(l, componentKubeconfig));
+    writeFileSync(corefilePath, corefile(l, componentKubeconfig, KUBECONFIG_CONTEXT));
     const dns = spawnComponent('coredns', bins.coredns, ['-conf', corefilePath]);
 
     const kc = new KubeConfig();

@@ -1,6 +1,6 @@
 /**
- * Configuration files of the one-node cluster's components (containerd, CNI, kubelet, CoreDNS,
- * kubeconfigs), as text. Paths and addresses come from the layout in layout.ts.
+ * Configuration files of the one-node cluster's components (containerd, CNI, kubelet, CoreDNS),
+ * as text. Paths and addresses come from the layout in layout.ts.
  */
 import type { ClusterLayout } from './layout.js';
 
@@ -107,12 +107,12 @@ shutdownGracePeriod: 0s
 }
 
 /** CoreDNS serves cluster.local from the API server on the bridge address; nothing is forwarded out of the host. */
-export function corefile(l: ClusterLayout, kubeconfigPath: string): string {
+export function corefile(l: ClusterLayout, kubeconfigPath: string, context: string): string {
   return `.:${l.net.dnsPort} {
     bind ${l.net.gateway}
     errors
     kubernetes ${l.net.clusterDomain} in-addr.arpa ip6.arpa {
-        kubeconfig ${kubeconfigPath} consortia
+        kubeconfig ${kubeconfigPath} ${context}
         pods insecure
         fallthrough in-addr.arpa ip6.arpa
         ttl 5
@@ -120,27 +120,4 @@ export function corefile(l: ClusterLayout, kubeconfigPath: string): string {
     cache 5
 }
 `;
-}
-
-export function kubeconfigYaml(server: string, caPem: string, token: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: consortia',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
-    'users:',
-    '- name: admin',
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: consortia',
-    '  context:',
-    '    cluster: consortia',
-    '    user: admin',
-    'current-context: consortia',
-    '',
-  ].join('\n');
 }

@@ -8,11 +8,14 @@
  * consortium deleted with its PVCs, and `helm test`.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeTx, signTx, type UnsignedTx } from '../../../src/chain/tx.js';
 import { namespaceName, nodeObjectNames } from '../../../src/control-plane/runtimes/kubernetes/index.js';
 import { client, createOrg, generateKeyPair, signedApproval, signedVote, toHex, waitFor, type Call, type OrgHandle } from '../../e2e/support/cp-api.js';
+import { REPO_ROOT } from '../env/binaries.js';
 import { installPlatform, type Platform } from './platform.js';
 
 const PREFIX = 'cx-';
@@ -342,5 +345,41 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
     const r = p.helm(['test', p.release, '-n', p.namespace, '--timeout', '5m', '--logs'], 6 * 60_000);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/Phase:\s+Succeeded/);
+  });
+
+  it("README's Helm install, word for word, gives a working control plane", async () => {
+    // The release above used the same names: remove it and its namespace first.
+    p.uninstall();
+    await p.core.deleteNamespace({ name: p.namespace }).catch(() => undefined);
+    await waitFor('namespace of the first release gone', async () => !(await p.core.readNamespace({ name: p.namespace }).catch(() => undefined)), 300_000, 2000);
+    const kubectl = inject('clusterKubectl');
+    const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath, PATH: `${dirname(inject('clusterHelm'))}:${dirname(kubectl)}:${process.env['PATH']}` };
+    // The README's command enables the ServiceMonitor and PrometheusRule: the Prometheus Operator's CRDs must exist, as on any cluster it targets.
+    execFileSync(kubectl, ['apply', '--server-side', '-f', inject('promOperatorCrds')], { env, stdio: 'pipe' });
+    // The first sh block under "Deploy on Kubernetes (Helm)", placeholders filled with the images built here.
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Deploy on Kubernetes (Helm)'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    const [repoPrefix, tag] = [images.node.image.slice(0, images.node.image.lastIndexOf('/')), images.node.image.split(':').pop()!];
+    const script = block!.replaceAll('<registry>', repoPrefix).replaceAll('<version>', tag);
+    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 600_000 });
+    const token = out.trim().split('\n').pop()!.trim();
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    await waitFor('the README release ready', async () => {
+      const d = await p.apps.readNamespacedDeployment({ name: 'consortia', namespace: 'consortia' });
+      return (d.status?.readyReplicas ?? 0) >= 1;
+    }, 300_000, 2000);
+    const svc = await p.core.readNamespacedService({ name: 'consortia', namespace: 'consortia' });
+    const base = `http://${svc.spec!.clusterIP}:${svc.spec!.ports![0]!.port}`;
+    const call = client(base, token);
+    await waitFor('control plane answering with the token the README prints', async () => (await call('GET', '/v1/organizations')).status === 200, 120_000, 1000);
+    const home = await call('POST', '/v1/clusters', { name: 'home', kind: 'kubernetes', inCluster: true });
+    expect(home.status, JSON.stringify(home.body)).toBe(201);
+    const monitors = execFileSync(kubectl, ['-n', 'consortia', 'get', 'servicemonitors,prometheusrules', '-o', 'name'], { env, encoding: 'utf8' });
+    expect(monitors).toMatch(/servicemonitor/);
+    expect(monitors).toMatch(/prometheusrule/);
+    const t = execFileSync(inject('clusterHelm'), ['test', 'consortia', '-n', 'consortia', '--timeout', '5m'], { env, encoding: 'utf8', timeout: 360_000 });
+    expect(t).toMatch(/Phase:\s+Succeeded/);
   });
 });

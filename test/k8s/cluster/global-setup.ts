@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { ensureClusterBinaries } from '../env/binaries.js';
-import { helmBinary } from '../../charts/helm.js';
+import { helmBinary, promOperatorCrdDir } from '../../charts/helm.js';
 import { buildImages, type BuiltImages } from './images.js';
 import { startCluster, type Cluster } from './cluster.js';
 
@@ -9,6 +9,8 @@ declare module 'vitest' {
     cluster: { kubeconfig: string; kubeconfigPath: string; server: string; containerdSocket: string; gateway: string; dnsPort: number };
     clusterImages: BuiltImages;
     clusterHelm: string;
+    clusterKubectl: string;
+    promOperatorCrds: string;
   }
 }
 
@@ -40,6 +42,8 @@ export async function setup(project: TestProject): Promise<void> {
   });
   project.provide('clusterImages', images);
   project.provide('clusterHelm', helm);
+  project.provide('clusterKubectl', binaries.kubectl);
+  project.provide('promOperatorCrds', promOperatorCrdDir());
 }
 
 export async function teardown(): Promise<void> {

@@ -17,6 +17,8 @@ export interface ClusterBinaries extends KubeBinaries {
   kubeScheduler: string;
   kubelet: string;
   kubeProxy: string;
+  /** For commands a user types (README's), not for the harness. */
+  kubectl: string;
   coredns: string;
   /** docker-archive of the pod sandbox image (.ci/tools/pause-image.sh). */
   pauseArchive: string;
@@ -57,6 +59,7 @@ export function ensureClusterBinaries(): ClusterBinaries {
     kubeScheduler: join(kube, 'kube-scheduler'),
     kubelet: join(kube, 'kubelet'),
     kubeProxy: join(kube, 'kube-proxy'),
+    kubectl: join(kube, 'kubectl'),
     etcd: runTool('etcd.sh'),
     coredns: runTool('coredns.sh'),
     pauseArchive: runTool('pause-image.sh'),

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureKubeBinaries, type KubeBinaries } from './binaries.js';
 import { generateCerts } from './certs.js';
+import { kubeconfigYaml } from './kubeconfig.js';
 import { freePort } from './ports.js';
 import { get, startProcess, stopProcess, waitUntil } from './process.js';
 
@@ -105,26 +106,7 @@ export async function startKubeEnv(o: StartKubeEnvOptions = {}): Promise<KubeEnv
       async () => (await get(`${server}/readyz`, { ca, token })).status === 200,
       join(dir, 'kube-apiserver.log'),
     );
-    const kubeconfig = [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: envtest',
-      '  cluster:',
-      `    server: ${server}`,
-      `    certificate-authority-data: ${Buffer.from(ca).toString('base64')}`,
-      'users:',
-      '- name: admin',
-      '  user:',
-      `    token: ${token}`,
-      'contexts:',
-      '- name: envtest',
-      '  context:',
-      '    cluster: envtest',
-      '    user: admin',
-      'current-context: envtest',
-      '',
-    ].join('\n');
+    const kubeconfig = kubeconfigYaml(server, ca, token, 'envtest');
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
     return { kubeconfigPath, kubeconfig, server, token, caCert: certs.caCert, dir, stop };
