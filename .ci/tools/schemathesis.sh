@@ -23,16 +23,18 @@
 #     whose bytes do not decode (CODEC_*, INVALID_TX) or a refused tx (422 BAD_NONCE, ...).
 #     Random data never carries a valid signature, so this check cannot tell those from bugs.
 #     Undocumented statuses are still caught by status_code_conformance, 5xx by not_a_server_error.
+#   - ensure_resource_availability: a create retried with the same Idempotency-Key answers the
+#     original 201 again (mutate.ts, by design, like any idempotent API), also after that resource
+#     was deleted; the fuzzer reuses keys ("0", ...) across its phases, sees "created" then 404 and
+#     cannot know the resource was deleted in an earlier phase. Tokens are the only resource deleted
+#     outright (nodes and consortia go through DELETING / Terminating and stay readable), so this is
+#     the only thing the check can report here. Disabling it for the token routes alone is not
+#     enough: its stateful form (ST302) attributes the failure to the POST -> DELETE link, which the
+#     per-operation configuration of 4.32.5 did not reach (seen once in three CI runs).
 # Configured, not excluded: negative_data_rejection also accepts 413 / 414 / 431 (documented on every
 # operation): an invalid value that is too long (e.g. a cursor over maxLength, a path parameter over
 # the router's limit) is refused by the transport limits before the schema is looked at, which is
 # still a refusal in the error shape, not an acceptance.
-# Excluded for one operation: ensure_resource_availability on DELETE
-# /v1/organizations/{orgId}/tokens/{tokenId}. A create retried with the same Idempotency-Key
-# answers the original 201 again (mutate.ts, by design, like any idempotent API), also after that
-# token was revoked; the fuzzer reuses keys ("0", ...) across its phases, sees "created" then 404 on
-# DELETE, and cannot know the token was revoked in an earlier phase. Tokens are the only resource
-# that is deleted outright (nodes and consortia go through DELETING / Terminating and stay readable).
 # Operations left out: the two server-sent-event streams (GET /v1/events of each API), which
 # never end by design (their statuses and 401 are documented and covered by unit tests).
 #
@@ -145,14 +147,10 @@ cat > "$WORK/schemathesis.toml" <<'TOML'
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "431"]
 
-# See the header: an Idempotency-Key replay answers the original 201 of a token since revoked.
-[[operations]]
-include-path = "/v1/organizations/{orgId}/tokens/{tokenId}"
-checks.ensure_resource_availability.enabled = false
 TOML
 COMMON=(
   --checks all
-  --exclude-checks positive_data_acceptance
+  --exclude-checks positive_data_acceptance,ensure_resource_availability
   --max-examples "$MAX_EXAMPLES"
   --max-time "$SECONDS_PER_API"
   --request-timeout 10
