@@ -35,8 +35,8 @@ const PVS_PER_CLASS = 12;
 const PV_CAPACITY = '1Ti';
 const START_TIMEOUT_MS = 180_000;
 const STOP_GRACE_MS = 10_000;
-const CONTROLLERS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns'] as const;
-type Component = (typeof CONTROLLERS)[number];
+const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns'] as const;
+type Component = (typeof COMPONENTS)[number];
 
 interface StateFile {
   host: HostState;
@@ -401,8 +401,6 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     writeFileSync(corefilePath, corefile(l, componentKubeconfig, KUBECONFIG_CONTEXT));
     const dns = spawnComponent('coredns', bins.coredns, ['-conf', corefilePath]);
 
-    const kc = new KubeConfig();
-    kc.loadFromString(cluster.kubeconfig);
     const nodeReady = async () => {
       const r = await get(`${cluster.server}/api/v1/nodes/${l.nodeName}`, { ca, token });
       if (r.status !== 200) return false;
