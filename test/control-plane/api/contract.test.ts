@@ -4,8 +4,9 @@
  * Allow, errors raised before routing (bad URL, 414, 431, malformed HTTP) in the error shape, and
  * every status in the OpenAPI document.
  */
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectShape, raw } from '../../lib/raw-http.js';
 import { call, createOrg, startHarness, type Harness, type OrgFixture } from '../helpers.js';
 
 const KEY = 'ab'.repeat(32);
@@ -13,29 +14,6 @@ const consortiumBody = (founders: string[]) => ({
   name: 'c', founders, params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
   votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
 });
-
-function expectShape(body: unknown, code: string): void {
-  expect(body).toMatchObject({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-}
-
-/** One raw HTTP/1.1 exchange (what fetch or inject cannot send). */
-function raw(port: number, text: string): Promise<{ status: number; headers: Record<string, string>; body: any }> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.write(text));
-    let data = '';
-    s.on('data', (d) => (data += d.toString('latin1')));
-    s.on('error', reject);
-    s.on('close', () => {
-      const [head = '', body = ''] = data.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      let parsed: unknown = body;
-      try { parsed = JSON.parse(body); } catch { /* keep text */ }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: parsed });
-    });
-    setTimeout(() => s.end(), 1500).unref();
-  });
-}
 
 describe('control-plane strict contract', () => {
   let h: Harness;

@@ -4,35 +4,14 @@
  * { error: { code, message, details } } (also what Node's parser and fastify's router refuse),
  * and an OpenAPI document naming every status.
  */
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectShape, raw } from '../../lib/raw-http.js';
 import { createNodeApi, type NodeApp } from '../../../src/node/rpc/index.js';
 import { FakeBackend, makeSealedGenesis } from './fake-backend.js';
 
 const LIMITS = { maxTxBytes: 2048, bodyLimitBytes: 64 * 1024, maxWaitMs: 2000, sseKeepAliveMs: 60_000 };
-
-function expectShape(body: unknown, code: string): void {
-  expect(body).toMatchObject({ error: { code, message: expect.any(String), details: expect.any(Object) } });
-}
-
-function raw(port: number, text: string): Promise<{ status: number; headers: Record<string, string>; body: any }> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.write(text));
-    let data = '';
-    s.on('data', (d) => (data += d.toString('latin1')));
-    s.on('error', reject);
-    s.on('close', () => {
-      const [head = '', body = ''] = data.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      let parsed: unknown = body;
-      try { parsed = JSON.parse(body); } catch { /* keep text */ }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: parsed });
-    });
-    setTimeout(() => s.end(), 1500).unref();
-  });
-}
 
 describe('node API strict contract', () => {
   const { sealed } = makeSealedGenesis();
