@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Writer } from './codec.js';
 import { plainBytes } from './bytes.js';
@@ -28,7 +35,10 @@ function publicKeyObject(pk: Uint8Array): KeyObject | null {
     try {
       // JWK import wraps the raw key directly; the DER (SPKI) path goes through OpenSSL's generic
       // decoders and cost ~10x more (~70 µs, as much as a verify) for every new signer.
-      ko = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pk.buffer, pk.byteOffset, 32).toString('base64url') }, format: 'jwk' });
+      ko = createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pk.buffer, pk.byteOffset, 32).toString('base64url') },
+        format: 'jwk',
+      });
     } catch {
       return null; // not a valid curve point encoding
     }
@@ -49,7 +59,6 @@ function privateKeyObject(sk: Uint8Array): KeyObject {
   }
   return ko;
 }
-
 
 export function generateKeyPair(): KeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -108,6 +117,8 @@ export const Tags = {
   POP: 'consortia/pop/v1',
   GENESIS_APPROVAL: 'consortia/genesis-approval/v1',
   GOV_VOTE: 'consortia/gov-vote/v1',
+  /** A node key endorsing the p2p TLS key it presents when the node key itself stays in a token (src/node/p2p/tls-identity.ts). */
+  P2P_BINDING: 'consortia/p2p-binding/v1',
 } as const;
 export type SigningTag = (typeof Tags)[keyof typeof Tags];
 

@@ -3,8 +3,12 @@ import { CodecError, ChainCodes } from './errors.js';
 import { sha256, sha256WithHex, type Hash } from './bytes.js';
 import { Tags, signDomain, verifyDomain } from './keys.js';
 import {
-  readGovernanceAction, readGovernanceVote, writeGovernanceAction, writeGovernanceVote,
-  type GovernanceAction, type GovernanceVote,
+  readGovernanceAction,
+  readGovernanceVote,
+  writeGovernanceAction,
+  writeGovernanceVote,
+  type GovernanceAction,
+  type GovernanceVote,
 } from './governance.js';
 
 export type TxBody =
@@ -13,7 +17,9 @@ export type TxBody =
   | { type: 'burn_asset'; asset: string; amount: bigint }
   | { type: 'transfer'; asset: string; to: Uint8Array; amount: bigint }
   | { type: 'anchor'; hash: Uint8Array; metadata: string }
-  | { type: 'governance'; proposalId: string; action: GovernanceAction; votes: GovernanceVote[] };
+  | { type: 'governance'; proposalId: string; action: GovernanceAction; votes: GovernanceVote[] }
+  /** Declares an asset and its gateway issuer up front; such an asset keeps an issued/burned ledger (state/records.ts). */
+  | { type: 'create_asset'; asset: string; issuer: Uint8Array };
 export type TxType = TxBody['type'];
 
 export interface Tx {
@@ -26,7 +32,16 @@ export interface Tx {
 export type UnsignedTx = Omit<Tx, 'signature'>;
 
 const TX_VERSION = 1;
-const BODY_TAGS: readonly TxType[] = ['create_account', 'issue_asset', 'burn_asset', 'transfer', 'anchor', 'governance'];
+// Append only: a tag's number is part of every signed tx that uses it.
+const BODY_TAGS: readonly TxType[] = [
+  'create_account',
+  'issue_asset',
+  'burn_asset',
+  'transfer',
+  'anchor',
+  'governance',
+  'create_asset',
+];
 /** Asset ids: 1..64 chars of [A-Za-z0-9._:-]. */
 export const ASSET_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -56,7 +71,8 @@ function writeUnsigned(w: Writer, u: UnsignedTx): void {
       w.string(b.asset).fixed(b.to, 32).u64(b.amount);
       break;
     case 'anchor':
-      if (utf8Length(b.metadata) > Limits.metadata) throw new CodecError(ChainCodes.CODEC_OVERSIZE, 'anchor metadata over 1024 bytes');
+      if (utf8Length(b.metadata) > Limits.metadata)
+        throw new CodecError(ChainCodes.CODEC_OVERSIZE, 'anchor metadata over 1024 bytes');
       w.fixed(b.hash, 32).string(b.metadata);
       break;
     case 'governance':
@@ -64,6 +80,10 @@ function writeUnsigned(w: Writer, u: UnsignedTx): void {
       writeGovernanceAction(w, b.action);
       w.u32(b.votes.length);
       for (const v of b.votes) writeGovernanceVote(w, v);
+      break;
+    case 'create_asset':
+      checkAsset(b.asset);
+      w.string(b.asset).fixed(b.issuer, 32);
       break;
   }
 }
@@ -98,6 +118,11 @@ function readBody(r: Reader, key: (r: Reader) => Uint8Array = (x) => x.fixed(32)
       for (let i = 0; i < n; i++) votes.push(readGovernanceVote(r));
       return { type: 'governance', proposalId, action, votes };
     }
+    case 'create_asset': {
+      const asset = r.string(64);
+      checkAsset(asset);
+      return { type: 'create_asset', asset, issuer: key(r) };
+    }
     default:
       throw new CodecError(ChainCodes.CODEC_INVALID, `unknown tx type tag ${tag}`);
   }
@@ -125,7 +150,8 @@ export function decodeTx(b: Uint8Array, maxBytes: number = Limits.maxTxBytes): T
 // alias: keys and signature are views into `b` instead of copies (decodeTxShared: the bytes and
 // the tx are immutable and live together; three fewer allocations per pending tx).
 function decodeTxFrom(b: Uint8Array, maxBytes: number, alias: boolean): Tx {
-  if (b.length > maxBytes) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `tx of ${b.length} bytes exceeds ${maxBytes}`);
+  if (b.length > maxBytes)
+    throw new CodecError(ChainCodes.CODEC_OVERSIZE, `tx of ${b.length} bytes exceeds ${maxBytes}`);
   const r = new Reader(b);
   const v = r.u8();
   if (v !== TX_VERSION) throw new CodecError(ChainCodes.CODEC_INVALID, `unknown tx version ${v}`);
@@ -142,7 +168,10 @@ function decodeTxFrom(b: Uint8Array, maxBytes: number, alias: boolean): Tx {
 // admission, execution and the commit's account index use the same bytes object. One weak entry
 // per bytes object holds both (each WeakMap entry is an ephemeron the GC must trace, and a write
 // barrier per insert). Callers must not mutate the bytes, the tx or the id.
-interface SharedTx { tx: Tx | undefined; id: TxId | undefined }
+interface SharedTx {
+  tx: Tx | undefined;
+  id: TxId | undefined;
+}
 const sharedTxs = new WeakMap<Uint8Array, SharedTx>();
 
 /** decodeTx, reusing an earlier decode of this very bytes object (same result, same errors). */
@@ -165,7 +194,10 @@ export function txHash(encodedTx: Uint8Array): Hash {
 }
 
 /** A tx's hash and its lowercase hex (the mempool, verified-cache and index key). */
-export interface TxId { hash: Hash; hex: string }
+export interface TxId {
+  hash: Hash;
+  hex: string;
+}
 
 /** txHash and its hex, reusing an earlier computation for this very bytes object. */
 export function txIdShared(b: Uint8Array): TxId {

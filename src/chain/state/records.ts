@@ -31,11 +31,18 @@ function dec<T>(b: Uint8Array, f: (r: Reader) => T): T {
   return v;
 }
 
-export interface ChainRecord { chainId: string; genesisHash: Hash }
-export const encodeChainRecord = (c: ChainRecord): Uint8Array => new Writer(96).string(c.chainId).fixed(c.genesisHash, 32).finish();
-export const decodeChainRecord = (b: Uint8Array): ChainRecord => dec(b, (r) => ({ chainId: r.string(Limits.chainId), genesisHash: r.fixed(32) }));
+export interface ChainRecord {
+  chainId: string;
+  genesisHash: Hash;
+}
+export const encodeChainRecord = (c: ChainRecord): Uint8Array =>
+  new Writer(96).string(c.chainId).fixed(c.genesisHash, 32).finish();
+export const decodeChainRecord = (b: Uint8Array): ChainRecord =>
+  dec(b, (r) => ({ chainId: r.string(Limits.chainId), genesisHash: r.fixed(32) }));
 
-export interface AccountRecord { nonce: number }
+export interface AccountRecord {
+  nonce: number;
+}
 // Accounts and balances are read and written by every transfer (admission and execution): plain
 // 8-byte big-endian fast paths, same bytes and same errors as the Writer/Reader forms. They touch
 // the bytes one by one, never `.buffer` / a DataView: an 8-byte Uint8Array lives on the JS heap
@@ -43,16 +50,26 @@ export interface AccountRecord { nonce: number }
 function u64Words(b: Uint8Array): [hi: number, lo: number] {
   if (b.length < 8) throw new CodecError(ChainCodes.CODEC_TRUNCATED, `truncated input: need 8 bytes at offset 0`);
   if (b.length > 8) throw new CodecError(ChainCodes.CODEC_TRAILING_BYTES, `${b.length - 8} trailing bytes`);
-  return [((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0, ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0];
+  return [
+    ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0,
+    ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0,
+  ];
 }
 function u64Bytes(hi: number, lo: number): Uint8Array {
   const out = new Uint8Array(8);
-  out[0] = hi >>> 24; out[1] = hi >>> 16; out[2] = hi >>> 8; out[3] = hi;
-  out[4] = lo >>> 24; out[5] = lo >>> 16; out[6] = lo >>> 8; out[7] = lo;
+  out[0] = hi >>> 24;
+  out[1] = hi >>> 16;
+  out[2] = hi >>> 8;
+  out[3] = hi;
+  out[4] = lo >>> 24;
+  out[5] = lo >>> 16;
+  out[6] = lo >>> 8;
+  out[7] = lo;
   return out;
 }
 export function encodeAccount(a: AccountRecord): Uint8Array {
-  if (!Number.isSafeInteger(a.nonce) || a.nonce < 0) throw new CodecError(ChainCodes.CODEC_RANGE, `u64 out of range: ${a.nonce}`);
+  if (!Number.isSafeInteger(a.nonce) || a.nonce < 0)
+    throw new CodecError(ChainCodes.CODEC_RANGE, `u64 out of range: ${a.nonce}`);
   return u64Bytes(Math.floor(a.nonce / 0x100000000), a.nonce >>> 0);
 }
 export function decodeAccount(b: Uint8Array): AccountRecord {
@@ -70,18 +87,51 @@ export function decodeAmount(b: Uint8Array): bigint {
   return hi <= 0x1fffff ? BigInt(hi * 0x100000000 + lo) : (BigInt(hi) << 32n) | BigInt(lo); // one BigInt below 2^53
 }
 
-/** issuer is 32 zero bytes for assets created by genesis balances (no issuer). */
-export interface AssetRecord { issuer: Uint8Array; supply: bigint }
-export const encodeAsset = (a: AssetRecord): Uint8Array => new Writer(48).fixed(a.issuer, 32).u64(a.supply).finish();
-export const decodeAsset = (b: Uint8Array): AssetRecord => dec(b, (r) => ({ issuer: r.fixed(32), supply: r.u64() }));
+/**
+ * issuer is 32 zero bytes for assets created by genesis balances (no issuer). An asset declared by
+ * create_asset also carries its ledger: everything ever issued and burned (redeemed), so that
+ * supply = issued - burned. Assets created implicitly by a first issue_asset keep the original
+ * 40-byte form (no ledger): their records, and so the state roots of existing chains, are unchanged.
+ */
+export interface AssetRecord {
+  issuer: Uint8Array;
+  supply: bigint;
+  ledger?: { issued: bigint; burned: bigint };
+}
+export const encodeAsset = (a: AssetRecord): Uint8Array => {
+  const w = new Writer(64).fixed(a.issuer, 32).u64(a.supply);
+  if (a.ledger !== undefined) w.u64(a.ledger.issued).u64(a.ledger.burned);
+  return w.finish();
+};
+export const decodeAsset = (b: Uint8Array): AssetRecord =>
+  dec(b, (r) => {
+    const issuer = r.fixed(32);
+    const supply = r.u64();
+    if (r.remaining === 0) return { issuer, supply };
+    return { issuer, supply, ledger: { issued: r.u64(), burned: r.u64() } };
+  });
 
-export interface AnchorRecord { submitter: Uint8Array; metadata: string; height: number; txHash: Hash }
+export interface AnchorRecord {
+  submitter: Uint8Array;
+  metadata: string;
+  height: number;
+  txHash: Hash;
+}
 export const encodeAnchor = (a: AnchorRecord): Uint8Array =>
   new Writer(128).fixed(a.submitter, 32).string(a.metadata).u64(a.height).fixed(a.txHash, 32).finish();
 export const decodeAnchor = (b: Uint8Array): AnchorRecord =>
-  dec(b, (r) => ({ submitter: r.fixed(32), metadata: r.string(Limits.metadata), height: r.u64n(), txHash: r.fixed(32) }));
+  dec(b, (r) => ({
+    submitter: r.fixed(32),
+    metadata: r.string(Limits.metadata),
+    height: r.u64n(),
+    txHash: r.fixed(32),
+  }));
 
-export interface MemberRecord { memberId: string; name: string; adminKeys: Uint8Array[] }
+export interface MemberRecord {
+  memberId: string;
+  name: string;
+  adminKeys: Uint8Array[];
+}
 export const encodeMember = (m: MemberRecord): Uint8Array => {
   const w = new Writer(128).string(m.memberId).string(m.name).u32(m.adminKeys.length);
   for (const k of m.adminKeys) w.fixed(k, 32);
@@ -96,12 +146,21 @@ export const decodeMember = (b: Uint8Array): MemberRecord =>
     return { memberId, name, adminKeys };
   });
 
-export interface ValidatorRecord { memberId: string; power: number }
-export const encodeValidator = (v: ValidatorRecord): Uint8Array => new Writer(64).string(v.memberId).u64(v.power).finish();
-export const decodeValidator = (b: Uint8Array): ValidatorRecord => dec(b, (r) => ({ memberId: r.string(Limits.id), power: r.u64n() }));
+export interface ValidatorRecord {
+  memberId: string;
+  power: number;
+}
+export const encodeValidator = (v: ValidatorRecord): Uint8Array =>
+  new Writer(64).string(v.memberId).u64(v.power).finish();
+export const decodeValidator = (b: Uint8Array): ValidatorRecord =>
+  dec(b, (r) => ({ memberId: r.string(Limits.id), power: r.u64n() }));
 
-export interface NodeRecord { memberId: string; role: NodeRole }
-export const encodeNode = (n: NodeRecord): Uint8Array => new Writer(64).string(n.memberId).u8(NODE_ROLES.indexOf(n.role)).finish();
+export interface NodeRecord {
+  memberId: string;
+  role: NodeRole;
+}
+export const encodeNode = (n: NodeRecord): Uint8Array =>
+  new Writer(64).string(n.memberId).u8(NODE_ROLES.indexOf(n.role)).finish();
 export const decodeNode = (b: Uint8Array): NodeRecord =>
   dec(b, (r) => {
     const memberId = r.string(Limits.id);
@@ -110,10 +169,21 @@ export const decodeNode = (b: Uint8Array): NodeRecord =>
     return { memberId, role };
   });
 
-export interface GovRecord { height: number; actionHash: Hash; txHash: Hash }
-export const encodeGov = (g: GovRecord): Uint8Array => new Writer(80).u64(g.height).fixed(g.actionHash, 32).fixed(g.txHash, 32).finish();
-export const decodeGov = (b: Uint8Array): GovRecord => dec(b, (r) => ({ height: r.u64n(), actionHash: r.fixed(32), txHash: r.fixed(32) }));
+export interface GovRecord {
+  height: number;
+  actionHash: Hash;
+  txHash: Hash;
+}
+export const encodeGov = (g: GovRecord): Uint8Array =>
+  new Writer(80).u64(g.height).fixed(g.actionHash, 32).fixed(g.txHash, 32).finish();
+export const decodeGov = (b: Uint8Array): GovRecord =>
+  dec(b, (r) => ({ height: r.u64n(), actionHash: r.fixed(32), txHash: r.fixed(32) }));
 
-export interface EvidenceRecord { height: number; evidence: Uint8Array /* encodeEvidence */ }
-export const encodeEvidenceRecord = (e: EvidenceRecord): Uint8Array => new Writer(400).u64(e.height).bytes(e.evidence).finish();
-export const decodeEvidenceRecord = (b: Uint8Array): EvidenceRecord => dec(b, (r) => ({ height: r.u64n(), evidence: r.bytes(4096) }));
+export interface EvidenceRecord {
+  height: number;
+  evidence: Uint8Array /* encodeEvidence */;
+}
+export const encodeEvidenceRecord = (e: EvidenceRecord): Uint8Array =>
+  new Writer(400).u64(e.height).bytes(e.evidence).finish();
+export const decodeEvidenceRecord = (b: Uint8Array): EvidenceRecord =>
+  dec(b, (r) => ({ height: r.u64n(), evidence: r.bytes(4096) }));

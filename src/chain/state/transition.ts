@@ -6,20 +6,50 @@ import { verifyProofOfPossession } from '../keys.js';
 import { encodeParams, tallyPasses, validateParams, type ChainParams } from '../params.js';
 import { decodeTxShared, encodeTx, txIdShared, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
 import { governanceActionHash, verifyGovernanceVote } from '../governance.js';
-import { checkEvidence, encodeEvidence, evidenceId, validatorSetHash, type Block, type ValidatorInfo } from '../block.js';
 import {
-  StateKeys, decodeAccount, decodeAmount, decodeAsset, decodeNode, decodeValidator, encodeAccount, encodeAmount, encodeAnchor,
-  encodeAsset, encodeEvidenceRecord, encodeGov, encodeMember, encodeNode, encodeValidator,
+  checkEvidence,
+  encodeEvidence,
+  evidenceId,
+  validatorSetHash,
+  type Block,
+  type ValidatorInfo,
+} from '../block.js';
+import {
+  StateKeys,
+  decodeAccount,
+  decodeAmount,
+  decodeAsset,
+  decodeNode,
+  decodeValidator,
+  encodeAccount,
+  encodeAmount,
+  encodeAnchor,
+  encodeAsset,
+  encodeEvidenceRecord,
+  encodeGov,
+  encodeMember,
+  encodeNode,
+  encodeValidator,
 } from './records.js';
 import { getChainId, getMember, getParams, getValidators } from './views.js';
-import { Overlay, applyWritesToTree, precomputedTrees, type StateReader, type StateWrites, type WorldState } from './world-state.js';
+import {
+  Overlay,
+  applyWritesToTree,
+  precomputedTrees,
+  type StateReader,
+  type StateWrites,
+  type WorldState,
+} from './world-state.js';
 import { nodeHash } from './smt.js';
 import { balanceKey, keysOf, type PkKeys } from './pk-keys.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 const ZERO_TX_HASH = new Uint8Array(32); // checkTx runs before a tx has a place in a block
 
-export interface TxRejection { code: RejectionCode; message: string }
+export interface TxRejection {
+  code: RejectionCode;
+  message: string;
+}
 export interface CheckTxContext {
   /** Encoded size (else re-encoded to measure). */
   txBytes?: number;
@@ -30,7 +60,12 @@ export interface CheckTxContext {
   /** Height the tx would land at (anchor records); default 0. */
   height?: number;
 }
-export interface TxResult { hash: Hash; hashHex: string; code: 'OK' | RejectionCode; message?: string }
+export interface TxResult {
+  hash: Hash;
+  hashHex: string;
+  code: 'OK' | RejectionCode;
+  message?: string;
+}
 export type ChainEvent =
   | { type: 'governance_executed'; proposalId: string; action: string; txHash: string }
   | { type: 'evidence_recorded'; validator: string; height: number; round: number }
@@ -80,7 +115,14 @@ export function checkTx(state: StateReader, tx: Tx, ctx: CheckTxContext = {}): T
   const cap = Math.min(params.maxTxBytes, ctx.maxTxBytes ?? Infinity);
   if (size > cap) return reject(RejectionCodes.TX_TOO_LARGE, `tx of ${size} bytes exceeds ${cap}`);
   const env: Env = {
-    chainId: getChainId(state), params, height: ctx.height ?? 0, txHash: ZERO_TX_HASH, txHashHex: '', expectedNonce: ctx.expectedNonce, events: [], checkOnly: true,
+    chainId: getChainId(state),
+    params,
+    height: ctx.height ?? 0,
+    txHash: ZERO_TX_HASH,
+    txHashHex: '',
+    expectedNonce: ctx.expectedNonce,
+    events: [],
+    checkOnly: true,
   };
   return applyTx(new Overlay(state), tx, env);
 }
@@ -94,7 +136,8 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
   const chainId = getChainId(state);
   const params = getParams(state);
   if (block.header.chainId !== chainId) throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'block of another chain');
-  if (block.txs.length > params.maxBlockTxs) throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'too many txs in block');
+  if (block.txs.length > params.maxBlockTxs)
+    throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'too many txs in block');
   const o = new Overlay(state);
   const events: ChainEvent[] = [];
   const height = block.header.height;
@@ -106,7 +149,12 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
     const key = StateKeys.evidence(evidenceId(ev));
     if (o.get(key) !== undefined) continue; // already recorded: idempotent
     o.set(key, encodeEvidenceRecord({ height, evidence: encodeEvidence(ev) }));
-    events.push({ type: 'evidence_recorded', validator: toHex(ev.voteA.validator), height: ev.voteA.height, round: ev.voteA.round });
+    events.push({
+      type: 'evidence_recorded',
+      validator: toHex(ev.voteA.validator),
+      height: ev.voteA.height,
+      round: ev.voteA.round,
+    });
   }
 
   const verified = opts.verifiedTxHashes;
@@ -130,7 +178,15 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
       else opts.onSignatureVerified?.(hashHex);
     }
     if (rej === null && tx !== undefined) {
-      rej = applyTx(o, tx, { chainId, params: getParamsIfChanged(o, params), height, txHash: hash, txHashHex: hashHex, expectedNonce: undefined, events });
+      rej = applyTx(o, tx, {
+        chainId,
+        params: getParamsIfChanged(o, params),
+        height,
+        txHash: hash,
+        txHashHex: hashHex,
+        expectedNonce: undefined,
+        events,
+      });
       if (rej === null && tx.body.type === 'governance') validatorsChanged ||= affectsValidators(tx.body);
     }
     results[i] = rej === null ? { hash, hashHex, code: 'OK' } : { hash, hashHex, code: rej.code, message: rej.message };
@@ -141,7 +197,14 @@ export function executeBlock(state: WorldState, block: Block, opts: ExecuteOptio
   const base = state.treeHandle();
   const tree = applyWritesToTree(base, o.writes);
   if (validatorsChanged) events.push({ type: 'validator_set_changed' });
-  const exec: BlockExecution = { results, writes: o.writes, stateRoot: nodeHash(tree), validators, validatorsChanged, events };
+  const exec: BlockExecution = {
+    results,
+    writes: o.writes,
+    stateRoot: nodeHash(tree),
+    validators,
+    validatorsChanged,
+    events,
+  };
   precomputedTrees.set(exec, { base, tree });
   return exec;
 }
@@ -192,7 +255,8 @@ function applyBody(o: Overlay, tx: Tx, env: Env, signerKeys: PkKeys): TxRejectio
       return null; // handled by applyTx
     case 'transfer': {
       if (b.amount <= 0n) return reject(RejectionCodes.BAD_AMOUNT, 'amount must be positive');
-      if (o.get(StateKeys.asset(b.asset)) === undefined) return reject(RejectionCodes.UNKNOWN_ASSET, `unknown asset ${b.asset}`);
+      if (o.get(StateKeys.asset(b.asset)) === undefined)
+        return reject(RejectionCodes.UNKNOWN_ASSET, `unknown asset ${b.asset}`);
       const toKeys = keysOf(b.to);
       if (o.get(toKeys.account) === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
       const fromKey = balanceKey(signerKeys, b.asset);
@@ -212,11 +276,14 @@ function applyBody(o: Overlay, tx: Tx, env: Env, signerKeys: PkKeys): TxRejectio
       const ab = o.get(StateKeys.asset(b.asset));
       const asset = ab === undefined ? { issuer: tx.signer, supply: 0n } : decodeAsset(ab);
       if (!bytesEqual(asset.issuer, tx.signer)) return reject(RejectionCodes.NOT_ISSUER, 'signer is not the issuer');
-      if (o.get(StateKeys.account(b.to)) === undefined) return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
+      if (o.get(StateKeys.account(b.to)) === undefined)
+        return reject(RejectionCodes.NO_ACCOUNT, 'recipient has no account');
       const supply = asset.supply + b.amount;
       if (supply > U64_MAX) return reject(RejectionCodes.BAD_AMOUNT, 'supply overflow');
+      const ledger = asset.ledger && { issued: asset.ledger.issued + b.amount, burned: asset.ledger.burned };
+      if (ledger && ledger.issued > U64_MAX) return reject(RejectionCodes.BAD_AMOUNT, 'issued total overflow');
       const toKey = StateKeys.balance(b.to, b.asset);
-      o.set(StateKeys.asset(b.asset), encodeAsset({ issuer: asset.issuer, supply }));
+      o.set(StateKeys.asset(b.asset), encodeAsset({ issuer: asset.issuer, supply, ...(ledger ? { ledger } : {}) }));
       setBalance(o, toKey, balanceOf(o, toKey) + b.amount);
       return null;
     }
@@ -230,7 +297,20 @@ function applyBody(o: Overlay, tx: Tx, env: Env, signerKeys: PkKeys): TxRejectio
       const bal = balanceOf(o, key);
       if (bal < b.amount) return reject(RejectionCodes.INSUFFICIENT_BALANCE, `balance ${bal} < ${b.amount}`);
       setBalance(o, key, bal - b.amount);
-      o.set(StateKeys.asset(b.asset), encodeAsset({ issuer: asset.issuer, supply: asset.supply - b.amount }));
+      // burned never exceeds issued: it only burns units the issuer holds, all of which were issued
+      const ledger = asset.ledger && { issued: asset.ledger.issued, burned: asset.ledger.burned + b.amount };
+      o.set(
+        StateKeys.asset(b.asset),
+        encodeAsset({ issuer: asset.issuer, supply: asset.supply - b.amount, ...(ledger ? { ledger } : {}) }),
+      );
+      return null;
+    }
+    case 'create_asset': {
+      const key = StateKeys.asset(b.asset);
+      if (o.get(key) !== undefined) return reject(RejectionCodes.ASSET_EXISTS, `asset ${b.asset} exists`);
+      if (o.get(StateKeys.account(b.issuer)) === undefined)
+        return reject(RejectionCodes.NO_ACCOUNT, 'issuer has no account');
+      o.set(key, encodeAsset({ issuer: b.issuer, supply: 0n, ledger: { issued: 0n, burned: 0n } }));
       return null;
     }
     case 'anchor': {
@@ -271,8 +351,10 @@ function checkAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, env
       if (o.get(StateKeys.validator(a.publicKey)) !== undefined) return invalidAction('already a validator');
       if (!Number.isSafeInteger(a.power) || a.power < 1) return invalidAction('power must be >= 1');
       const nb = o.get(StateKeys.node(a.publicKey));
-      if (nb !== undefined && decodeNode(nb).memberId !== a.memberId) return invalidAction('node key belongs to another member');
-      if (!verifyProofOfPossession(env.chainId, a.publicKey, a.proofOfPossession)) return invalidAction('invalid proof of possession');
+      if (nb !== undefined && decodeNode(nb).memberId !== a.memberId)
+        return invalidAction('node key belongs to another member');
+      if (!verifyProofOfPossession(env.chainId, a.publicKey, a.proofOfPossession))
+        return invalidAction('invalid proof of possession');
       return null;
     }
     case 'remove_validator': {
@@ -296,7 +378,8 @@ function checkAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, env
 function applyGovernance(o: Overlay, tx: Tx, b: Extract<TxBody, { type: 'governance' }>, env: Env): TxRejection | null {
   if (!b.proposalId) return invalidAction('empty proposalId');
   const govKey = StateKeys.gov(b.proposalId);
-  if (o.get(govKey) !== undefined) return reject(RejectionCodes.GOV_ALREADY_EXECUTED, `proposal ${b.proposalId} already executed`);
+  if (o.get(govKey) !== undefined)
+    return reject(RejectionCodes.GOV_ALREADY_EXECUTED, `proposal ${b.proposalId} already executed`);
   const a = b.action;
   const bad = checkAction(o, b, env);
   if (bad !== null) return bad;
@@ -314,9 +397,13 @@ function applyGovernance(o: Overlay, tx: Tx, b: Extract<TxBody, { type: 'governa
     const v = b.votes[0]!;
     const m = getMember(o, v.memberId);
     if (m === undefined || !m.adminKeys.some((k) => bytesEqual(k, v.adminKey))) {
-      return reject(RejectionCodes.GOV_UNKNOWN_MEMBER, `vote by ${v.memberId} is not from a current member's admin key`);
+      return reject(
+        RejectionCodes.GOV_UNKNOWN_MEMBER,
+        `vote by ${v.memberId} is not from a current member's admin key`,
+      );
     }
-    if (!verifyGovernanceVote(env.chainId, b.proposalId, actionHash, v)) return reject(RejectionCodes.GOV_BAD_SIGNATURE, `bad vote signature from ${v.memberId}`);
+    if (!verifyGovernanceVote(env.chainId, b.proposalId, actionHash, v))
+      return reject(RejectionCodes.GOV_BAD_SIGNATURE, `bad vote signature from ${v.memberId}`);
     if (v.vote !== 'YES') return reject(RejectionCodes.GOV_THRESHOLD_NOT_MET, `${v.memberId} voted NO on its own node`);
   } else {
     const seen = new Set<string>();
@@ -324,9 +411,13 @@ function applyGovernance(o: Overlay, tx: Tx, b: Extract<TxBody, { type: 'governa
     for (const v of b.votes) {
       const m = getMember(o, v.memberId);
       if (m === undefined || !m.adminKeys.some((k) => bytesEqual(k, v.adminKey))) {
-        return reject(RejectionCodes.GOV_UNKNOWN_MEMBER, `vote by ${v.memberId} is not from a current member's admin key`);
+        return reject(
+          RejectionCodes.GOV_UNKNOWN_MEMBER,
+          `vote by ${v.memberId} is not from a current member's admin key`,
+        );
       }
-      if (seen.has(v.memberId)) return reject(RejectionCodes.GOV_DUPLICATE_VOTE, `more than one vote from ${v.memberId}`);
+      if (seen.has(v.memberId))
+        return reject(RejectionCodes.GOV_DUPLICATE_VOTE, `more than one vote from ${v.memberId}`);
       seen.add(v.memberId);
       if (!verifyGovernanceVote(env.chainId, b.proposalId, actionHash, v)) {
         return reject(RejectionCodes.GOV_BAD_SIGNATURE, `bad vote signature from ${v.memberId}`);
@@ -354,7 +445,8 @@ function executeAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, e
     case 'remove_member': {
       o.delete(StateKeys.member(a.memberId));
       // a removed member is cut off: its validators and nodes leave with it
-      for (const k of o.keysWithPrefix('validator/')) if (decodeValidator(o.get(k)!).memberId === a.memberId) o.delete(k);
+      for (const k of o.keysWithPrefix('validator/'))
+        if (decodeValidator(o.get(k)!).memberId === a.memberId) o.delete(k);
       for (const k of o.keysWithPrefix('node/')) if (decodeNode(o.get(k)!).memberId === a.memberId) o.delete(k);
       return;
     }

@@ -8,6 +8,7 @@
 import { Level } from 'level';
 import { ConsortiaError } from '../../lib/errors.js';
 import { CpCodes } from '../domain/errors.js';
+import { K } from './keys.js';
 import { Mutex } from './mutex.js';
 
 export interface Page<T> {
@@ -22,10 +23,19 @@ export interface ListOptions {
 
 type Json = Record<string, unknown> & { version?: number };
 
+/**
+ * Resources whose changes enter the change log (K.change): those of consortia, the only ones webhook
+ * subscriptions deliver (delivery/events.ts changeMatches). Others (organizations, tokens, refused
+ * requests, whose audit records api/auth-failures.ts prunes) would only grow it.
+ */
+const CHANGE_LOGGED_RESOURCE_PREFIX = 'consortia/';
+
 export class LevelStore {
   private readonly db: Level<string, Json>;
   private readonly commitLock = new Mutex();
   private listeners: ((keys: string[]) => void)[] = [];
+  /** Last sequence of the change log (K.change): assigned under the commit lock, so in commit order. */
+  private changeSeq = 0;
 
   constructor(path: string) {
     this.db = new Level<string, Json>(path, { valueEncoding: 'json' });
@@ -33,6 +43,21 @@ export class LevelStore {
 
   async open(): Promise<void> {
     await this.db.open();
+    for await (const k of this.db.keys({ gte: K.changes(), lt: K.changes() + '\xff', reverse: true, limit: 1 }))
+      this.changeSeq = Number(k.slice(K.changes().length));
+  }
+
+  /** Sequence of the newest change-log entry (0: none yet). */
+  lastChangeSeq(): number {
+    return this.changeSeq;
+  }
+
+  /** Up to `limit` values under `prefix` with keys after `afterKey`, in key order (internal readers that keep their own position). */
+  async after<T>(prefix: string, afterKey: string | undefined, limit: number): Promise<T[]> {
+    const out: T[] = [];
+    const lower = afterKey !== undefined && afterKey >= prefix ? { gt: afterKey } : { gte: prefix };
+    for await (const v of this.db.values({ ...lower, lt: prefix + '\xff', limit })) out.push(v as unknown as T);
+    return out;
   }
 
   async close(): Promise<void> {
@@ -85,7 +110,13 @@ export class LevelStore {
         await uow.commit();
         return result;
       } catch (err) {
-        if (err instanceof ConsortiaError && err.code === CpCodes.VERSION_CONFLICT && err.details?.['commitTime'] === true && attempt < retries) continue;
+        if (
+          err instanceof ConsortiaError &&
+          err.code === CpCodes.VERSION_CONFLICT &&
+          err.details?.['commitTime'] === true &&
+          attempt < retries
+        )
+          continue;
         throw err;
       }
     }
@@ -105,16 +136,35 @@ export class LevelStore {
         const current = await this.db.get(key);
         const currentVersion = current ? Number(current.version ?? 0) : 0;
         if (currentVersion !== expected) {
-          throw new ConsortiaError(CpCodes.VERSION_CONFLICT, `${key} changed concurrently (version ${currentVersion}, expected ${expected})`, {
-            key,
-            commitTime: true,
-          });
+          throw new ConsortiaError(
+            CpCodes.VERSION_CONFLICT,
+            `${key} changed concurrently (version ${currentVersion}, expected ${expected})`,
+            {
+              key,
+              commitTime: true,
+            },
+          );
         }
       }
-      const ops = [...writes.entries()].map(([key, value]) =>
+      const ops: ({ type: 'del'; key: string } | { type: 'put'; key: string; value: Json })[] = [
+        ...writes.entries(),
+      ].map(([key, value]) =>
         value === null ? ({ type: 'del', key } as const) : ({ type: 'put', key, value } as const),
       );
+      // Every audit record of a consortium resource gets the next change-log sequence in the same batch.
+      let seq = this.changeSeq;
+      for (const [key, value] of writes) {
+        if (
+          value !== null &&
+          key.startsWith(K.audits()) &&
+          String(value['resource'] ?? '').startsWith(CHANGE_LOGGED_RESOURCE_PREFIX)
+        ) {
+          seq++;
+          ops.push({ type: 'put', key: K.change(seq), value: { version: 1, seq, auditKey: key } });
+        }
+      }
       await this.db.batch(ops);
+      this.changeSeq = seq;
     });
     const keys = [...writes.keys()];
     for (const l of this.listeners) l(keys);

@@ -37,7 +37,10 @@ export class FrameDecoder {
     while (buf.length - off >= 4) {
       const len = buf.readUInt32BE(off);
       if (len < 1 || len > this.maxFrame) throw new Error(`invalid frame length ${len}`);
-      if (buf.length - off - 4 < len) { this.need = 4 + len; break; }
+      if (buf.length - off - 4 < len) {
+        this.need = 4 + len;
+        break;
+      }
       frames.push({ channel: buf[off + 4]!, payload: buf.subarray(off + 5, off + 4 + len) });
       off += 4 + len;
     }

@@ -1,7 +1,7 @@
 import tls from 'node:tls';
 import { isIP, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { makeTlsIdentity, peerKeyFromCert } from './tls-identity.js';
+import { makeTlsIdentity, peerKeyFromCert, type TlsIdentity } from './tls-identity.js';
 import { CHANNEL_NAMES, CONTROL_CHANNEL, Channel, FrameDecoder, encodeFrame, type ChannelName } from './framing.js';
 import type { Logger } from '../../lib/logging.js';
 import { isConsortiaError } from '../../lib/errors.js';
@@ -22,8 +22,13 @@ import { P2PCodes } from './misbehaviour.js';
  * address (`localAddress`: the listen host, else the advertised one when it is local), so that
  * on a shared host (127.0.0.x) a node's packets are its own.
  */
-export interface PeerConfig { publicKey: string; address: string }
-export interface ByteCounter { (direction: 'sent' | 'received', channel: ChannelName | 'control', bytes: number): void }
+export interface PeerConfig {
+  publicKey: string;
+  address: string;
+}
+export interface ByteCounter {
+  (direction: 'sent' | 'received', channel: ChannelName | 'control', bytes: number): void;
+}
 /**
  * Why an established peer connection ended: silent past the deadline, closed or reset by the peer
  * or the OS, an error, by this node (banned, no longer registered), or replaced by a newer
@@ -50,7 +55,10 @@ const PING = 1;
 const PONG = 2;
 
 export interface NetworkOptions {
-  nodeSeed: Uint8Array;
+  /** The node key's seed; the TLS certificate's key is the node key. */
+  nodeSeed?: Uint8Array;
+  /** Instead of nodeSeed: a ready identity (a bound one when the node key stays in a token, see tls-identity.ts). */
+  identity?: TlsIdentity;
   listenHost: string;
   listenPort: number;
   peers: PeerConfig[];
@@ -78,7 +86,10 @@ const MISBEHAVIOUR = { maxStrikes: 10, strikeWindowMs: 10_000, banMs: 60_000 };
 const REJECT_LOG_INTERVAL_MS = 10_000;
 
 interface Conn {
-  socket: tls.TLSSocket; peer: string; dialedByMe: boolean; address: string;
+  socket: tls.TLSSocket;
+  peer: string;
+  dialedByMe: boolean;
+  address: string;
   /** Both ends speak the control channel: pinged, and closed when silent past the deadline. */
   live: boolean;
   lastRx: number;
@@ -90,7 +101,8 @@ interface Conn {
 
 /** The address outgoing connections bind to: a specific listen IP, else an advertised IP of this host, else none. */
 export function bindAddressFor(listenHost: string, advertiseHost?: string): string | undefined {
-  const specific = (h: string | undefined): h is string => h !== undefined && isIP(h) !== 0 && !/^(0\.0\.0\.0|::|::0|0:0:0:0:0:0:0:0)$/.test(h);
+  const specific = (h: string | undefined): h is string =>
+    h !== undefined && isIP(h) !== 0 && !/^(0\.0\.0\.0|::|::0|0:0:0:0:0:0:0:0)$/.test(h);
   if (specific(listenHost)) return listenHost;
   if (specific(advertiseHost) && isLocalAddress(advertiseHost)) return advertiseHost;
   return undefined;
@@ -101,7 +113,6 @@ function isLocalAddress(ip: string): boolean {
   if (ip === '::1') return true;
   return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === ip));
 }
-
 
 export class P2PNetwork {
   readonly publicKeyHex: string;
@@ -127,7 +138,9 @@ export class P2PNetwork {
   };
 
   constructor(private readonly opts: NetworkOptions) {
-    this.identity = makeTlsIdentity(opts.nodeSeed);
+    if (opts.identity === undefined && opts.nodeSeed === undefined)
+      throw new Error('P2PNetwork needs nodeSeed or identity');
+    this.identity = opts.identity ?? makeTlsIdentity(opts.nodeSeed!);
     this.publicKeyHex = Buffer.from(this.identity.publicKey).toString('hex');
     this.peers = opts.peers.filter((p) => p.publicKey.toLowerCase() !== this.publicKeyHex);
     this.localAddress = bindAddressFor(opts.listenHost, opts.advertiseHost);
@@ -136,7 +149,9 @@ export class P2PNetwork {
   }
 
   /** Source address of outgoing connections (undefined: chosen by the OS). */
-  get boundAddress(): string | undefined { return this.localAddress; }
+  get boundAddress(): string | undefined {
+    return this.localAddress;
+  }
 
   private tlsOptions(): tls.TlsOptions {
     return {
@@ -152,7 +167,9 @@ export class P2PNetwork {
 
   async start(): Promise<{ host: string; port: number }> {
     this.server = tls.createServer(this.tlsOptions(), (socket) => this.onSecure(socket, false, null));
-    this.server.on('tlsClientError', () => { /* bad handshakes are dropped silently */ });
+    this.server.on('tlsClientError', () => {
+      /* bad handshakes are dropped silently */
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.opts.listenPort, this.opts.listenHost, () => resolve());
@@ -174,7 +191,9 @@ export class P2PNetwork {
     return [...this.conns.values()].map((c) => ({ publicKey: c.peer, address: c.address }));
   }
 
-  isConnected(peer: string): boolean { return this.conns.has(peer); }
+  isConnected(peer: string): boolean {
+    return this.conns.has(peer);
+  }
 
   send(peer: string, channel: ChannelName, payload: Uint8Array): boolean {
     const c = this.conns.get(peer);
@@ -206,7 +225,8 @@ export class P2PNetwork {
 
   setPeers(peers: PeerConfig[]): void {
     this.peers = peers.filter((p) => p.publicKey.toLowerCase() !== this.publicKeyHex);
-    for (const p of this.peers) if (!this.conns.has(p.publicKey) && !this.dialTimers.has(p.publicKey)) this.scheduleDial(p, 0);
+    for (const p of this.peers)
+      if (!this.conns.has(p.publicKey) && !this.dialTimers.has(p.publicKey)) this.scheduleDial(p, 0);
   }
 
   async close(): Promise<void> {
@@ -226,8 +246,16 @@ export class P2PNetwork {
     if (isConsortiaError(err) && err.code === P2PCodes.BAD_SIGNATURE) this.penalize(peer, `${channel}: ${err.message}`);
     const now = Date.now();
     const r = this.rejectLog.get(peer);
-    if (r !== undefined && now - r.at < REJECT_LOG_INTERVAL_MS) { r.suppressed++; return; }
-    this.opts.logger?.warn('p2p message rejected', { peer, channel, err: err.message, ...(r?.suppressed ? { suppressedSinceLast: r.suppressed } : {}) });
+    if (r !== undefined && now - r.at < REJECT_LOG_INTERVAL_MS) {
+      r.suppressed++;
+      return;
+    }
+    this.opts.logger?.warn('p2p message rejected', {
+      peer,
+      channel,
+      err: err.message,
+      ...(r?.suppressed ? { suppressedSinceLast: r.suppressed } : {}),
+    });
     this.rejectLog.set(peer, { at: now, suppressed: 0 });
   }
 
@@ -245,7 +273,10 @@ export class P2PNetwork {
     this.bannedUntil.set(peer, now + m.banMs);
     this.opts.logger?.warn('p2p peer banned for bad signatures', { peer, why, forMs: m.banMs });
     const c = this.conns.get(peer);
-    if (c) { c.reason = 'banned'; c.socket.destroy(); }
+    if (c) {
+      c.reason = 'banned';
+      c.socket.destroy();
+    }
   }
   isBanned(peer: string): boolean {
     const until = this.bannedUntil.get(peer);
@@ -277,7 +308,10 @@ export class P2PNetwork {
     this.lastTick = now;
     for (const c of [...this.conns.values()]) {
       if (!c.live) continue;
-      if (late) { c.lastRx = now; continue; }
+      if (late) {
+        c.lastRx = now;
+        continue;
+      }
       if (now - c.lastRx > this.timeoutMs) {
         c.reason = 'timeout';
         c.socket.destroy();
@@ -310,9 +344,15 @@ export class P2PNetwork {
     const now = Date.now();
     this.lostAt.set(c.peer, now);
     const r = this.lostLog.get(c.peer);
-    if (r !== undefined && now - r.at < LOST_LOG_INTERVAL_MS) { r.suppressed++; return; }
+    if (r !== undefined && now - r.at < LOST_LOG_INTERVAL_MS) {
+      r.suppressed++;
+      return;
+    }
     this.opts.logger?.warn('p2p peer lost', {
-      peer: c.peer, address: c.address, reason, connectedMs: now - c.since,
+      peer: c.peer,
+      address: c.address,
+      reason,
+      connectedMs: now - c.since,
       ...(c.live ? { silentMs: now - c.lastRx } : {}),
       ...(r?.suppressed ? { lostSinceLastLog: r.suppressed } : {}),
     });
@@ -347,18 +387,31 @@ export class P2PNetwork {
     this.dialing.add(p.publicKey);
     // Leave from our own address; a peer named by an IP of the other family is dialed unbound.
     const local = this.localAddress;
-    const bind = local !== undefined && (isIP(host) === 0 || isIP(host) === isIP(local))
-      ? { localAddress: local, ...(isIP(host) === 0 ? { family: isIP(local) } : {}) } : {};
+    const bind =
+      local !== undefined && (isIP(host) === 0 || isIP(host) === isIP(local))
+        ? { localAddress: local, ...(isIP(host) === 0 ? { family: isIP(local) } : {}) }
+        : {};
     const socket = tls.connect({
-      cert: this.identity.certPem, key: this.identity.keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3',
-      rejectUnauthorized: false, host, port, checkServerIdentity: () => undefined, ALPNProtocols: [P2P_ALPN], ...bind,
+      cert: this.identity.certPem,
+      key: this.identity.keyPem,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      rejectUnauthorized: false,
+      host,
+      port,
+      checkServerIdentity: () => undefined,
+      ALPNProtocols: [P2P_ALPN],
+      ...bind,
     });
     const fail = (err?: Error): void => {
       if (!this.dialing.delete(p.publicKey)) return;
       socket.destroy();
       const code = (err as NodeJS.ErrnoException | undefined)?.code;
       if (local !== undefined && this.localAddress === local && (code === 'EADDRNOTAVAIL' || code === 'EINVAL')) {
-        this.opts.logger?.warn('cannot bind outgoing p2p connections to the node address; the OS chooses it', { localAddress: local, err: err?.message });
+        this.opts.logger?.warn('cannot bind outgoing p2p connections to the node address; the OS chooses it', {
+          localAddress: local,
+          err: err?.message,
+        });
         this.localAddress = undefined;
       }
       this.scheduleDial(p, this.backoff(p.publicKey));
@@ -379,9 +432,18 @@ export class P2PNetwork {
     socket.on('error', () => socket.destroy());
     const key = peerKeyFromCert(socket.getPeerX509Certificate());
     const peer = key ? Buffer.from(key).toString('hex') : '';
-    const redial = (): void => { if (expected && !this.conns.has(expected.publicKey)) this.scheduleDial(expected, this.backoff(expected.publicKey)); };
+    const redial = (): void => {
+      if (expected && !this.conns.has(expected.publicKey))
+        this.scheduleDial(expected, this.backoff(expected.publicKey));
+    };
     const banned = this.isBanned(peer); // logged once, when banned: not at each of its redials
-    if (!key || peer === this.publicKeyHex || (expected && peer !== expected.publicKey.toLowerCase()) || !this.opts.isAllowed(peer) || banned) {
+    if (
+      !key ||
+      peer === this.publicKeyHex ||
+      (expected && peer !== expected.publicKey.toLowerCase()) ||
+      !this.opts.isAllowed(peer) ||
+      banned
+    ) {
       if (!banned) this.opts.logger?.warn('rejecting p2p connection', { peer, dialedByMe });
       socket.destroy();
       redial();
@@ -391,11 +453,20 @@ export class P2PNetwork {
     socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     const now = Date.now();
     const conn: Conn = {
-      socket, peer, dialedByMe, address: `${socket.remoteAddress}:${socket.remotePort}`,
-      live: socket.alpnProtocol === P2P_ALPN, lastRx: now, since: now, reason: null, errored: false,
+      socket,
+      peer,
+      dialedByMe,
+      address: `${socket.remoteAddress}:${socket.remotePort}`,
+      live: socket.alpnProtocol === P2P_ALPN,
+      lastRx: now,
+      since: now,
+      reason: null,
+      errored: false,
     };
     if (expected) conn.address = expected.address;
-    socket.on('error', () => { conn.errored = true; });
+    socket.on('error', () => {
+      conn.errored = true;
+    });
     const existing = this.conns.get(peer);
     if (existing) {
       // Deterministic tie-break: keep the connection dialed by the lower key. Both dialed by the
@@ -403,7 +474,10 @@ export class P2PNetwork {
       // dead, we just did not notice yet).
       const dialerOf = (c: Conn): string => (c.dialedByMe ? this.publicKeyHex : c.peer);
       const keepNew = dialerOf(conn) <= dialerOf(existing);
-      if (!keepNew) { socket.destroy(); return; }
+      if (!keepNew) {
+        socket.destroy();
+        return;
+      }
       this.conns.delete(peer);
       existing.reason = 'replaced';
       existing.socket.destroy();
@@ -414,13 +488,28 @@ export class P2PNetwork {
     socket.on('data', (chunk: Buffer) => {
       conn.lastRx = Date.now();
       let frames;
-      try { frames = decoder.push(chunk); } catch { socket.destroy(); return; }
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
       for (const f of frames) {
-        if (f.channel === CONTROL_CHANNEL && conn.live) { this.onControl(conn, f.payload); continue; }
+        if (f.channel === CONTROL_CHANNEL && conn.live) {
+          this.onControl(conn, f.payload);
+          continue;
+        }
         const ch = CHANNEL_NAMES[f.channel];
-        if (!ch) { socket.destroy(); return; }
+        if (!ch) {
+          socket.destroy();
+          return;
+        }
         this.count('received', ch, f.payload.length + 5);
-        try { this.opts.onMessage(peer, ch, f.payload); } catch (err) { this.rejected(peer, ch, err as Error); }
+        try {
+          this.opts.onMessage(peer, ch, f.payload);
+        } catch (err) {
+          this.rejected(peer, ch, err as Error);
+        }
       }
     });
     socket.once('close', () => {

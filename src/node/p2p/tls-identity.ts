@@ -1,4 +1,12 @@
-import { createPrivateKey, createPublicKey, sign, type KeyObject, type X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+  type X509Certificate,
+} from 'node:crypto';
+import { Tags, domainMessage, verify } from '../../chain/index.js';
 
 /**
  * TLS identity = the node's Ed25519 key. We build a minimal self-signed X.509 v3
@@ -10,7 +18,11 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const ALG_ED25519 = Buffer.from('300506032b6570', 'hex');
 
-export interface TlsIdentity { certPem: string; keyPem: string; publicKey: Uint8Array }
+export interface TlsIdentity {
+  certPem: string;
+  keyPem: string;
+  publicKey: Uint8Array;
+}
 
 function derLen(n: number): Buffer {
   if (n < 128) return Buffer.from([n]);
@@ -28,14 +40,64 @@ export function ed25519PrivateKeyFromSeed(seed: Uint8Array): KeyObject {
 }
 
 export function makeTlsIdentity(seed: Uint8Array): TlsIdentity {
-  const priv = ed25519PrivateKeyFromSeed(seed);
+  return selfSigned(ed25519PrivateKeyFromSeed(seed), []);
+}
+
+/*
+ * A node whose key stays in a PKCS#11 token cannot hand it to OpenSSL for TLS. It presents a fresh
+ * in-memory transport key instead, in a certificate that carries one extension: the node key and
+ * its signature (tag p2p-binding) over the transport key. TLS proves possession of the transport
+ * key, the extension proves the node key endorsed it, so the peer's identity is still the node key.
+ */
+// OID 2.25.86611255924387985552648233828120451035 (a UUID arc: private, used only by this extension).
+const BINDING_OID = tlv(0x06, Buffer.from('698182a8dca780b792b4a9a888fad2d7c68baf5b', 'hex'));
+const BINDING_BYTES = 32 + 64;
+// The extension as it appears in the DER: OID, then OCTET STRING(OCTET STRING(nodeKey || signature)).
+const BINDING_MARKER = Buffer.concat([BINDING_OID, Buffer.from([0x04, BINDING_BYTES + 2, 0x04, BINDING_BYTES])]);
+
+export function bindingMessage(transportPublicKey: Uint8Array): Uint8Array {
+  return domainMessage(Tags.P2P_BINDING, transportPublicKey);
+}
+
+/** TLS identity over a new transport key endorsed by the node key (`signBinding` signs inside the token). */
+export function makeBoundTlsIdentity(
+  nodePublicKey: Uint8Array,
+  signBinding: (message: Uint8Array) => Uint8Array,
+): TlsIdentity {
+  const priv = generateKeyPairSync('ed25519').privateKey;
+  const transport = createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
+  const sig = signBinding(bindingMessage(transport));
+  if (!verify(nodePublicKey, bindingMessage(transport), sig))
+    throw new Error('the node key did not sign the p2p transport binding');
+  const ext = tlv(0x30, BINDING_OID, tlv(0x04, tlv(0x04, Buffer.from(nodePublicKey), Buffer.from(sig))));
+  return { ...selfSigned(priv, [ext]), publicKey: new Uint8Array(nodePublicKey) };
+}
+
+function selfSigned(priv: KeyObject, extensions: Buffer[]): TlsIdentity {
   const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  const name = tlv(0x30, tlv(0x31, tlv(0x30, Buffer.from('0603550403', 'hex'), tlv(0x0c, Buffer.from('consortia-node')))));
+  const name = tlv(
+    0x30,
+    tlv(0x31, tlv(0x30, Buffer.from('0603550403', 'hex'), tlv(0x0c, Buffer.from('consortia-node')))),
+  );
   const validity = tlv(0x30, tlv(0x17, Buffer.from('200101000000Z')), tlv(0x18, Buffer.from('99991231235959Z')));
-  const tbs = tlv(0x30, Buffer.from('a003020102', 'hex'), tlv(0x02, Buffer.from([1])), ALG_ED25519, name, validity, name, spki);
+  const exts = extensions.length > 0 ? [tlv(0xa3, tlv(0x30, ...extensions))] : [];
+  const tbs = tlv(
+    0x30,
+    Buffer.from('a003020102', 'hex'),
+    tlv(0x02, Buffer.from([1])),
+    ALG_ED25519,
+    name,
+    validity,
+    name,
+    spki,
+    ...exts,
+  );
   const sig = sign(null, tbs, priv);
   const der = tlv(0x30, tbs, ALG_ED25519, tlv(0x03, Buffer.from([0]), sig));
-  const b64 = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return {
     certPem: `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`,
     keyPem: priv.export({ format: 'pem', type: 'pkcs8' }).toString(),
@@ -50,5 +112,12 @@ export function peerKeyFromCert(cert: X509Certificate | undefined): Uint8Array |
   if (key.asymmetricKeyType !== 'ed25519') return null;
   const spki = key.export({ format: 'der', type: 'spki' });
   if (spki.length !== 44 || !spki.subarray(0, 12).equals(SPKI_ED25519_PREFIX)) return null;
-  return new Uint8Array(spki.subarray(12));
+  const certKey = new Uint8Array(spki.subarray(12));
+  // A bound certificate names its node key; it counts only if that key signed this certificate's key.
+  const at = cert.raw.indexOf(BINDING_MARKER);
+  if (at < 0) return certKey;
+  const b = cert.raw.subarray(at + BINDING_MARKER.length, at + BINDING_MARKER.length + BINDING_BYTES);
+  if (b.length !== BINDING_BYTES) return null;
+  const nodeKey = new Uint8Array(b.subarray(0, 32));
+  return verify(nodeKey, bindingMessage(certKey), new Uint8Array(b.subarray(32))) ? nodeKey : null;
 }

@@ -1,0 +1,132 @@
+/**
+ * Reads committed blocks of a consortium from its own nodes' APIs (GET /v1/status, /v1/blocks/{h},
+ * /v1/txs/{hash}), trying each running node in turn so a node that is down or behind is skipped.
+ * Blocks are final once a node serves them (BFT commit), so an event built from one never changes.
+ * Not verified against commit certificates here: the nodes are the consortium's own, provisioned by
+ * this control plane (docs/control-plane.md#event-delivery).
+ */
+import { fetch, type Dispatcher } from 'undici';
+import { fromHex } from '../domain/chain-port.js';
+import type { NodeRecord } from '../domain/types.js';
+import { txView, type BlockView } from './events.js';
+
+/** Per request to a node. */
+export const NODE_READ_TIMEOUT_MS = 5_000;
+/** Tx-result lookups in flight at once when a block's matching txs are fetched together. */
+export const TX_CODE_LOOKUPS_IN_FLIGHT_MAX = 16;
+/** Decoded blocks kept for subscriptions reading the same heights (per control plane). */
+export const BLOCK_CACHE_MAX = 512;
+
+export interface ChainReader {
+  /** Highest committed height the running nodes report; undefined if none answers. */
+  latestHeight(cid: string): Promise<number | undefined>;
+  /** The committed block, or undefined if no node serves it (yet). */
+  block(cid: string, height: number): Promise<BlockView | undefined>;
+  /** Execution result of a committed tx ('OK' or a rejection code), or undefined if no node answers. */
+  txCode(cid: string, hash: string): Promise<string | undefined>;
+  /** Looks up several results at once (at most TX_CODE_LOOKUPS_IN_FLIGHT_MAX in flight), so later txCode calls hit the cache. */
+  prefetchTxCodes(cid: string, hashes: string[]): Promise<void>;
+}
+
+async function getJson(url: string, dispatcher: Dispatcher | undefined): Promise<unknown> {
+  const r = await fetch(url, {
+    signal: AbortSignal.timeout(NODE_READ_TIMEOUT_MS),
+    ...(dispatcher ? { dispatcher } : {}),
+  });
+  if (!r.ok) return undefined;
+  return r.json();
+}
+
+/** `dispatcher`: trusts the node CA (control-plane main.ts), for nodes serving HTTPS with a certificate it signed. */
+export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>, dispatcher?: Dispatcher): ChainReader {
+  const cache = new Map<string, BlockView>();
+  const codes = new Map<string, string>();
+  // Start with the node that answered last (per consortium), so a dead node costs one timeout, not one per read.
+  const preferred = new Map<string, string>();
+
+  async function apis(cid: string): Promise<string[]> {
+    const urls = (await nodesOf(cid))
+      .filter((n) => n.desired === 'present' && n.mode === 'run' && n.status.endpoints?.api)
+      .map((n) => n.status.endpoints!.api as string);
+    const first = preferred.get(cid);
+    return first && urls.includes(first) ? [first, ...urls.filter((u) => u !== first)] : urls;
+  }
+
+  async function firstAnswer<T>(
+    cid: string,
+    path: string,
+    parse: (j: unknown) => T | undefined,
+  ): Promise<T | undefined> {
+    for (const api of await apis(cid)) {
+      try {
+        const v = parse(await getJson(api + path, dispatcher));
+        if (v !== undefined) {
+          preferred.set(cid, api);
+          return v;
+        }
+      } catch {
+        /* node down or slow: try the next */
+      }
+    }
+    return undefined;
+  }
+
+  const remember = <K, V>(m: Map<K, V>, k: K, v: V) => {
+    m.set(k, v);
+    if (m.size > BLOCK_CACHE_MAX * 8) m.delete(m.keys().next().value as K);
+  };
+
+  async function txCode(cid: string, hash: string): Promise<string | undefined> {
+    const hit = codes.get(hash);
+    if (hit) return hit;
+    const code = await firstAnswer(cid, `/v1/txs/${hash}`, (j) => {
+      const c = (j as { code?: unknown } | undefined)?.code;
+      return typeof c === 'string' ? c : undefined;
+    });
+    if (code) remember(codes, hash, code);
+    return code;
+  }
+
+  return {
+    txCode,
+    async prefetchTxCodes(cid, hashes) {
+      const todo = hashes.filter((h) => !codes.has(h));
+      let i = 0;
+      const worker = async () => {
+        while (i < todo.length) await txCode(cid, todo[i++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(TX_CODE_LOOKUPS_IN_FLIGHT_MAX, todo.length) }, worker));
+    },
+    async latestHeight(cid) {
+      // every node at once: one that is down costs no more than the slowest answer
+      const heights = await Promise.all(
+        (await apis(cid)).map(async (api) => {
+          try {
+            const st = (await getJson(`${api}/v1/status`, dispatcher)) as { height?: unknown } | undefined;
+            return typeof st?.height === 'number' ? st.height : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      const known = heights.filter((h): h is number => h !== undefined);
+      return known.length > 0 ? Math.max(...known) : undefined;
+    },
+    async block(cid, height) {
+      const key = `${cid}:${height}`;
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const b = await firstAnswer(cid, `/v1/blocks/${height}`, (j) => {
+        const o = j as { hash?: string; header?: { height?: number; time?: number }; txs?: string[] } | undefined;
+        if (!o?.hash || o.header?.height !== height || typeof o.header.time !== 'number' || !Array.isArray(o.txs))
+          return undefined;
+        return { height, hash: o.hash, timeMs: o.header.time, txs: o.txs.map((t) => txView(fromHex(t))) };
+      });
+      if (b) {
+        cache.set(key, b);
+        if (cache.size > BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+      }
+      return b;
+    },
+  };
+}

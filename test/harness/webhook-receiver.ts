@@ -1,0 +1,81 @@
+/**
+ * A real HTTPS webhook receiver for delivery tests: a self-signed certificate (lib/tls-cert.ts) the
+ * control plane is told to trust, every POST recorded with its signature checked against the
+ * subscription's secret, and a per-subscription answer (2xx, or an error status to exercise retries).
+ */
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createSelfSignedCert } from '../../src/lib/tls-cert.js';
+import { verifySignature } from '../../src/lib/webhook-signature.js';
+
+export interface Received {
+  subscriptionId: string;
+  eventId: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the event JSON, read field by field by the tests
+  event: any;
+  body: string;
+  signature: string;
+  at: number;
+}
+
+export interface WebhookReceiver {
+  url: string;
+  /** PEM of the receiver's certificate (the control plane's webhooks.caFile). */
+  cert: string;
+  received: Received[];
+  /** Signing secret per subscription id (set after creating the subscription). */
+  secrets: Map<string, string>;
+  /** Status to answer per subscription id (default 200). */
+  answer: Map<string, number>;
+  /** Whether a recorded delivery carries a valid signature by its subscription's secret (checked when asked: the secret is known only after creation). */
+  signatureValid(r: Received): boolean;
+  close(): Promise<void>;
+}
+
+/** Signatures older than this are refused (clock skew between processes on one host is ~0). */
+const SIGNATURE_TOLERANCE_MS = 5 * 60_000;
+
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const { cert, key } = await createSelfSignedCert(['127.0.0.1', 'localhost'], 'webhook-receiver');
+  const received: Received[] = [];
+  const secrets = new Map<string, string>();
+  const answer = new Map<string, number>();
+  const server: Server = createServer({ cert, key }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const sid = String(req.headers['consortia-subscription-id'] ?? '');
+      const status = answer.get(sid) ?? 200;
+      if (status >= 200 && status < 300) {
+        received.push({
+          subscriptionId: sid,
+          eventId: String(req.headers['consortia-event-id'] ?? ''),
+          event: JSON.parse(body),
+          body,
+          signature: String(req.headers['consortia-signature'] ?? ''),
+          at: Date.now(),
+        });
+      }
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'receiver says no');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}/hook`,
+    cert,
+    received,
+    secrets,
+    answer,
+    signatureValid: (r) => {
+      const secret = secrets.get(r.subscriptionId);
+      return secret !== undefined && verifySignature(secret, r.signature, r.body, r.at, SIGNATURE_TOLERANCE_MS);
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
