@@ -10,9 +10,19 @@ export interface CliConfig {
   orgId?: string;
   /** Name of the local key (keys/<name>.key) used to sign by default. */
   keyOrg?: string;
+  /** PEM CA bundle that signed the API's certificate (`--ca`), instead of the system CAs. */
+  caFile?: string;
+  /** Pinned "sha256:..." fingerprint of the API's certificate (`--tls-fingerprint`, stored by `login`). */
+  tlsFingerprint?: string;
+  /** Default consortium of the chain commands (account, asset, anchor, tx show). */
+  consortiumId?: string;
+  /** Per-organization settings (`--profile NAME`, `consortia use NAME`); a profile's keys override the top-level ones. */
+  profiles?: Record<string, Omit<CliConfig, 'profiles' | 'currentProfile'>>;
+  /** Profile used when no --profile / CONSORTIA_PROFILE is given. */
+  currentProfile?: string;
 }
 
-export const CONFIG_KEYS = ['apiUrl', 'token', 'orgId', 'keyOrg'] as const;
+export const CONFIG_KEYS = ['apiUrl', 'token', 'orgId', 'keyOrg', 'consortiumId', 'caFile', 'tlsFingerprint'] as const;
 
 /** --home beats CONSORTIA_HOME beats ~/.config/consortia. */
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv, homedir: string): string {
@@ -42,7 +52,10 @@ export function saveConfig(home: string, cfg: CliConfig): string {
 
 export function requireApi(cfg: CliConfig): { apiUrl: string; token: string } {
   if (!cfg.apiUrl || !cfg.token) {
-    throw new ConsortiaError(CliCodes.NOT_LOGGED_IN, 'no API URL/token configured: run `consortia login --api-url URL --token TOKEN` (or set CONSORTIA_API_URL and CONSORTIA_TOKEN)');
+    throw new ConsortiaError(
+      CliCodes.NOT_LOGGED_IN,
+      'no API URL/token configured: run `consortia login --api-url URL --token TOKEN` (or set CONSORTIA_API_URL and CONSORTIA_TOKEN)',
+    );
   }
   return { apiUrl: cfg.apiUrl, token: cfg.token };
 }

@@ -41,7 +41,13 @@ export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
  * linter's rule: those labels always exist) and '.*' for labels a setup may not have (cluster, or
  * consortium outside Kubernetes), so that "All" also matches series without them.
  */
-export function queryVariable(name: string, label: string, query: string, allValue: '.+' | '.*', description: string): dashboard.QueryVariableBuilder {
+export function queryVariable(
+  name: string,
+  label: string,
+  query: string,
+  allValue: '.+' | '.*',
+  description: string,
+): dashboard.QueryVariableBuilder {
   return new dashboard.QueryVariableBuilder(name)
     .label(label)
     .description(description)
@@ -67,7 +73,10 @@ export interface Query {
 }
 
 function target(q: Query, i: number): prometheus.DataqueryBuilder {
-  const t = new prometheus.DataqueryBuilder().expr(q.expr).refId(String.fromCharCode(65 + i)).datasource(DATASOURCE);
+  const t = new prometheus.DataqueryBuilder()
+    .expr(q.expr)
+    .refId(String.fromCharCode(65 + i))
+    .datasource(DATASOURCE);
   if (q.legend !== undefined) t.legendFormat(q.legend);
   if (q.table) t.format(prometheus.PromQueryFormat.Table);
   return q.instant ? t.instant() : t.range();
@@ -91,10 +100,15 @@ interface PanelOptions {
 function thresholds(steps: [number, string][] | undefined): dashboard.ThresholdsConfigBuilder {
   return new dashboard.ThresholdsConfigBuilder()
     .mode(dashboard.ThresholdsMode.Absolute)
-    .steps([{ value: null as unknown as number, color: 'green' }, ...(steps ?? []).map(([value, color]) => ({ value, color }))]);
+    .steps([
+      { value: null as unknown as number, color: 'green' },
+      ...(steps ?? []).map(([value, color]) => ({ value, color })),
+    ]);
 }
 
-export function timeseriesPanel(o: PanelOptions & { stack?: boolean; showThresholds?: boolean }): timeseries.PanelBuilder {
+export function timeseriesPanel(
+  o: PanelOptions & { stack?: boolean; showThresholds?: boolean },
+): timeseries.PanelBuilder {
   const p = new timeseries.PanelBuilder()
     .title(o.title)
     .description(o.description)
@@ -105,10 +119,19 @@ export function timeseriesPanel(o: PanelOptions & { stack?: boolean; showThresho
     .lineWidth(1)
     .fillOpacity(o.stack ? 30 : 10)
     .thresholds(thresholds(o.thresholds))
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Bottom).calcs(['mean', 'max', 'lastNotNull']))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.Table)
+        .placement(common.LegendPlacement.Bottom)
+        .calcs(['mean', 'max', 'lastNotNull']),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending),
+    );
   if (o.stack) p.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal).group('A'));
-  if (o.showThresholds) p.thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
+  if (o.showThresholds)
+    p.thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   if (o.min !== undefined) p.min(o.min);
   if (o.max !== undefined) p.max(o.max);
   if (o.decimals !== undefined) p.decimals(o.decimals);
@@ -135,7 +158,9 @@ export function statPanel(o: PanelOptions): stat.PanelBuilder {
 }
 
 /** A table of instant queries joined on their labels (Grafana's merge transformation). */
-export function tablePanel(o: PanelOptions & { rename: Record<string, string>; hide?: string[]; sortBy?: string }): table.PanelBuilder {
+export function tablePanel(
+  o: PanelOptions & { rename: Record<string, string>; hide?: string[]; sortBy?: string },
+): table.PanelBuilder {
   const p = new table.PanelBuilder()
     .title(o.title)
     .description(o.description)
@@ -147,7 +172,10 @@ export function tablePanel(o: PanelOptions & { rename: Record<string, string>; h
     .withTransformation({ id: 'merge', options: {} })
     .withTransformation({
       id: 'organize',
-      options: { excludeByName: Object.fromEntries(['Time', ...(o.hide ?? [])].map((k) => [k, true])), renameByName: o.rename },
+      options: {
+        excludeByName: Object.fromEntries(['Time', ...(o.hide ?? [])].map((k) => [k, true])),
+        renameByName: o.rename,
+      },
     });
   if (o.sortBy) p.sortBy([new common.TableSortByFieldStateBuilder().displayName(o.sortBy).desc(true)]);
   o.queries.forEach((q, i) => p.withTarget(target({ ...q, instant: true, table: true }, i)));
@@ -178,12 +206,19 @@ export function finalize(d: dashboard.DashboardBuilder): dashboard.Dashboard {
       flat.push(p);
     }
   }
-  flat.forEach((p, i) => { p.id = i + 1; });
+  flat.forEach((p, i) => {
+    p.id = i + 1;
+  });
   built.panels = flat;
   return built;
 }
 
-export function baseDashboard(uid: string, title: string, description: string, tags: string[]): dashboard.DashboardBuilder {
+export function baseDashboard(
+  uid: string,
+  title: string,
+  description: string,
+  tags: string[],
+): dashboard.DashboardBuilder {
   return new dashboard.DashboardBuilder(title)
     .uid(uid)
     .description(description)

@@ -14,9 +14,18 @@ for (const [file, build] of Object.entries(DASHBOARDS)) {
   const path = `${dir}${file}`;
   const text = renderDashboard(build());
   let current = '';
-  try { current = readFileSync(path, 'utf8'); } catch { /* new file */ }
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    /* new file */
+  }
   if (current === text) continue;
-  if (check) { stale++; process.stderr.write(`stale: charts/consortia/dashboards/${file} (run npm run dashboards)\n`); }
-  else { writeFileSync(path, text); process.stdout.write(`wrote charts/consortia/dashboards/${file}\n`); }
+  if (check) {
+    stale++;
+    process.stderr.write(`stale: charts/consortia/dashboards/${file} (run npm run dashboards)\n`);
+  } else {
+    writeFileSync(path, text);
+    process.stdout.write(`wrote charts/consortia/dashboards/${file}\n`);
+  }
 }
 process.exitCode = stale > 0 ? 1 : 0;

@@ -32,17 +32,26 @@ function call(method, path, body, contentType) {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = https.request(
       {
-        host, port, method, path, ca, timeout: 10000,
+        host,
+        port,
+        method,
+        path,
+        ca,
+        timeout: 10000,
         headers: {
           authorization: 'Bearer ' + token,
           accept: 'application/json',
-          ...(payload ? { 'content-type': contentType || 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload
+            ? { 'content-type': contentType || 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
         },
       },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (c) => { text += c; });
+        res.on('data', (c) => {
+          text += c;
+        });
         res.on('end', () => resolve({ status: res.statusCode, text }));
       },
     );
@@ -60,7 +69,11 @@ async function ensure() {
     const data = {};
     for (const [k, gen] of Object.entries(generators)) data[k] = b64(gen());
     const res = await call('POST', '/api/v1/namespaces/' + encodeURIComponent(namespace) + '/secrets', {
-      apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels }, type: 'Opaque', data,
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, labels },
+      type: 'Opaque',
+      data,
     });
     if (res.status === 409) return 'retry'; // created meanwhile by another run: read it again
     if (res.status !== 201) throw new Error('creating the Secret: HTTP ' + res.status + ' ' + res.text);
@@ -73,7 +86,12 @@ async function ensure() {
   const data = {};
   for (const k of missing) data[k] = b64(generators[k]());
   // resourceVersion makes the patch conditional: two runs never both add a key.
-  const res = await call('PATCH', path, { metadata: { resourceVersion: secret.metadata.resourceVersion }, data }, 'application/merge-patch+json');
+  const res = await call(
+    'PATCH',
+    path,
+    { metadata: { resourceVersion: secret.metadata.resourceVersion }, data },
+    'application/merge-patch+json',
+  );
   if (res.status === 409) return 'retry';
   if (res.status !== 200) throw new Error('adding ' + missing.join(', ') + ': HTTP ' + res.status + ' ' + res.text);
   return 'added ' + missing.join(', ') + ' to Secret ' + namespace + '/' + name;

@@ -32,7 +32,12 @@ export function buildNetworkPolicy(namespace: string, consortiumId: string, opts
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: { name: consortiumObjectNames.networkPolicy, namespace, labels: consortiumLabels(consortiumId), annotations: { [ANNOTATION.consortiumId]: consortiumId } },
+    metadata: {
+      name: consortiumObjectNames.networkPolicy,
+      namespace,
+      labels: consortiumLabels(consortiumId),
+      annotations: { [ANNOTATION.consortiumId]: consortiumId },
+    },
     spec: {
       podSelector: members,
       policyTypes: ['Ingress'],
@@ -53,7 +58,12 @@ export function buildValidatorPdb(namespace: string, consortiumId: string, valid
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: { name: consortiumObjectNames.validatorPdb, namespace, labels: consortiumLabels(consortiumId), annotations: { [ANNOTATION.consortiumId]: consortiumId } },
+    metadata: {
+      name: consortiumObjectNames.validatorPdb,
+      namespace,
+      labels: consortiumLabels(consortiumId),
+      annotations: { [ANNOTATION.consortiumId]: consortiumId },
+    },
     spec: {
       maxUnavailable: faultTolerance(validators),
       selector: { matchLabels: { [LABEL.consortium]: labelValue(consortiumId), [LABEL.role]: 'validator' } },

@@ -13,13 +13,25 @@ export const POD_PATHS = {
   /** The per-node admin Secret, mounted read-only (ADMIN_SECRET_KEY inside). */
   adminDir: '/etc/consortia-admin',
   adminTokenFile: '/etc/consortia-admin/admin-token',
+  /** The per-node TLS Secret (kubernetes.io/tls + ca.crt), mounted read-only. */
+  tlsDir: '/etc/consortia-tls',
+  tlsCertFile: '/etc/consortia-tls/tls.crt',
+  tlsKeyFile: '/etc/consortia-tls/tls.key',
+  tlsCaFile: '/etc/consortia-tls/ca.crt',
 } as const;
+
+/** Keys of the node's TLS Secret (type kubernetes.io/tls, plus the node CA as cert-manager names it). */
+export const TLS_SECRET_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
 
 /** Key of the admin token in the node's admin Secret (the file name under POD_PATHS.adminDir). */
 export const ADMIN_SECRET_KEY = 'admin-token';
 
 /** The P2P address a node advertises: a template (multi-cluster) or its stable in-cluster DNS name. */
-export function advertisedP2pAddress(spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>, namespace: string, opts: KubernetesRuntimeOptions): string {
+export function advertisedP2pAddress(
+  spec: Pick<NodeSpec, 'nodeId' | 'consortiumId'>,
+  namespace: string,
+  opts: KubernetesRuntimeOptions,
+): string {
   const names = nodeObjectNames(spec.nodeId);
   if (opts.p2pAdvertiseTemplate) {
     return opts.p2pAdvertiseTemplate
@@ -30,13 +42,17 @@ export function advertisedP2pAddress(spec: Pick<NodeSpec, 'nodeId' | 'consortium
   return `${names.pod}.${names.headlessService}.${namespace}.svc.${opts.clusterDomain}:${opts.ports.p2p}`;
 }
 
-/** In-cluster base URL of a node's HTTP API (client Service). */
+/** In-cluster base URL of a node's HTTPS API (client Service; its certificate names it, see node-tls.ts). */
 export function clientServiceUrl(nodeId: string, namespace: string, opts: KubernetesRuntimeOptions): string {
-  return `http://${nodeObjectNames(nodeId).clientService}.${namespace}.svc.${opts.clusterDomain}:${opts.ports.api}`;
+  return `https://${nodeObjectNames(nodeId).clientService}.${namespace}.svc.${opts.clusterDomain}:${opts.ports.api}`;
 }
 
 /** The node process config file (src/node/config.ts), without secrets. */
-export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: KubernetesRuntimeOptions): Record<string, unknown> {
+export function buildNodeConfig(
+  spec: NodeSpec,
+  namespace: string,
+  opts: KubernetesRuntimeOptions,
+): Record<string, unknown> {
   const cfg: Record<string, unknown> = {
     role: spec.role,
     chainId: spec.chainId,
@@ -49,6 +65,10 @@ export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: Kuberne
     logLevel: opts.logLevel,
     // Always the same path (the Secret's content is not part of the config hash): the node reads it per request.
     adminTokenFile: POD_PATHS.adminTokenFile,
+    // HTTPS with the certificate the runtime issued from the control plane's node CA (node-tls.ts),
+    // mounted from the node's TLS Secret; the same paths always, so a re-issued certificate does
+    // not change this config (docs/trust-model.md#transport-security).
+    tls: { mode: 'on', certFile: POD_PATHS.tlsCertFile, keyFile: POD_PATHS.tlsKeyFile, caFile: POD_PATHS.tlsCaFile },
   };
   if (spec.expectedGenesis !== undefined) cfg['expectedGenesis'] = spec.expectedGenesis;
   if (spec.mode === 'run') cfg['genesisFile'] = POD_PATHS.genesisFile;
@@ -60,7 +80,11 @@ export function buildNodeConfig(spec: NodeSpec, namespace: string, opts: Kuberne
 }
 
 /** ConfigMap data: node.json and, once sealed, genesis.json. */
-export function buildConfigData(spec: NodeSpec, namespace: string, opts: KubernetesRuntimeOptions): Record<string, string> {
+export function buildConfigData(
+  spec: NodeSpec,
+  namespace: string,
+  opts: KubernetesRuntimeOptions,
+): Record<string, string> {
   const data: Record<string, string> = { 'node.json': JSON.stringify(buildNodeConfig(spec, namespace, opts), null, 2) };
   if (spec.mode === 'run' && spec.genesis !== undefined) data['genesis.json'] = JSON.stringify(spec.genesis);
   return data;
@@ -69,6 +93,10 @@ export function buildConfigData(spec: NodeSpec, namespace: string, opts: Kuberne
 /** Hash of the config content, put on the pod template so a config change rolls the pod. */
 export function configHash(data: Record<string, string>): string {
   const h = createHash('sha256');
-  for (const k of Object.keys(data).sort()) h.update(k).update('\0').update(data[k] ?? '').update('\0');
+  for (const k of Object.keys(data).sort())
+    h.update(k)
+      .update('\0')
+      .update(data[k] ?? '')
+      .update('\0');
   return h.digest('hex').slice(0, 16);
 }

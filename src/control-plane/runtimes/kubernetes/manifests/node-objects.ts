@@ -1,13 +1,6 @@
 import type { NodeSpec } from '../../runtime.js';
-import {
-  ANNOTATION,
-  LABEL,
-  nodeAnnotations,
-  nodeLabels,
-  nodeObjectNames,
-  nodeSelectorLabels,
-} from '../names.js';
-import { ADMIN_SECRET_KEY, POD_PATHS, buildConfigData, configHash } from './node-config.js';
+import { ANNOTATION, LABEL, nodeAnnotations, nodeLabels, nodeObjectNames, nodeSelectorLabels } from '../names.js';
+import { ADMIN_SECRET_KEY, POD_PATHS, TLS_SECRET_KEYS, buildConfigData, configHash } from './node-config.js';
 import type { BuildContext, Manifest } from './types.js';
 
 /** ConfigMap key holding the desired NodeSpec (minus genesis, which is genesis.json): lets the runtime resume after a restart. */
@@ -70,8 +63,35 @@ export function buildAdminSecret(spec: NodeSpec, ctx: BuildContext): Manifest | 
   };
 }
 
+/**
+ * The node's HTTPS certificate, key and the node CA (ctx.tls, issued by node-tls.ts) as a
+ * kubernetes.io/tls Secret, mounted read-only into the pod only.
+ */
+export function buildTlsSecret(spec: NodeSpec, ctx: BuildContext): Manifest {
+  const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: nodeObjectNames(spec.nodeId).tlsSecret,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
+    type: 'kubernetes.io/tls',
+    data: {
+      [TLS_SECRET_KEYS.cert]: b64(ctx.tls.cert),
+      [TLS_SECRET_KEYS.key]: b64(ctx.tls.key),
+      [TLS_SECRET_KEYS.ca]: b64(ctx.tls.ca),
+    },
+  };
+}
+
 /** Storage class and size of the node's PVC: from its tier, size overridable per node. */
-export function tierStorage(spec: Pick<NodeSpec, 'role' | 'resources'>, ctx: BuildContext): { storageClass?: string; size: string } {
+export function tierStorage(
+  spec: Pick<NodeSpec, 'role' | 'resources'>,
+  ctx: BuildContext,
+): { storageClass?: string; size: string } {
   const t = ctx.opts.storage[spec.role];
   return { ...(t.storageClass ? { storageClass: t.storageClass } : {}), size: spec.resources.storage ?? t.size };
 }
@@ -82,8 +102,9 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
   const labels = nodeLabels(spec);
   const storage = tierStorage(spec, ctx);
   const hash = configHash(buildConfigData(spec, ctx.namespace, opts));
+  // HTTPS probes: the kubelet does not verify the certificate (it only needs an answer).
   const probe = (path: string, period: number, failures: number) => ({
-    httpGet: { path, port: 'api' },
+    httpGet: { path, port: 'api', scheme: 'HTTPS' },
     periodSeconds: period,
     timeoutSeconds: 3,
     failureThreshold: failures,
@@ -108,7 +129,14 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
       },
       selector: { matchLabels: nodeSelectorLabels(spec.nodeId, spec.consortiumId) },
       template: {
-        metadata: { labels, annotations: { ...nodeAnnotations(spec), [ANNOTATION.configHash]: hash } },
+        metadata: {
+          labels,
+          annotations: {
+            ...nodeAnnotations(spec),
+            [ANNOTATION.configHash]: hash,
+            [ANNOTATION.tlsDigest]: ctx.tls.digest,
+          },
+        },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
@@ -126,6 +154,10 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
               image: spec.image ?? opts.image,
               ...(opts.imagePullPolicy ? { imagePullPolicy: opts.imagePullPolicy } : {}),
               args: ['--config', POD_PATHS.configFile],
+              // The node's calls to other nodes' APIs (syncFrom: snapshots, light-client sources) use
+              // node's fetch, whose trust store takes extra CAs only from this variable, read once at
+              // process start: the node CA that signed every node's certificate.
+              env: [{ name: 'NODE_EXTRA_CA_CERTS', value: POD_PATHS.tlsCaFile }],
               ports: [
                 { name: 'p2p', containerPort: opts.ports.p2p, protocol: 'TCP' },
                 { name: 'api', containerPort: opts.ports.api, protocol: 'TCP' },
@@ -148,6 +180,7 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
                 { name: names.pvcTemplate, mountPath: POD_PATHS.dataDir },
                 { name: 'config', mountPath: POD_PATHS.configDir, readOnly: true },
                 { name: 'admin', mountPath: POD_PATHS.adminDir, readOnly: true },
+                { name: 'tls', mountPath: POD_PATHS.tlsDir, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
@@ -155,7 +188,17 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
           volumes: [
             { name: 'config', configMap: { name: names.configMap } },
             // optional: a node without its Secret starts, and refuses every admin request
-            { name: 'admin', secret: { secretName: names.adminSecret, optional: true, defaultMode: 0o440, items: [{ key: ADMIN_SECRET_KEY, path: ADMIN_SECRET_KEY }] } },
+            {
+              name: 'admin',
+              secret: {
+                secretName: names.adminSecret,
+                optional: true,
+                defaultMode: 0o440,
+                items: [{ key: ADMIN_SECRET_KEY, path: ADMIN_SECRET_KEY }],
+              },
+            },
+            // Not optional: a node without its certificate cannot serve its API.
+            { name: 'tls', secret: { secretName: names.tlsSecret, defaultMode: 0o440 } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
           ],
         },
@@ -182,7 +225,12 @@ export function buildHeadlessService(spec: NodeSpec, ctx: BuildContext): Manifes
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: names.headlessService, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    metadata: {
+      name: names.headlessService,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
     spec: {
       clusterIP: 'None',
       publishNotReadyAddresses: true,
@@ -192,13 +240,18 @@ export function buildHeadlessService(spec: NodeSpec, ctx: BuildContext): Manifes
   };
 }
 
-/** Client Service: HTTP API and /metrics (same listener). */
+/** Client Service: HTTPS API and /metrics (same listener). */
 export function buildClientService(spec: NodeSpec, ctx: BuildContext): Manifest {
   const names = nodeObjectNames(spec.nodeId);
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: names.clientService, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    metadata: {
+      name: names.clientService,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
     spec: {
       type: 'ClusterIP',
       selector: nodeSelectorLabels(spec.nodeId, spec.consortiumId),
@@ -214,7 +267,12 @@ export function buildExternalP2pService(spec: NodeSpec, ctx: BuildContext): Mani
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: names.externalP2pService, namespace: ctx.namespace, labels: nodeLabels(spec), annotations: nodeAnnotations(spec) },
+    metadata: {
+      name: names.externalP2pService,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
     spec: {
       type: ctx.opts.p2pExternalServiceType,
       externalTrafficPolicy: 'Local',
@@ -246,19 +304,34 @@ export function buildServiceMonitor(spec: NodeSpec, ctx: BuildContext): Manifest
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
     // Extra labels (options.serviceMonitorLabels) let a Prometheus' serviceMonitorSelector pick it up; ours win on a clash.
-    metadata: { name: names.serviceMonitor, namespace: ctx.namespace, labels: { ...ctx.opts.serviceMonitorLabels, ...nodeLabels(spec) }, annotations: nodeAnnotations(spec) },
+    metadata: {
+      name: names.serviceMonitor,
+      namespace: ctx.namespace,
+      labels: { ...ctx.opts.serviceMonitorLabels, ...nodeLabels(spec) },
+      annotations: nodeAnnotations(spec),
+    },
     spec: {
       jobLabel: LABEL.name,
       selector: { matchLabels: { ...nodeSelectorLabels(spec.nodeId, spec.consortiumId) } },
-      endpoints: [{
-        port: 'api', path: '/metrics', interval: '30s',
-        relabelings: [
-          { action: 'replace', sourceLabels: [podLabel(LABEL.consortium)], targetLabel: 'consortium' },
-          { action: 'replace', sourceLabels: [podLabel(LABEL.org)], targetLabel: 'organization' },
-          { action: 'replace', sourceLabels: [podLabel(LABEL.role)], targetLabel: 'role' },
-          { action: 'replace', targetLabel: 'tier', replacement: storageTierOf(spec, ctx) },
-        ],
-      }],
+      endpoints: [
+        {
+          port: 'api',
+          path: '/metrics',
+          interval: '30s',
+          scheme: 'https',
+          // Prometheus verifies the node's certificate against the node CA in the node's own TLS Secret.
+          tlsConfig: {
+            ca: { secret: { name: names.tlsSecret, key: TLS_SECRET_KEYS.ca } },
+            serverName: `${names.clientService}.${ctx.namespace}.svc`,
+          },
+          relabelings: [
+            { action: 'replace', sourceLabels: [podLabel(LABEL.consortium)], targetLabel: 'consortium' },
+            { action: 'replace', sourceLabels: [podLabel(LABEL.org)], targetLabel: 'organization' },
+            { action: 'replace', sourceLabels: [podLabel(LABEL.role)], targetLabel: 'role' },
+            { action: 'replace', targetLabel: 'tier', replacement: storageTierOf(spec, ctx) },
+          ],
+        },
+      ],
     },
   };
 }
@@ -272,6 +345,7 @@ export function buildServiceMonitor(spec: NodeSpec, ctx: BuildContext): Manifest
 export function buildNodeObjects(spec: NodeSpec, ctx: BuildContext): Manifest[] {
   const out: (Manifest | undefined)[] = [
     buildAdminSecret(spec, ctx),
+    buildTlsSecret(spec, ctx),
     buildConfigMap(spec, ctx),
     buildHeadlessService(spec, ctx),
     buildClientService(spec, ctx),

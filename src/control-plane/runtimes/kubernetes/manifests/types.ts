@@ -19,4 +19,16 @@ export interface BuildContext {
   namespace: string;
   /** monitoring.coreos.com/v1 ServiceMonitor is served by the cluster. */
   serviceMonitorAvailable: boolean;
+  /** The node's server certificate (node-tls.ts), put into its TLS Secret. */
+  tls: NodeTlsMaterial;
+}
+
+/** A node's HTTPS material: its certificate and key, and the node CA that signed it. */
+export interface NodeTlsMaterial {
+  cert: string;
+  key: string;
+  /** PEM certificate of the node CA. */
+  ca: string;
+  /** Changes only when the CA or the certificate's names change: on the pod template, so such a change restarts the pod. */
+  digest: string;
 }
