@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // the compiled chain node / control plane from dist/ (built by `npm test` first).
 export default defineConfig({
   test: {
+    // Each e2e file starts its own processes on loopback: files run one at a time so that two
+    // 4-validator networks never share the cores (vitest takes this only at the root, not per project).
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -19,9 +22,6 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
-          // Each e2e file starts its own processes on loopback; run files one at a time
-          // so that two 4-validator networks never share the 2 cores.
-          fileParallelism: false,
         },
       },
     ],

@@ -25,8 +25,15 @@ import { availableParallelism } from 'node:os';
 import { Agent, get, request, type ClientRequest } from 'node:http';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { encodeTx, generateKeyPair, signTx, verifyEncodedTxSignature, decodeTx, type KeyPair } from '../src/chain/index.js';
-import { ChainNet } from '../test/e2e/support/chain-net.js';
+import {
+  encodeTx,
+  generateKeyPair,
+  signTx,
+  verifyEncodedTxSignature,
+  decodeTx,
+  type KeyPair,
+} from '../src/chain/index.js';
+import { ChainNet } from '../test/harness/chain-net.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,11 +50,24 @@ const ACCOUNTS = 3000;
 function measureVerifyPerCore(): number {
   // (1 s on one core: verify is synchronous, the other core idles)
   const k = generateKeyPair();
-  const tx = encodeTx(signTx({ chainId: 'bench', signer: k.publicKey, nonce: 0, body: { type: 'transfer', asset: 'USD', to: k.publicKey, amount: 1n } }, k.secretKey));
+  const tx = encodeTx(
+    signTx(
+      {
+        chainId: 'bench',
+        signer: k.publicKey,
+        nonce: 0,
+        body: { type: 'transfer', asset: 'USD', to: k.publicKey, amount: 1n },
+      },
+      k.secretKey,
+    ),
+  );
   const d = decodeTx(tx);
   let n = 0;
   const end = performance.now() + 1000;
-  while (performance.now() < end) { for (let i = 0; i < 100; i++) verifyEncodedTxSignature(tx, d); n += 100; }
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) verifyEncodedTxSignature(tx, d);
+    n += 100;
+  }
   return n;
 }
 
@@ -55,7 +75,11 @@ function lengthPrefixed(items: Uint8Array[]): Buffer {
   const total = items.reduce((s, b) => s + 4 + b.length, 0);
   const out = Buffer.allocUnsafe(total);
   let o = 0;
-  for (const b of items) { out.writeUInt32BE(b.length, o); out.set(b, o + 4); o += 4 + b.length; }
+  for (const b of items) {
+    out.writeUInt32BE(b.length, o);
+    out.set(b, o + 4);
+    o += 4 + b.length;
+  }
   return out;
 }
 
@@ -64,12 +88,22 @@ function lengthPrefixed(items: Uint8Array[]): Buffer {
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 function postBatch(url: string, body: Buffer): Promise<{ results?: { status: string }[] }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { results?: { status: string }[] }); } catch (e) { reject(e as Error); } });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { results?: { status: string }[] });
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -82,7 +116,9 @@ function nodesCpuSeconds(pids: (number | undefined)[]): number {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       sum += (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in clock ticks
-    } catch { return NaN; }
+    } catch {
+      return NaN;
+    }
   }
   return sum;
 }
@@ -91,7 +127,9 @@ function nodesCpuSeconds(pids: (number | undefined)[]): number {
 async function measureWithNodesPaused(pids: (number | undefined)[]): Promise<number> {
   const live = pids.filter((p): p is number => p !== undefined);
   for (const p of live) process.kill(p, 'SIGSTOP');
-  try { return measureVerifyPerCore(); } finally {
+  try {
+    return measureVerifyPerCore();
+  } finally {
     for (const p of live) process.kill(p, 'SIGCONT');
     await new Promise((r) => setTimeout(r, 1000)); // the chain resumes (timers that came due fire) before load starts
   }
@@ -108,7 +146,10 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   const ceiling = Math.round((verifyPerCore * cores) / VALIDATORS);
   console.log(`ed25519 verify/s per core: ${verifyPerCore}, cores: ${cores}, ceiling_tps: ${ceiling}`);
-  const RATES = ratesArg >= 0 ? process.argv[ratesArg + 1]!.split(',').map(Number) : CEILING_FRACTIONS.map((f) => Math.round((f * ceiling) / 50) * 50);
+  const RATES =
+    ratesArg >= 0
+      ? process.argv[ratesArg + 1]!.split(',').map(Number)
+      : CEILING_FRACTIONS.map((f) => Math.round((f * ceiling) / 50) * 50);
   const STAGE_S = Math.max(3, Math.floor(SECONDS / RATES.length));
   // Fresh node processes run their per-tx code unoptimized for the first seconds (JIT): a warm-up at
   // the first stage's rate, reported but not counted, so that every counted stage meets warm nodes.
@@ -142,11 +183,18 @@ async function main(): Promise<void> {
       if (!line) return;
       const now = performance.now();
       const data = JSON.parse(line.slice(6)) as { txs: string[]; height: number };
-      if (process.env.BENCH_BLOCKS) console.log(`block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms at ${new Date().toISOString()}`);
+      if (process.env.BENCH_BLOCKS)
+        console.log(
+          `block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms at ${new Date().toISOString()}`,
+        );
       lastBlockAt = now;
       for (const h of data.txs) {
         const t = submitted.get(h);
-        if (t !== undefined) { latencies.push({ at: now, ms: now - t }); commits.push(now); submitted.delete(h); }
+        if (t !== undefined) {
+          latencies.push({ at: now, ms: now - t });
+          commits.push(now);
+          submitted.delete(h);
+        }
       }
     };
     await new Promise<void>((resolve, reject) => {
@@ -154,8 +202,11 @@ async function main(): Promise<void> {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buf += chunk;
-          let i;
-          while ((i = buf.indexOf('\n\n')) >= 0) { onEvent(buf.slice(0, i)); buf = buf.slice(i + 2); }
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            onEvent(buf.slice(0, i));
+            buf = buf.slice(i + 2);
+          }
         });
         res.on('error', () => undefined);
         resolve();
@@ -170,16 +221,37 @@ async function main(): Promise<void> {
       const a = next++ % ACCOUNTS;
       const k = accounts[a]!;
       const to = accounts[(a + 1) % ACCOUNTS]!.publicKey;
-      const bytes = encodeTx(signTx({ chainId: net.chainId, signer: k.publicKey, nonce: nonces[a]!++, body: { type: 'transfer', asset: 'USD', to, amount: 1n } }, k.secretKey));
+      const bytes = encodeTx(
+        signTx(
+          {
+            chainId: net.chainId,
+            signer: k.publicKey,
+            nonce: nonces[a]!++,
+            body: { type: 'transfer', asset: 'USD', to, amount: 1n },
+          },
+          k.secretKey,
+        ),
+      );
       return { bytes, node: a % VALIDATORS };
     };
     // Pre-sign everything so signing does not compete with the nodes during the run.
-    const plan: { bytes: Uint8Array; node: number }[][] = [];
-    STAGES.forEach((rate, s) => plan.push(Array.from({ length: rate * durationOf(s) }, makeTx)));
+    const plan: { bytes: Uint8Array; node: number }[][] = STAGES.map((rate, s) =>
+      Array.from({ length: rate * durationOf(s) }, makeTx),
+    );
     const hashes = plan.map((stage) => stage.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
 
     const pids = (): (number | undefined)[] => net.nodes.map((n) => n.proc?.pid);
-    const stages: { rate: number; tps: number; p50: number; p95: number; p99: number; rejected: number; node_cpu_us_per_tx: number; ceiling: number; loadgen_cpu_pct: number }[] = [];
+    const stages: {
+      rate: number;
+      tps: number;
+      p50: number;
+      p95: number;
+      p99: number;
+      rejected: number;
+      node_cpu_us_per_tx: number;
+      ceiling: number;
+      loadgen_cpu_pct: number;
+    }[] = [];
     let verifyBefore = await measureWithNodesPaused(pids());
     for (let s = 0; s < STAGES.length; s++) {
       const rate = STAGES[s]!;
@@ -194,17 +266,29 @@ async function main(): Promise<void> {
       let rejected = 0;
       const inflight: Promise<void>[] = [];
       while (sent < stage.length) {
-        const due = Math.min(stage.length, Math.floor(((performance.now() - start) / 1000) * rate) + Math.floor(rate * TICK / 1000));
+        const due = Math.min(
+          stage.length,
+          Math.floor(((performance.now() - start) / 1000) * rate) + Math.floor((rate * TICK) / 1000),
+        );
         if (due > sent) {
           const perNode: Uint8Array[][] = [[], [], [], []];
           const now = performance.now();
-          for (let i = sent; i < due; i++) { perNode[stage[i]!.node]!.push(stage[i]!.bytes); submitted.set(hashes[s]![i]!, now); }
+          for (let i = sent; i < due; i++) {
+            perNode[stage[i]!.node]!.push(stage[i]!.bytes);
+            submitted.set(hashes[s]![i]!, now);
+          }
           sent = due;
           perNode.forEach((txs, n) => {
             if (txs.length === 0) return;
-            inflight.push(postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs))
-              .then((j) => { rejected += (j.results ?? []).filter((x) => x.status !== 'accepted').length; })
-              .catch(() => { rejected += txs.length; }));
+            inflight.push(
+              postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs))
+                .then((j) => {
+                  rejected += (j.results ?? []).filter((x) => x.status !== 'accepted').length;
+                })
+                .catch(() => {
+                  rejected += txs.length;
+                }),
+            );
           });
         }
         await new Promise((r) => setTimeout(r, TICK));
@@ -225,14 +309,29 @@ async function main(): Promise<void> {
       const stageVerify = (verifyBefore + verifyAfter) / 2;
       verifyBefore = verifyAfter;
       const st = {
-        rate, tps, p50: Math.round(pct(lat, 50)), p95: Math.round(pct(lat, 95)), p99: Math.round(pct(lat, 99)), rejected, node_cpu_us_per_tx: cpuUsPerTx,
-        ceiling: Math.round((stageVerify * cores) / VALIDATORS), loadgen_cpu_pct: loadgenPct,
+        rate,
+        tps,
+        p50: Math.round(pct(lat, 50)),
+        p95: Math.round(pct(lat, 95)),
+        p99: Math.round(pct(lat, 99)),
+        rejected,
+        node_cpu_us_per_tx: cpuUsPerTx,
+        ceiling: Math.round((stageVerify * cores) / VALIDATORS),
+        loadgen_cpu_pct: loadgenPct,
       };
       if (!warmup) stages.push(st);
-      console.log(`${warmup ? 'warm-up (not counted): ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%)`);
+      console.log(
+        `${warmup ? 'warm-up (not counted): ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%)`,
+      );
       if (process.env.BENCH_LOG_LEVEL) {
         for (const n of net.nodes) {
-          const [rs, rc, mp] = await Promise.all(['consortia_consensus_rounds_per_height_sum', 'consortia_consensus_rounds_per_height_count', 'consortia_mempool_size_txs'].map((m) => net.metric(n, m).catch(() => NaN)));
+          const [rs, rc, mp] = await Promise.all(
+            [
+              'consortia_consensus_rounds_per_height_sum',
+              'consortia_consensus_rounds_per_height_count',
+              'consortia_mempool_size_txs',
+            ].map((m) => net.metric(n, m).catch(() => NaN)),
+          );
           console.log(`  node${n.index}: heights ${rc}, rounds ${rs}, mempool ${mp}`);
         }
       }
@@ -244,22 +343,43 @@ async function main(): Promise<void> {
     const kept = stages.filter((x) => x.tps >= x.rate * 0.9);
     const inBound = kept.filter((x) => x.p99 < P99_BOUND_MS);
     const best = (inBound.length ? inBound : kept.length ? kept : stages).reduce((a, b) => (b.tps > a.tps ? b : a));
-    console.log(`sustained: ${best.tps} tx/s at ${best.rate} offered, p99 ${best.p99} ms (${inBound.length ? `the best stage that kept up with p99 < ${P99_BOUND_MS} ms` : `no stage kept up with p99 < ${P99_BOUND_MS} ms`})`);
+    console.log(
+      `sustained: ${best.tps} tx/s at ${best.rate} offered, p99 ${best.p99} ms (${inBound.length ? `the best stage that kept up with p99 < ${P99_BOUND_MS} ms` : `no stage kept up with p99 < ${P99_BOUND_MS} ms`})`,
+    );
     // Measured again after the run (nodes stopped below, load generator idle): on a shared host the
     // CPU speed can drift during a run; both figures show how much.
     await net.stop();
     const verifyPerCoreEnd = measureVerifyPerCore();
-    console.log(JSON.stringify({
-      tps: best.tps, p50_ms: best.p50, p95_ms: best.p95, p99_ms: best.p99, ceiling_tps: best.ceiling, pct_of_ceiling: Math.round((100 * best.tps) / best.ceiling),
-      ceiling_tps_start: ceiling, pct_of_ceiling_start: Math.round((100 * best.tps) / ceiling), verify_per_core: verifyPerCore, verify_per_core_end: verifyPerCoreEnd,
-      cores, validators: VALIDATORS, offered_tps: best.rate, p99_bound_ms: P99_BOUND_MS, p99_within_bound: best.p99 < P99_BOUND_MS, stages,
-    }));
+    console.log(
+      JSON.stringify({
+        tps: best.tps,
+        p50_ms: best.p50,
+        p95_ms: best.p95,
+        p99_ms: best.p99,
+        ceiling_tps: best.ceiling,
+        pct_of_ceiling: Math.round((100 * best.tps) / best.ceiling),
+        ceiling_tps_start: ceiling,
+        pct_of_ceiling_start: Math.round((100 * best.tps) / ceiling),
+        verify_per_core: verifyPerCore,
+        verify_per_core_end: verifyPerCoreEnd,
+        cores,
+        validators: VALIDATORS,
+        offered_tps: best.rate,
+        p99_bound_ms: P99_BOUND_MS,
+        p99_within_bound: best.p99 < P99_BOUND_MS,
+        stages,
+      }),
+    );
   } finally {
-    if (process.env.BENCH_LOG_LEVEL) net.nodes.forEach((n) => console.error(`--- node${n.index}\n${net.dumpLogs(n.index)}`));
+    if (process.env.BENCH_LOG_LEVEL)
+      for (const n of net.nodes) console.error(`--- node${n.index}\n${net.dumpLogs(n.index)}`);
     sse?.destroy();
     agent.destroy();
     await net.stop();
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

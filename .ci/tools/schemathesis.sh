@@ -113,6 +113,7 @@ cat > "$WORK/control-plane.json" <<JSON
   "bootstrapToken": "$TOKEN",
   "logLevel": "error",
   "rateLimitMax": 0,
+  "tls": { "mode": "off" },
   "reconcileIntervalMs": 1000,
   "localRuntime": {
     "baseDir": "$WORK/nodes",

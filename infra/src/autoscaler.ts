@@ -15,9 +15,16 @@ export function autoscalerPolicy(clusterName: string): string {
         Sid: 'Discover',
         Effect: 'Allow',
         Action: [
-          'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLaunchConfigurations',
-          'autoscaling:DescribeScalingActivities', 'autoscaling:DescribeTags', 'ec2:DescribeImages', 'ec2:DescribeInstanceTypes',
-          'ec2:DescribeLaunchTemplateVersions', 'ec2:GetInstanceTypesFromInstanceRequirements', 'eks:DescribeNodegroup',
+          'autoscaling:DescribeAutoScalingGroups',
+          'autoscaling:DescribeAutoScalingInstances',
+          'autoscaling:DescribeLaunchConfigurations',
+          'autoscaling:DescribeScalingActivities',
+          'autoscaling:DescribeTags',
+          'ec2:DescribeImages',
+          'ec2:DescribeInstanceTypes',
+          'ec2:DescribeLaunchTemplateVersions',
+          'ec2:GetInstanceTypesFromInstanceRequirements',
+          'eks:DescribeNodegroup',
         ],
         Resource: '*',
       },
@@ -53,16 +60,24 @@ export function clusterAutoscalerValues(cfg: InfraConfig): Record<string, unknow
 }
 
 /** IAM role for the autoscaler's ServiceAccount through Pod Identity. */
-export function createAutoscalerIdentity(cfg: InfraConfig, cluster: aws.eks.Cluster, opts?: pulumi.CustomResourceOptions): { role: aws.iam.Role; association: aws.eks.PodIdentityAssociation } {
+export function createAutoscalerIdentity(
+  cfg: InfraConfig,
+  cluster: aws.eks.Cluster,
+  opts?: pulumi.CustomResourceOptions,
+): { role: aws.iam.Role; association: aws.eks.PodIdentityAssociation } {
   const name = `${cfg.clusterName}-cluster-autoscaler`;
   const role = new aws.iam.Role(name, { assumeRolePolicy: POD_IDENTITY_TRUST, tags: cfg.tags }, opts);
   new aws.iam.RolePolicy(name, { role: role.name, policy: autoscalerPolicy(cfg.clusterName) }, opts);
-  const association = new aws.eks.PodIdentityAssociation(name, {
-    clusterName: cluster.name,
-    namespace: AUTOSCALER_NAMESPACE,
-    serviceAccount: AUTOSCALER_SERVICE_ACCOUNT,
-    roleArn: role.arn,
-    tags: cfg.tags,
-  }, opts);
+  const association = new aws.eks.PodIdentityAssociation(
+    name,
+    {
+      clusterName: cluster.name,
+      namespace: AUTOSCALER_NAMESPACE,
+      serviceAccount: AUTOSCALER_SERVICE_ACCOUNT,
+      roleArn: role.arn,
+      tags: cfg.tags,
+    },
+    opts,
+  );
   return { role, association };
 }

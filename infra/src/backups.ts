@@ -25,31 +25,54 @@ export interface Backups {
  */
 export function createBackups(cfg: InfraConfig, key: aws.kms.Key, opts?: pulumi.CustomResourceOptions): Backups {
   const name = `${cfg.clusterName}-backups`;
-  const vault = new aws.backup.Vault(name, { name, kmsKeyArn: key.arn, forceDestroy: false, tags: { ...cfg.tags, Name: name } }, opts);
-  const plan = new aws.backup.Plan(name, {
+  const vault = new aws.backup.Vault(
     name,
-    rules: [{
-      ruleName: 'daily',
-      targetVaultName: vault.name,
-      schedule: cfg.backupSchedule,
-      startWindow: 60,
-      completionWindow: 360,
-      lifecycle: { deleteAfter: cfg.backupRetentionDays },
-      recoveryPointTags: { ...cfg.tags, Name: name },
-    }],
-    tags: { ...cfg.tags, Name: name },
-  }, opts);
-  const role = new aws.iam.Role(`${cfg.clusterName}-backup`, { assumeRolePolicy: assumeRolePolicy('backup.amazonaws.com'), tags: cfg.tags }, opts);
-  const attached = attachManaged(`${cfg.clusterName}-backup`, role, [
-    'arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup',
-    'arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores',
-  ], opts);
-  const selection = new aws.backup.Selection(name, {
-    name: `${cfg.clusterName}-ebs`,
-    planId: plan.id,
-    iamRoleArn: role.arn,
-    resources: ['arn:aws:ec2:*:*:volume/*'],
-    selectionTags: [{ type: 'STRINGEQUALS', key: BACKUP_TAG, value: cfg.clusterName }],
-  }, { ...opts, dependsOn: attached });
+    { name, kmsKeyArn: key.arn, forceDestroy: false, tags: { ...cfg.tags, Name: name } },
+    opts,
+  );
+  const plan = new aws.backup.Plan(
+    name,
+    {
+      name,
+      rules: [
+        {
+          ruleName: 'daily',
+          targetVaultName: vault.name,
+          schedule: cfg.backupSchedule,
+          startWindow: 60,
+          completionWindow: 360,
+          lifecycle: { deleteAfter: cfg.backupRetentionDays },
+          recoveryPointTags: { ...cfg.tags, Name: name },
+        },
+      ],
+      tags: { ...cfg.tags, Name: name },
+    },
+    opts,
+  );
+  const role = new aws.iam.Role(
+    `${cfg.clusterName}-backup`,
+    { assumeRolePolicy: assumeRolePolicy('backup.amazonaws.com'), tags: cfg.tags },
+    opts,
+  );
+  const attached = attachManaged(
+    `${cfg.clusterName}-backup`,
+    role,
+    [
+      'arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup',
+      'arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores',
+    ],
+    opts,
+  );
+  const selection = new aws.backup.Selection(
+    name,
+    {
+      name: `${cfg.clusterName}-ebs`,
+      planId: plan.id,
+      iamRoleArn: role.arn,
+      resources: ['arn:aws:ec2:*:*:volume/*'],
+      selectionTags: [{ type: 'STRINGEQUALS', key: BACKUP_TAG, value: cfg.clusterName }],
+    },
+    { ...opts, dependsOn: attached },
+  );
   return { vault, plan, selection, role };
 }

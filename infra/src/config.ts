@@ -63,7 +63,13 @@ export interface InfraConfig {
   controlPlaneStorageGiB: number;
   /** Tier whose storage class is the cluster default (EKS 1.30+ has none). */
   defaultStorageTier: StorageTier;
-  monitoring: { enabled: boolean; namespace: string; chartVersion: string; prometheusStorageGiB: number; prometheusRetention: string };
+  monitoring: {
+    enabled: boolean;
+    namespace: string;
+    chartVersion: string;
+    prometheusStorageGiB: number;
+    prometheusRetention: string;
+  };
   clusterAutoscaler: { enabled: boolean; chartVersion: string; imageTag: string };
   tiers: Record<StorageTier, TierVolume>;
   tags: Record<string, string>;
@@ -78,7 +84,9 @@ export const DEFAULT_TIERS: Record<StorageTier, TierVolume> = {
 };
 
 /** Retention periods CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** Reads raw config values; `pulumi.Config` satisfies it via `(k) => cfg.get(k)`. */
 export type ConfigGetter = (key: string) => string | undefined;
@@ -121,7 +129,8 @@ export function subnetCidr(cidr: string, newPrefix: number, index: number): stri
   if (!parsed) throw new Error(`invalid CIDR ${cidr}`);
   const [base, prefix] = parsed;
   if (newPrefix < prefix || newPrefix > 28) throw new Error(`cannot split /${prefix} into /${newPrefix}`);
-  if (index < 0 || index >= 2 ** (newPrefix - prefix)) throw new Error(`subnet index ${index} out of range for ${cidr} -> /${newPrefix}`);
+  if (index < 0 || index >= 2 ** (newPrefix - prefix))
+    throw new Error(`subnet index ${index} out of range for ${cidr} -> /${newPrefix}`);
   return `${formatIp((base + index * 2 ** (32 - newPrefix)) >>> 0)}/${newPrefix}`;
 }
 
@@ -147,7 +156,8 @@ export function parseInfraConfig(get: ConfigGetter): InfraConfig {
   const int = (key: string, def: number, min: number, max: number): number => {
     const raw = get(key);
     const v = raw === undefined ? def : Number(raw);
-    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${key}: '${raw}' must be an integer in [${min}, ${max}]`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`${key}: '${raw}' must be an integer in [${min}, ${max}]`);
     return v;
   };
   const bool = (key: string, def: boolean): boolean => {
@@ -169,10 +179,20 @@ export function parseInfraConfig(get: ConfigGetter): InfraConfig {
       return def;
     }
   };
-  const strings = (key: string, def: string[] | undefined, re: RegExp, what: string, check?: (s: string) => boolean): string[] => {
+  const strings = (
+    key: string,
+    def: string[] | undefined,
+    re: RegExp,
+    what: string,
+    check?: (s: string) => boolean,
+  ): string[] => {
     const v = json<unknown>(key, def, `a list of ${what}`);
     if (v === undefined) return [];
-    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || !re.test(s) || (check && !check(s)))) {
+    if (
+      !Array.isArray(v) ||
+      v.length === 0 ||
+      v.some((s) => typeof s !== 'string' || !re.test(s) || (check && !check(s)))
+    ) {
       problems.push(`${key}: must be a non-empty list of ${what}`);
       return [];
     }
@@ -180,21 +200,41 @@ export function parseInfraConfig(get: ConfigGetter): InfraConfig {
   };
 
   const region = str('aws:region', undefined, REGION, 'an AWS region such as eu-west-1');
-  const environment = str('environment', undefined, NAME, 'a short lowercase name (3-20 chars: letters, digits, dashes)');
+  const environment = str(
+    'environment',
+    undefined,
+    NAME,
+    'a short lowercase name (3-20 chars: letters, digits, dashes)',
+  );
   const clusterName = str('clusterName', `consortia-${environment}`, CLUSTER, 'an EKS cluster name');
-  const kubernetesVersion = str('kubernetesVersion', '1.33', K8S_VERSION, 'a supported EKS version, 1.30 or later, like 1.33');
+  const kubernetesVersion = str(
+    'kubernetesVersion',
+    '1.33',
+    K8S_VERSION,
+    'a supported EKS version, 1.30 or later, like 1.33',
+  );
   const vpcCidr = str('vpcCidr', '10.40.0.0/16', /^[\d./]+$/, 'a CIDR');
   const vpc = parseCidr(vpcCidr);
-  if (!vpc || vpc[1] < 16 || vpc[1] > 20) problems.push(`vpcCidr: '${vpcCidr}' must be a valid network CIDR between /16 and /20`);
+  if (!vpc || vpc[1] < 16 || vpc[1] > 20)
+    problems.push(`vpcCidr: '${vpcCidr}' must be a valid network CIDR between /16 and /20`);
   const azCount = int('availabilityZoneCount', 3, 2, 3);
-  const azs = get('availabilityZones') !== undefined
-    ? strings('availabilityZones', undefined, AZ, 'availability zones like eu-west-1a')
-    : ['a', 'b', 'c'].slice(0, azCount).map((s) => `${region}${s}`);
+  const azs =
+    get('availabilityZones') !== undefined
+      ? strings('availabilityZones', undefined, AZ, 'availability zones like eu-west-1a')
+      : ['a', 'b', 'c'].slice(0, azCount).map((s) => `${region}${s}`);
   if (azs.some((z) => !z.startsWith(region))) problems.push(`availabilityZones: every zone must be in ${region}`);
-  const apiAllowedCidrs = strings('apiAllowedCidrs', undefined, /^[\d./]+$/, 'CIDRs (e.g. 203.0.113.0/24)', (s) => parseCidr(s) !== undefined);
+  const apiAllowedCidrs = strings(
+    'apiAllowedCidrs',
+    undefined,
+    /^[\d./]+$/,
+    'CIDRs (e.g. 203.0.113.0/24)',
+    (s) => parseCidr(s) !== undefined,
+  );
   const allowPublicApi = bool('allowPublicApi', false);
   if (apiAllowedCidrs.some((c) => parseCidr(c)?.[1] === 0) && !allowPublicApi) {
-    problems.push('apiAllowedCidrs: 0.0.0.0/0 opens the Kubernetes API endpoint to the whole internet; list your egress CIDRs, or set allowPublicApi=true to accept it');
+    problems.push(
+      'apiAllowedCidrs: 0.0.0.0/0 opens the Kubernetes API endpoint to the whole internet; list your egress CIDRs, or set allowPublicApi=true to accept it',
+    );
   }
   const principals = (key: string): string[] => {
     const v = json<unknown>(key, [], 'a list of IAM role or user ARNs');
@@ -207,26 +247,41 @@ export function parseInfraConfig(get: ConfigGetter): InfraConfig {
   const adminRoleArns = principals('adminRoleArns');
   const viewerRoleArns = principals('viewerRoleArns');
   const logRetentionDays = int('logRetentionDays', 90, 1, 3653);
-  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) problems.push(`logRetentionDays: '${logRetentionDays}' is not a CloudWatch retention (${LOG_RETENTION_DAYS.join(', ')})`);
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays))
+    problems.push(
+      `logRetentionDays: '${logRetentionDays}' is not a CloudWatch retention (${LOG_RETENTION_DAYS.join(', ')})`,
+    );
   const nodeInstanceTypes = strings('nodeInstanceTypes', ['m6i.large'], INSTANCE, 'EC2 instance types');
   const nodeMinSize = int('nodeMinSize', 3, 1, 100);
   const nodeMaxSize = int('nodeMaxSize', 6, 1, 100);
   const nodeDesiredSize = int('nodeDesiredSize', 3, 1, 100);
-  if (nodeMinSize > nodeDesiredSize || nodeDesiredSize > nodeMaxSize) problems.push('node sizes must satisfy nodeMinSize <= nodeDesiredSize <= nodeMaxSize');
-  if (nodeMaxSize < azs.length) problems.push(`nodeMaxSize: must be at least the number of zones (${azs.length}): each zone has its own node group`);
+  if (nodeMinSize > nodeDesiredSize || nodeDesiredSize > nodeMaxSize)
+    problems.push('node sizes must satisfy nodeMinSize <= nodeDesiredSize <= nodeMaxSize');
+  if (nodeMaxSize < azs.length)
+    problems.push(
+      `nodeMaxSize: must be at least the number of zones (${azs.length}): each zone has its own node group`,
+    );
   const nodeDiskSizeGiB = int('nodeDiskSizeGiB', 50, 20, 1000);
   const imdsHopLimit = int('imdsHopLimit', 1, 1, 2);
   const kmsDeletionWindowDays = int('kmsDeletionWindowDays', 30, 7, 30);
-  const backupSchedule = str('backupSchedule', 'cron(0 3 * * ? *)', BACKUP_CRON, 'an AWS Backup cron expression like cron(0 3 * * ? *)');
+  const backupSchedule = str(
+    'backupSchedule',
+    'cron(0 3 * * ? *)',
+    BACKUP_CRON,
+    'an AWS Backup cron expression like cron(0 3 * * ? *)',
+  );
   const backupRetentionDays = int('backupRetentionDays', 35, 1, 36500);
   const controlPlaneNamespace = str('controlPlaneNamespace', 'consortia', DNS_LABEL, 'a namespace name');
   const controlPlaneServiceAccount = str('controlPlaneServiceAccount', 'consortia', DNS_LABEL, 'a ServiceAccount name');
-  const imageTag = get('imageTag') === undefined ? undefined : str('imageTag', undefined, IMAGE_TAG, 'an image tag like 0.1.0');
+  const imageTag =
+    get('imageTag') === undefined ? undefined : str('imageTag', undefined, IMAGE_TAG, 'an image tag like 0.1.0');
   const exposure = get('controlPlaneExposure') ?? 'port-forward';
-  if (exposure !== 'port-forward' && exposure !== 'internal-nlb') problems.push(`controlPlaneExposure: '${exposure}' must be port-forward or internal-nlb`);
+  if (exposure !== 'port-forward' && exposure !== 'internal-nlb')
+    problems.push(`controlPlaneExposure: '${exposure}' must be port-forward or internal-nlb`);
   const tier = (key: string, def: StorageTier): StorageTier => {
     const v = get(key) ?? def;
-    if (!(STORAGE_TIERS as readonly string[]).includes(v)) problems.push(`${key}: '${v}' must be one of ${STORAGE_TIERS.join(', ')}`);
+    if (!(STORAGE_TIERS as readonly string[]).includes(v))
+      problems.push(`${key}: '${v}' must be one of ${STORAGE_TIERS.join(', ')}`);
     return v as StorageTier;
   };
   const controlPlaneStorageTier = tier('controlPlaneStorageTier', 'validator');
@@ -239,16 +294,26 @@ export function parseInfraConfig(get: ConfigGetter): InfraConfig {
     prometheusStorageGiB: int('prometheusStorageGiB', 50, 10, 16384),
     prometheusRetention: str('prometheusRetention', '15d', DURATION, 'a Prometheus retention like 15d'),
   };
-  if (monitoring.namespace === controlPlaneNamespace) problems.push('monitoringNamespace: must differ from controlPlaneNamespace');
+  if (monitoring.namespace === controlPlaneNamespace)
+    problems.push('monitoringNamespace: must differ from controlPlaneNamespace');
   const clusterAutoscaler = {
     enabled: bool('clusterAutoscaler', true),
     chartVersion: str('clusterAutoscalerChartVersion', '9.38.0', CHART_VERSION, 'a chart version like 9.38.0'),
     // The autoscaler's minor version must match the cluster's.
-    imageTag: str('clusterAutoscalerImageTag', `v${kubernetesVersion}.0`, /^v1\.\d+\.\d+$/, 'an image tag like v1.33.0'),
+    imageTag: str(
+      'clusterAutoscalerImageTag',
+      `v${kubernetesVersion}.0`,
+      /^v1\.\d+\.\d+$/,
+      'an image tag like v1.33.0',
+    ),
   };
-  if (!clusterAutoscaler.imageTag.startsWith(`v${kubernetesVersion}.`)) problems.push(`clusterAutoscalerImageTag: '${clusterAutoscaler.imageTag}' must match kubernetesVersion ${kubernetesVersion}`);
+  if (!clusterAutoscaler.imageTag.startsWith(`v${kubernetesVersion}.`))
+    problems.push(
+      `clusterAutoscalerImageTag: '${clusterAutoscaler.imageTag}' must match kubernetesVersion ${kubernetesVersion}`,
+    );
 
-  const tierOverrides = json<Partial<Record<string, Partial<TierVolume>>>>('tiers', {}, 'per-tier volume settings') ?? {};
+  const tierOverrides =
+    json<Partial<Record<string, Partial<TierVolume>>>>('tiers', {}, 'per-tier volume settings') ?? {};
   const tiers = structuredClone(DEFAULT_TIERS);
   for (const [name, o] of Object.entries(tierOverrides)) {
     if (!(STORAGE_TIERS as readonly string[]).includes(name)) {
@@ -260,31 +325,60 @@ export function parseInfraConfig(get: ConfigGetter): InfraConfig {
   for (const t of STORAGE_TIERS) {
     const v = tiers[t];
     if (!['gp3', 'io2', 'st1'].includes(v.type)) problems.push(`tiers.${t}.type: must be gp3, io2 or st1`);
-    if (!['Retain', 'Delete'].includes(v.reclaimPolicy)) problems.push(`tiers.${t}.reclaimPolicy: must be Retain or Delete`);
-    if (v.type === 'gp3' && v.iops !== undefined && (v.iops < 3000 || v.iops > 16000)) problems.push(`tiers.${t}.iops: gp3 allows 3000-16000`);
-    if (v.type === 'gp3' && v.throughput !== undefined && (v.throughput < 125 || v.throughput > 1000)) problems.push(`tiers.${t}.throughput: gp3 allows 125-1000 MiB/s`);
-    if (v.type === 'io2' && (v.iops === undefined || v.iops < 100)) problems.push(`tiers.${t}.iops: io2 needs provisioned iops`);
-    if (v.type !== 'gp3' && v.throughput !== undefined) problems.push(`tiers.${t}.throughput: only gp3 takes a throughput`);
+    if (!['Retain', 'Delete'].includes(v.reclaimPolicy))
+      problems.push(`tiers.${t}.reclaimPolicy: must be Retain or Delete`);
+    if (v.type === 'gp3' && v.iops !== undefined && (v.iops < 3000 || v.iops > 16000))
+      problems.push(`tiers.${t}.iops: gp3 allows 3000-16000`);
+    if (v.type === 'gp3' && v.throughput !== undefined && (v.throughput < 125 || v.throughput > 1000))
+      problems.push(`tiers.${t}.throughput: gp3 allows 125-1000 MiB/s`);
+    if (v.type === 'io2' && (v.iops === undefined || v.iops < 100))
+      problems.push(`tiers.${t}.iops: io2 needs provisioned iops`);
+    if (v.type !== 'gp3' && v.throughput !== undefined)
+      problems.push(`tiers.${t}.throughput: only gp3 takes a throughput`);
     if (typeof v.backup !== 'boolean') problems.push(`tiers.${t}.backup: must be true or false`);
   }
 
   const extraTags = json<Record<string, unknown>>('tags', {}, 'a map of tag names to values') ?? {};
   const tags: Record<string, string> = {};
   for (const [k, v] of Object.entries(extraTags)) {
-    if (!TAG_KEY.test(k) || k.toLowerCase().startsWith('aws:') || typeof v !== 'string' || v.length > 256) problems.push(`tags.${k}: invalid tag`);
+    if (!TAG_KEY.test(k) || k.toLowerCase().startsWith('aws:') || typeof v !== 'string' || v.length > 256)
+      problems.push(`tags.${k}: invalid tag`);
     else tags[k] = v;
   }
 
   const natGatewayPerAz = bool('natGatewayPerAz', false);
   if (problems.length > 0) throw new InfraConfigError(problems);
   return {
-    region, environment, clusterName, kubernetesVersion, vpcCidr, availabilityZones: azs,
-    natGatewayPerAz, apiAllowedCidrs, allowPublicApi, adminRoleArns, viewerRoleArns, logRetentionDays,
-    nodeInstanceTypes, nodeDesiredSize, nodeMinSize, nodeMaxSize, nodeDiskSizeGiB, imdsHopLimit, kmsDeletionWindowDays,
-    backupSchedule, backupRetentionDays, controlPlaneNamespace, controlPlaneServiceAccount,
+    region,
+    environment,
+    clusterName,
+    kubernetesVersion,
+    vpcCidr,
+    availabilityZones: azs,
+    natGatewayPerAz,
+    apiAllowedCidrs,
+    allowPublicApi,
+    adminRoleArns,
+    viewerRoleArns,
+    logRetentionDays,
+    nodeInstanceTypes,
+    nodeDesiredSize,
+    nodeMinSize,
+    nodeMaxSize,
+    nodeDiskSizeGiB,
+    imdsHopLimit,
+    kmsDeletionWindowDays,
+    backupSchedule,
+    backupRetentionDays,
+    controlPlaneNamespace,
+    controlPlaneServiceAccount,
     ...(imageTag !== undefined ? { imageTag } : {}),
-    controlPlaneExposure: exposure as ControlPlaneExposure, controlPlaneStorageTier, controlPlaneStorageGiB, defaultStorageTier,
-    monitoring, clusterAutoscaler,
+    controlPlaneExposure: exposure as ControlPlaneExposure,
+    controlPlaneStorageTier,
+    controlPlaneStorageGiB,
+    defaultStorageTier,
+    monitoring,
+    clusterAutoscaler,
     tiers,
     // Standard tags last so that a stack cannot override them.
     tags: { ...tags, Project: 'consortia', Environment: environment, ManagedBy: 'pulumi' },

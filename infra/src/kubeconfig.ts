@@ -11,17 +11,19 @@ export function eksKubeconfig(args: { clusterName: string; endpoint: string; caD
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: ctx, cluster: { server: args.endpoint, 'certificate-authority-data': args.caData } }],
-    users: [{
-      name: ctx,
-      user: {
-        exec: {
-          apiVersion: 'client.authentication.k8s.io/v1beta1',
-          command: 'aws',
-          args: ['eks', 'get-token', '--cluster-name', args.clusterName, '--region', args.region, '--output', 'json'],
-          interactiveMode: 'Never',
+    users: [
+      {
+        name: ctx,
+        user: {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1beta1',
+            command: 'aws',
+            args: ['eks', 'get-token', '--cluster-name', args.clusterName, '--region', args.region, '--output', 'json'],
+            interactiveMode: 'Never',
+          },
         },
       },
-    }],
+    ],
     contexts: [{ name: ctx, context: { cluster: ctx, user: ctx } }],
     'current-context': ctx,
   });

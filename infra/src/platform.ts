@@ -6,7 +6,14 @@ import { createCluster, createClusterRole } from './cluster.js';
 import type { InfraConfig } from './config.js';
 import { createKeys, KEY_PURPOSES, type KeyPurpose } from './kms.js';
 import { eksKubeconfig } from './kubeconfig.js';
-import { AUTH_SECRET, CONSORTIA_RELEASE, CONTROL_PLANE_PORT, deployToCluster, GRAFANA_ADMIN_SECRET, KPS_RELEASE } from './kubernetes.js';
+import {
+  AUTH_SECRET,
+  CONSORTIA_RELEASE,
+  CONTROL_PLANE_PORT,
+  deployToCluster,
+  GRAFANA_ADMIN_SECRET,
+  KPS_RELEASE,
+} from './kubernetes.js';
 import { createNetwork } from './network.js';
 import { createRegistry } from './registry.js';
 import { createPlatformSecrets } from './secrets.js';
@@ -64,7 +71,9 @@ export function createPlatform(cfg: InfraConfig): PlatformOutputs {
 
   const kubeconfig = pulumi
     .all([eks.cluster.name, eks.cluster.endpoint, eks.cluster.certificateAuthority])
-    .apply(([clusterName, endpoint, ca]) => eksKubeconfig({ clusterName, endpoint, caData: ca?.data ?? '', region: cfg.region }));
+    .apply(([clusterName, endpoint, ca]) =>
+      eksKubeconfig({ clusterName, endpoint, caData: ca?.data ?? '', region: cfg.region }),
+    );
 
   const deployed = deployToCluster(cfg, {
     kubeconfig: pulumi.secret(kubeconfig),
@@ -85,7 +94,7 @@ aws ecr get-login-password --region ${cfg.region} | skopeo login --username AWS 
 for image in node control-plane; do skopeo copy docker-archive:.cache/images/consortia-$image-${tag}.tar docker://${imageNamePrefix}/$image:${tag}; done`;
   const ns = cfg.controlPlaneNamespace;
   const portForward = `kubectl -n ${ns} port-forward svc/${CONSORTIA_RELEASE} ${CONTROL_PLANE_PORT}:${CONTROL_PLANE_PORT}`;
-  const controlPlaneUrl = deployed.controlPlaneLoadBalancer ?? pulumi.output(`http://127.0.0.1:${CONTROL_PLANE_PORT}`);
+  const controlPlaneUrl = deployed.controlPlaneLoadBalancer ?? pulumi.output(`https://127.0.0.1:${CONTROL_PLANE_PORT}`);
   const controlPlaneAccess = pulumi.output(
     cfg.controlPlaneExposure === 'internal-nlb'
       ? `an internal network load balancer: reachable from inside the VPC (${cfg.vpcCidr}) and networks routed to it`
@@ -100,7 +109,10 @@ for image in node control-plane; do skopeo copy docker-archive:.cache/images/con
     registry: registryHost,
     imageNamePrefix,
     pushImagesCommands,
-    kmsKeyArns: Object.fromEntries(KEY_PURPOSES.map((p) => [p, keys[p].arn])) as Record<KeyPurpose, pulumi.Output<string>>,
+    kmsKeyArns: Object.fromEntries(KEY_PURPOSES.map((p) => [p, keys[p].arn])) as Record<
+      KeyPurpose,
+      pulumi.Output<string>
+    >,
     backupVault: backups.vault.name,
     backupPlanId: backups.plan.id,
     storageClassManifest: keys.ebs.arn.apply((arn) => storageClassManifest(tierStorageClasses(cfg, arn))),
@@ -112,11 +124,15 @@ for image in node control-plane; do skopeo copy docker-archive:.cache/images/con
     bootstrapTokenCommand: pulumi.interpolate`aws secretsmanager get-secret-value --region ${cfg.region} --secret-id ${secrets.bootstrapToken.arn} --query SecretString --output text`,
     controlPlaneUrl,
     controlPlaneAccess,
-    grafanaAccess: pulumi.output(cfg.monitoring.enabled
-      ? `kubectl -n ${cfg.monitoring.namespace} port-forward svc/${KPS_RELEASE}-grafana 3000:80   # user admin, password: kubectl -n ${cfg.monitoring.namespace} get secret ${GRAFANA_ADMIN_SECRET} -o jsonpath='{.data.admin-password}' | base64 -d`
-      : 'monitoring disabled'),
-    nextStep: pulumi.output(cfg.imageTag === undefined
-      ? `push the images (pulumi stack output pushImagesCommands), then: pulumi config set consortia-infra:imageTag <version> && pulumi up`
-      : `platform deployed: ${CONSORTIA_RELEASE} ${cfg.imageTag} in namespace ${ns} (credentials from Secret ${AUTH_SECRET})`),
+    grafanaAccess: pulumi.output(
+      cfg.monitoring.enabled
+        ? `kubectl -n ${cfg.monitoring.namespace} port-forward svc/${KPS_RELEASE}-grafana 3000:80   # user admin, password: kubectl -n ${cfg.monitoring.namespace} get secret ${GRAFANA_ADMIN_SECRET} -o jsonpath='{.data.admin-password}' | base64 -d`
+        : 'monitoring disabled',
+    ),
+    nextStep: pulumi.output(
+      cfg.imageTag === undefined
+        ? `push the images (pulumi stack output pushImagesCommands), then: pulumi config set consortia-infra:imageTag <version> && pulumi up`
+        : `platform deployed: ${CONSORTIA_RELEASE} ${cfg.imageTag} in namespace ${ns} (credentials from Secret ${AUTH_SECRET})`,
+    ),
   };
 }

@@ -29,8 +29,18 @@ export interface StorageClassObject {
 
 export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
-export function tierStorageClass(tier: StorageTier, v: TierVolume, kmsKeyArn: string, o: { clusterName: string; isDefault: boolean }): StorageClassObject {
-  const parameters: Record<string, string> = { type: v.type, 'csi.storage.k8s.io/fstype': 'ext4', encrypted: 'true', kmsKeyId: kmsKeyArn };
+export function tierStorageClass(
+  tier: StorageTier,
+  v: TierVolume,
+  kmsKeyArn: string,
+  o: { clusterName: string; isDefault: boolean },
+): StorageClassObject {
+  const parameters: Record<string, string> = {
+    type: v.type,
+    'csi.storage.k8s.io/fstype': 'ext4',
+    encrypted: 'true',
+    kmsKeyId: kmsKeyArn,
+  };
   if (v.iops !== undefined) parameters.iops = String(v.iops);
   if (v.throughput !== undefined) parameters.throughput = String(v.throughput);
   // EBS CSI puts these tags on every volume it creates; AWS Backup selects volumes by BACKUP_TAG.
@@ -53,9 +63,16 @@ export function tierStorageClass(tier: StorageTier, v: TierVolume, kmsKeyArn: st
   };
 }
 
-export function tierStorageClasses(cfg: Pick<InfraConfig, 'tiers' | 'clusterName' | 'defaultStorageTier'>, kmsKeyArn: string): StorageClassObject[] {
+export function tierStorageClasses(
+  cfg: Pick<InfraConfig, 'tiers' | 'clusterName' | 'defaultStorageTier'>,
+  kmsKeyArn: string,
+): StorageClassObject[] {
   return (Object.keys(TIER_STORAGE_CLASS) as StorageTier[]).map((t) =>
-    tierStorageClass(t, cfg.tiers[t], kmsKeyArn, { clusterName: cfg.clusterName, isDefault: t === cfg.defaultStorageTier }));
+    tierStorageClass(t, cfg.tiers[t], kmsKeyArn, {
+      clusterName: cfg.clusterName,
+      isDefault: t === cfg.defaultStorageTier,
+    }),
+  );
 }
 
 /** The kubernetes runtime's storage class per node role (kubernetesRuntime.storageClasses). */

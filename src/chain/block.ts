@@ -17,28 +17,70 @@ export interface BlockHeader {
   lastCommitHash: Hash;
   evidenceRoot: Hash;
 }
-export interface CommitSig { validator: Uint8Array; signature: Uint8Array }
-export interface CommitCertificate { height: number; round: number; blockHash: Hash; signatures: CommitSig[] }
+export interface CommitSig {
+  validator: Uint8Array;
+  signature: Uint8Array;
+}
+export interface CommitCertificate {
+  height: number;
+  round: number;
+  blockHash: Hash;
+  signatures: CommitSig[];
+}
 export type VoteType = 'prevote' | 'precommit';
 /** A consensus vote as signed by a validator (sign bytes: voteSignBytes, tag 'consortia/vote/v1'). */
-export interface SignedVote { type: VoteType; height: number; round: number; blockHash: Hash | null; validator: Uint8Array; signature: Uint8Array }
-export interface Evidence { voteA: SignedVote; voteB: SignedVote }
-export interface Block { header: BlockHeader; txs: Uint8Array[]; evidence: Evidence[]; lastCommit: CommitCertificate | null }
-export interface ValidatorInfo { publicKey: Uint8Array; power: number; memberId: string }
+export interface SignedVote {
+  type: VoteType;
+  height: number;
+  round: number;
+  blockHash: Hash | null;
+  validator: Uint8Array;
+  signature: Uint8Array;
+}
+export interface Evidence {
+  voteA: SignedVote;
+  voteB: SignedVote;
+}
+export interface Block {
+  header: BlockHeader;
+  txs: Uint8Array[];
+  evidence: Evidence[];
+  lastCommit: CommitCertificate | null;
+}
+export interface ValidatorInfo {
+  publicKey: Uint8Array;
+  power: number;
+  memberId: string;
+}
 
 const HEADER_VERSION = 1;
 
 export function writeHeader(w: Writer, h: BlockHeader): void {
-  w.u8(HEADER_VERSION).string(h.chainId, Limits.chainId).u64(h.height).u64(h.time)
-    .fixed(h.prevHash, 32).fixed(h.txRoot, 32).fixed(h.stateRoot, 32).fixed(h.validatorSetHash, 32)
-    .fixed(h.proposer, 32).fixed(h.lastCommitHash, 32).fixed(h.evidenceRoot, 32);
+  w.u8(HEADER_VERSION)
+    .string(h.chainId, Limits.chainId)
+    .u64(h.height)
+    .u64(h.time)
+    .fixed(h.prevHash, 32)
+    .fixed(h.txRoot, 32)
+    .fixed(h.stateRoot, 32)
+    .fixed(h.validatorSetHash, 32)
+    .fixed(h.proposer, 32)
+    .fixed(h.lastCommitHash, 32)
+    .fixed(h.evidenceRoot, 32);
 }
 export function readHeader(r: Reader): BlockHeader {
   if (r.u8() !== HEADER_VERSION) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown header version');
   return {
-    chainId: r.string(Limits.chainId), height: r.u64n(), time: r.u64n(),
-    prevHash: r.fixed(32), txRoot: r.fixed(32), stateRoot: r.fixed(32), validatorSetHash: r.fixed(32),
-    proposer: r.fixed(32), lastCommitHash: r.fixed(32), evidenceRoot: r.fixed(32),
+    chainId: r.string(Limits.chainId),
+    height: r.u64n(),
+    time: r.u64n(),
+    prevHash: r.fixed(32),
+    txRoot: r.fixed(32),
+    stateRoot: r.fixed(32),
+    validatorSetHash: r.fixed(32),
+    proposer: r.fixed(32),
+    lastCommitHash: r.fixed(32),
+    evidenceRoot: r.fixed(32),
   };
 }
 export function encodeHeader(h: BlockHeader): Uint8Array {
@@ -68,34 +110,78 @@ function readOptHash(r: Reader): Hash | null {
 const VOTE_TYPES: readonly VoteType[] = ['prevote', 'precommit'];
 
 /** Payload a validator signs with tag 'consortia/vote/v1' (nil vote: blockHash null). */
-export function voteSignBytes(chainId: string, type: VoteType, height: number, round: number, blockHash: Hash | null): Uint8Array {
-  const w = new Writer(128).string(chainId).u8(VOTE_TYPES.indexOf(type) + 1).u64(height).u32(round);
+export function voteSignBytes(
+  chainId: string,
+  type: VoteType,
+  height: number,
+  round: number,
+  blockHash: Hash | null,
+): Uint8Array {
+  const w = new Writer(128)
+    .string(chainId)
+    .u8(VOTE_TYPES.indexOf(type) + 1)
+    .u64(height)
+    .u32(round);
   writeOptHash(w, blockHash);
   return w.finish();
 }
-export function signVote(chainId: string, sk: Uint8Array, validator: Uint8Array, type: VoteType, height: number, round: number, blockHash: Hash | null): SignedVote {
+export function signVote(
+  chainId: string,
+  sk: Uint8Array,
+  validator: Uint8Array,
+  type: VoteType,
+  height: number,
+  round: number,
+  blockHash: Hash | null,
+): SignedVote {
   const signature = signDomain(Tags.VOTE, sk, voteSignBytes(chainId, type, height, round, blockHash));
   return { type, height, round, blockHash, validator, signature };
 }
 export function verifyVote(chainId: string, v: SignedVote): boolean {
-  return verifyDomain(Tags.VOTE, v.validator, voteSignBytes(chainId, v.type, v.height, v.round, v.blockHash), v.signature);
+  return verifyDomain(
+    Tags.VOTE,
+    v.validator,
+    voteSignBytes(chainId, v.type, v.height, v.round, v.blockHash),
+    v.signature,
+  );
 }
 /** Payload a proposer signs with tag 'consortia/proposal/v1'; polRound -1 = none. */
-export function proposalSignBytes(chainId: string, height: number, round: number, blockHash: Hash, polRound: number): Uint8Array {
-  return new Writer(128).string(chainId).u64(height).u32(round).fixed(blockHash, 32).u32(polRound < 0 ? 0xffffffff : polRound).finish();
+export function proposalSignBytes(
+  chainId: string,
+  height: number,
+  round: number,
+  blockHash: Hash,
+  polRound: number,
+): Uint8Array {
+  return new Writer(128)
+    .string(chainId)
+    .u64(height)
+    .u32(round)
+    .fixed(blockHash, 32)
+    .u32(polRound < 0 ? 0xffffffff : polRound)
+    .finish();
 }
 
 export function writeSignedVote(w: Writer, v: SignedVote): void {
   const t = VOTE_TYPES.indexOf(v.type);
   if (t < 0) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown vote type');
-  w.u8(t + 1).u64(v.height).u32(v.round);
+  w.u8(t + 1)
+    .u64(v.height)
+    .u32(v.round);
   writeOptHash(w, v.blockHash);
   w.fixed(v.validator, 32).fixed(v.signature, 64);
 }
 export function readSignedVote(r: Reader): SignedVote {
   const type = VOTE_TYPES[r.u8() - 1];
   if (type === undefined) throw new CodecError(ChainCodes.CODEC_INVALID, 'unknown vote type');
-  return { type, height: r.u64n(), round: r.u32(), blockHash: readOptHash(r), validator: r.fixed(32), signature: r.fixed(64) };
+  return {
+    type,
+    height: r.u64n(),
+    round: r.u32(),
+    blockHash: readOptHash(r),
+    validator: r.fixed(32),
+    signature: r.fixed(64),
+  };
 }
 export function encodeSignedVote(v: SignedVote): Uint8Array {
   const w = new Writer(160);
@@ -125,7 +211,9 @@ export function decodeEvidence(b: Uint8Array): Evidence {
 /** Identity of an equivocation: one per (validator, height, round, type). */
 export function evidenceId(e: Evidence): Hash {
   const v = e.voteA;
-  return sha256(new Writer(64).fixed(v.validator, 32).u64(v.height).u32(v.round).u8(VOTE_TYPES.indexOf(v.type)).finish());
+  return sha256(
+    new Writer(64).fixed(v.validator, 32).u64(v.height).u32(v.round).u8(VOTE_TYPES.indexOf(v.type)).finish(),
+  );
 }
 /** null when the evidence proves an equivocation by a member of `validators`, else the reason. */
 export function checkEvidence(chainId: string, validators: ValidatorInfo[], e: Evidence): string | null {
@@ -134,7 +222,8 @@ export function checkEvidence(chainId: string, validators: ValidatorInfo[], e: E
   if (!bytesEqual(a.validator, b.validator) || a.height !== b.height || a.round !== b.round || a.type !== b.type) {
     return 'votes are not for the same validator/height/round/type';
   }
-  const same = a.blockHash === null ? b.blockHash === null : b.blockHash !== null && bytesEqual(a.blockHash, b.blockHash);
+  const same =
+    a.blockHash === null ? b.blockHash === null : b.blockHash !== null && bytesEqual(a.blockHash, b.blockHash);
   if (same) return 'votes are for the same block';
   if (!validators.some((v) => bytesEqual(v.publicKey, a.validator))) return 'not a validator';
   if (!verifyVote(chainId, a) || !verifyVote(chainId, b)) return 'bad vote signature';
@@ -212,7 +301,8 @@ export function decodeBlockShared(bytes: Uint8Array): Block {
 }
 
 function decodeBlockFrom(bytes: Uint8Array, maxBytes: number, alias: boolean): Block {
-  if (bytes.length > maxBytes) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `block of ${bytes.length} bytes exceeds ${maxBytes}`);
+  if (bytes.length > maxBytes)
+    throw new CodecError(ChainCodes.CODEC_OVERSIZE, `block of ${bytes.length} bytes exceeds ${maxBytes}`);
   const r = new Reader(bytes);
   const header = readHeader(r);
   const n = r.count(Limits.maxBlockTxs);
@@ -227,15 +317,25 @@ function decodeBlockFrom(bytes: Uint8Array, maxBytes: number, alias: boolean): B
 }
 
 /** Header roots a block body must match: txRoot, evidenceRoot, lastCommitHash. */
-export function computeBodyRoots(b: Pick<Block, 'txs' | 'evidence' | 'lastCommit'>): { txRoot: Hash; evidenceRoot: Hash; lastCommitHash: Hash } {
-  return { txRoot: merkleRoot(b.txs), evidenceRoot: merkleRoot(b.evidence.map(encodeEvidence)), lastCommitHash: commitHash(b.lastCommit) };
+export function computeBodyRoots(b: Pick<Block, 'txs' | 'evidence' | 'lastCommit'>): {
+  txRoot: Hash;
+  evidenceRoot: Hash;
+  lastCommitHash: Hash;
+} {
+  return {
+    txRoot: merkleRoot(b.txs),
+    evidenceRoot: merkleRoot(b.evidence.map(encodeEvidence)),
+    lastCommitHash: commitHash(b.lastCommit),
+  };
 }
 /** Throws BLOCK_INVALID when the body does not match the header's roots. */
 export function checkBlockBody(b: Block): void {
   const r = computeBodyRoots(b);
   if (!bytesEqual(r.txRoot, b.header.txRoot)) throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'txRoot mismatch');
-  if (!bytesEqual(r.evidenceRoot, b.header.evidenceRoot)) throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'evidenceRoot mismatch');
-  if (!bytesEqual(r.lastCommitHash, b.header.lastCommitHash)) throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'lastCommitHash mismatch');
+  if (!bytesEqual(r.evidenceRoot, b.header.evidenceRoot))
+    throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'evidenceRoot mismatch');
+  if (!bytesEqual(r.lastCommitHash, b.header.lastCommitHash))
+    throw new ConsortiaError(ChainCodes.BLOCK_INVALID, 'lastCommitHash mismatch');
 }
 
 // ---- validator sets ----
@@ -266,8 +366,12 @@ export function verifyCommit(chainId: string, validators: ValidatorInfo[], cert:
   for (const s of cert.signatures) {
     const k = toHex(s.validator);
     const v = byKey.get(k);
-    if (!v) throw new ConsortiaError(ChainCodes.COMMIT_UNKNOWN_VALIDATOR, 'commit signed by a non-validator', { validator: k });
-    if (seen.has(k)) throw new ConsortiaError(ChainCodes.COMMIT_DUPLICATE_SIGNATURE, 'duplicate commit signature', { validator: k });
+    if (!v)
+      throw new ConsortiaError(ChainCodes.COMMIT_UNKNOWN_VALIDATOR, 'commit signed by a non-validator', {
+        validator: k,
+      });
+    if (seen.has(k))
+      throw new ConsortiaError(ChainCodes.COMMIT_DUPLICATE_SIGNATURE, 'duplicate commit signature', { validator: k });
     seen.add(k);
     if (!verifyDomain(Tags.VOTE, s.validator, msg, s.signature)) {
       throw new ConsortiaError(ChainCodes.COMMIT_BAD_SIGNATURE, 'invalid precommit signature', { validator: k });
@@ -276,6 +380,9 @@ export function verifyCommit(chainId: string, validators: ValidatorInfo[], cert:
   }
   const total = totalPower(validators);
   if (!hasQuorum(power, total)) {
-    throw new ConsortiaError(ChainCodes.COMMIT_INSUFFICIENT_POWER, 'commit lacks > 2/3 of voting power', { power, total });
+    throw new ConsortiaError(ChainCodes.COMMIT_INSUFFICIENT_POWER, 'commit lacks > 2/3 of voting power', {
+      power,
+      total,
+    });
   }
 }

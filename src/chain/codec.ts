@@ -33,7 +33,8 @@ export class Writer {
     return this;
   }
   u32(v: number): this {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new CodecError(ChainCodes.CODEC_RANGE, `u32 out of range: ${v}`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new CodecError(ChainCodes.CODEC_RANGE, `u32 out of range: ${v}`);
     this.ensure(4);
     this.dv.setUint32(this.pos, v);
     this.pos += 4;
@@ -87,7 +88,8 @@ export class Writer {
     this.ensure(4 + s.length * 3);
     const start = this.pos + 4;
     const { written } = textEncoder.encodeInto(s, this.buf.subarray(start));
-    if (max !== undefined && written > max) throw new CodecError(ChainCodes.CODEC_OVERSIZE, `string of ${written} bytes exceeds limit ${max}`);
+    if (max !== undefined && written > max)
+      throw new CodecError(ChainCodes.CODEC_OVERSIZE, `string of ${written} bytes exceeds limit ${max}`);
     this.dv.setUint32(this.pos, written);
     this.pos = start + written;
     return this;

@@ -3,15 +3,39 @@ import { CodecError, ChainCodes } from './errors.js';
 import { ConsortiaError } from '../lib/errors.js';
 import { bytesEqual, fromHex, sha256, toHex, type Hash } from './bytes.js';
 import { Tags, signDomain, verifyDomain, verifyProofOfPossession } from './keys.js';
-import { NODE_ROLES, readParams, validateParams, writeParams, type ChainParams, type NodeRole, type VotingPolicy } from './params.js';
+import {
+  NODE_ROLES,
+  readParams,
+  validateParams,
+  writeParams,
+  type ChainParams,
+  type NodeRole,
+  type VotingPolicy,
+} from './params.js';
 import { ASSET_ID_RE } from './tx.js';
 
 export type { ChainParams, VotingPolicy, NodeRole } from './params.js';
 
-export interface GenesisMember { memberId: string; name: string; adminKeys: Uint8Array[] }
-export interface GenesisValidator { memberId: string; publicKey: Uint8Array; power: number; proofOfPossession: Uint8Array }
-export interface GenesisNode { memberId: string; publicKey: Uint8Array; role: NodeRole }
-export interface GenesisAccount { publicKey: Uint8Array; balances: { asset: string; amount: bigint }[] }
+export interface GenesisMember {
+  memberId: string;
+  name: string;
+  adminKeys: Uint8Array[];
+}
+export interface GenesisValidator {
+  memberId: string;
+  publicKey: Uint8Array;
+  power: number;
+  proofOfPossession: Uint8Array;
+}
+export interface GenesisNode {
+  memberId: string;
+  publicKey: Uint8Array;
+  role: NodeRole;
+}
+export interface GenesisAccount {
+  publicKey: Uint8Array;
+  balances: { asset: string; amount: bigint }[];
+}
 export interface Genesis {
   chainId: string;
   genesisTime: number; // ms
@@ -21,8 +45,15 @@ export interface Genesis {
   nodes: GenesisNode[]; // P2P registry (validators included)
   accounts: GenesisAccount[];
 }
-export interface GenesisApproval { memberId: string; adminKey: Uint8Array; signature: Uint8Array }
-export interface SealedGenesis { genesis: Genesis; approvals: GenesisApproval[] }
+export interface GenesisApproval {
+  memberId: string;
+  adminKey: Uint8Array;
+  signature: Uint8Array;
+}
+export interface SealedGenesis {
+  genesis: Genesis;
+  approvals: GenesisApproval[];
+}
 
 const GENESIS_VERSION = 1;
 
@@ -67,7 +98,12 @@ export function decodeGenesis(b: Uint8Array): Genesis {
   }
   const validators: GenesisValidator[] = [];
   for (let i = 0, n = r.count(Limits.maxList); i < n; i++) {
-    validators.push({ memberId: r.string(Limits.id), publicKey: r.fixed(32), power: r.u64n(), proofOfPossession: r.fixed(64) });
+    validators.push({
+      memberId: r.string(Limits.id),
+      publicKey: r.fixed(32),
+      power: r.u64n(),
+      proofOfPossession: r.fixed(64),
+    });
   }
   const nodes: GenesisNode[] = [];
   for (let i = 0, n = r.count(Limits.maxList * 16); i < n; i++) {
@@ -93,7 +129,12 @@ export function genesisHash(g: Genesis): Hash {
 }
 
 /** What a founding member's admin key signs (tag genesis-approval): the genesis hash. */
-export function signGenesisApproval(g: Genesis | Hash, memberId: string, adminSecretKey: Uint8Array, adminKey: Uint8Array): GenesisApproval {
+export function signGenesisApproval(
+  g: Genesis | Hash,
+  memberId: string,
+  adminSecretKey: Uint8Array,
+  adminKey: Uint8Array,
+): GenesisApproval {
   const h = g instanceof Uint8Array ? g : genesisHash(g);
   return { memberId, adminKey, signature: signDomain(Tags.GENESIS_APPROVAL, adminSecretKey, h) };
 }
@@ -104,7 +145,8 @@ function invalid(message: string, details?: Record<string, unknown>): never {
 
 /** Structural checks (unique ids/keys, references, params); throws GENESIS_INVALID. */
 export function validateGenesis(g: Genesis): void {
-  if (typeof g.chainId !== 'string' || g.chainId.length === 0 || Buffer.byteLength(g.chainId) > Limits.chainId) invalid('bad chainId');
+  if (typeof g.chainId !== 'string' || g.chainId.length === 0 || Buffer.byteLength(g.chainId) > Limits.chainId)
+    invalid('bad chainId');
   if (!Number.isSafeInteger(g.genesisTime) || g.genesisTime < 0) invalid('bad genesisTime');
   const pr = validateParams(g.params);
   if (pr) invalid(`bad params: ${pr}`);
@@ -141,7 +183,8 @@ export function validateGenesis(g: Genesis): void {
     const assets = new Set<string>();
     for (const b of a.balances) {
       if (!ASSET_ID_RE.test(b.asset) || assets.has(b.asset)) invalid('bad or duplicate asset id', { asset: b.asset });
-      if (typeof b.amount !== 'bigint' || b.amount <= 0n || b.amount > 0xffffffffffffffffn) invalid('bad balance amount');
+      if (typeof b.amount !== 'bigint' || b.amount <= 0n || b.amount > 0xffffffffffffffffn)
+        invalid('bad balance amount');
       assets.add(b.asset);
     }
   }
@@ -156,15 +199,21 @@ export function verifySealedGenesis(s: SealedGenesis): void {
   validateGenesis(g);
   for (const v of g.validators) {
     if (!verifyProofOfPossession(g.chainId, v.publicKey, v.proofOfPossession)) {
-      throw new ConsortiaError(ChainCodes.GENESIS_BAD_POP, 'invalid validator proof of possession', { publicKey: toHex(v.publicKey) });
+      throw new ConsortiaError(ChainCodes.GENESIS_BAD_POP, 'invalid validator proof of possession', {
+        publicKey: toHex(v.publicKey),
+      });
     }
   }
   const h = genesisHash(g);
   const approved = new Set<string>();
   for (const a of s.approvals) {
     const m = g.members.find((x) => x.memberId === a.memberId);
-    if (!m || !m.adminKeys.some((k) => bytesEqual(k, a.adminKey))) {
-      throw new ConsortiaError(ChainCodes.GENESIS_BAD_APPROVAL, 'approval by a key that is not an admin key of that member', { memberId: a.memberId });
+    if (!m?.adminKeys.some((k) => bytesEqual(k, a.adminKey))) {
+      throw new ConsortiaError(
+        ChainCodes.GENESIS_BAD_APPROVAL,
+        'approval by a key that is not an admin key of that member',
+        { memberId: a.memberId },
+      );
     }
     if (!verifyDomain(Tags.GENESIS_APPROVAL, a.adminKey, h, a.signature)) {
       throw new ConsortiaError(ChainCodes.GENESIS_BAD_APPROVAL, 'invalid approval signature', { memberId: a.memberId });
@@ -173,7 +222,11 @@ export function verifySealedGenesis(s: SealedGenesis): void {
   }
   for (const m of g.members) {
     if (!approved.has(m.memberId)) {
-      throw new ConsortiaError(ChainCodes.GENESIS_MISSING_APPROVAL, `member ${m.memberId} has not approved the genesis`, { memberId: m.memberId });
+      throw new ConsortiaError(
+        ChainCodes.GENESIS_MISSING_APPROVAL,
+        `member ${m.memberId} has not approved the genesis`,
+        { memberId: m.memberId },
+      );
     }
   }
 }
@@ -186,16 +239,28 @@ export function genesisToJSON(g: Genesis): Record<string, unknown> {
     genesisTime: g.genesisTime,
     params: { ...g.params, votingPolicy: { ...g.params.votingPolicy } },
     members: g.members.map((m) => ({ memberId: m.memberId, name: m.name, adminKeys: m.adminKeys.map(toHex) })),
-    validators: g.validators.map((v) => ({ memberId: v.memberId, publicKey: toHex(v.publicKey), power: v.power, proofOfPossession: toHex(v.proofOfPossession) })),
+    validators: g.validators.map((v) => ({
+      memberId: v.memberId,
+      publicKey: toHex(v.publicKey),
+      power: v.power,
+      proofOfPossession: toHex(v.proofOfPossession),
+    })),
     nodes: g.nodes.map((n) => ({ memberId: n.memberId, publicKey: toHex(n.publicKey), role: n.role })),
-    accounts: g.accounts.map((a) => ({ publicKey: toHex(a.publicKey), balances: a.balances.map((b) => ({ asset: b.asset, amount: b.amount.toString() })) })),
+    accounts: g.accounts.map((a) => ({
+      publicKey: toHex(a.publicKey),
+      balances: a.balances.map((b) => ({ asset: b.asset, amount: b.amount.toString() })),
+    })),
   };
 }
 
 export function sealedGenesisToJSON(s: SealedGenesis): Record<string, unknown> {
   return {
     genesis: genesisToJSON(s.genesis),
-    approvals: s.approvals.map((a) => ({ memberId: a.memberId, adminKey: toHex(a.adminKey), signature: toHex(a.signature) })),
+    approvals: s.approvals.map((a) => ({
+      memberId: a.memberId,
+      adminKey: toHex(a.adminKey),
+      signature: toHex(a.signature),
+    })),
   };
 }
 
@@ -254,17 +319,30 @@ export function genesisFromJSON(j: unknown): Genesis {
     params,
     members: arr(o.members, 'members').map((x, i) => {
       const m = obj(x, `members[${i}]`);
-      return { memberId: str(m.memberId, 'memberId'), name: str(m.name, 'name'), adminKeys: arr(m.adminKeys, 'adminKeys').map((k) => hex(k, 32, 'adminKey')) };
+      return {
+        memberId: str(m.memberId, 'memberId'),
+        name: str(m.name, 'name'),
+        adminKeys: arr(m.adminKeys, 'adminKeys').map((k) => hex(k, 32, 'adminKey')),
+      };
     }),
     validators: arr(o.validators, 'validators').map((x, i) => {
       const v = obj(x, `validators[${i}]`);
-      return { memberId: str(v.memberId, 'memberId'), publicKey: hex(v.publicKey, 32, 'publicKey'), power: int(v.power, 'power'), proofOfPossession: hex(v.proofOfPossession, 64, 'proofOfPossession') };
+      return {
+        memberId: str(v.memberId, 'memberId'),
+        publicKey: hex(v.publicKey, 32, 'publicKey'),
+        power: int(v.power, 'power'),
+        proofOfPossession: hex(v.proofOfPossession, 64, 'proofOfPossession'),
+      };
     }),
     nodes: arr(o.nodes ?? [], 'nodes').map((x, i) => {
       const n = obj(x, `nodes[${i}]`);
       const role = str(n.role, 'role');
       if (!ROLES.has(role)) invalid('bad node role');
-      return { memberId: str(n.memberId, 'memberId'), publicKey: hex(n.publicKey, 32, 'publicKey'), role: role as NodeRole };
+      return {
+        memberId: str(n.memberId, 'memberId'),
+        publicKey: hex(n.publicKey, 32, 'publicKey'),
+        role: role as NodeRole,
+      };
     }),
     accounts: arr(o.accounts ?? [], 'accounts').map((x, i) => {
       const a = obj(x, `accounts[${i}]`);
@@ -286,7 +364,11 @@ export function sealedGenesisFromJSON(j: unknown): SealedGenesis {
     genesis: genesisFromJSON(o.genesis),
     approvals: arr(o.approvals, 'approvals').map((x, i) => {
       const a = obj(x, `approvals[${i}]`);
-      return { memberId: str(a.memberId, 'memberId'), adminKey: hex(a.adminKey, 32, 'adminKey'), signature: hex(a.signature, 64, 'signature') };
+      return {
+        memberId: str(a.memberId, 'memberId'),
+        adminKey: hex(a.adminKey, 32, 'adminKey'),
+        signature: hex(a.signature, 64, 'signature'),
+      };
     }),
   };
 }

@@ -22,7 +22,14 @@ export interface GovernanceVote {
   signature: Uint8Array;
 }
 
-const ACTION_TAGS = ['add_member', 'remove_member', 'add_validator', 'remove_validator', 'register_node', 'change_params'] as const;
+const ACTION_TAGS = [
+  'add_member',
+  'remove_member',
+  'add_validator',
+  'remove_validator',
+  'register_node',
+  'change_params',
+] as const;
 
 export function writeGovernanceAction(w: Writer, a: GovernanceAction): void {
   const tag = ACTION_TAGS.indexOf(a.type);
@@ -68,7 +75,13 @@ export function readGovernanceAction(r: Reader): GovernanceAction {
     case 'remove_member':
       return { type: 'remove_member', memberId: r.string(Limits.id) };
     case 'add_validator':
-      return { type: 'add_validator', memberId: r.string(Limits.id), publicKey: r.fixed(32), power: r.u64n(), proofOfPossession: r.fixed(64) };
+      return {
+        type: 'add_validator',
+        memberId: r.string(Limits.id),
+        publicKey: r.fixed(32),
+        power: r.u64n(),
+        proofOfPossession: r.fixed(64),
+      };
     case 'remove_validator':
       return { type: 'remove_validator', publicKey: r.fixed(32) };
     case 'register_node': {
@@ -102,21 +115,56 @@ export function governanceActionHash(a: GovernanceAction): Hash {
 }
 
 /** What an org admin signs (tag gov-vote). */
-export function governanceVotePayload(chainId: string, proposalId: string, actionHash: Hash, vote: VoteChoice): Uint8Array {
+export function governanceVotePayload(
+  chainId: string,
+  proposalId: string,
+  actionHash: Hash,
+  vote: VoteChoice,
+): Uint8Array {
   if (vote !== 'YES' && vote !== 'NO') throw new CodecError(ChainCodes.CODEC_INVALID, 'vote must be YES or NO');
-  return new Writer(128).string(chainId).string(proposalId).fixed(actionHash, 32).u8(vote === 'YES' ? 1 : 0).finish();
+  return new Writer(128)
+    .string(chainId)
+    .string(proposalId)
+    .fixed(actionHash, 32)
+    .u8(vote === 'YES' ? 1 : 0)
+    .finish();
 }
-export function signGovernanceVote(chainId: string, proposalId: string, actionHash: Hash, vote: VoteChoice, memberId: string, adminSecretKey: Uint8Array, adminKey: Uint8Array): GovernanceVote {
-  const signature = signDomain(Tags.GOV_VOTE, adminSecretKey, governanceVotePayload(chainId, proposalId, actionHash, vote));
+export function signGovernanceVote(
+  chainId: string,
+  proposalId: string,
+  actionHash: Hash,
+  vote: VoteChoice,
+  memberId: string,
+  adminSecretKey: Uint8Array,
+  adminKey: Uint8Array,
+): GovernanceVote {
+  const signature = signDomain(
+    Tags.GOV_VOTE,
+    adminSecretKey,
+    governanceVotePayload(chainId, proposalId, actionHash, vote),
+  );
   return { memberId, adminKey, vote, signature };
 }
-export function verifyGovernanceVote(chainId: string, proposalId: string, actionHash: Hash, v: GovernanceVote): boolean {
-  return verifyDomain(Tags.GOV_VOTE, v.adminKey, governanceVotePayload(chainId, proposalId, actionHash, v.vote), v.signature);
+export function verifyGovernanceVote(
+  chainId: string,
+  proposalId: string,
+  actionHash: Hash,
+  v: GovernanceVote,
+): boolean {
+  return verifyDomain(
+    Tags.GOV_VOTE,
+    v.adminKey,
+    governanceVotePayload(chainId, proposalId, actionHash, v.vote),
+    v.signature,
+  );
 }
 
 export function writeGovernanceVote(w: Writer, v: GovernanceVote): void {
   if (v.vote !== 'YES' && v.vote !== 'NO') throw new CodecError(ChainCodes.CODEC_INVALID, 'vote must be YES or NO');
-  w.string(v.memberId, Limits.id).fixed(v.adminKey, 32).u8(v.vote === 'YES' ? 1 : 0).fixed(v.signature, 64);
+  w.string(v.memberId, Limits.id)
+    .fixed(v.adminKey, 32)
+    .u8(v.vote === 'YES' ? 1 : 0)
+    .fixed(v.signature, 64);
 }
 export function readGovernanceVote(r: Reader): GovernanceVote {
   const memberId = r.string(Limits.id);

@@ -12,3 +12,5 @@ export * from './block.js';
 export * from './merkle.js';
 export * from './state/index.js';
 export * from './light/index.js';
+export * from './transcript.js';
+export * from './signer.js';

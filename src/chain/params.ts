@@ -60,14 +60,20 @@ export function validateParams(p: ChainParams): string | null {
 }
 
 function writePolicy(w: Writer, v: VotingPolicy): void {
-  w.u8(v.thresholdPercentage).u8(v.thresholdComparator === 'GREATER_THAN' ? 0 : 1).u32(v.proposalDurationSeconds);
+  w.u8(v.thresholdPercentage)
+    .u8(v.thresholdComparator === 'GREATER_THAN' ? 0 : 1)
+    .u32(v.proposalDurationSeconds);
 }
 function readPolicy(r: Reader): VotingPolicy {
   const thresholdPercentage = r.u8();
   if (thresholdPercentage > 100) throw new CodecError(ChainCodes.CODEC_INVALID, 'thresholdPercentage > 100');
   const c = r.u8();
   if (c > 1) throw new CodecError(ChainCodes.CODEC_INVALID, 'bad threshold comparator');
-  return { thresholdPercentage, thresholdComparator: c === 0 ? 'GREATER_THAN' : 'GREATER_THAN_OR_EQUAL_TO', proposalDurationSeconds: r.u32() };
+  return {
+    thresholdPercentage,
+    thresholdComparator: c === 0 ? 'GREATER_THAN' : 'GREATER_THAN_OR_EQUAL_TO',
+    proposalDurationSeconds: r.u32(),
+  };
 }
 
 export function writeParams(w: Writer, p: ChainParams): void {
@@ -75,7 +81,13 @@ export function writeParams(w: Writer, p: ChainParams): void {
   writePolicy(w, p.votingPolicy);
 }
 export function readParams(r: Reader): ChainParams {
-  return { blockIntervalMs: r.u32(), maxBlockBytes: r.u32(), maxTxBytes: r.u32(), maxBlockTxs: r.u32(), votingPolicy: readPolicy(r) };
+  return {
+    blockIntervalMs: r.u32(),
+    maxBlockBytes: r.u32(),
+    maxTxBytes: r.u32(),
+    maxBlockTxs: r.u32(),
+    votingPolicy: readPolicy(r),
+  };
 }
 export function encodeParams(p: ChainParams): Uint8Array {
   const w = new Writer(32);

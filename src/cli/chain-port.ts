@@ -6,6 +6,7 @@ export {
   portable,
   Tags,
   signDomainPortable,
+  domainMessage,
   verifyDomainPortable,
   toHex,
   fromHex,
@@ -16,5 +17,7 @@ export {
   txSignBytes,
   encodeTx,
   txHash,
+  verifyTranscript,
 } from '../chain/index.js';
-export type { UnsignedTx } from '../chain/index.js';
+export type { UnsignedTx, TranscriptEntry } from '../chain/index.js';
+export { secretKeySigner, signTxWith, type Signer } from '../chain/signer.js';

@@ -14,7 +14,11 @@ export function printTable<T>(io: CliIo, json: boolean, rows: T[], columns: Colu
   }
   const cells = rows.map((r) => columns.map(([, f]) => cell(f(r))));
   const widths = columns.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]): string =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   io.out([line(columns.map(([h]) => h)), ...cells.map(line)].join('\n'));
 }
 

@@ -9,25 +9,35 @@ export function intFlag(flag: string, value: string | undefined, min: number, ma
   return n;
 }
 
-export function choiceFlag<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+export function choiceFlag<T extends string>(
+  flag: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw usage(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!(choices as readonly string[]).includes(value))
+    throw usage(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
   return value as T;
 }
 
 export function hexFlag(flag: string, value: string, bytes: number): string {
   const v = value.toLowerCase();
-  if (!new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(v)) throw usage(`${flag} must be ${bytes} bytes of hex (${bytes * 2} hex digits), got ${JSON.stringify(value)}`);
+  if (!new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(v))
+    throw usage(`${flag} must be ${bytes} bytes of hex (${bytes * 2} hex digits), got ${JSON.stringify(value)}`);
   return v;
 }
 
 export function listFlag(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export function decimalFlag(flag: string, value: string): bigint {
-  if (!/^(0|[1-9]\d{0,19})$/.test(value)) throw usage(`${flag} must be a non-negative decimal integer, got ${JSON.stringify(value)}`);
+  if (!/^(0|[1-9]\d{0,19})$/.test(value))
+    throw usage(`${flag} must be a non-negative decimal integer, got ${JSON.stringify(value)}`);
   return BigInt(value);
 }
 

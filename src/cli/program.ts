@@ -8,7 +8,11 @@ import { registerNodes } from './commands/nodes.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerProposals } from './commands/proposals.js';
 import { registerSession } from './commands/session.js';
+import { registerTokens } from './commands/tokens.js';
 import { registerTx } from './commands/tx.js';
+import { registerAccounts } from './commands/accounts.js';
+import { registerAnchors } from './commands/anchors.js';
+import { registerAssets } from './commands/assets.js';
 import { exitCodeFor } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -19,6 +23,12 @@ export function buildProgram(io: CliIo): Command {
     .option('--home <dir>', 'config home (default $CONSORTIA_HOME or ~/.config/consortia)')
     .option('--api-url <url>', 'control-plane URL (overrides config)')
     .option('--token <token>', 'API token (overrides config)')
+    .option('--profile <name>', 'per-organization settings to use (see `consortia use`)')
+    .option('--ca <file>', 'PEM CA bundle that signed the API certificate (instead of the system CAs)')
+    .option(
+      '--tls-fingerprint <sha256>',
+      "pin the API certificate's SHA-256 fingerprint (self-signed servers print it at start-up)",
+    )
     .option('--json', 'print JSON instead of tables')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -26,13 +36,18 @@ export function buildProgram(io: CliIo): Command {
   registerSession(program, io);
   registerKeys(program, io);
   registerOrgs(program, io);
+  registerTokens(program, io);
   registerClusters(program, io);
   registerConsortia(program, io);
   registerProposals(program, io);
   registerNodes(program, io);
   registerCeremony(program, io);
   registerTx(program, io);
-  for (const c of allCommands(program)) c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  registerAccounts(program, io);
+  registerAssets(program, io);
+  registerAnchors(program, io);
+  for (const c of allCommands(program))
+    c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   return program;
 }
 

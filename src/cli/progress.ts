@@ -8,7 +8,11 @@ export class Progress {
   private last = '';
   private drawn = false;
 
-  constructor(private readonly io: CliIo, private readonly label: string, private readonly enabled = true) {}
+  constructor(
+    private readonly io: CliIo,
+    private readonly label: string,
+    private readonly enabled = true,
+  ) {}
 
   update(done: number, total: number, detail: string): void {
     if (!this.enabled) return;

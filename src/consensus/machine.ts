@@ -5,8 +5,18 @@
  * only `start` with an invalid validator set throws (a programming error in the caller).
  */
 import type {
-  ConsensusConfig, ConsensusEffect, ConsensusInput, ConsensusState, ProposalInput, ProposalReadyInput,
-  RestoreInput, RoundStep, StartInput, StepResult, TimeoutInput, Vote,
+  ConsensusConfig,
+  ConsensusEffect,
+  ConsensusInput,
+  ConsensusState,
+  ProposalInput,
+  ProposalReadyInput,
+  RestoreInput,
+  RoundStep,
+  StartInput,
+  StepResult,
+  TimeoutInput,
+  Vote,
 } from './types.js';
 import { normalizeValidators, totalPower } from './quorum.js';
 import { proposerForSorted } from './proposer.js';
@@ -18,11 +28,30 @@ import { castVote, evaluate, scheduleTimeout, startRound, stepOrder } from './ru
 export function initialState(config: ConsensusConfig = {}): ConsensusState {
   return {
     timeouts: resolveTimeouts(config.timeouts),
-    height: 0, round: 0, step: 'idle',
-    validators: [], totalPower: 0, powerOf: {}, self: null, lastCommitRound: null,
-    lockedValue: null, lockedRound: -1, validValue: null, validRound: -1,
-    proposals: {}, votes: {}, blockValidity: {}, signed: {}, proposed: {}, fired: {}, evidenceSeen: {},
-    nextHeightVotes: [], signFloor: null, absent: {}, pendingRestore: null, decision: null,
+    height: 0,
+    round: 0,
+    step: 'idle',
+    validators: [],
+    totalPower: 0,
+    powerOf: {},
+    self: null,
+    lastCommitRound: null,
+    lockedValue: null,
+    lockedRound: -1,
+    validValue: null,
+    validRound: -1,
+    proposals: {},
+    votes: {},
+    blockValidity: {},
+    signed: {},
+    proposed: {},
+    fired: {},
+    evidenceSeen: {},
+    nextHeightVotes: [],
+    signFloor: null,
+    absent: {},
+    pendingRestore: null,
+    decision: null,
   };
 }
 
@@ -38,13 +67,26 @@ export function step(state: ConsensusState, input: ConsensusInput): StepResult {
   const s = cloneState(state);
   const out: ConsensusEffect[] = [];
   switch (input.kind) {
-    case 'start': onStart(s, input, out); break;
-    case 'proposal': onProposal(s, input); break;
-    case 'vote': onVote(s, input.vote, out); break;
-    case 'timeout': onTimeout(s, input, out); break;
-    case 'proposalReady': onProposalReady(s, input, out); break;
-    case 'restore': onRestore(s, input, out); break;
-    default: return unchanged;
+    case 'start':
+      onStart(s, input, out);
+      break;
+    case 'proposal':
+      onProposal(s, input);
+      break;
+    case 'vote':
+      onVote(s, input.vote, out);
+      break;
+    case 'timeout':
+      onTimeout(s, input, out);
+      break;
+    case 'proposalReady':
+      onProposalReady(s, input, out);
+      break;
+    case 'restore':
+      onRestore(s, input, out);
+      break;
+    default:
+      return unchanged;
   }
   evaluate(s, out);
   return { state: s, effects: out };
@@ -61,11 +103,25 @@ function onStart(s: ConsensusState, input: StartInput, out: ConsensusEffect[]): 
   s.powerOf = Object.fromEntries(validators.map((v) => [v.id, v.power]));
   s.self = input.self !== null && s.powerOf[input.self] !== undefined ? input.self : null;
   s.lastCommitRound = isRound(input.lastCommitRound) ? input.lastCommitRound : null;
-  s.lockedValue = null; s.lockedRound = -1; s.validValue = null; s.validRound = -1;
-  s.proposals = {}; s.votes = {}; s.blockValidity = {}; s.signed = {}; s.proposed = {}; s.fired = {};
-  s.evidenceSeen = {}; s.nextHeightVotes = []; s.decision = null;
+  s.lockedValue = null;
+  s.lockedRound = -1;
+  s.validValue = null;
+  s.validRound = -1;
+  s.proposals = {};
+  s.votes = {};
+  s.blockValidity = {};
+  s.signed = {};
+  s.proposed = {};
+  s.fired = {};
+  s.evidenceSeen = {};
+  s.nextHeightVotes = [];
+  s.decision = null;
   // Suspicions carry over heights (an absent validator stays absent), for the validators still in the set.
-  s.absent = Object.fromEntries(Object.keys(s.absent).filter((id) => s.powerOf[id] !== undefined).map((id) => [id, true as const]));
+  s.absent = Object.fromEntries(
+    Object.keys(s.absent)
+      .filter((id) => s.powerOf[id] !== undefined)
+      .map((id) => [id, true as const]),
+  );
   startRound(s, 0, out);
   const rest = s.pendingRestore;
   s.pendingRestore = null;
@@ -128,8 +184,10 @@ function onRestore(s: ConsensusState, r: RestoreInput, out: ConsensusEffect[]): 
   if (!isRound(r.height) || !isRound(r.round) || !isRoundStep(r.step)) return;
   if (r.votes !== undefined && !Array.isArray(r.votes)) return;
   const f = s.signFloor;
-  const higher = !f || r.height > f.height || (r.height === f.height &&
-    (r.round > f.round || (r.round === f.round && stepOrder(r.step) > stepOrder(f.step))));
+  const higher =
+    !f ||
+    r.height > f.height ||
+    (r.height === f.height && (r.round > f.round || (r.round === f.round && stepOrder(r.step) > stepOrder(f.step))));
   if (higher) s.signFloor = { height: r.height, round: r.round, step: r.step };
   const rest = { height: r.height, round: r.round, step: r.step, votes: (r.votes ?? []).filter(isWellFormedVote) };
   if (running(s) && r.height === s.height) applyRestore(s, rest, out);
@@ -137,7 +195,11 @@ function onRestore(s: ConsensusState, r: RestoreInput, out: ConsensusEffect[]): 
 }
 
 /** Re-counts our own persisted votes, restores the lock they imply, resumes at the restored round/step. */
-function applyRestore(s: ConsensusState, r: NonNullable<ConsensusState['pendingRestore']>, out: ConsensusEffect[]): void {
+function applyRestore(
+  s: ConsensusState,
+  r: NonNullable<ConsensusState['pendingRestore']>,
+  out: ConsensusEffect[],
+): void {
   for (const v of r.votes) {
     if (v.height !== s.height || v.validator !== s.self) continue;
     addVote(s, v, out);

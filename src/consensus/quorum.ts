@@ -45,7 +45,10 @@ export function normalizeValidators(validators: readonly Validator[]): Validator
       throw consensusError(ConsensusCodes.INVALID_VALIDATOR_SET, 'validator id must be a non-empty string');
     }
     if (!Number.isSafeInteger(v.power) || v.power <= 0) {
-      throw consensusError(ConsensusCodes.INVALID_VALIDATOR_SET, 'validator power must be a positive integer', { id: v.id, power: v.power });
+      throw consensusError(ConsensusCodes.INVALID_VALIDATOR_SET, 'validator power must be a positive integer', {
+        id: v.id,
+        power: v.power,
+      });
     }
     if (seen.has(v.id)) throw consensusError(ConsensusCodes.INVALID_VALIDATOR_SET, 'duplicate validator', { id: v.id });
     seen.add(v.id);

@@ -26,7 +26,13 @@ export function floorAllows(s: ConsensusState, round: number, step: RoundStep): 
 
 /** Schedules the timeout of `step` in the current round: its normal duration unless `durationMs` is given (timeouts.ts). */
 export function scheduleTimeout(s: ConsensusState, step: RoundStep, out: ConsensusEffect[], durationMs?: number): void {
-  out.push({ kind: 'scheduleTimeout', height: s.height, round: s.round, step, durationMs: durationMs ?? timeoutFor(s.timeouts, step, s.round) });
+  out.push({
+    kind: 'scheduleTimeout',
+    height: s.height,
+    round: s.round,
+    step,
+    durationMs: durationMs ?? timeoutFor(s.timeouts, step, s.round),
+  });
 }
 
 /**
@@ -60,7 +66,12 @@ export function startRound(s: ConsensusState, round: number, out: ConsensusEffec
     }
   }
   // A proposer suspected absent gets a shorter (still growing) propose timeout: timing only, see timeouts.ts.
-  scheduleTimeout(s, 'propose', out, proposeTimeoutFor(s.timeouts, round, proposer !== s.self && s.absent[proposer] === true));
+  scheduleTimeout(
+    s,
+    'propose',
+    out,
+    proposeTimeoutFor(s.timeouts, round, proposer !== s.self && s.absent[proposer] === true),
+  );
 }
 
 /**
@@ -83,7 +94,13 @@ function tryCommit(s: ConsensusState, out: ConsensusEffect[]): boolean {
       if (value === '' || !hasQuorum(power, s.totalPower) || s.blockValidity[value] !== true) continue;
       s.decision = { round, blockHash: value };
       s.step = 'commit';
-      out.push({ kind: 'commit', height: s.height, round, blockHash: value, precommits: votesFor(s, round, 'precommit', value) });
+      out.push({
+        kind: 'commit',
+        height: s.height,
+        round,
+        blockHash: value,
+        precommits: votesFor(s, round, 'precommit', value),
+      });
       return true;
     }
   }
@@ -140,8 +157,13 @@ function tryRoundRules(s: ConsensusState, out: ConsensusEffect[]): boolean {
   }
 
   // Lines 36-43: a polka for the proposal of this round.
-  if ((s.step === 'prevote' || s.step === 'precommit') && p && p.valid && !s.fired[`polka/${r}`] &&
-      hasQuorum(prevotes.byValue.get(p.blockHash) ?? 0, s.totalPower)) {
+  if (
+    (s.step === 'prevote' || s.step === 'precommit') &&
+    p &&
+    p.valid &&
+    !s.fired[`polka/${r}`] &&
+    hasQuorum(prevotes.byValue.get(p.blockHash) ?? 0, s.totalPower)
+  ) {
     s.fired[`polka/${r}`] = true;
     if (s.step === 'prevote') {
       s.lockedValue = p.blockHash;

@@ -15,7 +15,8 @@ export const DEFAULT_TIMEOUTS: Readonly<ConsensusTimeouts> = Object.freeze({
 /** Fills the defaults in; a key given as undefined keeps its default. */
 export function resolveTimeouts(partial?: Partial<ConsensusTimeouts>): ConsensusTimeouts {
   const t: ConsensusTimeouts = { ...DEFAULT_TIMEOUTS };
-  for (const [k, v] of Object.entries(partial ?? {})) if (v !== undefined) (t as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(partial ?? {}))
+    if (v !== undefined) (t as unknown as Record<string, unknown>)[k] = v;
   for (const [k, v] of Object.entries(t)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw consensusError(ConsensusCodes.INVALID_CONFIG, `timeout ${k} must be a non-negative number`, { [k]: v });

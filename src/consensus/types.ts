@@ -111,13 +111,7 @@ export interface RestoreInput {
   votes?: Vote[];
 }
 
-export type ConsensusInput =
-  | StartInput
-  | ProposalInput
-  | VoteInput
-  | TimeoutInput
-  | ProposalReadyInput
-  | RestoreInput;
+export type ConsensusInput = StartInput | ProposalInput | VoteInput | TimeoutInput | ProposalReadyInput | RestoreInput;
 
 // ---------------------------------------------------------------- effects
 

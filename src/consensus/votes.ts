@@ -14,10 +14,13 @@ export function isWellFormedVote(v: unknown): v is Vote {
   const x = v as Record<string, unknown>;
   return (
     (x.type === 'prevote' || x.type === 'precommit') &&
-    Number.isSafeInteger(x.height) && (x.height as number) >= 0 &&
-    Number.isSafeInteger(x.round) && (x.round as number) >= 0 &&
+    Number.isSafeInteger(x.height) &&
+    (x.height as number) >= 0 &&
+    Number.isSafeInteger(x.round) &&
+    (x.round as number) >= 0 &&
     (x.blockHash === null || (typeof x.blockHash === 'string' && x.blockHash.length > 0)) &&
-    typeof x.validator === 'string' && x.validator.length > 0 &&
+    typeof x.validator === 'string' &&
+    x.validator.length > 0 &&
     (x.signature === undefined || typeof x.signature === 'string')
   );
 }
@@ -41,7 +44,7 @@ export function roundVotes(s: ConsensusState, round: number): RoundVotes {
 export function isDuplicateVote(s: ConsensusState, v: Vote): boolean {
   if (v.height !== s.height) return false;
   const list = s.votes[v.round]?.[v.type]?.[v.validator];
-  return list !== undefined && list.some((x) => x.blockHash === v.blockHash);
+  return list?.some((x) => x.blockHash === v.blockHash) ?? false;
 }
 
 /**

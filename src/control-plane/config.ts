@@ -4,6 +4,10 @@
  */
 import { Type, type Static } from 'typebox';
 import { envOverlay, readConfigFile, validateConfig } from '../lib/config.js';
+import { checkTlsConfig, TlsConfigSchema, type TlsConfig } from '../lib/tls-config.js';
+import { CommonCodes, ConsortiaError } from '../lib/errors.js';
+import { WebhookConfigSchema } from './delivery/config.js';
+import { TOKEN_TTL_CEILING_SECONDS, TOKEN_TTL_DEFAULT_SECONDS, TOKEN_TTL_MIN_SECONDS } from './domain/tokens.js';
 
 /**
  * Default API rate limit: 1000 requests per 10 s per client (100/s). The CLI polls every 500 ms
@@ -19,9 +23,12 @@ export const ControlPlaneConfigSchema = Type.Object({
   bootstrapToken: Type.Optional(Type.String({ minLength: 16 })),
   /** 32 bytes, hex or base64: AES-256-GCM key for cluster credentials at rest. */
   encryptionKey: Type.Optional(Type.String({ minLength: 32 })),
-  logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], {
-    default: 'info',
-  }),
+  logLevel: Type.Union(
+    [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')],
+    {
+      default: 'info',
+    },
+  ),
   reconcileIntervalMs: Type.Integer({ default: 1000, minimum: 50 }),
   /** Upper bound of the per-node retry backoff. */
   maxBackoffMs: Type.Integer({ default: 30000, minimum: 100 }),
@@ -40,6 +47,24 @@ export const ControlPlaneConfigSchema = Type.Object({
    */
   rateLimitMax: Type.Integer({ default: RATE_LIMIT_DEFAULTS.max, minimum: 0 }),
   rateLimitWindowMs: Type.Integer({ default: RATE_LIMIT_DEFAULTS.windowMs, minimum: 100 }),
+  /**
+   * HTTPS of the API (lib/tls-config.ts): certFile/keyFile (+ caFile), else a self-signed certificate
+   * generated once into <dataDir>/tls; mode 'off' (CONSORTIA_INSECURE_HTTP=1) only on a loopback listen.
+   */
+  tls: TlsConfigSchema,
+  /** Lifetime of an API token created without ttlSeconds, and the longest one a request may ask for (domain/tokens.ts). */
+  tokenTtlSeconds: Type.Integer({
+    default: TOKEN_TTL_DEFAULT_SECONDS,
+    minimum: TOKEN_TTL_MIN_SECONDS,
+    maximum: TOKEN_TTL_CEILING_SECONDS,
+  }),
+  tokenMaxTtlSeconds: Type.Integer({
+    default: TOKEN_TTL_CEILING_SECONDS,
+    minimum: TOKEN_TTL_MIN_SECONDS,
+    maximum: TOKEN_TTL_CEILING_SECONDS,
+  }),
+  /** Webhook delivery of subscriptions (delivery/config.ts): extra CA, attempts, backoff, poll interval. */
+  webhooks: WebhookConfigSchema,
 });
 export type ControlPlaneConfig = Static<typeof ControlPlaneConfigSchema>;
 
@@ -54,13 +79,65 @@ export const ENV_MAPPING: Record<string, string> = {
   nodeImage: 'CONSORTIA_NODE_IMAGE',
   rateLimitMax: 'CONSORTIA_RATE_LIMIT_MAX',
   rateLimitWindowMs: 'CONSORTIA_RATE_LIMIT_WINDOW_MS',
+  tokenTtlSeconds: 'CONSORTIA_TOKEN_TTL_SECONDS',
+  tokenMaxTtlSeconds: 'CONSORTIA_TOKEN_MAX_TTL_SECONDS',
 };
+
+/** Environment variables of the nested `tls` block; CONSORTIA_INSECURE_HTTP=1 (or true) means tls.mode 'off'. */
+export const TLS_ENV_MAPPING = {
+  certFile: 'CONSORTIA_TLS_CERT_FILE',
+  keyFile: 'CONSORTIA_TLS_KEY_FILE',
+  caFile: 'CONSORTIA_TLS_CA_FILE',
+  insecureHttp: 'CONSORTIA_INSECURE_HTTP',
+} as const;
+
+/** The `tls` block from file and environment (environment wins, key by key). */
+function tlsOverlay(fromFile: unknown, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const tls: Record<string, unknown> =
+    fromFile && typeof fromFile === 'object' && !Array.isArray(fromFile)
+      ? { ...(fromFile as Record<string, unknown>) }
+      : {};
+  for (const key of ['certFile', 'keyFile', 'caFile'] as const) {
+    const v = env[TLS_ENV_MAPPING[key]];
+    if (v !== undefined && v !== '') tls[key] = v;
+  }
+  const insecure = env[TLS_ENV_MAPPING.insecureHttp];
+  if (insecure !== undefined && insecure !== '') {
+    if (insecure === '1' || insecure === 'true') tls['mode'] = 'off';
+    else if (insecure !== '0' && insecure !== 'false') {
+      throw new ConsortiaError(
+        CommonCodes.INVALID_CONFIG,
+        `invalid configuration: ${TLS_ENV_MAPPING.insecureHttp} must be 1/true or 0/false, got ${JSON.stringify(insecure)}`,
+      );
+    }
+  }
+  return tls;
+}
+
+/** Plain HTTP only on loopback and only when asked for; a certificate needs its key. */
+export function checkControlPlaneTls(tls: TlsConfig, listen: string): void {
+  checkTlsConfig(tls, parseListen(listen).host, {
+    mode: `tls.mode (${TLS_ENV_MAPPING.insecureHttp})`,
+    listen: 'listen (CONSORTIA_LISTEN)',
+    certFile: `tls.certFile (${TLS_ENV_MAPPING.certFile})`,
+    keyFile: `tls.keyFile (${TLS_ENV_MAPPING.keyFile})`,
+  });
+}
 
 export function loadControlPlaneConfig(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneConfig {
   const i = argv.indexOf('--config');
   const file = i >= 0 ? argv[i + 1] : undefined;
-  const fromFile = file ? readConfigFile(file) : {};
-  return validateConfig(ControlPlaneConfigSchema, { ...fromFile, ...envOverlay(env, ENV_MAPPING) });
+  const rawFile = file ? readConfigFile(file) : {};
+  const fromFile = { ...rawFile, tls: tlsOverlay(rawFile['tls'], env) };
+  const cfg = validateConfig(ControlPlaneConfigSchema, { ...fromFile, ...envOverlay(env, ENV_MAPPING) });
+  if (cfg.tokenTtlSeconds > cfg.tokenMaxTtlSeconds) {
+    throw new ConsortiaError(
+      CommonCodes.INVALID_CONFIG,
+      `invalid configuration: tokenTtlSeconds (${cfg.tokenTtlSeconds}) is over tokenMaxTtlSeconds (${cfg.tokenMaxTtlSeconds})`,
+    );
+  }
+  checkControlPlaneTls(cfg.tls, cfg.listen);
+  return cfg;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {

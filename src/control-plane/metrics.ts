@@ -12,11 +12,17 @@ export const CONTROL_PLANE_METRIC_NAMES = [
   'consortia_reconcile_queue_oldest_age_seconds',
   'consortia_ceremony_duration_seconds',
   'consortia_proposal_duration_seconds',
+  'consortia_api_auth_failures_total',
+  'consortia_webhook_deliveries_total',
+  'consortia_webhook_delivery_latency_seconds',
+  'consortia_webhook_backlog',
 ] as const;
 
 /** What the backlog gauges read at scrape time (the reconciler's ReconcileBacklog). */
-export interface BacklogSource { depth(): number; oldestAgeSeconds(): number }
-
+export interface BacklogSource {
+  depth(): number;
+  oldestAgeSeconds(): number;
+}
 
 export function createControlPlaneMetrics(registry: Registry) {
   const backlog: { source: BacklogSource | null } = { source: null };
@@ -34,6 +40,13 @@ export function createControlPlaneMetrics(registry: Registry) {
       help: 'API request latency by route and method',
       labelNames: ['route', 'method'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    /** Every 401/403 answered; labels bounded by api/auth-failures.ts (AUTH_FAILURE_CODES, AUTH_FAILURE_REASONS, else `other`). */
+    authFailures: new Counter({
+      name: 'consortia_api_auth_failures_total',
+      help: 'API requests refused with 401 or 403, by error code and reason (missing_token, unknown_token, expired, role, ...)',
+      labelNames: ['code', 'reason'] as const,
       registers: [registry],
     }),
     nodes: new Gauge({
@@ -55,18 +68,27 @@ export function createControlPlaneMetrics(registry: Registry) {
       labelNames: ['runtime'] as const,
       registers: [registry],
     }),
-    proposals: new Gauge({ name: 'consortia_proposals', help: 'Proposals by status', labelNames: ['status'] as const, registers: [registry] }),
+    proposals: new Gauge({
+      name: 'consortia_proposals',
+      help: 'Proposals by status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
     reconcileQueueDepth: new Gauge({
       name: 'consortia_reconcile_queue_depth',
       help: 'Nodes whose desired state is not yet running: being created, updated or deleted, failed and retrying, or an update held back',
       registers: [registry],
-      collect() { if (backlog.source) this.set(backlog.source.depth()); },
+      collect() {
+        if (backlog.source) this.set(backlog.source.depth());
+      },
     }),
     reconcileQueueOldestAge: new Gauge({
       name: 'consortia_reconcile_queue_oldest_age_seconds',
       help: 'How long the node that has waited longest in the reconcile backlog has been waiting (0 when the backlog is empty)',
       registers: [registry],
-      collect() { if (backlog.source) this.set(backlog.source.oldestAgeSeconds()); },
+      collect() {
+        if (backlog.source) this.set(backlog.source.oldestAgeSeconds());
+      },
     }),
     ceremonyDuration: new Histogram({
       name: 'consortia_ceremony_duration_seconds',
@@ -77,9 +99,29 @@ export function createControlPlaneMetrics(registry: Registry) {
     }),
     proposalDuration: new Histogram({
       name: 'consortia_proposal_duration_seconds',
-      help: 'Time from a proposal\'s creation to each outcome it reached: approved, rejected, expired, executed, execution_failed',
+      help: "Time from a proposal's creation to each outcome it reached: approved, rejected, expired, executed, execution_failed",
       labelNames: ['outcome'] as const,
       buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400],
+      registers: [registry],
+    }),
+    // Webhook delivery (delivery/worker.ts). No per-subscription label: `kind` has 5 values, `outcome` 4.
+    webhookDeliveries: new Counter({
+      name: 'consortia_webhook_deliveries_total',
+      help: 'Webhook POST attempts by outcome: delivered (2xx), failed (will retry), dead_lettered (attempts exhausted), redelivered (a dead letter answered 2xx)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    webhookLatency: new Histogram({
+      name: 'consortia_webhook_delivery_latency_seconds',
+      help: "From an event's commit (block time, or change recorded) to the receiver's 2xx, by subscription kind",
+      labelNames: ['kind'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+      registers: [registry],
+    }),
+    webhookBacklog: new Gauge({
+      name: 'consortia_webhook_backlog',
+      help: 'The most any subscription of this kind is behind: blocks (chain kinds) or change-log entries (control_plane)',
+      labelNames: ['kind'] as const,
       registers: [registry],
     }),
   };

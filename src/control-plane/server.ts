@@ -17,10 +17,14 @@ import { consortiumRoutes } from './api/routes-consortia.js';
 import { eventRoutes } from './api/routes-events.js';
 import { nodeRoutes } from './api/routes-nodes.js';
 import { orgRoutes } from './api/routes-orgs.js';
+import { platformRoutes, type PlatformInfo } from './api/routes-platform.js';
 import { proposalRoutes } from './api/routes-proposals.js';
 import { systemRoutes } from './api/routes-system.js';
+import { subscriptionRoutes } from './api/routes-subscriptions.js';
+import { tokenRoutes } from './api/routes-tokens.js';
 import { RATE_LIMIT_DEFAULTS } from './config.js';
 import { ChangeBus } from './domain/events.js';
+import { DEFAULT_TOKEN_POLICY, type TokenPolicy } from './domain/tokens.js';
 import { createControlPlaneMetrics, type ControlPlaneMetrics } from './metrics.js';
 import { queries, type LevelStore } from './store/index.js';
 
@@ -36,6 +40,14 @@ export interface ServerDeps {
   ready?: () => boolean;
   /** Per-client (IP) requests per window (config rateLimitMax / rateLimitWindowMs); max 0 disables. */
   rateLimit?: { max: number; windowMs: number };
+  /** Serve HTTPS with this certificate (main.ts, from lib/tls-cert.ts); without it plain HTTP (tests, tls.mode 'off'). */
+  https?: { cert: string; key: string; ca?: string };
+  /** Token lifetimes (config tokenTtlSeconds / tokenMaxTtlSeconds); DEFAULT_TOKEN_POLICY when absent. */
+  tokens?: TokenPolicy;
+  /** Webhook subscriptions (config `webhooks`): accept http:// receivers on loopback (dev, tests). */
+  webhooks?: { allowHttpLoopback: boolean };
+  /** GET /v1/platform/node-ca: the node CA certificate (main.ts). */
+  platform?: PlatformInfo;
 }
 
 /** Probes and scrapes are never rate limited. */
@@ -77,6 +89,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     q: queries(deps.store),
     bus: deps.bus ?? new ChangeBus(),
     now: deps.now ?? Date.now,
+    tokens: deps.tokens ?? DEFAULT_TOKEN_POLICY,
     registry,
     metrics: deps.metrics ?? createControlPlaneMetrics(registry),
     ...(deps.encryptionKey ? { encryptionKey: deps.encryptionKey } : {}),
@@ -85,6 +98,8 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   let contract: ReturnType<typeof installErrorHandler> | undefined;
   const app = Fastify({
     logger: deps.logger ?? false,
+    // The https server type only differs in its `server` field, which nothing here uses.
+    ...((deps.https ? { https: deps.https } : {}) as Record<string, never>),
     // Never log the Authorization header (bearer secrets).
     ...(deps.logger ? {} : {}),
     // Input validation is lib/http-contract.ts (strict: no coercion, unknown fields refused, all
@@ -109,15 +124,24 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     ctx.metrics.apiRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
     ctx.metrics.apiDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
   });
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } as Record<string, unknown> }, async () => app.swagger());
-  systemRoutes(app, { ready: deps.ready ?? (() => true), metricsText: () => registry.metrics(), contentType: registry.contentType });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } as Record<string, unknown> }, async () =>
+    app.swagger(),
+  );
+  systemRoutes(app, {
+    ready: deps.ready ?? (() => true),
+    metricsText: () => registry.metrics(),
+    contentType: registry.contentType,
+  });
   orgRoutes(app, ctx);
+  tokenRoutes(app, ctx);
   clusterRoutes(app, ctx);
   consortiumRoutes(app, ctx);
   proposalRoutes(app, ctx);
   nodeRoutes(app, ctx);
   ceremonyRoutes(app, ctx);
   eventRoutes(app, ctx);
+  platformRoutes(app, deps.platform ?? {});
+  subscriptionRoutes(app, ctx, { allowHttpLoopback: deps.webhooks?.allowHttpLoopback ?? false });
   await app.ready();
   return { app, ctx };
 }

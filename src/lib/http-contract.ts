@@ -107,14 +107,20 @@ function taggedUnion(s: JsonSchema): JsonSchema {
   // a union of literals of one type is an enum (one problem naming the allowed values, not one per literal)
   const consts = branches.map((b) => (b as JsonSchema)['const']);
   const kinds = new Set(branches.map((b) => (b as JsonSchema)['type']));
-  if (consts.every((c) => c !== undefined && typeof c !== 'object') && kinds.size === 1 && branches.every((b) => Object.keys(b as JsonSchema).every((k) => k === 'const' || k === 'type'))) {
+  if (
+    consts.every((c) => c !== undefined && typeof c !== 'object') &&
+    kinds.size === 1 &&
+    branches.every((b) => Object.keys(b as JsonSchema).every((k) => k === 'const' || k === 'type'))
+  ) {
     const { anyOf: _a, ...rest } = s;
     const type = [...kinds][0];
     return { ...rest, ...(type !== undefined ? { type } : {}), enum: consts };
   }
   const constOf = (b: JsonSchema, k: string): unknown => {
     const p = isObj(b['properties']) ? b['properties'][k] : undefined;
-    return isObj(p) && Array.isArray(b['required']) && (b['required'] as unknown[]).includes(k) ? p['const'] : undefined;
+    return isObj(p) && Array.isArray(b['required']) && (b['required'] as unknown[]).includes(k)
+      ? p['const']
+      : undefined;
   };
   const first = branches[0] as JsonSchema;
   const candidates = isObj(first['properties']) ? Object.keys(first['properties']) : [];
@@ -130,11 +136,21 @@ function taggedUnion(s: JsonSchema): JsonSchema {
 type AjvInstance = InstanceType<typeof AjvModule.default>;
 // ajv and ajv-formats are CommonJS: their default export is the module object under NodeNext.
 const AjvCtor = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as typeof AjvModule.default;
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: AjvInstance) => AjvInstance;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
+  ajv: AjvInstance,
+) => AjvInstance;
 
 function newAjv(allErrors: boolean): AjvInstance {
   // No coercion anywhere: path and query strings are converted by strictStrings() first.
-  const ajv = new AjvCtor({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors, strict: false, addUsedSchema: false, discriminator: true });
+  const ajv = new AjvCtor({
+    coerceTypes: false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors,
+    strict: false,
+    addUsedSchema: false,
+    discriminator: true,
+  });
   addFormats(ajv);
   return ajv;
 }
@@ -200,7 +216,8 @@ export function strictStrings(schema: JsonSchema, input: unknown): unknown {
     let value: unknown = v;
     if (ps !== undefined) {
       if (typeof v === 'string') value = strictScalar(ps, v);
-      else if (Array.isArray(v) && typesOf(ps).has('array')) value = v.map((x) => (typeof x === 'string' ? strictScalar(itemSchemaOf(ps), x) : x));
+      else if (Array.isArray(v) && typesOf(ps).has('array'))
+        value = v.map((x) => (typeof x === 'string' ? strictScalar(itemSchemaOf(ps), x) : x));
     }
     Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
   }
@@ -220,7 +237,10 @@ type Part = 'params' | 'querystring' | 'body' | 'headers';
 
 /** 'founders/0' + missingProperty 'x' -> 'founders.0.x'; prefixed by the request part unless body. */
 function fieldOf(e: ErrorObject | { instancePath?: string; params?: Record<string, unknown> }, part: Part): string {
-  const parts = (e.instancePath ?? '').split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = (e.instancePath ?? '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const params = (e.params ?? {}) as Record<string, unknown>;
   const missing = params['missingProperty'];
   if (typeof missing === 'string') parts.push(missing);
@@ -236,8 +256,13 @@ function problemOf(e: ErrorObject, part: Part): Problem {
   let message = e.message ?? 'is invalid';
   if (e.keyword === 'additionalProperties') message = 'is not a known field';
   else if (e.keyword === 'required') message = 'is required';
-  else if (e.keyword === 'enum') message = `must be one of ${JSON.stringify((e.params as { allowedValues?: unknown[] }).allowedValues ?? [])}`;
-  else if (e.keyword === 'type' && (part === 'params' || part === 'querystring') && (e.params as { type?: string }).type === 'integer') {
+  else if (e.keyword === 'enum')
+    message = `must be one of ${JSON.stringify((e.params as { allowedValues?: unknown[] }).allowedValues ?? [])}`;
+  else if (
+    e.keyword === 'type' &&
+    (part === 'params' || part === 'querystring') &&
+    (e.params as { type?: string }).type === 'integer'
+  ) {
     message = `must be a decimal integer (digits only, at most ${Number.MAX_SAFE_INTEGER})`;
   }
   return { field, message, keyword: e.keyword };
@@ -258,7 +283,10 @@ export function validationError(code: string, problems: Problem[]): ConsortiaErr
   });
   const first = unique[0] ?? { field: '', message: 'is invalid' };
   const unknown = unique.filter((p) => p.keyword === 'additionalProperties').map((p) => p.field);
-  const more = unique.length > 1 ? ` (and ${unique.length - 1} more problem${unique.length > 2 ? 's' : ''}: see details.problems)` : '';
+  const more =
+    unique.length > 1
+      ? ` (and ${unique.length - 1} more problem${unique.length > 2 ? 's' : ''}: see details.problems)`
+      : '';
   return new ConsortiaError(code, `${first.field || 'request'}: ${first.message}${more}`, {
     field: first.field,
     problems: unique.slice(0, VALIDATION_PROBLEMS_MAX).map(({ field, message }) => ({ field, message })),
@@ -269,9 +297,15 @@ export function validationError(code: string, problems: Problem[]): ConsortiaErr
 }
 
 /** fastify's own `err.validation` (e.g. headers) as the same 400. */
-export function fastifyValidationError(code: string, err: FastifyError & { validationContext?: string }): ConsortiaError {
+export function fastifyValidationError(
+  code: string,
+  err: FastifyError & { validationContext?: string },
+): ConsortiaError {
   const part = (err.validationContext ?? 'body') as Part;
-  return validationError(code, (err.validation ?? []).map((e) => problemOf(e as unknown as ErrorObject, part)));
+  return validationError(
+    code,
+    (err.validation ?? []).map((e) => problemOf(e as unknown as ErrorObject, part)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,9 +413,11 @@ export function installContract(app: FastifyInstance, opts: ContractOptions): { 
       const response = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
       const has2xx = Object.keys(response).some((k) => /^2/.test(k));
       if (!has2xx) Object.assign(response, opts.successResponses?.(route) ?? {});
-      for (const [status, body] of Object.entries(opts.errorResponses(route))) if (response[status] === undefined) response[status] = body;
+      for (const [status, body] of Object.entries(opts.errorResponses(route)))
+        if (response[status] === undefined) response[status] = body;
       schema['response'] = response;
-      for (const [k, val] of Object.entries(opts.extraSchema?.(route) ?? {})) if (schema[k] === undefined) schema[k] = val;
+      for (const [k, val] of Object.entries(opts.extraSchema?.(route) ?? {}))
+        if (schema[k] === undefined) schema[k] = val;
     }
     route.schema = schema;
     const v = {
@@ -399,7 +435,11 @@ export function installContract(app: FastifyInstance, opts: ContractOptions): { 
     let v = shadowed.get(url);
     if (v === undefined) {
       const n = url.split('/').length;
-      v = url.includes(':') && [...routes.urls()].some((other) => other !== url && other.split('/').length === n && patternOf(url).test(other));
+      v =
+        url.includes(':') &&
+        [...routes.urls()].some(
+          (other) => other !== url && other.split('/').length === n && patternOf(url).test(other),
+        );
       shadowed.set(url, v);
     }
     return v;
@@ -411,7 +451,11 @@ export function installContract(app: FastifyInstance, opts: ContractOptions): { 
       const allowed = routes.allowed(pathOf(req.url));
       if (allowed.length > 0 && !allowed.includes(req.method)) {
         void reply.header('allow', allowed.join(', '));
-        throw new ConsortiaError(codes.methodNotAllowed, `${req.method} is not allowed on ${pathOf(req.url)}; allowed: ${allowed.join(', ')}`, { method: req.method, allowed });
+        throw new ConsortiaError(
+          codes.methodNotAllowed,
+          `${req.method} is not allowed on ${pathOf(req.url)}; allowed: ${allowed.join(', ')}`,
+          { method: req.method, allowed },
+        );
       }
     }
     const v = validators.get(`${req.method} ${url}`);
@@ -447,11 +491,22 @@ export function notFoundOrMethodNotAllowed(routes: RouteTable, codes: ContractCo
 }
 
 /** What a request that matched no route gets: 405 (+ allowed methods) when the path exists, else 404. */
-function unroutedError(routes: RouteTable, codes: ContractCodes, req: FastifyRequest): { status: number; body: ErrorShape } {
+function unroutedError(
+  routes: RouteTable,
+  codes: ContractCodes,
+  req: FastifyRequest,
+): { status: number; body: ErrorShape } {
   const path = pathOf(req.url);
   const allowed = routes.allowed(path);
   if (allowed.length > 0 && !allowed.includes(req.method)) {
-    return { status: 405, body: errorShape(codes.methodNotAllowed, `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, { method: req.method, allowed }) };
+    return {
+      status: 405,
+      body: errorShape(
+        codes.methodNotAllowed,
+        `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+        { method: req.method, allowed },
+      ),
+    };
   }
   return { status: 404, body: errorShape(codes.notFound, `no route ${req.method} ${path}`) };
 }
@@ -462,7 +517,13 @@ function unroutedError(routes: RouteTable, codes: ContractCodes, req: FastifyReq
  * parse); it is answered as unrouted (404 / 405 + Allow), not with that error. Null for a routed request,
  * and for a body over the limit (413 wherever it goes).
  */
-export function unroutedReply(routes: RouteTable, codes: ContractCodes, req: FastifyRequest, reply: FastifyReply, err?: { code?: string }): FastifyReply | null {
+export function unroutedReply(
+  routes: RouteTable,
+  codes: ContractCodes,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  err?: { code?: string },
+): FastifyReply | null {
   // an oversized body is refused as such wherever it goes (the limit guards the server)
   if (!req.is404 || err?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return null;
   const e = unroutedError(routes, codes, req);
@@ -474,9 +535,19 @@ export function unroutedReply(routes: RouteTable, codes: ContractCodes, req: Fas
 export function frameworkErrorsHandler(codes: ContractCodes) {
   return (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void => {
     if (err.code === 'FST_ERR_BAD_URL') {
-      void reply.code(400).send(errorShape(codes.badUrl, 'the URL is not valid: a path segment cannot be percent-decoded', { fastifyCode: err.code }));
+      void reply
+        .code(400)
+        .send(
+          errorShape(codes.badUrl, 'the URL is not valid: a path segment cannot be percent-decoded', {
+            fastifyCode: err.code,
+          }),
+        );
     } else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-      void reply.code(414).send(errorShape(codes.uriTooLong, 'a path parameter is longer than this API accepts', { fastifyCode: err.code }));
+      void reply
+        .code(414)
+        .send(
+          errorShape(codes.uriTooLong, 'a path parameter is longer than this API accepts', { fastifyCode: err.code }),
+        );
     } else {
       void reply.code(500).send(errorShape(codes.internal, 'internal error', {}));
     }
@@ -506,29 +577,46 @@ export function clientErrorHandler(routes: RouteTable, codes: ContractCodes) {
         body = errorShape(codes.uriTooLong, `the request line is longer than ${limit} bytes`, { limit, unit: 'bytes' });
       } else {
         status = 431;
-        body = errorShape(codes.headersTooLarge, `the request headers are larger than ${limit} bytes`, { limit, unit: 'bytes' });
+        body = errorShape(codes.headersTooLarge, `the request headers are larger than ${limit} bytes`, {
+          limit,
+          unit: 'bytes',
+        });
       }
     } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       status = 408;
       body = errorShape(codes.requestTimeout, 'the request was not received in time');
-    } else if (err.code === 'HPE_INVALID_METHOD' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \/\S* HTTP\/1\.[01]$/.test(raw.slice(0, lineEnd < 0 ? undefined : lineEnd))) {
+    } else if (
+      err.code === 'HPE_INVALID_METHOD' &&
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \/\S* HTTP\/1\.[01]$/.test(raw.slice(0, lineEnd < 0 ? undefined : lineEnd))
+    ) {
       const [method, target] = raw.slice(0, lineEnd).split(' ') as [string, string];
       const allowed = routes.allowed(pathOf(target));
       if (allowed.length > 0) {
         status = 405;
         extra['allow'] = allowed.join(', ');
-        body = errorShape(codes.methodNotAllowed, `${method} is not allowed on ${pathOf(target)}; allowed: ${allowed.join(', ')}`, { method, allowed });
+        body = errorShape(
+          codes.methodNotAllowed,
+          `${method} is not allowed on ${pathOf(target)}; allowed: ${allowed.join(', ')}`,
+          { method, allowed },
+        );
       } else {
         status = 404;
         body = errorShape(codes.notFound, `no route ${method} ${pathOf(target)}`);
       }
     } else {
       status = 400;
-      body = errorShape(codes.badRequest, 'the request is not valid HTTP/1.1', { reason: String(err.code ?? 'unknown') });
+      body = errorShape(codes.badRequest, 'the request is not valid HTTP/1.1', {
+        reason: String(err.code ?? 'unknown'),
+      });
     }
     if (socket.writable) {
       const text = JSON.stringify(body);
-      const headers = Object.entries({ ...extra, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), connection: 'close' })
+      const headers = Object.entries({
+        ...extra,
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': String(Buffer.byteLength(text)),
+        connection: 'close',
+      })
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headers}\r\n${text}`);

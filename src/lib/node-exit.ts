@@ -25,7 +25,8 @@ export const STATUS_DETAIL_MAX_CHARS = 400;
  * from the last fatal JSON log line with that code in `logTail` (the end of its log), clipped.
  */
 export function genesisMismatchStatus(logTail: string | undefined): string {
-  let detail = 'the node refuses to start: its data directory holds a genesis other than the one it was provisioned for';
+  let detail =
+    'the node refuses to start: its data directory holds a genesis other than the one it was provisioned for';
   for (const line of (logTail ?? '').split('\n').reverse()) {
     if (!line.includes(GENESIS_MISMATCH)) continue;
     try {

@@ -2,10 +2,18 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { ConsortiaError, CommonCodes } from '../lib/errors.js';
 import { readConfigFile, validateConfig } from '../lib/config.js';
+import { checkTlsConfig, TlsConfigSchema } from '../lib/tls-config.js';
+import { literalUnion } from '../lib/literal-union.js';
+import { parseKeyRef } from '../lib/custody/index.js';
 import { RATE_LIMIT_MAX_DEFAULT, RATE_LIMIT_WINDOW_MS_DEFAULT } from './rpc/limits.js';
 import { DEFAULT_TIMEOUTS } from '../consensus/timeouts.js';
 import { PEER_TIMEOUT_MS, PING_INTERVAL_MS } from './p2p/network.js';
-import { MEMPOOL_ACCOUNT_TXS_MAX, MEMPOOL_FUTURE_NONCES_MAX, MEMPOOL_PEER_SHARE_PERCENT, MEMPOOL_TX_TTL_MS } from './mempool/mempool.js';
+import {
+  MEMPOOL_ACCOUNT_TXS_MAX,
+  MEMPOOL_FUTURE_NONCES_MAX,
+  MEMPOOL_PEER_SHARE_PERCENT,
+  MEMPOOL_TX_TTL_MS,
+} from './mempool/mempool.js';
 
 /**
  * Chain-node configuration: a YAML/JSON file overlaid by
@@ -27,7 +35,10 @@ const Int = (min: number, max: number, def: number, description: string) =>
 
 export const PeerSchema = Type.Object(
   {
-    publicKey: Type.String({ pattern: HEX32_PATTERN, description: 'peer node key, 32-byte Ed25519 public key as lowercase hex' }),
+    publicKey: Type.String({
+      pattern: HEX32_PATTERN,
+      description: 'peer node key, 32-byte Ed25519 public key as lowercase hex',
+    }),
     address: HostPort('peer P2P address host:port'),
   },
   { additionalProperties: false },
@@ -39,7 +50,13 @@ export const ConsensusTimeoutsSchema = Type.Object(
     timeoutPrevoteMs: Int(10, 600_000, 1_000, 'wait after +2/3 prevotes for anything'),
     timeoutPrecommitMs: Int(10, 600_000, 1_000, 'wait after +2/3 precommits for anything'),
     timeoutDeltaMs: Int(0, 600_000, 500, 'added to each timeout per round (timeouts grow per round)'),
-    timeoutProposeAbsentMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: `wait for a proposal in round 0 when its proposer let its last turn time out and was not heard from since (plus timeoutDeltaMs per round, at most the normal timeout; default ${DEFAULT_TIMEOUTS.proposeAbsentMs})` })),
+    timeoutProposeAbsentMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 600_000,
+        description: `wait for a proposal in round 0 when its proposer let its last turn time out and was not heard from since (plus timeoutDeltaMs per round, at most the normal timeout; default ${DEFAULT_TIMEOUTS.proposeAbsentMs})`,
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -49,20 +66,54 @@ export const MempoolSchema = Type.Object(
     maxTxs: Int(1, 10_000_000, 20_000, 'maximum number of pending transactions'),
     maxBytes: Int(1024, 4 * 1024 ** 3, 64 * 1024 * 1024, 'maximum total bytes of pending transactions'),
     // Optional, defaults in src/node/mempool (named constants with units):
-    txTtlMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000, description: `ms a pending tx may wait before it is dropped (default MEMPOOL_TX_TTL_MS = ${MEMPOOL_TX_TTL_MS})` })),
-    futureNoncesMax: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: `how far above its account's next executable nonce a tx's nonce may be (default MEMPOOL_FUTURE_NONCES_MAX = ${MEMPOOL_FUTURE_NONCES_MAX})` })),
-    accountMaxTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: `pending txs per account (default MEMPOOL_ACCOUNT_TXS_MAX = ${MEMPOOL_ACCOUNT_TXS_MAX})` })),
-    peerMaxTxs: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: `pending txs first gossiped by one peer (default MEMPOOL_PEER_SHARE_PERCENT = ${MEMPOOL_PEER_SHARE_PERCENT}% of maxTxs)` })),
+    txTtlMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 86_400_000,
+        description: `ms a pending tx may wait before it is dropped (default MEMPOOL_TX_TTL_MS = ${MEMPOOL_TX_TTL_MS})`,
+      }),
+    ),
+    futureNoncesMax: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        description: `how far above its account's next executable nonce a tx's nonce may be (default MEMPOOL_FUTURE_NONCES_MAX = ${MEMPOOL_FUTURE_NONCES_MAX})`,
+      }),
+    ),
+    accountMaxTxs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: `pending txs per account (default MEMPOOL_ACCOUNT_TXS_MAX = ${MEMPOOL_ACCOUNT_TXS_MAX})`,
+      }),
+    ),
+    peerMaxTxs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: `pending txs first gossiped by one peer (default MEMPOOL_PEER_SHARE_PERCENT = ${MEMPOOL_PEER_SHARE_PERCENT}% of maxTxs)`,
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
 
 export const ApiSchema = Type.Object(
   {
-    bodyLimitBytes: Int(1024, 1024 ** 3, 16 * 1024 * 1024, 'largest accepted HTTP body (batch submissions); larger gets 413'),
+    bodyLimitBytes: Int(
+      1024,
+      1024 ** 3,
+      16 * 1024 * 1024,
+      'largest accepted HTTP body (batch submissions); larger gets 413',
+    ),
     maxWaitMs: Int(0, 600_000, 30_000, 'upper bound for POST /v1/txs?wait=commit&timeoutMs'),
     sseKeepAliveMs: Int(1_000, 600_000, 15_000, 'interval of SSE keep-alive comments on /v1/events'),
-    rateLimitMax: Int(0, 1_000_000_000, RATE_LIMIT_MAX_DEFAULT, 'requests per client (IP) per rateLimitWindowMs on the node API, 429 RATE_LIMITED beyond; 0 disables; /healthz, /readyz, /metrics are not limited'),
+    rateLimitMax: Int(
+      0,
+      1_000_000_000,
+      RATE_LIMIT_MAX_DEFAULT,
+      'requests per client (IP) per rateLimitWindowMs on the node API, 429 RATE_LIMITED beyond; 0 disables; /healthz, /readyz, /metrics are not limited',
+    ),
     rateLimitWindowMs: Int(100, 3_600_000, RATE_LIMIT_WINDOW_MS_DEFAULT, 'window of api.rateLimitMax, ms'),
   },
   { additionalProperties: false, default: {} },
@@ -76,42 +127,91 @@ export const ApiSchema = Type.Object(
  */
 export const ExpectedGenesisSchema = Type.Object(
   {
-    hash: Type.Optional(Type.String({ pattern: HEX32_PATTERN, description: 'genesis hash (lowercase hex) of the only genesis this node accepts' })),
-    members: Type.Optional(Type.Array(
-      Type.Object(
-        {
-          memberId: Type.String({ minLength: 1 }),
-          adminKeys: Type.Array(Type.String({ pattern: HEX32_PATTERN }), { minItems: 1, description: 'the admin keys this member may have in the genesis' }),
-        },
-        { additionalProperties: false },
+    hash: Type.Optional(
+      Type.String({
+        pattern: HEX32_PATTERN,
+        description: 'genesis hash (lowercase hex) of the only genesis this node accepts',
+      }),
+    ),
+    members: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            memberId: Type.String({ minLength: 1 }),
+            adminKeys: Type.Array(Type.String({ pattern: HEX32_PATTERN }), {
+              minItems: 1,
+              description: 'the admin keys this member may have in the genesis',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, description: 'exactly these members (the founders), each with only these admin keys' },
       ),
-      { minItems: 1, description: 'exactly these members (the founders), each with only these admin keys' },
-    )),
-    includesSelf: Type.Optional(Type.Boolean({ description: "this node's key is a validator (role validator) or a node of the genesis" })),
+    ),
+    includesSelf: Type.Optional(
+      Type.Boolean({ description: "this node's key is a validator (role validator) or a node of the genesis" }),
+    ),
   },
   { additionalProperties: false },
 );
 
 export const NodeConfigSchema = Type.Object(
   {
-    role: Type.Union(NODE_ROLES.map((r) => Type.Literal(r)), { default: 'validator' }),
+    role: literalUnion(NODE_ROLES, { default: 'validator' }),
     chainId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
     dataDir: Type.String({ minLength: 1 }),
     /** Ed25519 seed file; generated (0600) by the node if missing. Defaults to <dataDir>/node-key.json. */
     keyFile: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Where the node key lives (src/node/node-key.ts): `file` (default, keyFile above) or `pkcs11`, a key
+     * labelled keyLabel inside the token tokenLabel of the PKCS#11 module (generated there on first
+     * start), the user PIN read from the variable pinEnv or the file pinFile. Chain nodes only.
+     */
+    key: Type.Optional(
+      Type.Object(
+        {
+          backend: literalUnion(['file', 'pkcs11'] as const, { default: 'file' }),
+          module: Type.Optional(Type.String({ minLength: 1, description: 'absolute path of the PKCS#11 module' })),
+          tokenLabel: Type.Optional(Type.String({ minLength: 1 })),
+          keyLabel: Type.Optional(Type.String({ minLength: 1 })),
+          pinEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+          pinFile: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Sealed genesis JSON; without it (and none persisted in dataDir) the node awaits PUT /v1/genesis. A persisted genesis that differs from it stops the node (GENESIS_MISMATCH). */
     genesisFile: Type.Optional(Type.String({ minLength: 1 })),
     p2pListen: HostPort('P2P listen address'),
     p2pAdvertise: Type.Optional(HostPort('address peers should dial, when it differs from p2pListen')),
-    p2pPingIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, description: `ms between pings to each peer (default PING_INTERVAL_MS = ${PING_INTERVAL_MS})` })),
-    p2pPeerTimeoutMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 600_000, description: `a peer connection on which nothing arrived for this long is closed and redialed (default PEER_TIMEOUT_MS = ${PEER_TIMEOUT_MS}; at least 2 ping intervals)` })),
+    p2pPingIntervalMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 60_000,
+        description: `ms between pings to each peer (default PING_INTERVAL_MS = ${PING_INTERVAL_MS})`,
+      }),
+    ),
+    p2pPeerTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 500,
+        maximum: 600_000,
+        description: `a peer connection on which nothing arrived for this long is closed and redialed (default PEER_TIMEOUT_MS = ${PEER_TIMEOUT_MS}; at least 2 ping intervals)`,
+      }),
+    ),
     apiListen: HostPort('HTTP API listen address'),
+    /**
+     * HTTPS of the node API (lib/tls-config.ts): certFile/keyFile (+ caFile), else a self-signed certificate
+     * generated once into <dataDir>/tls; mode 'off' (--insecure-http) only on a loopback apiListen, or
+     * with plainOnNetwork (a network encrypted by other means). The Kubernetes runtime's pods get
+     * certFile/keyFile/caFile from their TLS Secret (docs/trust-model.md#transport-security).
+     */
+    tls: TlsConfigSchema,
     peers: Type.Array(PeerSchema, { default: [] }),
     retentionBlocks: Type.Optional(Type.Integer({ minimum: 1 })),
     retentionSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     followAccounts: Type.Array(Type.String({ pattern: HEX32_PATTERN }), { default: [] }),
     syncFrom: Type.Array(Type.String({ pattern: '^https?://' }), { default: [] }),
-    logLevel: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+    logLevel: literalUnion(LOG_LEVELS, { default: 'info' }),
     consensus: ConsensusTimeoutsSchema,
     mempool: MempoolSchema,
     maxTxBytes: Int(128, 16 * 1024 * 1024, 32 * 1024, 'largest encoded tx accepted at admission'),
@@ -150,7 +250,10 @@ export function toUpperSnake(key: string): string {
 /** Every leaf key of the schema with its env name, e.g. ['mempool','maxTxs'] -> CONSORTIA_NODE_MEMPOOL_MAX_TXS. */
 export function nodeEnvNames(): { path: string[]; env: string; kind: 'scalar' | 'list' | 'peers' }[] {
   const out: { path: string[]; env: string; kind: 'scalar' | 'list' | 'peers' }[] = [];
-  const props = NodeConfigSchema.properties as Record<string, TSchema & { properties?: Record<string, TSchema>; type?: string }>;
+  const props = NodeConfigSchema.properties as Record<
+    string,
+    TSchema & { properties?: Record<string, TSchema>; type?: string }
+  >;
   for (const [key, schema] of Object.entries(props)) {
     if (schema.type === 'object' && schema.properties) {
       for (const [sub, subSchema] of Object.entries(schema.properties)) {
@@ -175,7 +278,11 @@ export function parsePeersEnv(value: string): unknown {
     .filter((s) => s.length > 0)
     .map((entry) => {
       const at = entry.indexOf('@');
-      if (at < 0) throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `${NODE_ENV_PREFIX}PEERS entry "${entry}" must be publicKeyHex@host:port`);
+      if (at < 0)
+        throw new ConsortiaError(
+          CommonCodes.INVALID_CONFIG,
+          `${NODE_ENV_PREFIX}PEERS entry "${entry}" must be publicKeyHex@host:port`,
+        );
       return { publicKey: entry.slice(0, at), address: entry.slice(at + 1) };
     });
 }
@@ -184,7 +291,10 @@ function parseJsonEnv(name: string, v: string): unknown {
   try {
     return JSON.parse(v);
   } catch (err) {
-    throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `${NODE_ENV_PREFIX}${name} is not valid JSON: ${(err as Error).message}`);
+    throw new ConsortiaError(
+      CommonCodes.INVALID_CONFIG,
+      `${NODE_ENV_PREFIX}${name} is not valid JSON: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -200,7 +310,10 @@ export function nodeEnvOverlay(env: NodeJS.ProcessEnv): Record<string, unknown> 
         : kind === 'list'
           ? raw.trim().startsWith('[')
             ? parseJsonEnv(toUpperSnake(path[0]!), raw)
-            : raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+            : raw
+                .split(',')
+                .map((s) => s.trim())
+                .filter((s) => s.length > 0)
           : raw;
     if (path.length === 1) out[path[0]!] = value;
     else {
@@ -222,13 +335,17 @@ function mergeConfig(file: Record<string, unknown>, overlay: Record<string, unkn
   return out;
 }
 
+/** Node flag for tls.mode 'off' (plain HTTP; refused unless apiListen is loopback). */
+export const INSECURE_HTTP_FLAG = '--insecure-http';
+
 /** Finds `--config F` / `--config=F` in argv (process.argv.slice(2) style). */
 export function configPathFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--config' || a === '-c') {
       const next = argv[i + 1];
-      if (next === undefined || next.startsWith('-')) throw new ConsortiaError(CommonCodes.INVALID_CONFIG, '--config needs a file path');
+      if (next === undefined || next.startsWith('-'))
+        throw new ConsortiaError(CommonCodes.INVALID_CONFIG, '--config needs a file path');
       return next;
     }
     if (a.startsWith('--config=')) return a.slice('--config='.length);
@@ -248,34 +365,72 @@ export function parseHostPort(address: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** A pkcs11 node key needs a complete reference (lib/custody/key-ref.ts), and a chain node: a light node signs nothing. */
+function checkNodeKeyConfig(cfg: RawNodeConfig): void {
+  if (cfg.key === undefined || cfg.key.backend !== 'pkcs11') return;
+  const problem = (p: string): never => {
+    throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: /key: ${p}`, {
+      problems: [`/key: ${p}`],
+    });
+  };
+  if (cfg.role === 'light') problem('a light node keeps its key in a file (backend file)');
+  try {
+    parseKeyRef(cfg.key);
+  } catch (err) {
+    problem((err as Error).message);
+  }
+}
+
 /** Validates an already-merged raw object (file + env) into a NodeConfig; `baseDir` resolves relative paths. */
 export function parseNodeConfig(raw: Record<string, unknown>, baseDir: string = process.cwd()): NodeConfig {
   const withListenDefaults = { apiListen: DEFAULT_API_LISTEN, p2pListen: DEFAULT_P2P_LISTEN, ...raw };
   const cfg = validateConfig(NodeConfigSchema, withListenDefaults);
+  checkNodeKeyConfig(cfg);
   for (const key of ['apiListen', 'p2pListen', 'p2pAdvertise'] as const) {
     const v = cfg[key];
     if (v !== undefined) {
       try {
         parseHostPort(v);
       } catch {
-        throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: /${key}: port out of range in "${v}"`, {
-          problems: [`/${key}: port out of range`],
-        });
+        throw new ConsortiaError(
+          CommonCodes.INVALID_CONFIG,
+          `invalid configuration: /${key}: port out of range in "${v}"`,
+          {
+            problems: [`/${key}: port out of range`],
+          },
+        );
       }
     }
   }
   for (const [i, p] of cfg.peers.entries()) {
     if (parseHostPort(p.address).port === 0) {
-      throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: /peers/${i}/address: port 0 cannot be dialed`, {
-        problems: [`/peers/${i}/address: port 0 cannot be dialed`],
-      });
+      throw new ConsortiaError(
+        CommonCodes.INVALID_CONFIG,
+        `invalid configuration: /peers/${i}/address: port 0 cannot be dialed`,
+        {
+          problems: [`/peers/${i}/address: port 0 cannot be dialed`],
+        },
+      );
     }
   }
+  checkTlsConfig(cfg.tls, parseHostPort(cfg.apiListen).host, {
+    mode: `tls.mode (${NODE_ENV_PREFIX}TLS_MODE, --insecure-http)`,
+    listen: `apiListen (${NODE_ENV_PREFIX}API_LISTEN)`,
+    certFile: `tls.certFile (${NODE_ENV_PREFIX}TLS_CERT_FILE)`,
+    keyFile: `tls.keyFile (${NODE_ENV_PREFIX}TLS_KEY_FILE)`,
+  });
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const dataDir = abs(cfg.dataDir);
+  const tls = {
+    ...cfg.tls,
+    ...(cfg.tls.certFile !== undefined ? { certFile: abs(cfg.tls.certFile) } : {}),
+    ...(cfg.tls.keyFile !== undefined ? { keyFile: abs(cfg.tls.keyFile) } : {}),
+    ...(cfg.tls.caFile !== undefined ? { caFile: abs(cfg.tls.caFile) } : {}),
+  };
   return {
     ...cfg,
     dataDir,
+    tls,
     keyFile: cfg.keyFile !== undefined ? abs(cfg.keyFile) : join(dataDir, 'node-key.json'),
     ...(cfg.genesisFile !== undefined ? { genesisFile: abs(cfg.genesisFile) } : {}),
     ...(cfg.adminTokenFile !== undefined ? { adminTokenFile: abs(cfg.adminTokenFile) } : {}),
@@ -290,6 +445,9 @@ export function parseNodeConfig(raw: Record<string, unknown>, baseDir: string = 
 export function loadNodeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): NodeConfig {
   const path = configPathFromArgs(argv, env);
   const file = path !== undefined ? readConfigFile(path) : {};
-  const merged = mergeConfig(file, nodeEnvOverlay(env));
+  const merged = mergeConfig(
+    mergeConfig(file, nodeEnvOverlay(env)),
+    argv.includes(INSECURE_HTTP_FLAG) ? { tls: { mode: 'off' } } : {},
+  );
   return parseNodeConfig(merged, process.cwd());
 }

@@ -72,7 +72,15 @@ export interface DevNet {
 interface Layout {
   chainId: string;
   genesisHash: string;
-  nodes: { name: string; publicKey: string; p2p: string; api: string; configFile: string; dataDir: string; logFile: string }[];
+  nodes: {
+    name: string;
+    publicKey: string;
+    p2p: string;
+    api: string;
+    configFile: string;
+    dataDir: string;
+    logFile: string;
+  }[];
 }
 
 const LAYOUT_FILE = 'devnet.json';
@@ -88,9 +96,15 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
-function runKeygen(mainPath: string, keyFile: string, chainId: string): Promise<{ publicKey: string; proofOfPossession: string }> {
+function runKeygen(
+  mainPath: string,
+  keyFile: string,
+  chainId: string,
+): Promise<{ publicKey: string; proofOfPossession: string }> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [mainPath, 'keygen', '--key-file', keyFile, '--chain-id', chainId], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [mainPath, 'keygen', '--key-file', keyFile, '--chain-id', chainId], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,7 +122,10 @@ function runKeygen(mainPath: string, keyFile: string, chainId: string): Promise<
 }
 
 /** Writes keys, members, sealed genesis and configs; returns the layout (also saved as devnet.json). */
-async function createLayout(dir: string, o: Required<Pick<DevNetOptions, 'chainId' | 'validators' | 'host' | 'logLevel' | 'mainPath'>> & DevNetOptions): Promise<Layout> {
+async function createLayout(
+  dir: string,
+  o: Required<Pick<DevNetOptions, 'chainId' | 'validators' | 'host' | 'logLevel' | 'mainPath'>> & DevNetOptions,
+): Promise<Layout> {
   const n = o.validators;
   const names = Array.from({ length: n }, (_, i) => `validator-${i + 1}`);
   const ports: { p2p: number; api: number }[] = [];
@@ -127,7 +144,11 @@ async function createLayout(dir: string, o: Required<Pick<DevNetOptions, 'chainI
   );
 
   // Demo members: one org per validator, each with one admin key (kept in members.json, 0600).
-  const members = names.map((_, i) => ({ memberId: `org${i + 1}`, name: `Demo Org ${i + 1}`, admin: generateKeyPair() }));
+  const members = names.map((_, i) => ({
+    memberId: `org${i + 1}`,
+    name: `Demo Org ${i + 1}`,
+    admin: generateKeyPair(),
+  }));
   const genesis: Genesis = {
     chainId: o.chainId,
     genesisTime: Date.now(),
@@ -139,7 +160,11 @@ async function createLayout(dir: string, o: Required<Pick<DevNetOptions, 'chainI
       power: 1,
       proofOfPossession: fromHex(k.proofOfPossession, 64),
     })),
-    nodes: keys.map((k, i) => ({ memberId: members[i]!.memberId, publicKey: fromHex(k.publicKey, 32), role: 'validator' as const })),
+    nodes: keys.map((k, i) => ({
+      memberId: members[i]!.memberId,
+      publicKey: fromHex(k.publicKey, 32),
+      role: 'validator' as const,
+    })),
     accounts: [],
   };
   const sealed: SealedGenesis = {
@@ -152,7 +177,12 @@ async function createLayout(dir: string, o: Required<Pick<DevNetOptions, 'chainI
   writeFileSync(
     join(dir, 'members.json'),
     JSON.stringify(
-      members.map((m) => ({ memberId: m.memberId, name: m.name, adminPublicKey: toHex(m.admin.publicKey), adminSecretKey: toHex(m.admin.secretKey) })),
+      members.map((m) => ({
+        memberId: m.memberId,
+        name: m.name,
+        adminPublicKey: toHex(m.admin.publicKey),
+        adminSecretKey: toHex(m.admin.secretKey),
+      })),
       null,
       2,
     ),
@@ -173,12 +203,24 @@ async function createLayout(dir: string, o: Required<Pick<DevNetOptions, 'chainI
       p2pListen: p2p,
       p2pAdvertise: p2p,
       apiListen: api,
-      peers: names.flatMap((_, j) => (j === i ? [] : [{ publicKey: keys[j]!.publicKey, address: `${o.host}:${ports[j]!.p2p}` }])),
+      // Plain HTTP, asked for explicitly: a development network on loopback (a node refuses it elsewhere).
+      tls: { mode: 'off' },
+      peers: names.flatMap((_, j) =>
+        j === i ? [] : [{ publicKey: keys[j]!.publicKey, address: `${o.host}:${ports[j]!.p2p}` }],
+      ),
       logLevel: o.logLevel,
     };
     const configFile = join(nodeDir, 'node.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    layout.nodes.push({ name, publicKey: keys[i]!.publicKey, p2p, api, configFile, dataDir: config.dataDir, logFile: join(nodeDir, 'node.log') });
+    layout.nodes.push({
+      name,
+      publicKey: keys[i]!.publicKey,
+      p2p,
+      api,
+      configFile,
+      dataDir: config.dataDir,
+      logFile: join(nodeDir, 'node.log'),
+    });
   });
   writeFileSync(join(dir, LAYOUT_FILE), JSON.stringify(layout, null, 2));
   return layout;
@@ -209,7 +251,9 @@ export async function startDevNet(opts: DevNetOptions = {}): Promise<DevNet> {
   const dir = o.dir !== undefined ? resolve(o.dir) : mkdtempSync(join(tmpdir(), 'consortia-devnet-'));
   mkdirSync(dir, { recursive: true });
   const layoutPath = join(dir, LAYOUT_FILE);
-  const layout: Layout = existsSync(layoutPath) ? (JSON.parse(readFileSync(layoutPath, 'utf8')) as Layout) : await createLayout(dir, o);
+  const layout: Layout = existsSync(layoutPath)
+    ? (JSON.parse(readFileSync(layoutPath, 'utf8')) as Layout)
+    : await createLayout(dir, o);
 
   const children: ChildProcess[] = [];
   let stopped = false;
@@ -240,10 +284,15 @@ export async function startDevNet(opts: DevNetOptions = {}): Promise<DevNet> {
         (n, index) =>
           new Promise<void>((res, rej) => {
             const logFd = openSync(n.logFile, 'a');
-            const child = spawn(process.execPath, [...CHAIN_NODE_V8_FLAGS, o.mainPath, '--config', n.configFile], { stdio: ['ignore', 'pipe', logFd] });
+            const child = spawn(process.execPath, [...CHAIN_NODE_V8_FLAGS, o.mainPath, '--config', n.configFile], {
+              stdio: ['ignore', 'pipe', logFd],
+            });
             closeSync(logFd);
             children.push(child);
-            const timer = setTimeout(() => rej(new Error(`${n.name} did not start within ${o.startTimeoutMs} ms; see ${n.logFile}`)), o.startTimeoutMs);
+            const timer = setTimeout(
+              () => rej(new Error(`${n.name} did not start within ${o.startTimeoutMs} ms; see ${n.logFile}`)),
+              o.startTimeoutMs,
+            );
             child.once('exit', (code, signal) => {
               clearTimeout(timer);
               if (!stopped) {
@@ -282,7 +331,15 @@ export async function startDevNet(opts: DevNetOptions = {}): Promise<DevNet> {
     await stop();
     throw err;
   }
-  return { dir, chainId: layout.chainId, genesisFile: join(dir, 'genesis.json'), genesisHash: layout.genesisHash, membersFile: join(dir, 'members.json'), nodes, stop };
+  return {
+    dir,
+    chainId: layout.chainId,
+    genesisFile: join(dir, 'genesis.json'),
+    genesisHash: layout.genesisHash,
+    membersFile: join(dir, 'members.json'),
+    nodes,
+    stop,
+  };
 }
 
 function parseArgs(argv: readonly string[]): DevNetOptions {
@@ -295,14 +352,30 @@ function parseArgs(argv: readonly string[]): DevNetOptions {
       return v;
     };
     switch (a) {
-      case '--dir': o.dir = val(); break;
-      case '--chain-id': o.chainId = val(); break;
-      case '--validators': o.validators = Number(val()); break;
-      case '--host': o.host = val(); break;
-      case '--base-port': o.basePort = Number(val()); break;
-      case '--block-interval-ms': o.blockIntervalMs = Number(val()); break;
-      case '--log-level': o.logLevel = val() as DevNetOptions['logLevel']; break;
-      case '--keep': o.keep = true; break;
+      case '--dir':
+        o.dir = val();
+        break;
+      case '--chain-id':
+        o.chainId = val();
+        break;
+      case '--validators':
+        o.validators = Number(val());
+        break;
+      case '--host':
+        o.host = val();
+        break;
+      case '--base-port':
+        o.basePort = Number(val());
+        break;
+      case '--block-interval-ms':
+        o.blockIntervalMs = Number(val());
+        break;
+      case '--log-level':
+        o.logLevel = val() as DevNetOptions['logLevel'];
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
       case '--help':
       case '-h':
         process.stdout.write(
@@ -325,11 +398,21 @@ async function cli(): Promise<void> {
     `chain ${net.chainId}  genesis ${net.genesisHash}`,
     `dir ${net.dir}${opts.dir === undefined && !opts.keep ? ' (removed on exit; --keep to keep)' : ''}`,
     `members (demo admin keys) ${net.membersFile}`,
-    ...net.nodes.map((n) => `${n.name}  api ${n.api}  metrics ${n.metrics}  p2p ${n.p2p}  key ${n.publicKey.slice(0, 16)}…  log ${n.logFile}`),
+    ...net.nodes.map(
+      (n) =>
+        `${n.name}  api ${n.api}  metrics ${n.metrics}  p2p ${n.p2p}  key ${n.publicKey.slice(0, 16)}…  log ${n.logFile}`,
+    ),
     'Ctrl-C stops all nodes.',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  process.stdout.write(JSON.stringify({ event: 'devnet-ready', chainId: net.chainId, dir: net.dir, nodes: net.nodes.map(({ name, api, metrics, p2p, publicKey }) => ({ name, api, metrics, p2p, publicKey })) }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      event: 'devnet-ready',
+      chainId: net.chainId,
+      dir: net.dir,
+      nodes: net.nodes.map(({ name, api, metrics, p2p, publicKey }) => ({ name, api, metrics, p2p, publicKey })),
+    }) + '\n',
+  );
   let stopping = false;
   const onSignal = (): void => {
     if (stopping) return;
@@ -343,7 +426,13 @@ async function cli(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   cli().catch((err: unknown) => {
-    process.stderr.write(JSON.stringify({ level: 'error', msg: 'dev-net failed', error: err instanceof Error ? err.message : String(err) }) + '\n');
+    process.stderr.write(
+      JSON.stringify({
+        level: 'error',
+        msg: 'dev-net failed',
+        error: err instanceof Error ? err.message : String(err),
+      }) + '\n',
+    );
     process.exit(1);
   });
 }

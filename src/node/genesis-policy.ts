@@ -31,36 +31,55 @@ export function genesisHashHex(sealed: SealedGenesis): string {
 export function checkProvisionedGenesis(sealed: SealedGenesis, cfg: GenesisConfig, self: Uint8Array): void {
   const g = sealed.genesis;
   if (g.chainId !== cfg.chainId) {
-    throw mismatch(`genesis is for chain ${g.chainId}; this node was provisioned for chain ${cfg.chainId}`, { expectedChainId: cfg.chainId, chainId: g.chainId });
+    throw mismatch(`genesis is for chain ${g.chainId}; this node was provisioned for chain ${cfg.chainId}`, {
+      expectedChainId: cfg.chainId,
+      chainId: g.chainId,
+    });
   }
   const exp = cfg.expectedGenesis;
   if (exp?.hash !== undefined) {
     const h = genesisHashHex(sealed);
     if (h !== exp.hash.toLowerCase()) {
-      throw mismatch(`genesis ${h} is not the genesis this node was provisioned for (${exp.hash})`, { expectedGenesisHash: exp.hash, genesisHash: h });
+      throw mismatch(`genesis ${h} is not the genesis this node was provisioned for (${exp.hash})`, {
+        expectedGenesisHash: exp.hash,
+        genesisHash: h,
+      });
     }
   }
   if (exp?.members !== undefined) {
     const want = new Map(exp.members.map((m) => [m.memberId, new Set(m.adminKeys.map((k) => k.toLowerCase()))]));
     const got = g.members.map((m) => m.memberId);
     if (got.length !== want.size || got.some((id) => !want.has(id))) {
-      throw mismatch(`genesis members [${got.join(', ')}] are not this consortium's founders [${[...want.keys()].join(', ')}]`, {
-        expectedMembers: [...want.keys()], members: got,
-      });
+      throw mismatch(
+        `genesis members [${got.join(', ')}] are not this consortium's founders [${[...want.keys()].join(', ')}]`,
+        {
+          expectedMembers: [...want.keys()],
+          members: got,
+        },
+      );
     }
     for (const m of g.members) {
       const keys = want.get(m.memberId)!;
       const foreign = m.adminKeys.map(toHex).find((k) => !keys.has(k));
       if (foreign !== undefined) {
-        throw mismatch(`genesis gives member ${m.memberId} admin key ${foreign}, which is not one of its keys`, { memberId: m.memberId, adminKey: foreign });
+        throw mismatch(`genesis gives member ${m.memberId} admin key ${foreign}, which is not one of its keys`, {
+          memberId: m.memberId,
+          adminKey: foreign,
+        });
       }
     }
   }
   if (exp?.includesSelf === true) {
     const me = toHex(self);
-    const listed = cfg.role === 'validator' ? g.validators.some((v) => toHex(v.publicKey) === me) : g.nodes.some((n) => toHex(n.publicKey) === me);
+    const listed =
+      cfg.role === 'validator'
+        ? g.validators.some((v) => toHex(v.publicKey) === me)
+        : g.nodes.some((n) => toHex(n.publicKey) === me);
     if (!listed) {
-      throw mismatch(`genesis does not list this node (${me}) as a ${cfg.role === 'validator' ? 'validator' : 'node'}`, { publicKey: me });
+      throw mismatch(
+        `genesis does not list this node (${me}) as a ${cfg.role === 'validator' ? 'validator' : 'node'}`,
+        { publicKey: me },
+      );
     }
   }
 }
@@ -95,7 +114,10 @@ export function startupGenesis(
     checkProvisionedGenesis(sealed, cfg, self);
   } catch (err) {
     if (stored && err instanceof ConsortiaError) {
-      throw mismatch(`the data directory holds a genesis this node was not provisioned for: ${err.message}`, err.details);
+      throw mismatch(
+        `the data directory holds a genesis this node was not provisioned for: ${err.message}`,
+        err.details,
+      );
     }
     throw err;
   }

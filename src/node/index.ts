@@ -1,1 +1,2 @@
-export { ChainNode, ChainNodeCodes } from './chain-node.js';
+export { ChainNode } from './chain-node.js';
+export { ChainNodeCodes } from './chain-node-codes.js';

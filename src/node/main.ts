@@ -2,11 +2,13 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { isConsortiaError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logging.js';
+import { defaultServerNames, loadServerTls } from '../lib/tls-cert.js';
 import { GENESIS_MISMATCH, NodeExitCodes } from '../lib/node-exit.js';
 import { ChainNode } from './chain-node.js';
 import { LightNode } from './light/index.js';
 import { loadNodeConfig, parseHostPort, type NodeConfig } from './config.js';
-import { keygen, parseKeygenArgs } from './keygen.js';
+import { parseKeygenArgs } from './keygen.js';
+import { keygenWith, nodeKeyConfigFromEnv } from './node-key.js';
 import { createNodeMetrics } from './metrics.js';
 import { ADMIN_TOKEN_MIN_CHARS, adminTokenFromFile } from './rpc/admin-auth.js';
 import type { NodeApiBackend } from './rpc/backend.js';
@@ -36,7 +38,7 @@ function fatal(logger: Logger, err: unknown, exitCode: number): never {
 
 async function runKeygen(argv: readonly string[]): Promise<void> {
   const { keyFile, chainId } = parseKeygenArgs(argv, process.env);
-  const out = keygen(keyFile, chainId);
+  const out = keygenWith(keyFile, chainId, nodeKeyConfigFromEnv(process.env), process.env);
   process.stdout.write(JSON.stringify({ publicKey: out.publicKey, proofOfPossession: out.proofOfPossession }) + '\n');
 }
 
@@ -50,7 +52,8 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
   const adminToken = adminTokenFromFile(config.adminTokenFile);
   if (adminToken() === undefined) {
     logger.warn('no admin credential: admin endpoints (PUT /v1/genesis) refuse every request', {
-      adminTokenFile: config.adminTokenFile ?? null, minChars: ADMIN_TOKEN_MIN_CHARS,
+      adminTokenFile: config.adminTokenFile ?? null,
+      minChars: ADMIN_TOKEN_MIN_CHARS,
     });
   }
   const registry = new Registry();
@@ -58,7 +61,10 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
   const metrics = createNodeMetrics(registry);
 
   // a light node is a different program behind the same API: headers and proofs only
-  const node: RunningNode = config.role === 'light' ? await LightNode.open(config, { logger, metrics }) : await ChainNode.open(config, { logger, metrics });
+  const node: RunningNode =
+    config.role === 'light'
+      ? await LightNode.open(config, { logger, metrics })
+      : await ChainNode.open(config, { logger, metrics });
   let api: NodeApp | undefined;
   let stopping = false;
 
@@ -87,9 +93,20 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  let tls: Awaited<ReturnType<typeof loadServerTls>> | undefined;
   try {
+    const { host, port } = parseHostPort(config.apiListen);
+    // HTTPS unless tls.mode is 'off' (loopback only, or plainOnNetwork; checked in config.ts).
+    tls =
+      config.tls.mode === 'off'
+        ? undefined
+        : await loadServerTls(config.tls, config.dataDir, {
+            names: defaultServerNames(host),
+            commonName: `consortia-node-${config.chainId}`,
+          });
     api = await createNodeApi({
       backend: node,
+      ...(tls ? { https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) } } : {}),
       adminToken,
       registry,
       limits: {
@@ -111,7 +128,6 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
               timestamp: () => `,"time":"${new Date().toISOString()}"`,
             },
     });
-    const { host, port } = parseHostPort(config.apiListen);
     await api.listen({ host, port });
   } catch (err) {
     await node.close().catch(() => undefined);
@@ -119,13 +135,17 @@ async function runNode(config: NodeConfig, logger: Logger): Promise<void> {
   }
 
   const apiAddr = formatAddress(api.server.address());
+  const scheme = tls ? 'https' : 'http';
+  if (tls)
+    logger.info('serving HTTPS', { fingerprint: tls.fingerprint, certificate: tls.certFile, generated: tls.generated });
   const id = node.identity();
   const status = node.status();
   process.stdout.write(
     JSON.stringify({
       event: 'listening',
-      api: `http://${apiAddr}`,
-      metrics: `http://${apiAddr}/metrics`,
+      api: `${scheme}://${apiAddr}`,
+      metrics: `${scheme}://${apiAddr}/metrics`,
+      ...(tls ? { tlsFingerprint: tls.fingerprint } : {}),
       p2p: status.p2pAddress ?? config.p2pListen,
       publicKey: Buffer.from(id.publicKey).toString('hex'),
       role: id.role,
@@ -161,7 +181,11 @@ async function main(): Promise<void> {
     await runNode(config, logger);
   } catch (err) {
     // A foreign genesis (stored or configured) has its own exit code: the runtimes report it as GENESIS_MISMATCH.
-    fatal(logger, err, isConsortiaError(err) && err.code === GENESIS_MISMATCH ? NodeExitCodes.GENESIS_MISMATCH : NodeExitCodes.FATAL);
+    fatal(
+      logger,
+      err,
+      isConsortiaError(err) && err.code === GENESIS_MISMATCH ? NodeExitCodes.GENESIS_MISMATCH : NodeExitCodes.FATAL,
+    );
   }
 }
 

@@ -87,8 +87,16 @@ const ROUND_BUCKETS = [1, 2, 3, 4, 5, 8, 13];
 export function createNodeMetrics(registry: Registry): NodeMetrics {
   const reg = [registry];
   const m: NodeMetrics = {
-    chainHeight: new Gauge({ name: 'consortia_chain_height', help: 'Height of the latest committed block', registers: reg }),
-    txsCommitted: new Counter({ name: 'consortia_chain_txs_committed_total', help: 'Transactions in committed blocks', registers: reg }),
+    chainHeight: new Gauge({
+      name: 'consortia_chain_height',
+      help: 'Height of the latest committed block',
+      registers: reg,
+    }),
+    txsCommitted: new Counter({
+      name: 'consortia_chain_txs_committed_total',
+      help: 'Transactions in committed blocks',
+      registers: reg,
+    }),
     blockInterval: new Histogram({
       name: 'consortia_chain_block_interval_seconds',
       help: 'Time between consecutive committed blocks (block header times)',
@@ -107,15 +115,33 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       buckets: ROUND_BUCKETS,
       registers: reg,
     }),
-    consensusRound: new Gauge({ name: 'consortia_consensus_round', help: 'Current consensus round at the current height', registers: reg }),
-    evidence: new Counter({ name: 'consortia_consensus_evidence_total', help: 'Equivocation evidence observed', registers: reg }),
+    consensusRound: new Gauge({
+      name: 'consortia_consensus_round',
+      help: 'Current consensus round at the current height',
+      registers: reg,
+    }),
+    evidence: new Counter({
+      name: 'consortia_consensus_evidence_total',
+      help: 'Equivocation evidence observed',
+      registers: reg,
+    }),
     mempoolSizeTxs: new Gauge({
-      name: 'consortia_mempool_size_txs', help: 'Pending transactions in the mempool', registers: reg,
-      collect() { const s = m.mempoolSource?.size(); if (s) this.set(s.txs); },
+      name: 'consortia_mempool_size_txs',
+      help: 'Pending transactions in the mempool',
+      registers: reg,
+      collect() {
+        const s = m.mempoolSource?.size();
+        if (s) this.set(s.txs);
+      },
     }),
     mempoolSizeBytes: new Gauge({
-      name: 'consortia_mempool_size_bytes', help: 'Bytes of pending transactions in the mempool', registers: reg,
-      collect() { const s = m.mempoolSource?.size(); if (s) this.set(s.bytes); },
+      name: 'consortia_mempool_size_bytes',
+      help: 'Bytes of pending transactions in the mempool',
+      registers: reg,
+      collect() {
+        const s = m.mempoolSource?.size();
+        if (s) this.set(s.bytes);
+      },
     }),
     mempoolSource: null,
     mempoolRejections: new Counter({
@@ -154,8 +180,17 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       help: '1 when the validators this node is connected to (itself included) hold more than 2/3 of the voting power',
       registers: reg,
     }),
-    storageBytes: new Gauge({ name: 'consortia_storage_bytes', help: 'Approximate stored bytes, by kind', labelNames: ['kind'] as const, registers: reg }),
-    storagePrunedBlocks: new Counter({ name: 'consortia_storage_pruned_blocks_total', help: 'Blocks pruned by the retention policy', registers: reg }),
+    storageBytes: new Gauge({
+      name: 'consortia_storage_bytes',
+      help: 'Approximate stored bytes, by kind',
+      labelNames: ['kind'] as const,
+      registers: reg,
+    }),
+    storagePrunedBlocks: new Counter({
+      name: 'consortia_storage_pruned_blocks_total',
+      help: 'Blocks pruned by the retention policy',
+      registers: reg,
+    }),
     storageRetainedLowestHeight: new Gauge({
       name: 'consortia_storage_retained_lowest_height',
       help: 'Lowest height whose full block is retained',

@@ -52,21 +52,33 @@ export function createValidatorMetrics(registry: Registry): ValidatorMetrics {
     lastSignedHeight: new Gauge({
       name: 'consortia_validator_last_signed_height',
       help: `Highest height whose commit carries this validator's precommit (at start: from the last ${SEED_BLOCKS} stored commits; a validator in none of them gets the height below them)`,
-      labelNames, registers,
+      labelNames,
+      registers,
     }),
     missedPrecommits: new Counter({
       name: 'consortia_validator_missed_precommits_total',
-      help: 'Committed blocks whose commit (recorded in the next block) lacks this validator\'s precommit',
-      labelNames, registers,
+      help: "Committed blocks whose commit (recorded in the next block) lacks this validator's precommit",
+      labelNames,
+      registers,
     }),
     missedProposals: new Counter({
       name: 'consortia_validator_missed_proposals_total',
       help: 'Rounds in which this validator was the proposer and its block was not the one committed',
-      labelNames, registers,
+      labelNames,
+      registers,
     }),
-    votingPower: new Gauge({ name: 'consortia_validator_voting_power', help: 'Voting power of each validator of the current set', labelNames, registers }),
+    votingPower: new Gauge({
+      name: 'consortia_validator_voting_power',
+      help: 'Voting power of each validator of the current set',
+      labelNames,
+      registers,
+    }),
     setSize: new Gauge({ name: 'consortia_validator_set_size', help: 'Validators in the current set', registers }),
-    setPower: new Gauge({ name: 'consortia_validator_set_power', help: 'Total voting power of the current validator set', registers }),
+    setPower: new Gauge({
+      name: 'consortia_validator_set_power',
+      help: 'Total voting power of the current validator set',
+      registers,
+    }),
     setSigning: new Gauge({
       name: 'consortia_validator_set_signing',
       help: `Validators of the current set whose precommit is in at least one of the last ${RECENT_BLOCKS} commits`,
@@ -81,11 +93,23 @@ export function createValidatorMetrics(registry: Registry): ValidatorMetrics {
 }
 
 /** A validator as the tracker sees it: hex public key, organization (member id), voting power. */
-export interface LivenessValidator { key: string; organization: string; power: number }
+export interface LivenessValidator {
+  key: string;
+  organization: string;
+  power: number;
+}
 /** The signatures of one commit: its height, round and the hex keys that signed it. */
-export interface CommitSigners { height: number; round: number; signers: readonly string[] }
+export interface CommitSigners {
+  height: number;
+  round: number;
+  signers: readonly string[];
+}
 
-interface Known { height: number; proposer: string; validators: readonly LivenessValidator[] }
+interface Known {
+  height: number;
+  proposer: string;
+  validators: readonly LivenessValidator[];
+}
 
 /**
  * Feeds ValidatorMetrics from committed blocks, in height order. Pure bookkeeping: the caller
@@ -105,7 +129,8 @@ export class ValidatorLiveness {
    */
   seed(head: Known, next: readonly LivenessValidator[], recent: readonly CommitSigners[]): void {
     this.prev = head;
-    for (const c of recent) for (const k of c.signers) if ((this.lastSigned.get(k) ?? -1) < c.height) this.lastSigned.set(k, c.height);
+    for (const c of recent)
+      for (const k of c.signers) if ((this.lastSigned.get(k) ?? -1) < c.height) this.lastSigned.set(k, c.height);
     const below = recent.length > 0 ? Math.min(...recent.map((c) => c.height)) - 1 : head.height;
     for (const v of next) if (!this.lastSigned.has(v.key)) this.lastSigned.set(v.key, Math.max(0, below));
     this.setCurrent(next, head.height);
@@ -115,7 +140,13 @@ export class ValidatorLiveness {
    * One committed block: `height` and `proposer` from its header, `lastCommit` the signatures it
    * carries for the block before it, `next` the validator set of the following height.
    */
-  onBlock(height: number, proposer: string, lastCommit: CommitSigners | null, signedBy: readonly LivenessValidator[], next: readonly LivenessValidator[]): void {
+  onBlock(
+    height: number,
+    proposer: string,
+    lastCommit: CommitSigners | null,
+    signedBy: readonly LivenessValidator[],
+    next: readonly LivenessValidator[],
+  ): void {
     const prev = this.prev;
     const nextKeys = new Set(next.map((v) => v.key));
     if (lastCommit) {
@@ -176,7 +207,10 @@ export class ValidatorLiveness {
       } else {
         this.m.lastSignedHeight.set(l, last);
       }
-      if ((this.lastSigned.get(v.key) ?? -1) > committedHeight - RECENT_BLOCKS) { signing++; signingPower += v.power; }
+      if ((this.lastSigned.get(v.key) ?? -1) > committedHeight - RECENT_BLOCKS) {
+        signing++;
+        signingPower += v.power;
+      }
     }
     this.m.setSize.set(next.length);
     this.m.setPower.set(power);
@@ -204,7 +238,9 @@ export function commitSigners(c: CommitCertificate): CommitSigners {
  * read besides the head block: they are small.
  */
 export async function seedLiveness(
-  tracker: ValidatorLiveness, store: ChainStore, tip: { height: number; lastValidators: ValidatorInfo[]; validators: ValidatorInfo[] },
+  tracker: ValidatorLiveness,
+  store: ChainStore,
+  tip: { height: number; lastValidators: ValidatorInfo[]; validators: ValidatorInfo[] },
 ): Promise<void> {
   const head = tip.height;
   const headBytes = head > 0 ? await store.getBlockBytes(head) : undefined;
@@ -215,5 +251,9 @@ export async function seedLiveness(
     if (!c) break;
     recent.push(commitSigners(decodeCommit(c)));
   }
-  tracker.seed({ height: head, proposer, validators: livenessSet(tip.lastValidators) }, livenessSet(tip.validators), recent);
+  tracker.seed(
+    { height: head, proposer, validators: livenessSet(tip.lastValidators) },
+    livenessSet(tip.validators),
+    recent,
+  );
 }

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  verifyCommit, signVote, validatorSetHash, blockHash, encodeHeader, ConsortiaError, checkEvidence, checkBlockBody,
-  encodeBlock, decodeBlock, decodeBlockShared,
-  type ValidatorInfo, type CommitCertificate,
+  verifyCommit,
+  signVote,
+  validatorSetHash,
+  blockHash,
+  encodeHeader,
+  ConsortiaError,
+  checkEvidence,
+  checkBlockBody,
+  encodeBlock,
+  decodeBlock,
+  decodeBlockShared,
+  type ValidatorInfo,
+  type CommitCertificate,
 } from '../../src/chain/index.js';
 import { key, block, CHAIN, stx } from './fixtures.js';
 
@@ -12,8 +22,13 @@ const bh = new Uint8Array(32).fill(7);
 
 function cert(signers: number[], hash = bh): CommitCertificate {
   return {
-    height: 5, round: 1, blockHash: hash,
-    signatures: signers.map((i) => ({ validator: keys[i]!.publicKey, signature: signVote(CHAIN, keys[i]!.secretKey, keys[i]!.publicKey, 'precommit', 5, 1, hash).signature })),
+    height: 5,
+    round: 1,
+    blockHash: hash,
+    signatures: signers.map((i) => ({
+      validator: keys[i]!.publicKey,
+      signature: signVote(CHAIN, keys[i]!.secretKey, keys[i]!.publicKey, 'precommit', 5, 1, hash).signature,
+    })),
   };
 }
 function codeOf(f: () => unknown): string {
@@ -35,12 +50,28 @@ describe('commit certificates', () => {
   });
   it('refuses duplicates, outsiders, wrong chain, prevotes', () => {
     const c = cert([0, 1, 2]);
-    expect(codeOf(() => verifyCommit(CHAIN, vals, { ...c, signatures: [...c.signatures, c.signatures[0]!] }))).toBe('COMMIT_DUPLICATE_SIGNATURE');
+    expect(codeOf(() => verifyCommit(CHAIN, vals, { ...c, signatures: [...c.signatures, c.signatures[0]!] }))).toBe(
+      'COMMIT_DUPLICATE_SIGNATURE',
+    );
     const out = key(50);
-    expect(codeOf(() => verifyCommit(CHAIN, vals, { ...c, signatures: [...c.signatures, { validator: out.publicKey, signature: c.signatures[0]!.signature }] }))).toBe('COMMIT_UNKNOWN_VALIDATOR');
+    expect(
+      codeOf(() =>
+        verifyCommit(CHAIN, vals, {
+          ...c,
+          signatures: [...c.signatures, { validator: out.publicKey, signature: c.signatures[0]!.signature }],
+        }),
+      ),
+    ).toBe('COMMIT_UNKNOWN_VALIDATOR');
     expect(codeOf(() => verifyCommit('other', vals, c))).toBe('COMMIT_BAD_SIGNATURE');
     const pv = signVote(CHAIN, keys[0]!.secretKey, keys[0]!.publicKey, 'prevote', 5, 1, bh);
-    expect(codeOf(() => verifyCommit(CHAIN, vals, { ...c, signatures: [{ validator: keys[0]!.publicKey, signature: pv.signature }, ...c.signatures.slice(1)] }))).toBe('COMMIT_BAD_SIGNATURE');
+    expect(
+      codeOf(() =>
+        verifyCommit(CHAIN, vals, {
+          ...c,
+          signatures: [{ validator: keys[0]!.publicKey, signature: pv.signature }, ...c.signatures.slice(1)],
+        }),
+      ),
+    ).toBe('COMMIT_BAD_SIGNATURE');
     expect(codeOf(() => verifyCommit(CHAIN, vals, { ...c, round: 2 }))).toBe('COMMIT_BAD_SIGNATURE');
   });
 });

@@ -1,17 +1,38 @@
 // Builds a small certified chain in memory (real execution, real commit signatures) for light/snapshot tests.
 import {
-  WorldState, blockHash, computeBodyRoots, executeBlock, genesisHash, signVote, validatorSetHash, encodeBlock, encodeCommit, encodeHeader,
-  type Block, type CommitCertificate, type KeyPair, type ValidatorInfo,
+  WorldState,
+  blockHash,
+  computeBodyRoots,
+  executeBlock,
+  genesisHash,
+  signVote,
+  validatorSetHash,
+  encodeBlock,
+  encodeCommit,
+  encodeHeader,
+  type Block,
+  type CommitCertificate,
+  type KeyPair,
+  type ValidatorInfo,
 } from '../../src/chain/index.js';
 import { makeFixture, stx, CHAIN, type Fixture } from './fixtures.js';
 
-export interface BuiltBlock { block: Block; commit: CommitCertificate; state: WorldState }
+export interface BuiltBlock {
+  block: Block;
+  commit: CommitCertificate;
+  state: WorldState;
+}
 
 export function certify(block: Block, signers: KeyPair[], chainId = CHAIN): CommitCertificate {
   const hash = blockHash(block.header);
   return {
-    height: block.header.height, round: 0, blockHash: hash,
-    signatures: signers.map((k) => ({ validator: k.publicKey, signature: signVote(chainId, k.secretKey, k.publicKey, 'precommit', block.header.height, 0, hash).signature })),
+    height: block.header.height,
+    round: 0,
+    blockHash: hash,
+    signatures: signers.map((k) => ({
+      validator: k.publicKey,
+      signature: signVote(chainId, k.secretKey, k.publicKey, 'precommit', block.header.height, 0, hash).signature,
+    })),
   };
 }
 
@@ -31,8 +52,16 @@ export function buildChain(n: number, txsAt: (h: number) => Uint8Array[] = () =>
     const roots = computeBodyRoots(body);
     const block: Block = {
       header: {
-        chainId: CHAIN, height: h, time: f.genesis.genesisTime + h * 100, prevHash: prev, txRoot: roots.txRoot, stateRoot: new Uint8Array(32),
-        validatorSetHash: validatorSetHash(vals), proposer: vals[0]!.publicKey, lastCommitHash: roots.lastCommitHash, evidenceRoot: roots.evidenceRoot,
+        chainId: CHAIN,
+        height: h,
+        time: f.genesis.genesisTime + h * 100,
+        prevHash: prev,
+        txRoot: roots.txRoot,
+        stateRoot: new Uint8Array(32),
+        validatorSetHash: validatorSetHash(vals),
+        proposer: vals[0]!.publicKey,
+        lastCommitHash: roots.lastCommitHash,
+        evidenceRoot: roots.evidenceRoot,
       },
       ...body,
     };
@@ -44,7 +73,17 @@ export function buildChain(n: number, txsAt: (h: number) => Uint8Array[] = () =>
     prev = blockHash(block.header);
     lastCommit = commit;
   }
-  return { f, blocks, state, encoded: blocks.map((b) => ({ height: b.block.header.height, block: encodeBlock(b.block), header: encodeHeader(b.block.header), commit: encodeCommit(b.commit) })) };
+  return {
+    f,
+    blocks,
+    state,
+    encoded: blocks.map((b) => ({
+      height: b.block.header.height,
+      block: encodeBlock(b.block),
+      header: encodeHeader(b.block.header),
+      commit: encodeCommit(b.commit),
+    })),
+  };
 }
 
 /** Block h: bob opens his account at h = 1; alice pays bob `amount` USD in every block. */

@@ -1,10 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  encodeTx, decodeTx, Writer, Reader, CodecError, fromHex, toHex, encodeGovernanceAction, decodeGovernanceAction,
-  encodeHeader, decodeHeader, encodeCommit, decodeCommit, encodeBlock, decodeBlock, encodeSignedVote, decodeSignedVote,
-  encodeParams, decodeParams, DEFAULT_PARAMS, type Tx, type TxBody, type GovernanceAction, type BlockHeader, type CommitCertificate,
-  type SignedVote, compareBytes,
+  encodeTx,
+  decodeTx,
+  Writer,
+  Reader,
+  CodecError,
+  fromHex,
+  toHex,
+  encodeGovernanceAction,
+  decodeGovernanceAction,
+  encodeHeader,
+  decodeHeader,
+  encodeCommit,
+  decodeCommit,
+  encodeBlock,
+  decodeBlock,
+  encodeSignedVote,
+  decodeSignedVote,
+  encodeParams,
+  decodeParams,
+  DEFAULT_PARAMS,
+  type Tx,
+  type TxBody,
+  type GovernanceAction,
+  type BlockHeader,
+  type CommitCertificate,
+  type SignedVote,
+  compareBytes,
 } from '../../src/chain/index.js';
 
 const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
@@ -16,14 +39,41 @@ const safe = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
 const action: fc.Arbitrary<GovernanceAction> = fc.oneof(
-  fc.record({ type: fc.constant('add_member' as const), memberId: id, name: id, adminKeys: fc.array(b32, { maxLength: 3 }) }),
+  fc.record({
+    type: fc.constant('add_member' as const),
+    memberId: id,
+    name: id,
+    adminKeys: fc.array(b32, { maxLength: 3 }),
+  }),
   fc.record({ type: fc.constant('remove_member' as const), memberId: id }),
-  fc.record({ type: fc.constant('add_validator' as const), memberId: id, publicKey: b32, power: safe, proofOfPossession: b64 }),
+  fc.record({
+    type: fc.constant('add_validator' as const),
+    memberId: id,
+    publicKey: b32,
+    power: safe,
+    proofOfPossession: b64,
+  }),
   fc.record({ type: fc.constant('remove_validator' as const), publicKey: b32 }),
-  fc.record({ type: fc.constant('register_node' as const), memberId: id, publicKey: b32, role: fc.constantFrom('validator' as const, 'super' as const, 'ordinary' as const, 'light' as const) }),
+  fc.record({
+    type: fc.constant('register_node' as const),
+    memberId: id,
+    publicKey: b32,
+    role: fc.constantFrom('validator' as const, 'super' as const, 'ordinary' as const, 'light' as const),
+  }),
   fc.record({
     type: fc.constant('change_params' as const),
-    params: fc.record({ blockIntervalMs: u32, maxTxBytes: u32, votingPolicy: fc.record({ thresholdPercentage: fc.integer({ min: 0, max: 100 }), thresholdComparator: fc.constantFrom('GREATER_THAN' as const, 'GREATER_THAN_OR_EQUAL_TO' as const), proposalDurationSeconds: u32 }) }, { requiredKeys: [] }),
+    params: fc.record(
+      {
+        blockIntervalMs: u32,
+        maxTxBytes: u32,
+        votingPolicy: fc.record({
+          thresholdPercentage: fc.integer({ min: 0, max: 100 }),
+          thresholdComparator: fc.constantFrom('GREATER_THAN' as const, 'GREATER_THAN_OR_EQUAL_TO' as const),
+          proposalDurationSeconds: u32,
+        }),
+      },
+      { requiredKeys: [] },
+    ),
   }),
 );
 const body: fc.Arbitrary<TxBody> = fc.oneof(
@@ -33,11 +83,22 @@ const body: fc.Arbitrary<TxBody> = fc.oneof(
   fc.record({ type: fc.constant('transfer' as const), asset: assetId, to: b32, amount }),
   fc.record({ type: fc.constant('anchor' as const), hash: b32, metadata: fc.string({ maxLength: 300 }) }),
   fc.record({
-    type: fc.constant('governance' as const), proposalId: id, action,
-    votes: fc.array(fc.record({ memberId: id, adminKey: b32, vote: fc.constantFrom('YES' as const, 'NO' as const), signature: b64 }), { maxLength: 3 }),
+    type: fc.constant('governance' as const),
+    proposalId: id,
+    action,
+    votes: fc.array(
+      fc.record({ memberId: id, adminKey: b32, vote: fc.constantFrom('YES' as const, 'NO' as const), signature: b64 }),
+      { maxLength: 3 },
+    ),
   }),
 );
-const txArb: fc.Arbitrary<Tx> = fc.record({ chainId: fc.string({ maxLength: 20 }), signer: b32, nonce: safe, body, signature: b64 });
+const txArb: fc.Arbitrary<Tx> = fc.record({
+  chainId: fc.string({ maxLength: 20 }),
+  signer: b32,
+  nonce: safe,
+  body,
+  signature: b64,
+});
 
 function codeOf(f: () => unknown): string {
   try {
@@ -101,12 +162,28 @@ describe('tx codec', () => {
   });
 
   it('rejects oversize input, oversize metadata, invalid UTF-8, bad tags and unsafe nonces', () => {
-    const tx: Tx = { chainId: 'c', signer: new Uint8Array(32), nonce: 1, body: { type: 'anchor', hash: new Uint8Array(32), metadata: 'x' }, signature: new Uint8Array(64) };
+    const tx: Tx = {
+      chainId: 'c',
+      signer: new Uint8Array(32),
+      nonce: 1,
+      body: { type: 'anchor', hash: new Uint8Array(32), metadata: 'x' },
+      signature: new Uint8Array(64),
+    };
     const b = encodeTx(tx);
     expect(codeOf(() => decodeTx(b, b.length - 1))).toBe('CODEC_OVERSIZE');
-    expect(codeOf(() => encodeTx({ ...tx, body: { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(1025) } }))).toBe('CODEC_OVERSIZE');
+    expect(
+      codeOf(() => encodeTx({ ...tx, body: { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(1025) } })),
+    ).toBe('CODEC_OVERSIZE');
     // hand-build an anchor with 1025 bytes of metadata
-    const w = new Writer().u8(1).string('c').fixed(new Uint8Array(32), 32).u64(0).u8(4).fixed(new Uint8Array(32), 32).bytes(new Uint8Array(1025).fill(97)).fixed(new Uint8Array(64), 64);
+    const w = new Writer()
+      .u8(1)
+      .string('c')
+      .fixed(new Uint8Array(32), 32)
+      .u64(0)
+      .u8(4)
+      .fixed(new Uint8Array(32), 32)
+      .bytes(new Uint8Array(1025).fill(97))
+      .fixed(new Uint8Array(64), 64);
     expect(codeOf(() => decodeTx(w.finish()))).toBe('CODEC_OVERSIZE');
     // chainId of invalid UTF-8 (0xff)
     const bad = b.slice();
@@ -118,13 +195,20 @@ describe('tx codec', () => {
     const bigNonce = b.slice();
     bigNonce[1 + 4 + 1 + 32] = 0xff;
     expect(codeOf(() => decodeTx(bigNonce))).toBe('CODEC_RANGE');
-    expect(codeOf(() => encodeTx({ ...tx, body: { type: 'transfer', asset: 'a/b', to: new Uint8Array(32), amount: 1n } }))).toBe('CODEC_INVALID');
+    expect(
+      codeOf(() => encodeTx({ ...tx, body: { type: 'transfer', asset: 'a/b', to: new Uint8Array(32), amount: 1n } })),
+    ).toBe('CODEC_INVALID');
   });
 });
 
 describe('other codecs', () => {
   it('governance actions round-trip', () => {
-    fc.assert(fc.property(action, (a) => { expect(decodeGovernanceAction(encodeGovernanceAction(a))).toEqual(a); }), { numRuns: 200 });
+    fc.assert(
+      fc.property(action, (a) => {
+        expect(decodeGovernanceAction(encodeGovernanceAction(a))).toEqual(a);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('rejects non-canonical bools and unknown params bits', () => {
@@ -138,27 +222,52 @@ describe('other codecs', () => {
   });
 
   const header: fc.Arbitrary<BlockHeader> = fc.record({
-    chainId: fc.string({ maxLength: 20 }), height: safe, time: safe, prevHash: b32, txRoot: b32, stateRoot: b32, validatorSetHash: b32,
-    proposer: b32, lastCommitHash: b32, evidenceRoot: b32,
+    chainId: fc.string({ maxLength: 20 }),
+    height: safe,
+    time: safe,
+    prevHash: b32,
+    txRoot: b32,
+    stateRoot: b32,
+    validatorSetHash: b32,
+    proposer: b32,
+    lastCommitHash: b32,
+    evidenceRoot: b32,
   });
   const vote: fc.Arbitrary<SignedVote> = fc.record({
-    type: fc.constantFrom('prevote' as const, 'precommit' as const), height: safe, round: u32, blockHash: fc.option(b32, { nil: null }), validator: b32, signature: b64,
+    type: fc.constantFrom('prevote' as const, 'precommit' as const),
+    height: safe,
+    round: u32,
+    blockHash: fc.option(b32, { nil: null }),
+    validator: b32,
+    signature: b64,
   });
   const commit: fc.Arbitrary<CommitCertificate> = fc.record({
-    height: safe, round: u32, blockHash: b32,
-    signatures: fc.uniqueArray(fc.record({ validator: b32, signature: b64 }), { selector: (s) => toHex(s.validator), maxLength: 5 }),
+    height: safe,
+    round: u32,
+    blockHash: b32,
+    signatures: fc.uniqueArray(fc.record({ validator: b32, signature: b64 }), {
+      selector: (s) => toHex(s.validator),
+      maxLength: 5,
+    }),
   });
 
   it('headers, votes, commits and blocks round-trip', () => {
     fc.assert(
-      fc.property(header, vote, commit, fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 5 }), fc.boolean(), (h, v, c, txs, withCommit) => {
-        expect(decodeHeader(encodeHeader(h))).toEqual(h);
-        expect(decodeSignedVote(encodeSignedVote(v))).toEqual(v);
-        const sorted = { ...c, signatures: [...c.signatures].sort((a, b) => compareBytes(a.validator, b.validator)) };
-        expect(decodeCommit(encodeCommit(c))).toEqual(sorted);
-        const blk = { header: h, txs, evidence: [{ voteA: v, voteB: v }], lastCommit: withCommit ? sorted : null };
-        expect(decodeBlock(encodeBlock(blk))).toEqual(blk);
-      }),
+      fc.property(
+        header,
+        vote,
+        commit,
+        fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 5 }),
+        fc.boolean(),
+        (h, v, c, txs, withCommit) => {
+          expect(decodeHeader(encodeHeader(h))).toEqual(h);
+          expect(decodeSignedVote(encodeSignedVote(v))).toEqual(v);
+          const sorted = { ...c, signatures: [...c.signatures].sort((a, b) => compareBytes(a.validator, b.validator)) };
+          expect(decodeCommit(encodeCommit(c))).toEqual(sorted);
+          const blk = { header: h, txs, evidence: [{ voteA: v, voteB: v }], lastCommit: withCommit ? sorted : null };
+          expect(decodeBlock(encodeBlock(blk))).toEqual(blk);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -175,7 +284,11 @@ describe('other codecs', () => {
   });
 
   it('hex is strict lowercase and length-checked', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => { expect(fromHex(toHex(b))).toEqual(b); }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        expect(fromHex(toHex(b))).toEqual(b);
+      }),
+    );
     expect(codeOf(() => fromHex('ABCD'))).toBe('CODEC_INVALID');
     expect(codeOf(() => fromHex('abc'))).toBe('CODEC_INVALID');
     expect(codeOf(() => fromHex('abcd', 3))).toBe('CODEC_INVALID');
@@ -184,9 +297,17 @@ describe('other codecs', () => {
 
 describe('limits are symmetric', () => {
   it('encoders refuse what decoders would refuse', () => {
-    const tx: Tx = { chainId: 'c'.repeat(65), signer: new Uint8Array(32), nonce: 0, body: { type: 'create_account' }, signature: new Uint8Array(64) };
+    const tx: Tx = {
+      chainId: 'c'.repeat(65),
+      signer: new Uint8Array(32),
+      nonce: 0,
+      body: { type: 'create_account' },
+      signature: new Uint8Array(64),
+    };
     expect(codeOf(() => encodeTx(tx))).toBe('CODEC_OVERSIZE');
-    expect(codeOf(() => encodeGovernanceAction({ type: 'remove_member', memberId: 'é'.repeat(65) }))).toBe('CODEC_OVERSIZE');
+    expect(codeOf(() => encodeGovernanceAction({ type: 'remove_member', memberId: 'é'.repeat(65) }))).toBe(
+      'CODEC_OVERSIZE',
+    );
   });
   it('random bytes never crash the block decoder', () => {
     fc.assert(

@@ -1,7 +1,20 @@
 // Shared test fixtures: deterministic keys and a small sealed genesis.
 import {
-  DEFAULT_PARAMS, portable, signProofOfPossession, signGenesisApproval, genesisHash, signTx, encodeTx, merkleRoot,
-  ZERO_HASH, type Genesis, type KeyPair, type SealedGenesis, type TxBody, type Block, type ChainParams,
+  DEFAULT_PARAMS,
+  portable,
+  signProofOfPossession,
+  signGenesisApproval,
+  genesisHash,
+  signTx,
+  encodeTx,
+  merkleRoot,
+  ZERO_HASH,
+  type Genesis,
+  type KeyPair,
+  type SealedGenesis,
+  type TxBody,
+  type Block,
+  type ChainParams,
 } from '../../src/chain/index.js';
 
 export const CHAIN = 'test-chain';
@@ -35,13 +48,19 @@ export function makeFixture(members = 3, params: Partial<ChainParams> = {}): Fix
     params: { ...DEFAULT_PARAMS, ...params },
     members: admins.map((a, i) => ({ memberId: `m${i}`, name: `Member ${i}`, adminKeys: [a.publicKey] })),
     validators: validators.map((v, i) => ({
-      memberId: `m${i}`, publicKey: v.publicKey, power: 10, proofOfPossession: signProofOfPossession(CHAIN, v.secretKey, v.publicKey),
+      memberId: `m${i}`,
+      publicKey: v.publicKey,
+      power: 10,
+      proofOfPossession: signProofOfPossession(CHAIN, v.secretKey, v.publicKey),
     })),
     nodes: [],
     accounts: [{ publicKey: alice.publicKey, balances: [{ asset: 'USD', amount: 1000n }] }],
   };
   const h = genesisHash(genesis);
-  const sealed = { genesis, approvals: admins.map((a, i) => signGenesisApproval(h, `m${i}`, a.secretKey, a.publicKey)) };
+  const sealed = {
+    genesis,
+    approvals: admins.map((a, i) => signGenesisApproval(h, `m${i}`, a.secretKey, a.publicKey)),
+  };
   return { genesis, sealed, admins, validators, alice, bob };
 }
 
@@ -52,9 +71,19 @@ export function stx(kp: KeyPair, nonce: number, body: TxBody, chainId = CHAIN): 
 export function block(txs: Uint8Array[], height = 1, chainId = CHAIN): Block {
   return {
     header: {
-      chainId, height, time: 1_700_000_001_000 + height, prevHash: ZERO_HASH, txRoot: merkleRoot(txs), stateRoot: ZERO_HASH,
-      validatorSetHash: ZERO_HASH, proposer: new Uint8Array(32), lastCommitHash: ZERO_HASH, evidenceRoot: merkleRoot([]),
+      chainId,
+      height,
+      time: 1_700_000_001_000 + height,
+      prevHash: ZERO_HASH,
+      txRoot: merkleRoot(txs),
+      stateRoot: ZERO_HASH,
+      validatorSetHash: ZERO_HASH,
+      proposer: new Uint8Array(32),
+      lastCommitHash: ZERO_HASH,
+      evidenceRoot: merkleRoot([]),
     },
-    txs, evidence: [], lastCommit: null,
+    txs,
+    evidence: [],
+    lastCommit: null,
   };
 }

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  verifySealedGenesis, sealedGenesisToJSON, sealedGenesisFromJSON, genesisHash, encodeGenesis, decodeGenesis, signGenesisApproval,
-  ConsortiaError, WorldState, getMembers, getValidators, getBalance, getNodeRegistry, getParams, getAsset,
+  verifySealedGenesis,
+  sealedGenesisToJSON,
+  sealedGenesisFromJSON,
+  genesisHash,
+  encodeGenesis,
+  decodeGenesis,
+  signGenesisApproval,
+  ConsortiaError,
+  WorldState,
+  getMembers,
+  getValidators,
+  getBalance,
+  getNodeRegistry,
+  getParams,
+  getAsset,
 } from '../../src/chain/index.js';
 import { makeFixture, key } from './fixtures.js';
 
@@ -24,12 +37,14 @@ describe('genesis', () => {
     expect(back).toEqual(f.sealed);
     expect(genesisHash(back.genesis)).toEqual(genesisHash(f.genesis));
     expect(decodeGenesis(encodeGenesis(f.genesis))).toEqual(f.genesis);
-    expect(typeof (json.genesis.accounts[0].balances[0].amount)).toBe('string');
+    expect(typeof json.genesis.accounts[0].balances[0].amount).toBe('string');
   });
 
   it('refuses a genesis missing one member approval', () => {
     const f = makeFixture();
-    expect(codeOf(() => verifySealedGenesis({ ...f.sealed, approvals: f.sealed.approvals.slice(1) }))).toBe('GENESIS_MISSING_APPROVAL');
+    expect(codeOf(() => verifySealedGenesis({ ...f.sealed, approvals: f.sealed.approvals.slice(1) }))).toBe(
+      'GENESIS_MISSING_APPROVAL',
+    );
   });
 
   it('refuses a bad approval signature, an approval over another genesis, and a non-admin approver', () => {
@@ -39,10 +54,14 @@ describe('genesis', () => {
     const forged = [{ ...f.sealed.approvals[0]!, signature: sig }, ...f.sealed.approvals.slice(1)];
     expect(codeOf(() => verifySealedGenesis({ ...f.sealed, approvals: forged }))).toBe('GENESIS_BAD_APPROVAL');
     const other = { ...f.genesis, genesisTime: f.genesis.genesisTime + 1 };
-    expect(codeOf(() => verifySealedGenesis({ genesis: other, approvals: f.sealed.approvals }))).toBe('GENESIS_BAD_APPROVAL');
+    expect(codeOf(() => verifySealedGenesis({ genesis: other, approvals: f.sealed.approvals }))).toBe(
+      'GENESIS_BAD_APPROVAL',
+    );
     const outsider = key(999);
     const extra = signGenesisApproval(f.genesis, 'm0', outsider.secretKey, outsider.publicKey);
-    expect(codeOf(() => verifySealedGenesis({ ...f.sealed, approvals: [...f.sealed.approvals, extra] }))).toBe('GENESIS_BAD_APPROVAL');
+    expect(codeOf(() => verifySealedGenesis({ ...f.sealed, approvals: [...f.sealed.approvals, extra] }))).toBe(
+      'GENESIS_BAD_APPROVAL',
+    );
   });
 
   it('refuses a validator with a bad proof of possession', () => {
@@ -59,7 +78,9 @@ describe('genesis', () => {
   it('refuses malformed JSON and structural errors', () => {
     const f = makeFixture();
     const json = sealedGenesisToJSON(f.sealed) as { genesis: Record<string, unknown> };
-    expect(codeOf(() => sealedGenesisFromJSON({ ...json, genesis: { ...json.genesis, chainId: 5 } }))).toBe('GENESIS_INVALID');
+    expect(codeOf(() => sealedGenesisFromJSON({ ...json, genesis: { ...json.genesis, chainId: 5 } }))).toBe(
+      'GENESIS_INVALID',
+    );
     expect(codeOf(() => sealedGenesisFromJSON(null))).toBe('GENESIS_INVALID');
     const dup = { ...f.genesis, members: [...f.genesis.members, f.genesis.members[0]!] };
     expect(codeOf(() => verifySealedGenesis({ genesis: dup, approvals: [] }))).toBe('GENESIS_INVALID');

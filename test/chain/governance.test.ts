@@ -1,12 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import {
-  WorldState, executeBlock, tallyPasses, governanceActionHash, signGovernanceVote, signProofOfPossession, getMembers, getValidators,
-  getNodeRegistry, getParams, validatorSetHash, type GovernanceAction, type GovernanceVote, type KeyPair, type VotingPolicy,
+  WorldState,
+  executeBlock,
+  tallyPasses,
+  governanceActionHash,
+  signGovernanceVote,
+  signProofOfPossession,
+  getMembers,
+  getValidators,
+  getNodeRegistry,
+  getParams,
+  validatorSetHash,
+  type GovernanceAction,
+  type GovernanceVote,
+  type KeyPair,
+  type VotingPolicy,
 } from '../../src/chain/index.js';
 import { makeFixture, stx, block, key, CHAIN, type Fixture } from './fixtures.js';
 
-const GT = (p: number): VotingPolicy => ({ thresholdPercentage: p, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 });
-const GTE = (p: number): VotingPolicy => ({ thresholdPercentage: p, thresholdComparator: 'GREATER_THAN_OR_EQUAL_TO', proposalDurationSeconds: 60 });
+const GT = (p: number): VotingPolicy => ({
+  thresholdPercentage: p,
+  thresholdComparator: 'GREATER_THAN',
+  proposalDurationSeconds: 60,
+});
+const GTE = (p: number): VotingPolicy => ({
+  thresholdPercentage: p,
+  thresholdComparator: 'GREATER_THAN_OR_EQUAL_TO',
+  proposalDurationSeconds: 60,
+});
 
 describe('tallyPasses', () => {
   it('handles both comparators at the boundary', () => {
@@ -24,11 +45,26 @@ describe('tallyPasses', () => {
   });
 });
 
-function votes(f: Fixture, pid: string, a: GovernanceAction, who: number[], vote: 'YES' | 'NO' = 'YES'): GovernanceVote[] {
+function votes(
+  f: Fixture,
+  pid: string,
+  a: GovernanceAction,
+  who: number[],
+  vote: 'YES' | 'NO' = 'YES',
+): GovernanceVote[] {
   const h = governanceActionHash(a);
-  return who.map((i) => signGovernanceVote(CHAIN, pid, h, vote, `m${i}`, f.admins[i]!.secretKey, f.admins[i]!.publicKey));
+  return who.map((i) =>
+    signGovernanceVote(CHAIN, pid, h, vote, `m${i}`, f.admins[i]!.secretKey, f.admins[i]!.publicKey),
+  );
 }
-function gov(f: Fixture, nonce: number, pid: string, a: GovernanceAction, vs: GovernanceVote[], signer: KeyPair = f.alice) {
+function gov(
+  f: Fixture,
+  nonce: number,
+  pid: string,
+  a: GovernanceAction,
+  vs: GovernanceVote[],
+  signer: KeyPair = f.alice,
+) {
   return stx(signer, nonce, { type: 'governance', proposalId: pid, action: a, votes: vs });
 }
 function run(s: WorldState, txs: Uint8Array[]) {
@@ -37,7 +73,12 @@ function run(s: WorldState, txs: Uint8Array[]) {
   return e;
 }
 
-const newMember = (id = 'm9'): GovernanceAction => ({ type: 'add_member', memberId: id, name: 'New', adminKeys: [key(900).publicKey] });
+const newMember = (id = 'm9'): GovernanceAction => ({
+  type: 'add_member',
+  memberId: id,
+  name: 'New',
+  adminKeys: [key(900).publicKey],
+});
 
 describe('governance transactions', () => {
   it('executes when the chain policy passes over its own member set (3 members, > 50%)', () => {
@@ -51,7 +92,10 @@ describe('governance transactions', () => {
   });
 
   it('uses both comparators at the 50% boundary with 4 members', () => {
-    for (const [policy, expected] of [[GT(50), 'GOV_THRESHOLD_NOT_MET'], [GTE(50), 'OK']] as const) {
+    for (const [policy, expected] of [
+      [GT(50), 'GOV_THRESHOLD_NOT_MET'],
+      [GTE(50), 'OK'],
+    ] as const) {
       const f = makeFixture(4, { votingPolicy: policy });
       const s = WorldState.fromGenesis(f.genesis);
       const a = newMember();
@@ -77,15 +121,31 @@ describe('governance transactions', () => {
     const wrongPid = [...votes(f, 'p', a, [0]), ...votes(f, 'q', a, [1])];
     const dup = [...votes(f, 'p', a, [0]), ...votes(f, 'p', a, [0])];
     const outsider = key(777);
-    const stranger = [...votes(f, 'p', a, [0]), signGovernanceVote(CHAIN, 'p', governanceActionHash(a), 'YES', 'm1', outsider.secretKey, outsider.publicKey)];
-    const unknown = [...votes(f, 'p', a, [0]), signGovernanceVote(CHAIN, 'p', governanceActionHash(a), 'YES', 'nobody', outsider.secretKey, outsider.publicKey)];
+    const stranger = [
+      ...votes(f, 'p', a, [0]),
+      signGovernanceVote(CHAIN, 'p', governanceActionHash(a), 'YES', 'm1', outsider.secretKey, outsider.publicKey),
+    ];
+    const unknown = [
+      ...votes(f, 'p', a, [0]),
+      signGovernanceVote(CHAIN, 'p', governanceActionHash(a), 'YES', 'nobody', outsider.secretKey, outsider.publicKey),
+    ];
     const e = run(s, [
-      gov(f, 0, 'p', a, forged), gov(f, 1, 'p', a, wrongPid), gov(f, 2, 'p', a, dup), gov(f, 3, 'p', a, stranger), gov(f, 4, 'p', a, unknown),
+      gov(f, 0, 'p', a, forged),
+      gov(f, 1, 'p', a, wrongPid),
+      gov(f, 2, 'p', a, dup),
+      gov(f, 3, 'p', a, stranger),
+      gov(f, 4, 'p', a, unknown),
       gov(f, 5, 'p', a, votes(f, 'p', a, [0, 1])), // OK
       gov(f, 6, 'p', newMember('m7'), votes(f, 'p', newMember('m7'), [0, 1, 2])), // replayed proposal id
     ]);
     expect(e.results.map((r) => r.code)).toEqual([
-      'GOV_BAD_SIGNATURE', 'GOV_BAD_SIGNATURE', 'GOV_DUPLICATE_VOTE', 'GOV_UNKNOWN_MEMBER', 'GOV_UNKNOWN_MEMBER', 'OK', 'GOV_ALREADY_EXECUTED',
+      'GOV_BAD_SIGNATURE',
+      'GOV_BAD_SIGNATURE',
+      'GOV_DUPLICATE_VOTE',
+      'GOV_UNKNOWN_MEMBER',
+      'GOV_UNKNOWN_MEMBER',
+      'OK',
+      'GOV_ALREADY_EXECUTED',
     ]);
     // replay in a later block too
     expect(run(s, [gov(f, 7, 'p', a, votes(f, 'p', a, [0, 1, 2]))]).results[0]!.code).toBe('GOV_ALREADY_EXECUTED');
@@ -95,15 +155,31 @@ describe('governance transactions', () => {
     const f = makeFixture(3);
     const s = WorldState.fromGenesis(f.genesis);
     const v = key(300);
-    const badPop: GovernanceAction = { type: 'add_validator', memberId: 'm1', publicKey: v.publicKey, power: 5, proofOfPossession: signProofOfPossession('other', v.secretKey, v.publicKey) };
-    const good: GovernanceAction = { ...badPop, proofOfPossession: signProofOfPossession(CHAIN, v.secretKey, v.publicKey) };
+    const badPop: GovernanceAction = {
+      type: 'add_validator',
+      memberId: 'm1',
+      publicKey: v.publicKey,
+      power: 5,
+      proofOfPossession: signProofOfPossession('other', v.secretKey, v.publicKey),
+    };
+    const good: GovernanceAction = {
+      ...badPop,
+      proofOfPossession: signProofOfPossession(CHAIN, v.secretKey, v.publicKey),
+    };
     const before = validatorSetHash(getValidators(s));
-    const e = run(s, [gov(f, 0, 'a', badPop, votes(f, 'a', badPop, [0, 1])), gov(f, 1, 'b', good, votes(f, 'b', good, [0, 1]))]);
+    const e = run(s, [
+      gov(f, 0, 'a', badPop, votes(f, 'a', badPop, [0, 1])),
+      gov(f, 1, 'b', good, votes(f, 'b', good, [0, 1])),
+    ]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_INVALID_ACTION', 'OK']);
     expect(e.validatorsChanged).toBe(true);
     expect(e.validators).toHaveLength(4);
     expect(validatorSetHash(e.validators)).not.toEqual(before);
-    expect(getNodeRegistry(s).find((n) => n.role === 'validator' && n.memberId === 'm1' && n.publicKey[0] === v.publicKey[0])).toBeDefined();
+    expect(
+      getNodeRegistry(s).find(
+        (n) => n.role === 'validator' && n.memberId === 'm1' && n.publicKey[0] === v.publicKey[0],
+      ),
+    ).toBeDefined();
   });
 
   it('removing a member removes its validators and nodes', () => {
@@ -113,7 +189,11 @@ describe('governance transactions', () => {
     const e = run(s, [gov(f, 0, 'r', a, votes(f, 'r', a, [0, 1]))]);
     expect(e.results[0]!.code).toBe('OK');
     expect(getMembers(s)).toHaveLength(2);
-    expect(getValidators(s).map((x) => x.memberId).sort()).toEqual(['m0', 'm1']);
+    expect(
+      getValidators(s)
+        .map((x) => x.memberId)
+        .sort(),
+    ).toEqual(['m0', 'm1']);
     expect(getNodeRegistry(s).every((n) => n.memberId !== 'm2')).toBe(true);
   });
 
@@ -131,11 +211,17 @@ describe('governance transactions', () => {
       gov(f, 2, 'n3', a, [], admin),
       gov(f, 3, 'n4', a, [], admin), // already registered
     ]);
-    expect(e.results.map((r) => r.code)).toEqual(['GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_INVALID_ACTION']);
+    expect(e.results.map((r) => r.code)).toEqual([
+      'GOV_THRESHOLD_NOT_MET',
+      'OK',
+      'GOV_THRESHOLD_NOT_MET',
+      'OK',
+      'GOV_INVALID_ACTION',
+    ]);
     expect(getNodeRegistry(s).some((n) => n.memberId === 'm1' && n.role === 'ordinary')).toBe(true);
   });
 
-  it('register_node relayed by anyone with exactly one YES vote of the node\'s own member', () => {
+  it("register_node relayed by anyone with exactly one YES vote of the node's own member", () => {
     const f = makeFixture(3);
     const s = WorldState.fromGenesis(f.genesis);
     const node = key(401);
@@ -150,7 +236,13 @@ describe('governance transactions', () => {
       gov(f, 3, 'n4', a, votes(f, 'n4', a, [1])), // alice only relays m1's signed YES
       gov(f, 4, 'n5', b, votes(f, 'n4', b, [1])), // signed for another proposal id
     ]);
-    expect(e.results.map((r) => r.code)).toEqual(['GOV_THRESHOLD_NOT_MET', 'GOV_THRESHOLD_NOT_MET', 'GOV_THRESHOLD_NOT_MET', 'OK', 'GOV_BAD_SIGNATURE']);
+    expect(e.results.map((r) => r.code)).toEqual([
+      'GOV_THRESHOLD_NOT_MET',
+      'GOV_THRESHOLD_NOT_MET',
+      'GOV_THRESHOLD_NOT_MET',
+      'OK',
+      'GOV_BAD_SIGNATURE',
+    ]);
     const registered = getNodeRegistry(s).filter((n) => n.memberId === 'm1' && n.role === 'ordinary');
     expect(registered).toHaveLength(1);
     expect(registered[0]!.publicKey).toEqual(node.publicKey);
@@ -161,7 +253,10 @@ describe('governance transactions', () => {
     const s = WorldState.fromGenesis(f.genesis);
     const ok: GovernanceAction = { type: 'change_params', params: { blockIntervalMs: 500, votingPolicy: GTE(100) } };
     const bad: GovernanceAction = { type: 'change_params', params: { maxBlockTxs: 0 } };
-    const e = run(s, [gov(f, 0, 'c1', bad, votes(f, 'c1', bad, [0, 1])), gov(f, 1, 'c2', ok, votes(f, 'c2', ok, [0, 1]))]);
+    const e = run(s, [
+      gov(f, 0, 'c1', bad, votes(f, 'c1', bad, [0, 1])),
+      gov(f, 1, 'c2', ok, votes(f, 'c2', ok, [0, 1])),
+    ]);
     expect(e.results.map((r) => r.code)).toEqual(['GOV_INVALID_ACTION', 'OK']);
     expect(getParams(s).blockIntervalMs).toBe(500);
     // the new policy (100%) applies to the next proposal

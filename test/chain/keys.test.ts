@@ -1,8 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  generateKeyPair, sign, verify, portable, signDomain, verifyDomain, Tags, publicKeyFromSecret, signTx, verifyTxSignature,
-  txSignBytes, voteSignBytes, signProofOfPossession, verifyProofOfPossession, signDomainPortable, verifyDomainPortable,
+  generateKeyPair,
+  sign,
+  verify,
+  portable,
+  signDomain,
+  verifyDomain,
+  Tags,
+  publicKeyFromSecret,
+  signTx,
+  verifyTxSignature,
+  txSignBytes,
+  voteSignBytes,
+  signProofOfPossession,
+  verifyProofOfPossession,
+  signDomainPortable,
+  verifyDomainPortable,
 } from '../../src/chain/index.js';
 
 describe('ed25519: node:crypto and @noble/curves', () => {

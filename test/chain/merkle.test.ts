@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { merkleRoot, merkleRootOfLeafHashes, merkleLeafHash, merkleProof, verifyMerkleProof, sha256, toHex, concatBytes } from '../../src/chain/index.js';
+import {
+  merkleRoot,
+  merkleRootOfLeafHashes,
+  merkleLeafHash,
+  merkleProof,
+  verifyMerkleProof,
+  sha256,
+  toHex,
+  concatBytes,
+} from '../../src/chain/index.js';
 
 const leafArrays = fc.array(fc.uint8Array({ maxLength: 16 }), { minLength: 1, maxLength: 40 });
 
@@ -30,24 +39,28 @@ describe('RFC 6962 merkle tree', () => {
 
   it('tampered leaf, path, index or size fails', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 16 }), { minLength: 2, maxLength: 40 }), fc.nat(), (leaves, k) => {
-        const i = k % leaves.length;
-        const root = merkleRoot(leaves);
-        const proof = merkleProof(leaves, i);
-        const leaf = leaves[i]!.slice();
-        leaf[0]! ^= 1;
-        expect(verifyMerkleProof(root, leaf, proof)).toBe(false);
-        if (proof.path.length > 0) {
-          const path = proof.path.map((p) => p.slice());
-          path[0]![0]! ^= 1;
-          expect(verifyMerkleProof(root, leaves[i]!, { ...proof, path })).toBe(false);
-          expect(verifyMerkleProof(root, leaves[i]!, { ...proof, path: proof.path.slice(1) })).toBe(false);
-        }
-        const other = (i + 1) % leaves.length;
-        if (toHex(leaves[other]!) !== toHex(leaves[i]!)) {
-          expect(verifyMerkleProof(root, leaves[i]!, { ...proof, index: other })).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 16 }), { minLength: 2, maxLength: 40 }),
+        fc.nat(),
+        (leaves, k) => {
+          const i = k % leaves.length;
+          const root = merkleRoot(leaves);
+          const proof = merkleProof(leaves, i);
+          const leaf = leaves[i]!.slice();
+          leaf[0]! ^= 1;
+          expect(verifyMerkleProof(root, leaf, proof)).toBe(false);
+          if (proof.path.length > 0) {
+            const path = proof.path.map((p) => p.slice());
+            path[0]![0]! ^= 1;
+            expect(verifyMerkleProof(root, leaves[i]!, { ...proof, path })).toBe(false);
+            expect(verifyMerkleProof(root, leaves[i]!, { ...proof, path: proof.path.slice(1) })).toBe(false);
+          }
+          const other = (i + 1) % leaves.length;
+          if (toHex(leaves[other]!) !== toHex(leaves[i]!)) {
+            expect(verifyMerkleProof(root, leaves[i]!, { ...proof, index: other })).toBe(false);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

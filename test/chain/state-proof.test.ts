@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { WorldState, verifyStateProof, ZERO_HASH } from '../../src/chain/index.js';
 
-const kv = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.uint8Array({ minLength: 1, maxLength: 8 }), { maxKeys: 60 });
+const kv = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.uint8Array({ minLength: 1, maxLength: 8 }), {
+  maxKeys: 60,
+});
 
 describe('sparse Merkle state commitment', () => {
   it('empty state has the zero root and proves non-inclusion', () => {
@@ -16,9 +18,19 @@ describe('sparse Merkle state commitment', () => {
     const entries: [string, Uint8Array][] = [];
     for (let i = 0; i < 50; i++) entries.push([`k/${i}`, new Uint8Array([i, i + 1, i + 2])]);
     const s = WorldState.fromEntries(entries);
-    expect(Buffer.from(s.root()).toString('hex')).toBe('ad3dc2bbcbef193f5183ecb7e001b1127e3404ff25180f1394bf86d365a99a06');
-    s.commit(new Map([['k/3', null], ['k/7', new Uint8Array([9])], ['new', new Uint8Array([1])]]));
-    expect(Buffer.from(s.root()).toString('hex')).toBe('3528ce1f65f542a6e79adc1cc5c773d5351d534d03376abacf5d965af1018476');
+    expect(Buffer.from(s.root()).toString('hex')).toBe(
+      'ad3dc2bbcbef193f5183ecb7e001b1127e3404ff25180f1394bf86d365a99a06',
+    );
+    s.commit(
+      new Map([
+        ['k/3', null],
+        ['k/7', new Uint8Array([9])],
+        ['new', new Uint8Array([1])],
+      ]),
+    );
+    expect(Buffer.from(s.root()).toString('hex')).toBe(
+      '3528ce1f65f542a6e79adc1cc5c773d5351d534d03376abacf5d965af1018476',
+    );
   });
 
   it('root is history independent: incremental writes/deletes == bulk build', () => {
@@ -88,7 +100,11 @@ describe('sparse Merkle state commitment', () => {
 describe('state proof JSON', () => {
   it('round-trips and still verifies', async () => {
     const { stateProofToJSON, stateProofFromJSON } = await import('../../src/chain/index.js');
-    const s = WorldState.fromEntries([['a', new Uint8Array([1])], ['b', new Uint8Array([2])], ['c', new Uint8Array([3])]]);
+    const s = WorldState.fromEntries([
+      ['a', new Uint8Array([1])],
+      ['b', new Uint8Array([2])],
+      ['c', new Uint8Array([3])],
+    ]);
     for (const k of ['a', 'zz']) {
       const j = JSON.parse(JSON.stringify(stateProofToJSON(s.prove(k))));
       expect(verifyStateProof(s.root(), k, s.get(k), stateProofFromJSON(j))).toBe(true);

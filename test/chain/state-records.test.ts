@@ -1,26 +1,51 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  Reader, Writer, ChainCodes, decodeAccount, decodeAmount, encodeAccount, encodeAmount, pkHexOf,
-  StateKeys, txIdShared, txHash, toHex, isConsortiaError, decodeTx, decodeTxShared, encodeTx, signTx, generateKeyPair,
+  Reader,
+  Writer,
+  ChainCodes,
+  decodeAccount,
+  decodeAmount,
+  encodeAccount,
+  encodeAmount,
+  pkHexOf,
+  StateKeys,
+  txIdShared,
+  txHash,
+  toHex,
+  isConsortiaError,
+  decodeTx,
+  decodeTxShared,
+  encodeTx,
+  signTx,
+  generateKeyPair,
 } from '../../src/chain/index.js';
 
 const codeOf = (f: () => unknown): string | undefined => {
-  try { f(); return undefined; } catch (e) { return isConsortiaError(e) ? e.code : 'not a ConsortiaError'; }
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return isConsortiaError(e) ? e.code : 'not a ConsortiaError';
+  }
 };
 
 describe('account and balance records (hot-path codecs)', () => {
   it('encode exactly like the generic Writer and decode like the Reader', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 0xffffffffffffffffn }), (v) => {
-      const generic = new Writer(8).u64(v).finish();
-      expect(encodeAmount(v)).toEqual(generic);
-      expect(decodeAmount(generic)).toBe(new Reader(generic).u64());
-    }));
-    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
-      const b = encodeAccount({ nonce: n });
-      expect(decodeAccount(b)).toEqual({ nonce: n });
-      expect(b).toEqual(new Writer(8).u64(n).finish());
-    }));
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 0xffffffffffffffffn }), (v) => {
+        const generic = new Writer(8).u64(v).finish();
+        expect(encodeAmount(v)).toEqual(generic);
+        expect(decodeAmount(generic)).toBe(new Reader(generic).u64());
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        const b = encodeAccount({ nonce: n });
+        expect(decodeAccount(b)).toEqual({ nonce: n });
+        expect(b).toEqual(new Writer(8).u64(n).finish());
+      }),
+    );
   });
 
   it('reject truncated, trailing and out-of-range input with typed errors', () => {
@@ -53,8 +78,10 @@ describe('memoized public-key state keys', () => {
 
   it('keys that share a prefix (same memo bucket) keep their own strings; a mutated input array does not alter them', () => {
     const a = new Uint8Array(32).fill(9);
-    const b = new Uint8Array(32).fill(9); b[31] = 1;
-    const c = new Uint8Array(32).fill(9); c[20] = 2;
+    const b = new Uint8Array(32).fill(9);
+    b[31] = 1;
+    const c = new Uint8Array(32).fill(9);
+    c[20] = 2;
     for (let round = 0; round < 2; round++) {
       for (const pk of [a, b, c]) {
         expect(StateKeys.account(pk)).toBe('acct/' + toHex(pk));
@@ -82,7 +109,12 @@ describe('decodeTxShared (views into the tx bytes)', () => {
   it('decodes exactly like decodeTx, with plain Uint8Array fields, also from a Buffer', () => {
     const k = generateKeyPair();
     const to = generateKeyPair().publicKey;
-    const bytes = encodeTx(signTx({ chainId: 'c', signer: k.publicKey, nonce: 3, body: { type: 'transfer', asset: 'USD', to, amount: 5n } }, k.secretKey));
+    const bytes = encodeTx(
+      signTx(
+        { chainId: 'c', signer: k.publicKey, nonce: 3, body: { type: 'transfer', asset: 'USD', to, amount: 5n } },
+        k.secretKey,
+      ),
+    );
     for (const input of [new Uint8Array(bytes), Buffer.concat([Buffer.alloc(7), bytes]).subarray(7)]) {
       const shared = decodeTxShared(input);
       expect(shared).toEqual(decodeTx(bytes));

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  WorldState, executeBlock, checkTx, decodeTx, getBalance, getAsset, getAccount, getAnchor, txHash, toHex, type Tx,
+  WorldState,
+  executeBlock,
+  checkTx,
+  decodeTx,
+  getBalance,
+  getAsset,
+  getAccount,
+  getAnchor,
+  txHash,
+  toHex,
+  type Tx,
 } from '../../src/chain/index.js';
 import { makeFixture, stx, block, key, CHAIN } from './fixtures.js';
 
@@ -16,10 +26,13 @@ describe('state transition: payments', () => {
   it('executes on an overlay and applies on commit', () => {
     const { f, s } = setup();
     const before = s.root();
-    const exec = executeBlock(s, block([
-      stx(f.bob, 0, { type: 'create_account' }),
-      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: f.bob.publicKey, amount: 100n }),
-    ]));
+    const exec = executeBlock(
+      s,
+      block([
+        stx(f.bob, 0, { type: 'create_account' }),
+        stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: f.bob.publicKey, amount: 100n }),
+      ]),
+    );
     expect(exec.results.map((r) => r.code)).toEqual(['OK', 'OK']);
     expect(s.root()).toEqual(before); // not mutated until commit
     expect(getBalance(s, f.bob.publicKey, 'USD')).toBe(0n);
@@ -33,7 +46,10 @@ describe('state transition: payments', () => {
   it('is deterministic: same block on two states gives the same root, with or without the precomputed tree', () => {
     const { f, s } = setup();
     const c = s.clone();
-    const b = block([stx(f.bob, 0, { type: 'create_account' }), stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: f.bob.publicKey, amount: 7n })]);
+    const b = block([
+      stx(f.bob, 0, { type: 'create_account' }),
+      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: f.bob.publicKey, amount: 7n }),
+    ]);
     const e1 = executeBlock(s, b);
     const e2 = executeBlock(c, b);
     expect(e1.stateRoot).toEqual(e2.stateRoot);
@@ -50,25 +66,40 @@ describe('state transition: payments', () => {
     const badSig = good.slice();
     badSig[badSig.length - 1]! ^= 1;
     const poor = stx(f.alice, 1, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 10_000n });
-    const exec = executeBlock(s, block([
-      badSig, // BAD_SIGNATURE
-      stx(f.alice, 9, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // BAD_NONCE
-      stx(f.alice, 0, { type: 'create_account' }, 'other-chain'), // WRONG_CHAIN
-      stx(f.alice, 0, { type: 'create_account' }), // ACCOUNT_EXISTS
-      stx(carol, 0, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // NO_ACCOUNT
-      stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: carol.publicKey, amount: 1n }), // NO_ACCOUNT (recipient); uses nonce 0
-      poor, // INSUFFICIENT_BALANCE; nonce 1
-      stx(f.alice, 2, { type: 'transfer', asset: 'EUR', to: f.alice.publicKey, amount: 1n }), // UNKNOWN_ASSET
-      stx(f.alice, 3, { type: 'issue_asset', asset: 'USD', to: f.alice.publicKey, amount: 1n }), // NOT_ISSUER (genesis asset)
-      stx(f.alice, 4, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 0n }), // BAD_AMOUNT
-      stx(f.alice, 5, { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(400) }), // TX_TOO_LARGE: never decoded
-      new Uint8Array([1, 2, 3]), // INVALID_TX
-      good, // OK (nonce 5)
-      stx(f.alice, 6, { type: 'anchor', hash: new Uint8Array(32).fill(1), metadata: 'again' }), // DUPLICATE_ANCHOR
-    ]));
+    const exec = executeBlock(
+      s,
+      block([
+        badSig, // BAD_SIGNATURE
+        stx(f.alice, 9, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // BAD_NONCE
+        stx(f.alice, 0, { type: 'create_account' }, 'other-chain'), // WRONG_CHAIN
+        stx(f.alice, 0, { type: 'create_account' }), // ACCOUNT_EXISTS
+        stx(carol, 0, { type: 'anchor', hash: new Uint8Array(32), metadata: '' }), // NO_ACCOUNT
+        stx(f.alice, 0, { type: 'transfer', asset: 'USD', to: carol.publicKey, amount: 1n }), // NO_ACCOUNT (recipient); uses nonce 0
+        poor, // INSUFFICIENT_BALANCE; nonce 1
+        stx(f.alice, 2, { type: 'transfer', asset: 'EUR', to: f.alice.publicKey, amount: 1n }), // UNKNOWN_ASSET
+        stx(f.alice, 3, { type: 'issue_asset', asset: 'USD', to: f.alice.publicKey, amount: 1n }), // NOT_ISSUER (genesis asset)
+        stx(f.alice, 4, { type: 'transfer', asset: 'USD', to: f.alice.publicKey, amount: 0n }), // BAD_AMOUNT
+        stx(f.alice, 5, { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(400) }), // TX_TOO_LARGE: never decoded
+        new Uint8Array([1, 2, 3]), // INVALID_TX
+        good, // OK (nonce 5)
+        stx(f.alice, 6, { type: 'anchor', hash: new Uint8Array(32).fill(1), metadata: 'again' }), // DUPLICATE_ANCHOR
+      ]),
+    );
     expect(exec.results.map((r) => r.code)).toEqual([
-      'BAD_SIGNATURE', 'BAD_NONCE', 'WRONG_CHAIN', 'ACCOUNT_EXISTS', 'NO_ACCOUNT', 'NO_ACCOUNT', 'INSUFFICIENT_BALANCE', 'UNKNOWN_ASSET',
-      'NOT_ISSUER', 'BAD_AMOUNT', 'TX_TOO_LARGE', 'INVALID_TX', 'OK', 'DUPLICATE_ANCHOR',
+      'BAD_SIGNATURE',
+      'BAD_NONCE',
+      'WRONG_CHAIN',
+      'ACCOUNT_EXISTS',
+      'NO_ACCOUNT',
+      'NO_ACCOUNT',
+      'INSUFFICIENT_BALANCE',
+      'UNKNOWN_ASSET',
+      'NOT_ISSUER',
+      'BAD_AMOUNT',
+      'TX_TOO_LARGE',
+      'INVALID_TX',
+      'OK',
+      'DUPLICATE_ANCHOR',
     ]);
     // only the accepted anchor wrote its record; alice's nonce moved once per tx that passed its signature and nonce checks
     expect([...exec.writes.keys()].sort()).toEqual([`acct/${toHex(f.alice.publicKey)}`, `anchor/${'01'.repeat(32)}`]);
@@ -96,27 +127,46 @@ describe('state transition: payments', () => {
     const bad = stx(key(3), 0, { type: 'create_account' }).slice();
     bad[bad.length - 2]! ^= 1;
     const seen: string[] = [];
-    expect(codes(s, [good, bad], { onSignatureVerified: (h: string) => seen.push(h) })).toEqual(['OK', 'BAD_SIGNATURE']);
+    expect(codes(s, [good, bad], { onSignatureVerified: (h: string) => seen.push(h) })).toEqual([
+      'OK',
+      'BAD_SIGNATURE',
+    ]);
     expect(seen).toEqual([toHex(txHash(good))]);
     seen.length = 0;
-    codes(s, [good], { verifiedTxHashes: new Set([toHex(txHash(good))]), onSignatureVerified: (h: string) => seen.push(h) });
+    codes(s, [good], {
+      verifiedTxHashes: new Set([toHex(txHash(good))]),
+      onSignatureVerified: (h: string) => seen.push(h),
+    });
     expect(seen).toEqual([]);
   });
 
   it('issue and burn by the issuer; others are refused', () => {
     const { f, s } = setup();
-    const exec = executeBlock(s, block([
-      stx(f.bob, 0, { type: 'create_account' }),
-      stx(f.alice, 0, { type: 'issue_asset', asset: 'GOLD', to: f.bob.publicKey, amount: 50n }),
-      stx(f.bob, 1, { type: 'issue_asset', asset: 'GOLD', to: f.bob.publicKey, amount: 5n }), // NOT_ISSUER
-      stx(f.bob, 2, { type: 'burn_asset', asset: 'GOLD', amount: 5n }), // NOT_ISSUER
-      stx(f.bob, 3, { type: 'transfer', asset: 'GOLD', to: f.alice.publicKey, amount: 20n }),
-      stx(f.alice, 1, { type: 'burn_asset', asset: 'GOLD', amount: 21n }), // INSUFFICIENT_BALANCE
-      stx(f.alice, 2, { type: 'burn_asset', asset: 'GOLD', amount: 20n }),
-      stx(f.alice, 3, { type: 'burn_asset', asset: 'SILVER', amount: 1n }), // UNKNOWN_ASSET
-      stx(f.alice, 4, { type: 'issue_asset', asset: 'GOLD', to: f.alice.publicKey, amount: 0xffffffffffffffffn }), // BAD_AMOUNT overflow
-    ]));
-    expect(exec.results.map((r) => r.code)).toEqual(['OK', 'OK', 'NOT_ISSUER', 'NOT_ISSUER', 'OK', 'INSUFFICIENT_BALANCE', 'OK', 'UNKNOWN_ASSET', 'BAD_AMOUNT']);
+    const exec = executeBlock(
+      s,
+      block([
+        stx(f.bob, 0, { type: 'create_account' }),
+        stx(f.alice, 0, { type: 'issue_asset', asset: 'GOLD', to: f.bob.publicKey, amount: 50n }),
+        stx(f.bob, 1, { type: 'issue_asset', asset: 'GOLD', to: f.bob.publicKey, amount: 5n }), // NOT_ISSUER
+        stx(f.bob, 2, { type: 'burn_asset', asset: 'GOLD', amount: 5n }), // NOT_ISSUER
+        stx(f.bob, 3, { type: 'transfer', asset: 'GOLD', to: f.alice.publicKey, amount: 20n }),
+        stx(f.alice, 1, { type: 'burn_asset', asset: 'GOLD', amount: 21n }), // INSUFFICIENT_BALANCE
+        stx(f.alice, 2, { type: 'burn_asset', asset: 'GOLD', amount: 20n }),
+        stx(f.alice, 3, { type: 'burn_asset', asset: 'SILVER', amount: 1n }), // UNKNOWN_ASSET
+        stx(f.alice, 4, { type: 'issue_asset', asset: 'GOLD', to: f.alice.publicKey, amount: 0xffffffffffffffffn }), // BAD_AMOUNT overflow
+      ]),
+    );
+    expect(exec.results.map((r) => r.code)).toEqual([
+      'OK',
+      'OK',
+      'NOT_ISSUER',
+      'NOT_ISSUER',
+      'OK',
+      'INSUFFICIENT_BALANCE',
+      'OK',
+      'UNKNOWN_ASSET',
+      'BAD_AMOUNT',
+    ]);
     s.commit(exec);
     expect(getAsset(s, 'GOLD')).toEqual({ issuer: f.alice.publicKey, supply: 30n });
     expect(getBalance(s, f.bob.publicKey, 'GOLD')).toBe(30n);
@@ -144,7 +194,13 @@ describe('state transition: evidence', () => {
     const v = f.validators[0]!;
     const a = signVote(CHAIN, v.secretKey, v.publicKey, 'precommit', 1, 0, new Uint8Array(32).fill(1));
     const b = signVote(CHAIN, v.secretKey, v.publicKey, 'precommit', 1, 0, new Uint8Array(32).fill(2));
-    const blk = { ...block([]), evidence: [{ voteA: a, voteB: b }, { voteA: b, voteB: a }] };
+    const blk = {
+      ...block([]),
+      evidence: [
+        { voteA: a, voteB: b },
+        { voteA: b, voteB: a },
+      ],
+    };
     const e = executeBlock(s, blk);
     expect(e.events.filter((x) => x.type === 'evidence_recorded')).toHaveLength(1);
     expect([...e.writes.keys()].filter((k) => k.startsWith('evidence/'))).toHaveLength(1);
@@ -161,8 +217,11 @@ describe('state transition: determinism (property)', () => {
     const { f } = setup();
     const people = [f.alice, f.bob, key(3), key(4)];
     const op = fc.record({
-      who: fc.nat(3), to: fc.nat(3), kind: fc.constantFrom('create', 'transfer', 'issue', 'burn', 'anchor'),
-      amount: fc.bigInt({ min: 0n, max: 1200n }), nonceSkew: fc.constantFrom(0, 0, 0, 1),
+      who: fc.nat(3),
+      to: fc.nat(3),
+      kind: fc.constantFrom('create', 'transfer', 'issue', 'burn', 'anchor'),
+      amount: fc.bigInt({ min: 0n, max: 1200n }),
+      nonceSkew: fc.constantFrom(0, 0, 0, 1),
     });
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
@@ -175,11 +234,16 @@ describe('state transition: determinism (property)', () => {
           const who = people[o.who]!;
           const to = people[o.to]!.publicKey;
           switch (o.kind) {
-            case 'create': return stx(who, 0, { type: 'create_account' });
-            case 'transfer': return stx(who, n, { type: 'transfer', asset: i % 2 ? 'USD' : 'GOLD', to, amount: o.amount });
-            case 'issue': return stx(who, n, { type: 'issue_asset', asset: 'GOLD', to, amount: o.amount });
-            case 'burn': return stx(who, n, { type: 'burn_asset', asset: 'GOLD', amount: o.amount });
-            default: return stx(who, n, { type: 'anchor', hash: new Uint8Array(32).fill(o.to), metadata: '' });
+            case 'create':
+              return stx(who, 0, { type: 'create_account' });
+            case 'transfer':
+              return stx(who, n, { type: 'transfer', asset: i % 2 ? 'USD' : 'GOLD', to, amount: o.amount });
+            case 'issue':
+              return stx(who, n, { type: 'issue_asset', asset: 'GOLD', to, amount: o.amount });
+            case 'burn':
+              return stx(who, n, { type: 'burn_asset', asset: 'GOLD', amount: o.amount });
+            default:
+              return stx(who, n, { type: 'anchor', hash: new Uint8Array(32).fill(o.to), metadata: '' });
           }
         });
         const half = Math.floor(txs.length / 2);

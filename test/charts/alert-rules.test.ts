@@ -20,20 +20,44 @@ const TESTS_DIR = join(ROOT, 'charts/consortia/rules/tests');
 const RUNBOOKS = join(ROOT, 'docs/runbooks');
 const RUNBOOK_BASE = 'https://github.com/consortia/consortia/blob/main/docs/runbooks/';
 
-interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
-interface AlertTest { eval_time: string; alertname: string; exp_alerts: { exp_labels?: Record<string, string> }[] }
-interface PromtoolTest { name: string; alert_rule_test?: AlertTest[] }
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface AlertTest {
+  eval_time: string;
+  alertname: string;
+  exp_alerts: { exp_labels?: Record<string, string> }[];
+}
+interface PromtoolTest {
+  name: string;
+  alert_rule_test?: AlertTest[];
+}
 
-const rules = (parseYaml(readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (parseYaml(readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap(
+  (g) => g.rules,
+);
 const alerts = rules.filter((r): r is Rule & { alert: string } => typeof r.alert === 'string');
 const alertNames = [...new Set(alerts.map((a) => a.alert))].sort();
-const testFiles = readdirSync(TESTS_DIR).filter((f) => f.endsWith('.test.yaml')).sort();
-const scenarios: PromtoolTest[] = testFiles.flatMap((f) => (parseYaml(readFileSync(join(TESTS_DIR, f), 'utf8')) as { tests: PromtoolTest[] }).tests);
+const testFiles = readdirSync(TESTS_DIR)
+  .filter((f) => f.endsWith('.test.yaml'))
+  .sort();
+const scenarios: PromtoolTest[] = testFiles.flatMap(
+  (f) => (parseYaml(readFileSync(join(TESTS_DIR, f), 'utf8')) as { tests: PromtoolTest[] }).tests,
+);
 
 let promtool = '';
 beforeAll(async () => {
   // Async: an apt install that blocked this worker for minutes would time out vitest's worker RPC.
-  const { stdout } = await promisify(execFile)('bash', [join(ROOT, '.ci/tools/prometheus.sh')], { encoding: 'utf8', timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)('bash', [join(ROOT, '.ci/tools/prometheus.sh')], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   promtool = join(dirname(stdout.trim().split('\n').pop()!), 'promtool');
 }, 600_000);
 
@@ -59,9 +83,18 @@ describe('alert rules under promtool', () => {
   it('a scenario with a wrong expectation fails (the check can fail)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'promtool-neg-'));
     try {
-      const doc = parseYaml(readFileSync(join(TESTS_DIR, 'targets.test.yaml'), 'utf8')) as { rule_files: string[]; tests: PromtoolTest[] };
+      const doc = parseYaml(readFileSync(join(TESTS_DIR, 'targets.test.yaml'), 'utf8')) as {
+        rule_files: string[];
+        tests: PromtoolTest[];
+      };
       const healthy = doc.tests.find((t) => t.name.startsWith('healthy'))!;
-      healthy.alert_rule_test = [{ eval_time: '130m', alertname: 'ConsortiaChainHalted', exp_alerts: [{ exp_labels: { severity: 'critical', namespace: 'consortia-c1', consortium: 'c1' } }] }];
+      healthy.alert_rule_test = [
+        {
+          eval_time: '130m',
+          alertname: 'ConsortiaChainHalted',
+          exp_alerts: [{ exp_labels: { severity: 'critical', namespace: 'consortia-c1', consortium: 'c1' } }],
+        },
+      ];
       writeFileSync(join(dir, 'neg.test.yaml'), toYaml({ ...doc, rule_files: [RULES], tests: [healthy] }));
       const r = run(['test', 'rules', 'neg.test.yaml'], dir);
       expect(r.status).not.toBe(0);
@@ -72,10 +105,16 @@ describe('alert rules under promtool', () => {
   });
 
   it('every alert fires in some scenario, and stays silent in the healthy one', () => {
-    const fires = new Set(scenarios.flatMap((s) => (s.alert_rule_test ?? []).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname)));
+    const fires = new Set(
+      scenarios.flatMap((s) =>
+        (s.alert_rule_test ?? []).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname),
+      ),
+    );
     expect(alertNames.filter((a) => !fires.has(a))).toEqual([]);
     const healthy = scenarios.find((s) => s.name.startsWith('healthy'));
-    const silentInHealthy = new Set((healthy?.alert_rule_test ?? []).filter((t) => t.exp_alerts.length === 0).map((t) => t.alertname));
+    const silentInHealthy = new Set(
+      (healthy?.alert_rule_test ?? []).filter((t) => t.exp_alerts.length === 0).map((t) => t.alertname),
+    );
     expect(alertNames.filter((a) => !silentInHealthy.has(a))).toEqual([]);
   });
 
@@ -84,9 +123,15 @@ describe('alert rules under promtool', () => {
     expect(down.length).toBeGreaterThanOrEqual(3);
     for (const s of down) {
       const t = s.alert_rule_test ?? [];
-      expect(t.some((x) => x.alertname === 'ConsortiaAllNodesDown' && x.exp_alerts.length === 1), s.name).toBe(true);
+      expect(
+        t.some((x) => x.alertname === 'ConsortiaAllNodesDown' && x.exp_alerts.length === 1),
+        s.name,
+      ).toBe(true);
       for (const quiet of ['ConsortiaChainHalted', 'ConsortiaValidatorMissingBlocks', 'ConsortiaQuorumAtRisk']) {
-        expect(t.some((x) => x.alertname === quiet && x.exp_alerts.length === 0), `${s.name}: ${quiet}`).toBe(true);
+        expect(
+          t.some((x) => x.alertname === quiet && x.exp_alerts.length === 0),
+          `${s.name}: ${quiet}`,
+        ).toBe(true);
       }
     }
   });
@@ -115,7 +160,10 @@ describe('alert annotations and runbooks', () => {
   });
 
   it('keeps the shipped for: durations realistic (test-only rule files lower them, never this one)', () => {
-    const seconds = (d: string): number => { const m = /^(\d+)([smh])$/.exec(d); return m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as "s" | "m" | "h"] : NaN; };
+    const seconds = (d: string): number => {
+      const m = /^(\d+)([smh])$/.exec(d);
+      return m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] : NaN;
+    };
     for (const a of alerts) if (a.for !== undefined) expect(seconds(a.for), a.alert).toBeGreaterThanOrEqual(60);
     expect(alerts.find((a) => a.alert === 'ConsortiaAllNodesDown')?.for).toBe('5m');
   });

@@ -19,7 +19,8 @@ describe('chart README (npm run chart:docs)', () => {
     const leaves: string[] = [];
     const walk = (v: unknown, path: string): void => {
       leaves.push(path);
-      if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, c] of Object.entries(v)) walk(c, path ? `${path}.${k}` : k);
+      if (v && typeof v === 'object' && !Array.isArray(v))
+        for (const [k, c] of Object.entries(v)) walk(c, path ? `${path}.${k}` : k);
     };
     walk(parseYaml(valuesText), '');
     expect(docs.map((d) => d.key).sort()).toEqual(leaves.filter((p) => p !== '').sort());

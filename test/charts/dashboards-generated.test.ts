@@ -15,7 +15,10 @@ describe('dashboards as code', () => {
 
   for (const [file, build] of Object.entries(DASHBOARDS)) {
     it(`${file} is up to date with its source (else: npm run dashboards)`, () => {
-      expect(readFileSync(join(DIR, file), 'utf8') === renderDashboard(build()), `charts/consortia/dashboards/${file} is stale: run npm run dashboards`).toBe(true);
+      expect(
+        readFileSync(join(DIR, file), 'utf8') === renderDashboard(build()),
+        `charts/consortia/dashboards/${file} is stale: run npm run dashboards`,
+      ).toBe(true);
     });
   }
 
@@ -32,7 +35,22 @@ describe('dashboards as code', () => {
     expect(names(chain)).toEqual(['datasource', 'cluster', 'namespace', 'consortium', 'job', 'instance']);
     expect(names(cp)).toEqual(['datasource', 'cluster', 'namespace', 'job', 'instance']);
     const titles = (d: typeof chain) => (d.panels ?? []).map((p) => p.title);
-    expect(titles(chain)).toEqual(expect.arrayContaining(['Validator liveness', 'Committed tx/s by node', 'Storage by tier and kind', 'Storage growth by tier (per day)', 'PVC fill by tier']));
-    expect(titles(cp)).toEqual(expect.arrayContaining(['Reconcile backlog', 'Oldest backlog item', 'Proposal duration by outcome (mean)', 'Key ceremony duration by phase (mean)']));
+    expect(titles(chain)).toEqual(
+      expect.arrayContaining([
+        'Validator liveness',
+        'Committed tx/s by node',
+        'Storage by tier and kind',
+        'Storage growth by tier (per day)',
+        'PVC fill by tier',
+      ]),
+    );
+    expect(titles(cp)).toEqual(
+      expect.arrayContaining([
+        'Reconcile backlog',
+        'Oldest backlog item',
+        'Proposal duration by outcome (mean)',
+        'Key ceremony duration by phase (mean)',
+      ]),
+    );
   });
 });

@@ -19,16 +19,30 @@ import {
 // Dashboards and alert rules are code: a panel or rule that names a metric the node or the
 // control plane does not export is a bug this suite catches.
 const CHART = fileURLToPath(new URL('../../charts/consortia/', import.meta.url));
-const EXPORTED: ReadonlySet<string> = new Set<string>([...NODE_METRIC_NAMES, ...CONTROL_PLANE_METRIC_NAMES, EVENT_LOOP_LAG_METRIC]);
+const EXPORTED: ReadonlySet<string> = new Set<string>([
+  ...NODE_METRIC_NAMES,
+  ...CONTROL_PLANE_METRIC_NAMES,
+  EVENT_LOOP_LAG_METRIC,
+]);
 /**
  * Series the code does not export that panels and rules may name, each for a reason: Prometheus'
  * own `up` per target (down and absent targets), and the kubelet's volume stats (PVC fill and its
  * forecast). Nothing else.
  */
-const EXTERNAL: readonly string[] = ['up', 'kubelet_volume_stats_used_bytes', 'kubelet_volume_stats_capacity_bytes', 'kubelet_volume_stats_available_bytes'];
+const EXTERNAL: readonly string[] = [
+  'up',
+  'kubelet_volume_stats_used_bytes',
+  'kubelet_volume_stats_capacity_bytes',
+  'kubelet_volume_stats_available_bytes',
+];
 
-const dashboardFiles = readdirSync(join(CHART, 'dashboards')).filter((f) => f.endsWith('.json')).sort();
-const dashboards = dashboardFiles.map((f) => ({ file: f, json: JSON.parse(readFileSync(join(CHART, 'dashboards', f), 'utf8')) }));
+const dashboardFiles = readdirSync(join(CHART, 'dashboards'))
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const dashboards = dashboardFiles.map((f) => ({
+  file: f,
+  json: JSON.parse(readFileSync(join(CHART, 'dashboards', f), 'utf8')),
+}));
 const rulesFile = 'rules/consortia-alerts.yaml';
 const rules = parseYaml(readFileSync(join(CHART, rulesFile), 'utf8'));
 
@@ -36,31 +50,38 @@ const panelRefs: ExprRef[] = dashboards.flatMap((d) => dashboardExpressions(d.fi
 const variableRefs: ExprRef[] = dashboards.flatMap((d) => dashboardExpressions(d.file, d.json).variables);
 const ruleRefs: ExprRef[] = ruleExpressions(rulesFile, rules);
 /** Names the rules record themselves (`record:`), usable by later rules. */
-const RECORDED: readonly string[] = (rules.groups as { rules: { record?: string }[] }[]).flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));
+const RECORDED: readonly string[] = (rules.groups as { rules: { record?: string }[] }[]).flatMap((g) =>
+  g.rules.flatMap((r) => (r.record ? [r.record] : [])),
+);
 const PANEL_KNOWN: ReadonlySet<string> = new Set([...EXPORTED, ...EXTERNAL]);
 const RULE_KNOWN: ReadonlySet<string> = new Set([...EXPORTED, ...EXTERNAL, ...RECORDED]);
 
 describe('metric reference extractor', () => {
   it('finds names in aggregations, binary operators and histogram quantiles', () => {
-    expect(metricNamesInPromQL('max by (namespace) (consortia_chain_height) - on (namespace) group_right consortia_chain_height > 20')).toEqual([
-      'consortia_chain_height',
-    ]);
+    expect(
+      metricNamesInPromQL(
+        'max by (namespace) (consortia_chain_height) - on (namespace) group_right consortia_chain_height > 20',
+      ),
+    ).toEqual(['consortia_chain_height']);
     expect(
       metricNamesInPromQL(
         'histogram_quantile(0.99, sum by (namespace, le) (rate(consortia_chain_commit_latency_seconds_bucket{namespace=~"$namespace", pod=~"a|b"}[$__rate_interval])))',
       ),
     ).toEqual(['consortia_chain_commit_latency_seconds_bucket']);
     expect(
-      metricNamesInPromQL('sum(rate(a_total{status=~"5.."}[5m] offset 1h)) / clamp_min(sum(rate(b_total[5m])), 1e-9) > 0.05 and on() vector(1)').sort(),
+      metricNamesInPromQL(
+        'sum(rate(a_total{status=~"5.."}[5m] offset 1h)) / clamp_min(sum(rate(b_total[5m])), 1e-9) > 0.05 and on() vector(1)',
+      ).sort(),
     ).toEqual(['a_total', 'b_total']);
-    expect(metricNamesInPromQL('sum(rate(x_seconds_sum[5m])) by (le) / sum(rate(x_seconds_count[5m])) by (le)').sort()).toEqual([
-      'x_seconds_count',
-      'x_seconds_sum',
-    ]);
+    expect(
+      metricNamesInPromQL('sum(rate(x_seconds_sum[5m])) by (le) / sum(rate(x_seconds_count[5m])) by (le)').sort(),
+    ).toEqual(['x_seconds_count', 'x_seconds_sum']);
   });
 
   it('reads template variable queries', () => {
-    expect(metricNamesInVariableQuery('label_values(consortia_chain_height{namespace=~"$namespace"}, pod)')).toEqual(['consortia_chain_height']);
+    expect(metricNamesInVariableQuery('label_values(consortia_chain_height{namespace=~"$namespace"}, pod)')).toEqual([
+      'consortia_chain_height',
+    ]);
     expect(metricNamesInVariableQuery('label_values(namespace)')).toEqual([]);
     expect(metricNamesInVariableQuery('query_result(topk(5, consortia_p2p_peers))')).toEqual(['consortia_p2p_peers']);
   });
@@ -110,7 +131,9 @@ describe('Grafana dashboards and alert rules', () => {
   });
 
   it('every exported metric is charted on a dashboard', () => {
-    const charted = new Set(panelRefs.flatMap((r) => metricNamesInPromQL(r.expr)).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+    const charted = new Set(
+      panelRefs.flatMap((r) => metricNamesInPromQL(r.expr)).map((n) => n.replace(/_(bucket|sum|count)$/, '')),
+    );
     const missing = [...EXPORTED].filter((n) => !charted.has(n));
     expect(missing).toEqual([]);
   });
@@ -120,7 +143,9 @@ describe('Grafana dashboards and alert rules', () => {
       const ids = (d.json.panels as { id: number }[]).map((p) => p.id);
       expect(new Set(ids).size).toBe(ids.length);
     }
-    for (const g of rules.groups as { rules: { alert?: string; labels?: { severity?: string }; annotations?: { summary?: string } }[] }[]) {
+    for (const g of rules.groups as {
+      rules: { alert?: string; labels?: { severity?: string }; annotations?: { summary?: string } }[];
+    }[]) {
       for (const r of g.rules.filter((x) => x.alert !== undefined)) {
         expect(['critical', 'warning', 'info'], r.alert).toContain(r.labels?.severity);
         expect(r.annotations?.summary, r.alert).toBeTruthy();

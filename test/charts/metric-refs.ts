@@ -6,8 +6,20 @@
  * aggregations or keywords.
  */
 const KEYWORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool',
-  'and', 'or', 'unless', 'offset', 'atan2', 'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'atan2',
+  'inf',
+  'nan',
 ]);
 
 export function metricNamesInPromQL(expr: string): string[] {
@@ -66,12 +78,16 @@ interface GrafanaDashboard {
 }
 
 /** Every PromQL expression of a dashboard (panels, nested row panels, query variables). */
-export function dashboardExpressions(file: string, dash: GrafanaDashboard): { panels: ExprRef[]; variables: ExprRef[] } {
+export function dashboardExpressions(
+  file: string,
+  dash: GrafanaDashboard,
+): { panels: ExprRef[]; variables: ExprRef[] } {
   const panels: ExprRef[] = [];
   const walk = (list: GrafanaPanel[] | undefined): void => {
     for (const p of list ?? []) {
       for (const t of p.targets ?? []) {
-        if (typeof t.expr === 'string') panels.push({ where: `${file} panel '${p.title ?? '?'}' ${t.refId ?? ''}`, expr: t.expr });
+        if (typeof t.expr === 'string')
+          panels.push({ where: `${file} panel '${p.title ?? '?'}' ${t.refId ?? ''}`, expr: t.expr });
       }
       walk(p.panels);
     }
@@ -106,7 +122,8 @@ export function unknownMetricRefs(refs: ExprRef[], exported: ReadonlySet<string>
   const problems: string[] = [];
   for (const r of refs) {
     const names = variableQueries ? metricNamesInVariableQuery(r.expr) : metricNamesInPromQL(r.expr);
-    for (const n of names) if (!isExported(n, exported)) problems.push(`${r.where}: unknown metric '${n}' in ${r.expr}`);
+    for (const n of names)
+      if (!isExported(n, exported)) problems.push(`${r.where}: unknown metric '${n}' in ${r.expr}`);
   }
   return problems;
 }

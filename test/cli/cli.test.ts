@@ -12,7 +12,12 @@ import { appendEntry } from '../../src/control-plane/domain/transcript.js';
 import type { TranscriptEntry } from '../../src/control-plane/domain/types.js';
 
 // A fastify stub of the control-plane REST surface (docs/control-plane.md#rest-api): records requests, checks signatures.
-interface Rec { method: string; url: string; body: unknown; auth?: string }
+interface Rec {
+  method: string;
+  url: string;
+  body: unknown;
+  auth?: string;
+}
 let app: FastifyInstance;
 let base = '';
 const requests: Rec[] = [];
@@ -23,10 +28,24 @@ let nodePolls = 0;
 let reportedGenesisHash = '';
 const validator = generateKeyPair();
 const genesisJson = {
-  chainId: CHAIN, genesisTime: 1_700_000_000_000,
-  params: { blockIntervalMs: 200, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000, votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 } },
+  chainId: CHAIN,
+  genesisTime: 1_700_000_000_000,
+  params: {
+    blockIntervalMs: 200,
+    maxBlockBytes: 1 << 20,
+    maxTxBytes: 65536,
+    maxBlockTxs: 1000,
+    votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
+  },
   members: [] as { memberId: string; name: string; adminKeys: string[] }[],
-  validators: [{ memberId: 'org1', publicKey: toHex(validator.publicKey), power: 1, proofOfPossession: toHex(signProofOfPossession(CHAIN, validator.secretKey, validator.publicKey)) }],
+  validators: [
+    {
+      memberId: 'org1',
+      publicKey: toHex(validator.publicKey),
+      power: 1,
+      proofOfPossession: toHex(signProofOfPossession(CHAIN, validator.secretKey, validator.publicKey)),
+    },
+  ],
   nodes: [{ memberId: 'org1', publicKey: toHex(validator.publicKey), role: 'validator' }],
 };
 let transcript: TranscriptEntry[] = [];
@@ -35,37 +54,105 @@ beforeAll(async () => {
   app = Fastify();
   app.addHook('onRequest', async (req, reply) => {
     requests.push({ method: req.method, url: req.url, body: undefined, auth: req.headers.authorization });
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return reply.code(401).send({ error: { code: 'UNAUTHENTICATED', message: 'bad token' } });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return reply.code(401).send({ error: { code: 'UNAUTHENTICATED', message: 'bad token' } });
   });
   app.addHook('preHandler', async (req) => {
     requests[requests.length - 1]!.body = req.body;
   });
-  app.get('/v1/organizations', async () => ({ items: [{ id: 'org1', name: 'Acme', adminPublicKeys: ['aa'.repeat(32)], createdAt: 't' }], nextCursor: null }));
+  app.get('/v1/organizations', async () => ({
+    items: [{ id: 'org1', name: 'Acme', adminPublicKeys: ['aa'.repeat(32)], createdAt: 't' }],
+    nextCursor: null,
+  }));
   app.post('/v1/organizations', async (req, reply) => {
     const b = req.body as { name: string; adminPublicKeys: string[] };
-    if (b.name === 'bad') return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'body/name must match pattern', details: { field: '/name' } } });
+    if (b.name === 'bad')
+      return reply
+        .code(400)
+        .send({
+          error: { code: 'VALIDATION_FAILED', message: 'body/name must match pattern', details: { field: '/name' } },
+        });
     return reply.code(201).send({ id: 'org9', ...b });
   });
-  app.post('/v1/consortia', async (req, reply) => reply.code(201).send({ id: 'c1', chainId: CHAIN, status: 'FORMING', ...(req.body as object) }));
-  app.get('/v1/consortia/c1', async () => ({ id: 'c1', name: 'x', chainId: CHAIN, status: 'ACTIVE', founders: ['org1'], params: {}, votingPolicy: {}, members: [] }));
-  app.get('/v1/consortia/c1/proposals/p1', async () => ({ id: 'p1', status: 'IN_PROGRESS', action: { type: 'invite_member', orgId: 'org3' }, actionHash: ACTION_HASH }));
+  app.post('/v1/consortia', async (req, reply) =>
+    reply.code(201).send({ id: 'c1', chainId: CHAIN, status: 'FORMING', ...(req.body as object) }),
+  );
+  app.get('/v1/consortia/c1', async () => ({
+    id: 'c1',
+    name: 'x',
+    chainId: CHAIN,
+    status: 'ACTIVE',
+    founders: ['org1'],
+    params: {},
+    votingPolicy: {},
+    members: [],
+  }));
+  app.get('/v1/consortia/c1/proposals/p1', async () => ({
+    id: 'p1',
+    status: 'IN_PROGRESS',
+    action: { type: 'invite_member', orgId: 'org3' },
+    actionHash: ACTION_HASH,
+  }));
   app.post('/v1/consortia/c1/proposals/p1/votes', async (req, reply) => {
     const v = req.body as { memberId: string; vote: 'YES' | 'NO'; adminKey: string; signature: string };
-    const ok = verifyDomain(Tags.GOV_VOTE, fromHex(v.adminKey, 32), governanceVotePayload(CHAIN, 'p1', fromHex(ACTION_HASH, 32), v.vote), fromHex(v.signature, 64));
-    if (!ok) return reply.code(400).send({ error: { code: 'VOTE_BAD_SIGNATURE', message: 'signature does not verify' } });
+    const ok = verifyDomain(
+      Tags.GOV_VOTE,
+      fromHex(v.adminKey, 32),
+      governanceVotePayload(CHAIN, 'p1', fromHex(ACTION_HASH, 32), v.vote),
+      fromHex(v.signature, 64),
+    );
+    if (!ok)
+      return reply.code(400).send({ error: { code: 'VOTE_BAD_SIGNATURE', message: 'signature does not verify' } });
     return { id: 'p1', status: 'APPROVED', yesVotes: 1, noVotes: 0 };
   });
-  app.post('/v1/consortia/c1/nodes', async (req, reply) => reply.code(202).send({ id: 'n1', orgId: 'org1', role: 'validator', clusterId: 'local', status: { phase: 'Pending', ready: false } }));
+  app.post('/v1/consortia/c1/nodes', async (req, reply) =>
+    reply
+      .code(202)
+      .send({
+        id: 'n1',
+        orgId: 'org1',
+        role: 'validator',
+        clusterId: 'local',
+        status: { phase: 'Pending', ready: false },
+      }),
+  );
   app.get('/v1/consortia/c1/nodes', async () => {
     nodePolls++;
     const phase = nodePolls >= 3 ? 'Running' : 'Provisioning';
-    return { items: [{ id: 'n1', orgId: 'org1', role: 'validator', clusterId: 'local', status: { phase, ready: false, ...(phase === 'Running' ? { identity: { publicKey: 'cd'.repeat(32) } } : {}) } }], nextCursor: null };
+    return {
+      items: [
+        {
+          id: 'n1',
+          orgId: 'org1',
+          role: 'validator',
+          clusterId: 'local',
+          status: { phase, ready: false, ...(phase === 'Running' ? { identity: { publicKey: 'cd'.repeat(32) } } : {}) },
+        },
+      ],
+      nextCursor: null,
+    };
   });
-  app.get('/v1/consortia/c1/ceremony', async () => ({ status: 'AWAITING_APPROVALS', genesisHash: reportedGenesisHash, nodeIds: ['n1'], approvals: [], pendingApprovals: ['org1'], pendingNodes: [] }));
-  app.get('/v1/consortia/c1/ceremony/genesis', async () => ({ status: 'AWAITING_APPROVALS', genesisHash: reportedGenesisHash, sealedGenesis: { genesis: genesisJson, approvals: [] } }));
+  app.get('/v1/consortia/c1/ceremony', async () => ({
+    status: 'AWAITING_APPROVALS',
+    genesisHash: reportedGenesisHash,
+    nodeIds: ['n1'],
+    approvals: [],
+    pendingApprovals: ['org1'],
+    pendingNodes: [],
+  }));
+  app.get('/v1/consortia/c1/ceremony/genesis', async () => ({
+    status: 'AWAITING_APPROVALS',
+    genesisHash: reportedGenesisHash,
+    sealedGenesis: { genesis: genesisJson, approvals: [] },
+  }));
   app.post('/v1/consortia/c1/ceremony/approvals', async (req, reply) => {
     const a = req.body as { memberId: string; adminKey: string; signature: string };
-    const ok = verifyDomain(Tags.GENESIS_APPROVAL, fromHex(a.adminKey, 32), fromHex(reportedGenesisHash, 32), fromHex(a.signature, 64));
+    const ok = verifyDomain(
+      Tags.GENESIS_APPROVAL,
+      fromHex(a.adminKey, 32),
+      fromHex(reportedGenesisHash, 32),
+      fromHex(a.signature, 64),
+    );
     if (!ok) return reply.code(400).send({ error: { code: 'APPROVAL_BAD_SIGNATURE', message: 'bad' } });
     return { status: 'SEALED', genesisHash: reportedGenesisHash, approvals: [a] };
   });
@@ -90,7 +177,10 @@ afterAll(() => {
   for (const h of homes) rmSync(h, { recursive: true, force: true });
 });
 
-async function cli(args: string[], opts: { tty?: boolean; confirm?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  args: string[],
+  opts: { tty?: boolean; confirm?: boolean } = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -142,7 +232,10 @@ describe('consortia CLI', () => {
   });
 
   it('org create registers the local public key and never sends the secret', async () => {
-    const k = JSON.parse((await cli(['--json', 'keys', 'create', '--org', 'acme'])).out) as { publicKey: string; file: string };
+    const k = JSON.parse((await cli(['--json', 'keys', 'create', '--org', 'acme'])).out) as {
+      publicKey: string;
+      file: string;
+    };
     const secret = (JSON.parse(readFileSync(k.file, 'utf8')) as { secretKey: string }).secretKey;
     await login();
     const r = await cli(['--json', 'org', 'create', '--name', 'Acme', '--key-org', 'acme']);
@@ -177,11 +270,33 @@ describe('consortia CLI', () => {
 
   it('consortium create sends params and voting policy', async () => {
     await login();
-    const r = await cli(['--json', 'consortium', 'create', '--name', 'trade', '--founders', 'org1,org2', '--block-interval-ms', '200', '--threshold', '66', '--comparator', 'GREATER_THAN_OR_EQUAL_TO', '--proposal-duration', '30']);
+    const r = await cli([
+      '--json',
+      'consortium',
+      'create',
+      '--name',
+      'trade',
+      '--founders',
+      'org1,org2',
+      '--block-interval-ms',
+      '200',
+      '--threshold',
+      '66',
+      '--comparator',
+      'GREATER_THAN_OR_EQUAL_TO',
+      '--proposal-duration',
+      '30',
+    ]);
     expect(r.code).toBe(0);
     expect(requests.at(-1)?.body).toEqual({
-      name: 'trade', founders: ['org1', 'org2'], params: { blockIntervalMs: 200, maxBlockBytes: 1048576 },
-      votingPolicy: { thresholdPercentage: 66, thresholdComparator: 'GREATER_THAN_OR_EQUAL_TO', proposalDurationSeconds: 30 },
+      name: 'trade',
+      founders: ['org1', 'org2'],
+      params: { blockIntervalMs: 200, maxBlockBytes: 1048576 },
+      votingPolicy: {
+        thresholdPercentage: 66,
+        thresholdComparator: 'GREATER_THAN_OR_EQUAL_TO',
+        proposalDurationSeconds: 30,
+      },
     });
     expect(JSON.parse(r.out)).toMatchObject({ id: 'c1', chainId: CHAIN });
   });
@@ -215,7 +330,9 @@ describe('consortia CLI', () => {
 
   it('transcript verify accepts the hash chain and rejects a tampered entry', async () => {
     await login();
-    transcript = appendEntry(appendEntry([], 'ceremony_started', 't0', { nodes: ['n1'] }), 'sealed', 't1', { genesisHash: 'aa' });
+    transcript = appendEntry(appendEntry([], 'ceremony_started', 't0', { nodes: ['n1'] }), 'sealed', 't1', {
+      genesisHash: 'aa',
+    });
     const file = join(home, 't.json');
     expect((await cli(['ceremony', 'transcript', 'download', 'c1', '-o', file])).code).toBe(0);
     const ok = await cli(['ceremony', 'transcript', 'verify', file]);
@@ -250,7 +367,9 @@ describe('consortia CLI', () => {
     expect(table.out.split('\n')[0]).toMatch(/^ID\s+NAME\s+ADMIN KEYS\s+CREATED$/);
     expect(table.out).toContain('Acme');
     const json = await cli(['--json', 'org', 'list']);
-    expect(JSON.parse(json.out)).toEqual([{ id: 'org1', name: 'Acme', adminPublicKeys: ['aa'.repeat(32)], createdAt: 't' }]);
+    expect(JSON.parse(json.out)).toEqual([
+      { id: 'org1', name: 'Acme', adminPublicKeys: ['aa'.repeat(32)], createdAt: 't' },
+    ]);
   });
 
   it('an unreachable API is reported with its URL', async () => {

@@ -8,7 +8,9 @@ import { Driver, V4, ofKind } from './helpers.js';
 import { runSimulation, type ByzantineMode, type SimOptions } from './simnet.js';
 
 const proposeTimeouts = (effects: ConsensusEffect[]): number[] =>
-  ofKind(effects, 'scheduleTimeout').filter((t) => t.step === 'propose').map((t) => t.durationMs);
+  ofKind(effects, 'scheduleTimeout')
+    .filter((t) => t.step === 'propose')
+    .map((t) => t.durationMs);
 
 /** Runs `d` (self v0) through a round whose proposer never proposes: every live validator votes nil. */
 function nilRound(d: Driver, round: number, live: string[]): ConsensusEffect[] {
@@ -94,19 +96,33 @@ describe('absent proposer', () => {
     d.feed({ kind: 'timeout', height: 1, round: 0, step: 'prevote' }); // v0 precommits nil
     // nil (v0) + B (v1) + B (v2): B can still reach 3 with v3 -> full timeout
     const full = d.votes('precommit', 0, 'B', ['v1', 'v2']);
-    expect(ofKind(full, 'scheduleTimeout')).toEqual([{ kind: 'scheduleTimeout', height: 1, round: 0, step: 'precommit', durationMs: 500 }]);
+    expect(ofKind(full, 'scheduleTimeout')).toEqual([
+      { kind: 'scheduleTimeout', height: 1, round: 0, step: 'precommit', durationMs: 500 },
+    ]);
     // v3 precommits nil: B has 2 of 4 and nobody is left -> fire now
     const now = d.votes('precommit', 0, null, ['v3']);
-    expect(ofKind(now, 'scheduleTimeout')).toEqual([{ kind: 'scheduleTimeout', height: 1, round: 0, step: 'precommit', durationMs: 0 }]);
+    expect(ofKind(now, 'scheduleTimeout')).toEqual([
+      { kind: 'scheduleTimeout', height: 1, round: 0, step: 'precommit', durationMs: 0 },
+    ]);
     expect(ofKind(d.votes('precommit', 0, null, ['v3']), 'scheduleTimeout')).toEqual([]); // once
   });
 });
 
 function simOptions(seed: number, mode: ByzantineMode, heights: number, absentMs: number): SimOptions {
   return {
-    seed, validators: V4, byzantine: seed % 4, mode, heights, gstMs: 1000 + (seed % 7) * 700,
-    dropBeforeGst: 0.3, maxDelayBeforeGstMs: 2500, maxDelayAfterGstMs: 40, gossipEveryMs: 400, syncDelayMs: 0,
-    limitAfterGstMs: 120_000, timeouts: { proposeAbsentMs: absentMs },
+    seed,
+    validators: V4,
+    byzantine: seed % 4,
+    mode,
+    heights,
+    gstMs: 1000 + (seed % 7) * 700,
+    dropBeforeGst: 0.3,
+    maxDelayBeforeGstMs: 2500,
+    maxDelayAfterGstMs: 40,
+    gossipEveryMs: 400,
+    syncDelayMs: 0,
+    limitAfterGstMs: 120_000,
+    timeouts: { proposeAbsentMs: absentMs },
   };
 }
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { hasOneThird, hasQuorum, maxFaulty, normalizeValidators, oneThirdPower, proposerFor, quorumPower } from '../../src/consensus/index.js';
+import {
+  hasOneThird,
+  hasQuorum,
+  maxFaulty,
+  normalizeValidators,
+  oneThirdPower,
+  proposerFor,
+  quorumPower,
+} from '../../src/consensus/index.js';
 
 describe('quorum and proposer rotation', () => {
   it('2f+1 is more than 2/3 of total power, f+1 more than 1/3', () => {
@@ -14,13 +22,22 @@ describe('quorum and proposer rotation', () => {
 
   it('rejects invalid validator sets', () => {
     expect(() => normalizeValidators([])).toThrow(/empty/);
-    expect(() => normalizeValidators([{ id: 'a', power: 1 }, { id: 'a', power: 2 }])).toThrow(/duplicate/);
+    expect(() =>
+      normalizeValidators([
+        { id: 'a', power: 1 },
+        { id: 'a', power: 2 },
+      ]),
+    ).toThrow(/duplicate/);
     expect(() => normalizeValidators([{ id: 'a', power: 0 }])).toThrow(/power/);
     expect(() => normalizeValidators([{ id: 'a', power: 1.5 }])).toThrow(/power/);
   });
 
   it('weighted round-robin: each validator proposes in proportion to power, independent of input order', () => {
-    const vs = [{ id: 'c', power: 1 }, { id: 'a', power: 3 }, { id: 'b', power: 2 }];
+    const vs = [
+      { id: 'c', power: 1 },
+      { id: 'a', power: 3 },
+      { id: 'b', power: 2 },
+    ];
     const counts: Record<string, number> = {};
     for (let r = 0; r < 600; r++) {
       const p = proposerFor(vs, 7, r);
@@ -34,7 +51,11 @@ describe('quorum and proposer rotation', () => {
     // Round change and height change both rotate.
     expect(proposerFor(vs, 5, 1)).toBe(proposerFor(vs, 6, 0));
     // Huge powers stay cheap and still weighted.
-    const big = [{ id: 'x', power: 3_000_000 }, { id: 'y', power: 1_000_000 }, { id: 'z', power: 1 }];
+    const big = [
+      { id: 'x', power: 3_000_000 },
+      { id: 'y', power: 1_000_000 },
+      { id: 'z', power: 1 },
+    ];
     const bc: Record<string, number> = {};
     for (let r = 0; r < 4096; r++) bc[proposerFor(big, 0, r)] = (bc[proposerFor(big, 0, r)] ?? 0) + 1;
     expect(bc['x']! / bc['y']!).toBeCloseTo(3, 1);

@@ -20,9 +20,13 @@ describe('consensus scripted scenarios', () => {
   it('happy path: proposer builds, everyone votes, commit carries 2f+1 precommits', () => {
     const p = started('v1');
     expect(ofKind(p.all, 'buildProposal')).toEqual([{ kind: 'buildProposal', height: H, round: 0 }]);
-    expect(ofKind(p.all, 'scheduleTimeout')).toEqual([{ kind: 'scheduleTimeout', height: H, round: 0, step: 'propose', durationMs: 1000 }]);
+    expect(ofKind(p.all, 'scheduleTimeout')).toEqual([
+      { kind: 'scheduleTimeout', height: H, round: 0, step: 'propose', durationMs: 1000 },
+    ]);
     const eff = p.feed({ kind: 'proposalReady', height: H, round: 0, blockHash: 'B' });
-    expect(ofKind(eff, 'broadcastProposal')).toEqual([{ kind: 'broadcastProposal', height: H, round: 0, blockHash: 'B', polRound: -1 }]);
+    expect(ofKind(eff, 'broadcastProposal')).toEqual([
+      { kind: 'broadcastProposal', height: H, round: 0, blockHash: 'B', polRound: -1 },
+    ]);
     expect(signed(eff)).toEqual([{ type: 'prevote', height: H, round: 0, blockHash: 'B', validator: 'v1' }]);
     // One more prevote is not a quorum (2 of 4); the second is.
     expect(signed(p.votes('prevote', 0, 'B', ['v0']))).toEqual([]);
@@ -39,7 +43,15 @@ describe('consensus scripted scenarios', () => {
     // A non-proposer prevotes the proposal it receives.
     const q = started('v2');
     expect(ofKind(q.all, 'buildProposal')).toEqual([]);
-    const e2 = q.feed({ kind: 'proposal', height: H, round: 0, blockHash: 'B', polRound: -1, proposer: 'v1', valid: true });
+    const e2 = q.feed({
+      kind: 'proposal',
+      height: H,
+      round: 0,
+      blockHash: 'B',
+      polRound: -1,
+      proposer: 'v1',
+      valid: true,
+    });
     expect(signed(e2)).toEqual([{ type: 'prevote', height: H, round: 0, blockHash: 'B', validator: 'v2' }]);
   });
 
@@ -47,14 +59,32 @@ describe('consensus scripted scenarios', () => {
     const d = started('v0');
     d.votes('precommit', 0, 'B', ['v1', 'v2', 'v3']);
     expect(ofKind(d.all, 'commit')).toEqual([]);
-    const e = d.feed({ kind: 'proposal', height: H, round: 0, blockHash: 'B', polRound: -1, proposer: 'v1', valid: true });
+    const e = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 0,
+      blockHash: 'B',
+      polRound: -1,
+      proposer: 'v1',
+      valid: true,
+    });
     expect(ofKind(e, 'commit').map((c) => c.blockHash)).toEqual(['B']);
   });
 
   it('ignores proposals from the wrong proposer, prevotes nil for an invalid block', () => {
     const d = started('v0');
-    expect(d.feed({ kind: 'proposal', height: H, round: 0, blockHash: 'B', polRound: -1, proposer: 'v2', valid: true })).toEqual([]);
-    const e = d.feed({ kind: 'proposal', height: H, round: 0, blockHash: 'X', polRound: -1, proposer: 'v1', valid: false });
+    expect(
+      d.feed({ kind: 'proposal', height: H, round: 0, blockHash: 'B', polRound: -1, proposer: 'v2', valid: true }),
+    ).toEqual([]);
+    const e = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 0,
+      blockHash: 'X',
+      polRound: -1,
+      proposer: 'v1',
+      valid: false,
+    });
     expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 0, blockHash: null, validator: 'v0' }]);
   });
 
@@ -69,14 +99,26 @@ describe('consensus scripted scenarios', () => {
     const pc = d.votes('precommit', 0, null, ['v2', 'v3']);
     // 3 nil precommits: no block can reach a quorum in round 0 any more, so the precommit timeout
     // is 0 (timing only: see src/consensus/timeouts.ts).
-    expect(ofKind(pc, 'scheduleTimeout')).toEqual([{ kind: 'scheduleTimeout', height: H, round: 0, step: 'precommit', durationMs: 0 }]);
+    expect(ofKind(pc, 'scheduleTimeout')).toEqual([
+      { kind: 'scheduleTimeout', height: H, round: 0, step: 'precommit', durationMs: 0 },
+    ]);
     // A stale timeout (wrong round) is ignored.
     expect(d.feed({ kind: 'timeout', height: H, round: 3, step: 'precommit' })).toEqual([]);
     const r1 = d.feed({ kind: 'timeout', height: H, round: 0, step: 'precommit' });
     expect(d.state.round).toBe(1);
-    expect(ofKind(r1, 'scheduleTimeout')).toEqual([{ kind: 'scheduleTimeout', height: H, round: 1, step: 'propose', durationMs: 1500 }]);
+    expect(ofKind(r1, 'scheduleTimeout')).toEqual([
+      { kind: 'scheduleTimeout', height: H, round: 1, step: 'propose', durationMs: 1500 },
+    ]);
     expect(proposerFor(V4, H, 1)).toBe('v2');
-    const e = d.feed({ kind: 'proposal', height: H, round: 1, blockHash: 'C', polRound: -1, proposer: 'v2', valid: true });
+    const e = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 1,
+      blockHash: 'C',
+      polRound: -1,
+      proposer: 'v2',
+      valid: true,
+    });
     expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 1, blockHash: 'C', validator: 'v0' }]);
   });
 
@@ -89,12 +131,22 @@ describe('consensus scripted scenarios', () => {
     d.feed({ kind: 'timeout', height: H, round: 0, step: 'precommit' });
     expect(d.state.round).toBe(1);
     // Round 1: fresh proposal C (no POL) -> nil.
-    const e1 = d.feed({ kind: 'proposal', height: H, round: 1, blockHash: 'C', polRound: -1, proposer: 'v2', valid: true });
+    const e1 = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 1,
+      blockHash: 'C',
+      polRound: -1,
+      proposer: 'v2',
+      valid: true,
+    });
     expect(signed(e1)).toEqual([{ type: 'prevote', height: H, round: 1, blockHash: null, validator: 'v0' }]);
     d.votes('prevote', 1, 'C', ['v1', 'v2']);
     expect(d.state.lockedValue).toBe('B'); // v0's own nil + 2 for C: no polka
     // A polka for the round's proposal (even one v0 prevoted nil on) re-locks at the newer round (line 36).
-    expect(signed(d.votes('prevote', 1, 'C', ['v3']))).toEqual([{ type: 'precommit', height: H, round: 1, blockHash: 'C', validator: 'v0' }]);
+    expect(signed(d.votes('prevote', 1, 'C', ['v3']))).toEqual([
+      { type: 'precommit', height: H, round: 1, blockHash: 'C', validator: 'v0' },
+    ]);
     expect(d.state.lockedValue).toBe('C');
     expect(d.state.lockedRound).toBe(1);
   });
@@ -112,7 +164,15 @@ describe('consensus scripted scenarios', () => {
     d.votes('precommit', 1, null, ['v1', 'v2']);
     d.feed({ kind: 'timeout', height: H, round: 1, step: 'precommit' });
     // Round 2 (proposer v3) re-proposes C with POL round 0 -- there is no polka for C at 0: wait, then nil on timeout.
-    const e2 = d.feed({ kind: 'proposal', height: H, round: 2, blockHash: 'C', polRound: 0, proposer: 'v3', valid: true });
+    const e2 = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 2,
+      blockHash: 'C',
+      polRound: 0,
+      proposer: 'v3',
+      valid: true,
+    });
     expect(signed(e2)).toEqual([]);
     // Even a real polka for C at round 0 (older than the lock at 1) does not unlock.
     const e2b = d.votes('prevote', 0, 'C', ['v3']); // v1, v2 prevoted nil at 0 -> still no 2f+1 for C at 0
@@ -138,7 +198,15 @@ describe('consensus scripted scenarios', () => {
     d.feed({ kind: 'timeout', height: H, round: 1, step: 'precommit' });
     d.votes('prevote', 0, 'C', ['v1', 'v2', 'v3']);
     // Round 2: C re-proposed with POL round 0 (< lockedRound 1): the POL is real, but v0 stays on nil.
-    const e = d.feed({ kind: 'proposal', height: H, round: 2, blockHash: 'C', polRound: 0, proposer: 'v3', valid: true });
+    const e = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 2,
+      blockHash: 'C',
+      polRound: 0,
+      proposer: 'v3',
+      valid: true,
+    });
     expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 2, blockHash: null, validator: 'v0' }]);
   });
 
@@ -155,7 +223,15 @@ describe('consensus scripted scenarios', () => {
     d.votes('precommit', 1, null, ['v1', 'v2']);
     d.feed({ kind: 'timeout', height: H, round: 1, step: 'precommit' });
     expect(d.state.round).toBe(2);
-    const e = d.feed({ kind: 'proposal', height: H, round: 2, blockHash: 'C', polRound: 1, proposer: 'v3', valid: true });
+    const e = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 2,
+      blockHash: 'C',
+      polRound: 1,
+      proposer: 'v3',
+      valid: true,
+    });
     expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 2, blockHash: 'C', validator: 'v0' }]);
   });
 
@@ -173,7 +249,9 @@ describe('consensus scripted scenarios', () => {
     d.feed({ kind: 'timeout', height: H, round: 1, step: 'precommit' });
     const e = d.all.slice(before);
     expect(ofKind(e, 'buildProposal')).toEqual([]);
-    expect(ofKind(e, 'broadcastProposal')).toEqual([{ kind: 'broadcastProposal', height: H, round: 2, blockHash: 'B', polRound: 0 }]);
+    expect(ofKind(e, 'broadcastProposal')).toEqual([
+      { kind: 'broadcastProposal', height: H, round: 2, blockHash: 'B', polRound: 0 },
+    ]);
     expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 2, blockHash: 'B', validator: 'v3' }]);
   });
 
@@ -183,13 +261,26 @@ describe('consensus scripted scenarios', () => {
     expect(d.state.round).toBe(0);
     const e = d.votes('precommit', 3, null, ['v2']);
     expect(d.state.round).toBe(3);
-    expect(ofKind(e, 'scheduleTimeout')).toEqual([{ kind: 'scheduleTimeout', height: H, round: 3, step: 'propose', durationMs: 2500 }]);
+    expect(ofKind(e, 'scheduleTimeout')).toEqual([
+      { kind: 'scheduleTimeout', height: H, round: 3, step: 'propose', durationMs: 2500 },
+    ]);
     // v0 proposes in round 3.
     expect(ofKind(e, 'buildProposal')).toEqual([{ kind: 'buildProposal', height: H, round: 3 }]);
   });
 
   it('timeouts grow per round and are configurable', () => {
-    const d = new Driver(initialState({ timeouts: { proposeMs: 100, proposeDeltaMs: 10, prevoteMs: 50, prevoteDeltaMs: 5, precommitMs: 40, precommitDeltaMs: 4 } }));
+    const d = new Driver(
+      initialState({
+        timeouts: {
+          proposeMs: 100,
+          proposeDeltaMs: 10,
+          prevoteMs: 50,
+          prevoteDeltaMs: 5,
+          precommitMs: 40,
+          precommitDeltaMs: 4,
+        },
+      }),
+    );
     d.feed({ kind: 'start', height: H, validators: V4, self: 'v0' });
     const durations: number[] = [];
     for (let r = 0; r < 4; r++) {
@@ -209,13 +300,17 @@ describe('consensus scripted scenarios', () => {
     const d = started('v0');
     d.votes('prevote', 0, 'B', ['v2']);
     const s1 = d.state;
-    expect(step(s1, { kind: 'vote', vote: { type: 'prevote', height: H, round: 0, blockHash: 'B', validator: 'v2' } })).toEqual({ state: s1, effects: [] });
+    expect(
+      step(s1, { kind: 'vote', vote: { type: 'prevote', height: H, round: 0, blockHash: 'B', validator: 'v2' } }),
+    ).toEqual({ state: s1, effects: [] });
     const e = d.votes('prevote', 0, 'C', ['v2']);
-    expect(ofKind(e, 'evidence')).toEqual([{
-      kind: 'evidence',
-      a: { type: 'prevote', height: H, round: 0, blockHash: 'B', validator: 'v2' },
-      b: { type: 'prevote', height: H, round: 0, blockHash: 'C', validator: 'v2' },
-    }]);
+    expect(ofKind(e, 'evidence')).toEqual([
+      {
+        kind: 'evidence',
+        a: { type: 'prevote', height: H, round: 0, blockHash: 'B', validator: 'v2' },
+        b: { type: 'prevote', height: H, round: 0, blockHash: 'C', validator: 'v2' },
+      },
+    ]);
     expect(ofKind(d.votes('prevote', 0, 'C', ['v2']), 'evidence')).toEqual([]);
     expect(ofKind(d.votes('prevote', 0, null, ['v2']), 'evidence')).toHaveLength(1);
     // C and 'B' are no proposed blocks: only the first vote is kept; nil (second conflict) is kept.
@@ -263,7 +358,15 @@ describe('consensus scripted scenarios', () => {
     expect(ofKind(d.all, 'scheduleTimeout').at(-1)).toMatchObject({ round: 0, step: 'precommit' });
     // Round 1: locked on B, a fresh C gets nil.
     d.feed({ kind: 'timeout', height: H, round: 0, step: 'precommit' });
-    const e = d.feed({ kind: 'proposal', height: H, round: 1, blockHash: 'C', polRound: -1, proposer: 'v2', valid: true });
+    const e = d.feed({
+      kind: 'proposal',
+      height: H,
+      round: 1,
+      blockHash: 'C',
+      polRound: -1,
+      proposer: 'v2',
+      valid: true,
+    });
     expect(signed(e)).toEqual([{ type: 'prevote', height: H, round: 1, blockHash: null, validator: 'v1' }]);
   });
 

@@ -3,7 +3,14 @@
 // re-gossip their own current-height messages (as a real node's gossip does) and catch up on
 // a missed height by "block sync" (fetch a commit certificate from a peer that is ahead).
 import { hasQuorum, initialState, step, totalPower } from '../../src/consensus/index.js';
-import type { ConsensusEffect, ConsensusInput, ConsensusState, ConsensusTimeouts, Validator, Vote } from '../../src/consensus/index.js';
+import type {
+  ConsensusEffect,
+  ConsensusInput,
+  ConsensusState,
+  ConsensusTimeouts,
+  Validator,
+  Vote,
+} from '../../src/consensus/index.js';
 
 /** mulberry32: small, fast, good enough for scheduling. */
 export class Rng {
@@ -22,7 +29,14 @@ export class Rng {
   }
 }
 
-type ProposalMsg = { kind: 'proposal'; height: number; round: number; blockHash: string; polRound: number; proposer: string };
+type ProposalMsg = {
+  kind: 'proposal';
+  height: number;
+  round: number;
+  blockHash: string;
+  polRound: number;
+  proposer: string;
+};
 type Msg =
   | ProposalMsg
   | { kind: 'vote'; vote: Vote }
@@ -42,7 +56,8 @@ class Heap {
     return this.a.length;
   }
   private less(i: number, j: number): boolean {
-    const x = this.a[i]!, y = this.a[j]!;
+    const x = this.a[i]!,
+      y = this.a[j]!;
     return x.t < y.t || (x.t === y.t && x.seq < y.seq);
   }
   push(e: Event): void {
@@ -65,7 +80,8 @@ class Heap {
       a[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < a.length && this.less(l, m)) m = l;
         if (r < a.length && this.less(r, m)) m = r;
@@ -129,15 +145,30 @@ export interface SimResult {
 /** Current round, the previous one, the current proposal's POL round, the lock and valid rounds. */
 function relayable(st: ConsensusState): Msg[] {
   if (st.step === 'idle') return [];
-  const rounds = new Set([st.round, st.round - 1, st.proposals[st.round]?.polRound ?? -1, st.lockedRound, st.validRound]);
+  const rounds = new Set([
+    st.round,
+    st.round - 1,
+    st.proposals[st.round]?.polRound ?? -1,
+    st.lockedRound,
+    st.validRound,
+  ]);
   const out: Msg[] = [];
   for (const r of rounds) {
     if (r < 0) continue;
     const p = st.proposals[r];
-    if (p) out.push({ kind: 'proposal', height: st.height, round: r, blockHash: p.blockHash, polRound: p.polRound, proposer: p.proposer });
+    if (p)
+      out.push({
+        kind: 'proposal',
+        height: st.height,
+        round: r,
+        blockHash: p.blockHash,
+        polRound: p.polRound,
+        proposer: p.proposer,
+      });
     const rv = st.votes[r];
     if (!rv) continue;
-    for (const list of [...Object.values(rv.prevote), ...Object.values(rv.precommit)]) for (const vote of list) out.push({ kind: 'vote', vote });
+    for (const list of [...Object.values(rv.prevote), ...Object.values(rv.precommit)])
+      for (const vote of list) out.push({ kind: 'vote', vote });
   }
   return out;
 }
@@ -156,7 +187,12 @@ class SimNode {
   futureProposals: ProposalMsg[] = [];
   certs = new Map<number, { round: number; blockHash: string; precommits: Vote[] }>();
   lastSyncReq = new Map<number, number>();
-  constructor(readonly index: number, readonly id: string, readonly honest: boolean, timeouts?: Partial<ConsensusTimeouts>) {
+  constructor(
+    readonly index: number,
+    readonly id: string,
+    readonly honest: boolean,
+    timeouts?: Partial<ConsensusTimeouts>,
+  ) {
     this.state = initialState({ timeouts });
     this.report = { id, honest, commits: new Map(), commitTimes: new Map(), doubleSigns: [], evidence: [] };
   }
@@ -228,7 +264,10 @@ export function runSimulation(o: SimOptions): SimResult {
       for (let to = 0; to < n; to++) {
         if (to === node.index) continue;
         const blockHash = rng.next() < 0.6 ? p.blockHash : null;
-        sendTargeted(node, to, { kind: 'vote', vote: { type, height: p.height, round: p.round, blockHash, validator: node.id } });
+        sendTargeted(node, to, {
+          kind: 'vote',
+          vote: { type, height: p.height, round: p.round, blockHash, validator: node.id },
+        });
       }
     }
   };
@@ -274,7 +313,15 @@ export function runSimulation(o: SimOptions): SimResult {
     let power = 0;
     for (const v of precommits) {
       const val = o.validators.find((x) => x.id === v.validator);
-      if (!val || seen.has(v.validator) || v.type !== 'precommit' || v.height !== height || v.round !== round || v.blockHash !== blockHash) return false;
+      if (
+        !val ||
+        seen.has(v.validator) ||
+        v.type !== 'precommit' ||
+        v.height !== height ||
+        v.round !== round ||
+        v.blockHash !== blockHash
+      )
+        return false;
       seen.add(v.validator);
       power += val.power;
     }
@@ -284,10 +331,26 @@ export function runSimulation(o: SimOptions): SimResult {
   function handleEffect(node: SimNode, e: ConsensusEffect): void {
     switch (e.kind) {
       case 'buildProposal':
-        at(now + rng.int(1, 5), { type: 'input', node: node.index, input: { kind: 'proposalReady', height: e.height, round: e.round, blockHash: `b${e.height}.${e.round}.${node.id}` } });
+        at(now + rng.int(1, 5), {
+          type: 'input',
+          node: node.index,
+          input: {
+            kind: 'proposalReady',
+            height: e.height,
+            round: e.round,
+            blockHash: `b${e.height}.${e.round}.${node.id}`,
+          },
+        });
         break;
       case 'broadcastProposal':
-        emit(node, { kind: 'proposal', height: e.height, round: e.round, blockHash: e.blockHash, polRound: e.polRound, proposer: node.id });
+        emit(node, {
+          kind: 'proposal',
+          height: e.height,
+          round: e.round,
+          blockHash: e.blockHash,
+          polRound: e.polRound,
+          proposer: node.id,
+        });
         break;
       case 'signVote': {
         const key = `${e.vote.height}/${e.vote.round}/${e.vote.type}`;
@@ -297,13 +360,28 @@ export function runSimulation(o: SimOptions): SimResult {
         break;
       }
       case 'scheduleTimeout':
-        at(now + e.durationMs, { type: 'input', node: node.index, input: { kind: 'timeout', height: e.height, round: e.round, step: e.step } });
+        at(now + e.durationMs, {
+          type: 'input',
+          node: node.index,
+          input: { kind: 'timeout', height: e.height, round: e.round, step: e.step },
+        });
         break;
       case 'commit':
-        if (!certificateOk(e.height, e.round, e.blockHash, e.precommits)) violations.push(`${node.id}: bad commit certificate at ${e.height}`);
+        if (!certificateOk(e.height, e.round, e.blockHash, e.precommits))
+          violations.push(`${node.id}: bad commit certificate at ${e.height}`);
         recordCommit(node, e.height, e.round, e.blockHash, e.precommits);
         // The node persists the block, then starts the next height (after the remaining effects).
-        at(now, { type: 'input', node: node.index, input: { kind: 'start', height: e.height + 1, validators: o.validators, self: node.id, lastCommitRound: e.round } });
+        at(now, {
+          type: 'input',
+          node: node.index,
+          input: {
+            kind: 'start',
+            height: e.height + 1,
+            validators: o.validators,
+            self: node.id,
+            lastCommitRound: e.round,
+          },
+        });
         break;
       case 'evidence':
         node.report.evidence.push({ a: e.a, b: e.b });
@@ -337,7 +415,13 @@ export function runSimulation(o: SimOptions): SimResult {
         break;
       case 'syncReq': {
         const c = node.certs.get(msg.height);
-        if (c) at(now + o.syncDelayMs, { type: 'deliver', to: from, from: node.index, msg: { kind: 'syncResp', height: msg.height, ...c } });
+        if (c)
+          at(now + o.syncDelayMs, {
+            type: 'deliver',
+            to: from,
+            from: node.index,
+            msg: { kind: 'syncResp', height: msg.height, ...c },
+          });
         break;
       }
       case 'syncResp':

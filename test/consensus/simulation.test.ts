@@ -36,17 +36,19 @@ function check(r: SimResult, o: SimOptions): void {
     for (const v of values) expect(v.startsWith('bad'), `${ctx}: committed an invalid block`).toBe(false);
   }
   // LIVENESS: after GST every honest node commits every height (within the time limit).
-  for (const x of honest) for (let h = 1; h <= o.heights; h++) expect(x.commits.has(h), `${ctx}: ${x.id} missing height ${h}`).toBe(true);
+  for (const x of honest)
+    for (let h = 1; h <= o.heights; h++) expect(x.commits.has(h), `${ctx}: ${x.id} missing height ${h}`).toBe(true);
   // No honest node ever emits two signVote for one (height, round, type).
   for (const x of honest) expect(x.doubleSigns, `${ctx}: ${x.id}`).toEqual([]);
   // Evidence only ever names the Byzantine validator, and is a real conflicting pair.
   const byzId = r.nodes.find((x) => !x.honest)?.id;
-  for (const x of honest) for (const ev of x.evidence) {
-    expect(ev.a.validator, ctx).toBe(byzId);
-    expect(ev.b.validator, ctx).toBe(ev.a.validator);
-    expect([ev.b.height, ev.b.round, ev.b.type]).toEqual([ev.a.height, ev.a.round, ev.a.type]);
-    expect(ev.b.blockHash).not.toBe(ev.a.blockHash);
-  }
+  for (const x of honest)
+    for (const ev of x.evidence) {
+      expect(ev.a.validator, ctx).toBe(byzId);
+      expect(ev.b.validator, ctx).toBe(ev.a.validator);
+      expect([ev.b.height, ev.b.round, ev.b.type]).toEqual([ev.a.height, ev.a.round, ev.a.type]);
+      expect(ev.b.blockHash).not.toBe(ev.a.blockHash);
+    }
 }
 
 describe('consensus under a randomized network', () => {
@@ -72,14 +74,24 @@ describe('consensus under a randomized network', () => {
 
   it('long asynchronous period over 8 heights (many rounds before GST): safety and liveness over 200 seeds', () => {
     for (let seed = 5001; seed <= 5200; seed++) {
-      const o = { ...options(seed, V4, seed % 4, 8), gstMs: 8000 + (seed % 7) * 1000, dropBeforeGst: 0.1, maxDelayBeforeGstMs: 300, gossipEveryMs: 600 };
+      const o = {
+        ...options(seed, V4, seed % 4, 8),
+        gstMs: 8000 + (seed % 7) * 1000,
+        dropBeforeGst: 0.1,
+        maxDelayBeforeGstMs: 300,
+        gossipEveryMs: 600,
+      };
       check(runSimulation(o), o);
     }
   });
 
   it('weighted powers (3,2,2,1,1; Byzantine holds 2 of 9): safety and liveness over 40 seeds', () => {
     const vs: Validator[] = [
-      { id: 'w0', power: 3 }, { id: 'w1', power: 2 }, { id: 'w2', power: 2 }, { id: 'w3', power: 1 }, { id: 'w4', power: 1 },
+      { id: 'w0', power: 3 },
+      { id: 'w1', power: 2 },
+      { id: 'w2', power: 2 },
+      { id: 'w3', power: 1 },
+      { id: 'w4', power: 1 },
     ];
     for (let seed = 1001; seed <= 1040; seed++) {
       const o = options(seed, vs, 1 + (seed % 2), 2);

@@ -60,7 +60,11 @@ export class FakeRuntime implements Runtime {
     return {
       phase: 'Running',
       identity: { publicKey: toHex(pk), proofOfPossession: toHex(pop) },
-      endpoints: { api: `http://127.0.0.9:${n.port}`, p2p: `127.0.0.9:${n.port + 1000}`, metrics: `http://127.0.0.9:${n.port}/metrics` },
+      endpoints: {
+        api: `http://127.0.0.9:${n.port}`,
+        p2p: `127.0.0.9:${n.port + 1000}`,
+        metrics: `http://127.0.0.9:${n.port}/metrics`,
+      },
       ready: n.spec.mode === 'run',
     };
   }

@@ -35,7 +35,11 @@ describe('control-plane API rate limit', () => {
     expect(over.statusCode).toBe(429);
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     expect(over.json()).toEqual({
-      error: { code: 'RATE_LIMITED', message: expect.stringContaining('4 requests'), details: { limit: 4, windowMs: 60_000, retryAfterSeconds: expect.any(Number) } },
+      error: {
+        code: 'RATE_LIMITED',
+        message: expect.stringContaining('4 requests'),
+        details: { limit: 4, windowMs: 60_000, retryAfterSeconds: expect.any(Number) },
+      },
     });
     // limited before the token is looked up: no token is 429, not 401
     expect((await get('/v1/organizations')).statusCode).toBe(429);
@@ -53,11 +57,25 @@ describe('control-plane API rate limit', () => {
   });
 
   it('is configured by rateLimitMax / rateLimitWindowMs (CONSORTIA_RATE_LIMIT_*), 0 disabling it', async () => {
-    expect(loadControlPlaneConfig([], {})).toMatchObject({ rateLimitMax: RATE_LIMIT_DEFAULTS.max, rateLimitWindowMs: RATE_LIMIT_DEFAULTS.windowMs });
-    expect(loadControlPlaneConfig([], { CONSORTIA_RATE_LIMIT_MAX: '50', CONSORTIA_RATE_LIMIT_WINDOW_MS: '2000' })).toMatchObject({ rateLimitMax: 50, rateLimitWindowMs: 2000 });
+    expect(loadControlPlaneConfig([], {})).toMatchObject({
+      rateLimitMax: RATE_LIMIT_DEFAULTS.max,
+      rateLimitWindowMs: RATE_LIMIT_DEFAULTS.windowMs,
+    });
+    expect(
+      loadControlPlaneConfig([], { CONSORTIA_RATE_LIMIT_MAX: '50', CONSORTIA_RATE_LIMIT_WINDOW_MS: '2000' }),
+    ).toMatchObject({ rateLimitMax: 50, rateLimitWindowMs: 2000 });
     const off = await buildServer({ store, rateLimit: { max: 0, windowMs: 1000 } });
     try {
-      for (let i = 0; i < 20; i++) expect((await off.app.inject({ method: 'GET', url: '/v1/organizations', headers: { authorization: `Bearer ${admin}` } })).statusCode).toBe(200);
+      for (let i = 0; i < 20; i++)
+        expect(
+          (
+            await off.app.inject({
+              method: 'GET',
+              url: '/v1/organizations',
+              headers: { authorization: `Bearer ${admin}` },
+            })
+          ).statusCode,
+        ).toBe(200);
     } finally {
       await off.app.close();
     }

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTx, generateKeyPair, signTx } from '../../src/chain/index.js';
 import { encodeLengthPrefixed } from '../../src/node/rpc/routes/txs.js';
-import { ChainNet, waitUntil, type NodeHandle } from './support/chain-net.js';
+import { ChainNet, waitUntil, type NodeHandle } from '../harness/chain-net.js';
 
 /**
  * Abusive API requests against two validators of a real 4-validator chain, all at once: batches
@@ -24,38 +24,61 @@ const MAX_FINALITY_GAP_MS = 8 * BLOCK_INTERVAL_MS;
 const ROUNDS = 3;
 
 const net = new ChainNet({ validators: 4, params: { blockIntervalMs: BLOCK_INTERVAL_MS } });
-beforeAll(async () => { await net.init(); await net.startAll(); await net.waitHeight(net.nodes, 2); }, 120_000);
-afterAll(async () => { await net.stop(); });
+beforeAll(async () => {
+  await net.init();
+  await net.startAll();
+  await net.waitHeight(net.nodes, 2);
+}, 120_000);
+afterAll(async () => {
+  await net.stop();
+});
 
 /**
  * POST a batch with node:http. A body over the limit is refused by its Content-Length: the node
  * answers 413 at once and closes, which races with sending the body (the client sees EPIPE instead
  * of the answer), so with `headersFirst` the body follows only if no answer came within 5 s.
  */
-function post(n: NodeHandle, body: Buffer | string, opts: { json?: boolean; headersFirst?: boolean } = {}): Promise<{ status: number; body: any; ms: number }> {
+function post(
+  n: NodeHandle,
+  body: Buffer | string,
+  opts: { json?: boolean; headersFirst?: boolean } = {},
+): Promise<{ status: number; body: any; ms: number }> {
   const t0 = performance.now();
   const payload = typeof body === 'string' ? Buffer.from(body) : body;
   return new Promise((resolve, reject) => {
     let answered = false;
     let later: NodeJS.Timeout | undefined;
-    const req = request(`${n.api}/v1/txs/batch`, {
-      method: 'POST',
-      headers: { 'content-type': opts.json ? 'application/json' : 'application/octet-stream', 'content-length': payload.length },
-      timeout: 120_000,
-    }, (res) => {
-      answered = true;
-      clearTimeout(later);
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        let parsed: unknown = null;
-        try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* no JSON body */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed, ms: Math.round(performance.now() - t0) });
-        req.destroy();
-      });
+    const req = request(
+      `${n.api}/v1/txs/batch`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': opts.json ? 'application/json' : 'application/octet-stream',
+          'content-length': payload.length,
+        },
+        timeout: 120_000,
+      },
+      (res) => {
+        answered = true;
+        clearTimeout(later);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: unknown = null;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            /* no JSON body */
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, ms: Math.round(performance.now() - t0) });
+          req.destroy();
+        });
+      },
+    );
+    req.on('error', (err) => {
+      if (!answered) reject(err);
     });
-    req.on('error', (err) => { if (!answered) reject(err); });
     if (opts.headersFirst) {
       req.flushHeaders();
       later = setTimeout(() => req.end(payload), 5_000);
@@ -83,7 +106,13 @@ function watchFinality(nodes: NodeHandle[]): { stop: () => Promise<{ maxGapMs: n
     }
     maxGapMs = Math.max(maxGapMs, Date.now() - last.at); // a stall still going on counts too
   })();
-  return { stop: async () => { running = false; await loop; return { maxGapMs, heights: last.h - first }; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { maxGapMs, heights: last.h - first };
+    },
+  };
 }
 
 describe('abusive requests do not stall finality', () => {
@@ -94,9 +123,17 @@ describe('abusive requests do not stall finality', () => {
     // well-formed txs signed by the wrong key, one signer each at nonce 0: nothing refuses them
     // before the signature check, so each costs a verify
     const key = generateKeyPair();
-    const wrongSig = (): Uint8Array => encodeTx(signTx({ chainId: net.chainId, signer: generateKeyPair().publicKey, nonce: 0, body: { type: 'create_account' } }, key.secretKey));
+    const wrongSig = (): Uint8Array =>
+      encodeTx(
+        signTx(
+          { chainId: net.chainId, signer: generateKeyPair().publicKey, nonce: 0, body: { type: 'create_account' } },
+          key.secretKey,
+        ),
+      );
     const verifyHeavy = Buffer.from(encodeLengthPrefixed(Array.from({ length: TXS_PER_BATCH_MAX }, wrongSig)));
-    const tinyAtLimit = Buffer.from(encodeLengthPrefixed(Array.from({ length: TXS_PER_BATCH_MAX }, (_, i) => new Uint8Array([i & 0xff, 1]))));
+    const tinyAtLimit = Buffer.from(
+      encodeLengthPrefixed(Array.from({ length: TXS_PER_BATCH_MAX }, (_, i) => new Uint8Array([i & 0xff, 1]))),
+    );
     const emptyItems800k = Buffer.alloc(800_000); // 200k zero-length items
     const overBody = Buffer.alloc(BATCH_BODY_BYTES_MAX + 1024);
     const jsonTooMany = JSON.stringify(Array.from({ length: 200_000 }, () => ''));
@@ -108,17 +145,24 @@ describe('abusive requests do not stall finality', () => {
     await new Promise((r) => setTimeout(r, 1000)); // some calm first: the gap also covers the run-up
 
     const results: { kind: string; status: number; body: any; ms: number }[] = [];
-    const send = async (kind: string, n: NodeHandle, body: Buffer | string, opts: { json?: boolean; headersFirst?: boolean } = {}): Promise<void> => {
+    const send = async (
+      kind: string,
+      n: NodeHandle,
+      body: Buffer | string,
+      opts: { json?: boolean; headersFirst?: boolean } = {},
+    ): Promise<void> => {
       results.push({ kind, ...(await post(n, body, opts)) });
     };
     for (let round = 0; round < ROUNDS; round++) {
-      await Promise.all(targets.flatMap((n) => [
-        send('emptyItems800k', n, emptyItems800k),
-        send('jsonTooMany', n, jsonTooMany, { json: true }),
-        send('overBody', n, overBody, { headersFirst: true }),
-        send('tinyAtLimit', n, tinyAtLimit),
-        send('verifyHeavy', n, verifyHeavy),
-      ]));
+      await Promise.all(
+        targets.flatMap((n) => [
+          send('emptyItems800k', n, emptyItems800k),
+          send('jsonTooMany', n, jsonTooMany, { json: true }),
+          send('overBody', n, overBody, { headersFirst: true }),
+          send('tinyAtLimit', n, tinyAtLimit),
+          send('verifyHeavy', n, verifyHeavy),
+        ]),
+      );
     }
     // and a few blocks after the last answer
     const h = await net.height(watched[0]!);
@@ -126,25 +170,35 @@ describe('abusive requests do not stall finality', () => {
     const { maxGapMs, heights } = await watch.stop();
     const lagS = await Promise.all(targets.map((n) => net.metric(n, LAG, 'stat="max"')));
     const summary = results.map((r) => `${r.kind}:${r.status}:${r.ms}ms`).join(' ');
-    console.log(`abuse: max finality gap ${maxGapMs} ms over ${heights} heights (from ${heightBefore}); attacked nodes' longest event-loop stall ${lagS.map((x) => `${Math.round(x * 1000)} ms`).join(', ')}; ${summary}`);
+    console.log(
+      `abuse: max finality gap ${maxGapMs} ms over ${heights} heights (from ${heightBefore}); attacked nodes' longest event-loop stall ${lagS.map((x) => `${Math.round(x * 1000)} ms`).join(', ')}; ${summary}`,
+    );
 
     expect(maxGapMs, `finality stood still for ${maxGapMs} ms`).toBeLessThan(MAX_FINALITY_GAP_MS);
     for (const lag of lagS) expect(lag * 1000).toBeLessThan(MAX_FINALITY_GAP_MS);
 
     for (const r of results.filter((x) => x.kind === 'emptyItems800k' || x.kind === 'jsonTooMany')) {
       expect(r.status, `${r.kind}`).toBe(413);
-      expect(r.body?.error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { limit: TXS_PER_BATCH_MAX, unit: 'txs' } });
+      expect(r.body?.error).toMatchObject({
+        code: 'BATCH_TOO_LARGE',
+        details: { limit: TXS_PER_BATCH_MAX, unit: 'txs' },
+      });
     }
     for (const r of results.filter((x) => x.kind === 'overBody')) {
       expect(r.status).toBe(413);
-      expect(r.body.error).toMatchObject({ code: 'BODY_TOO_LARGE', details: { limit: BATCH_BODY_BYTES_MAX, unit: 'bytes' } });
+      expect(r.body.error).toMatchObject({
+        code: 'BODY_TOO_LARGE',
+        details: { limit: BATCH_BODY_BYTES_MAX, unit: 'bytes' },
+      });
     }
     for (const r of results.filter((x) => x.kind === 'tinyAtLimit' || x.kind === 'verifyHeavy')) {
       expect(r.status, `${r.kind}`).toBe(200);
       expect(r.body.results).toHaveLength(TXS_PER_BATCH_MAX);
       expect(r.body.accepted).toBe(0);
     }
-    expect(results.filter((x) => x.kind === 'verifyHeavy').flatMap((r) => r.body.results.map((i: any) => i.error.code))).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE'));
+    expect(
+      results.filter((x) => x.kind === 'verifyHeavy').flatMap((r) => r.body.results.map((i: any) => i.error.code)),
+    ).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE'));
 
     // the attacked nodes still answer promptly and agree with the others
     for (const n of targets) expect((await net.status(n))?.height).toBeGreaterThan(heightBefore);

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { builtArtifactsPresent, ROOT } from './support/cp-harness.js';
+import { builtArtifactsPresent, ROOT } from '../harness/cp-harness.js';
 
 const run = promisify(execFile);
 const SCRIPT = join(ROOT, '.ci/tools/schemathesis.sh');

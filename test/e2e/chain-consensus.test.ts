@@ -1,12 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChainNet, waitUntil } from './support/chain-net.js';
+import { ChainNet, waitUntil } from '../harness/chain-net.js';
 
 // 4 validators + 1 registered (non-validator) node that joins later with an empty data dir.
 const net = new ChainNet({ validators: 4, extraNodes: 1 });
 
-beforeAll(async () => { await net.init(); await net.startAll(); }, 60_000);
+beforeAll(async () => {
+  await net.init();
+  await net.startAll();
+}, 60_000);
 afterAll(async () => {
-  if (process.env.CHAIN_E2E_LOGS) for (const n of net.nodes) console.log(`--- node${n.index}\n` + net.dumpLogs(n.index));
+  if (process.env.CHAIN_E2E_LOGS)
+    for (const n of net.nodes) console.log(`--- node${n.index}\n` + net.dumpLogs(n.index));
   await net.stop();
 });
 

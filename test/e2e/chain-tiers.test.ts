@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, toHex } from '../../src/chain/index.js';
-import { ChainNet, waitUntil, type NodeHandle } from './support/chain-net.js';
-import { LyingProxy } from './support/lying-proxy.js';
-import { TxLoad } from './support/tx-load.js';
+import { ChainNet, waitUntil, type NodeHandle } from '../harness/chain-net.js';
+import { LyingProxy } from '../harness/lying-proxy.js';
+import { TxLoad } from '../harness/tx-load.js';
 
 /**
  * Tiered storage with real processes: 4 validators, a super (archive), an ordinary node with a
@@ -14,17 +14,26 @@ const RETENTION = 150;
 const [SUPER, ORD, JOINER, LIGHT] = [4, 5, 6, 7];
 
 const alice = generateKeyPair(); // the light node's followed account (receives part of the load)
-const net = new ChainNet({ validators: 4, extraNodes: 4, params: { blockIntervalMs: 50 }, nodeConfig: (n) => roleConfig(n) });
+const net = new ChainNet({
+  validators: 4,
+  extraNodes: 4,
+  params: { blockIntervalMs: 50 },
+  nodeConfig: (n) => roleConfig(n),
+});
 const load = new TxLoad(net.chainId, 32, alice.publicKey);
 const proxy = new LyingProxy('', net.chainId);
-net.opts.accounts = [...load.genesisAccounts(), { publicKey: alice.publicKey, balances: [{ asset: 'USD', amount: 5n }] }];
+net.opts.accounts = [
+  ...load.genesisAccounts(),
+  { publicKey: alice.publicKey, balances: [{ asset: 'USD', amount: 5n }] },
+];
 
 function roleConfig(n: NodeHandle): Record<string, unknown> {
   const api = (i: number): string => `http://${net.nodes[i]!.host}:${net.nodes[i]!.apiPort}`;
   if (n.index === SUPER) return { role: 'super' };
   if (n.index === ORD) return { role: 'ordinary', retentionBlocks: RETENTION };
   if (n.index === JOINER) return { role: 'ordinary', retentionBlocks: RETENTION, syncFrom: [api(ORD)] };
-  if (n.index === LIGHT) return { role: 'light', syncFrom: [proxy.url, api(SUPER)], followAccounts: [toHex(alice.publicKey)], peers: [] };
+  if (n.index === LIGHT)
+    return { role: 'light', syncFrom: [proxy.url, api(SUPER)], followAccounts: [toHex(alice.publicKey)], peers: [] };
   return {};
 }
 
@@ -44,7 +53,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   load.stop();
-  if (process.env.CHAIN_E2E_LOGS) for (const n of net.nodes) console.log(`--- node${n.index}\n` + net.dumpLogs(n.index));
+  if (process.env.CHAIN_E2E_LOGS)
+    for (const n of net.nodes) console.log(`--- node${n.index}\n` + net.dumpLogs(n.index));
   await net.stop();
   await proxy.stop();
 });
@@ -54,7 +64,11 @@ describe('tiered storage: super, ordinary, light', () => {
     await waitUntil(async () => (await net.height(node(LIGHT))) >= 20, 60_000, 'light node following headers');
     const rejected0 = await net.metric(node(LIGHT), 'consortia_light_rejected_proofs_total');
     proxy.mode = 'forge-header';
-    await waitUntil(async () => (await net.metric(node(LIGHT), 'consortia_light_rejected_proofs_total')) > rejected0, 30_000, 'forged header rejected');
+    await waitUntil(
+      async () => (await net.metric(node(LIGHT), 'consortia_light_rejected_proofs_total')) > rejected0,
+      30_000,
+      'forged header rejected',
+    );
     expect(proxy.lies).toBeGreaterThan(0);
     // the light node went on with the honest super node, and its headers are the real ones
     const h = await net.height(node(LIGHT));
@@ -65,7 +79,11 @@ describe('tiered storage: super, ordinary, light', () => {
 
     proxy.mode = 'tamper-proof';
     const rejected1 = await net.metric(node(LIGHT), 'consortia_light_rejected_proofs_total');
-    await waitUntil(async () => (await net.metric(node(LIGHT), 'consortia_light_rejected_proofs_total')) > rejected1, 40_000, 'tampered proof rejected');
+    await waitUntil(
+      async () => (await net.metric(node(LIGHT), 'consortia_light_rejected_proofs_total')) > rejected1,
+      40_000,
+      'tampered proof rejected',
+    );
     proxy.mode = 'honest';
     expect(await net.metric(node(LIGHT), 'consortia_light_verified_headers_total')).toBeGreaterThan(20);
   });
@@ -76,15 +94,29 @@ describe('tiered storage: super, ordinary, light', () => {
       samples.push({ height, super: await bytes(SUPER), ordinary: await bytes(ORD), light: await bytes(LIGHT) });
     };
     let joined = false;
-    await waitUntil(async () => {
-      const h = await net.height(node(SUPER));
-      if (!joined && h >= BLOCKS / 2) { joined = true; net.start(JOINER); } // joins from a snapshot mid-run
-      if (samples.length === 0 || h - samples[samples.length - 1]!.height >= 150) await sample();
-      return h >= BLOCKS;
-    }, 420_000, `${BLOCKS} blocks`);
+    await waitUntil(
+      async () => {
+        const h = await net.height(node(SUPER));
+        if (!joined && h >= BLOCKS / 2) {
+          joined = true;
+          net.start(JOINER);
+        } // joins from a snapshot mid-run
+        if (samples.length === 0 || h - samples[samples.length - 1]!.height >= 150) await sample();
+        return h >= BLOCKS;
+      },
+      420_000,
+      `${BLOCKS} blocks`,
+    );
     await sample();
     load.stop();
-    console.log('[tiers] samples', JSON.stringify(samples.map((x) => [x.height, x.super, x.ordinary, x.light])), 'load sent', load.sent, 'refused', load.refused);
+    console.log(
+      '[tiers] samples',
+      JSON.stringify(samples.map((x) => [x.height, x.super, x.ordinary, x.light])),
+      'load sent',
+      load.sent,
+      'refused',
+      load.refused,
+    );
     expect(load.sent).toBeGreaterThan(BLOCKS * 5);
     const full = samples.filter((s) => s.height >= RETENTION * 4);
     const first = full[0]!;
@@ -95,7 +127,14 @@ describe('tiered storage: super, ordinary, light', () => {
     const half = Math.floor(full.length / 2);
     const ordTrend = mean(full.slice(half).map((s) => s.ordinary)) - mean(full.slice(0, half).map((s) => s.ordinary));
     const superTrend = mean(full.slice(half).map((s) => s.super)) - mean(full.slice(0, half).map((s) => s.super));
-    console.log('[tiers] after the window filled: super grew', superGrowth, 'bytes (trend', superTrend, '); ordinary trend', ordTrend);
+    console.log(
+      '[tiers] after the window filled: super grew',
+      superGrowth,
+      'bytes (trend',
+      superTrend,
+      '); ordinary trend',
+      ordTrend,
+    );
     expect(superGrowth).toBeGreaterThan(2_000_000);
     expect(ordTrend).toBeLessThan(superTrend * 0.25); // flat while the archive grows
     expect(Math.max(...full.map((s) => s.ordinary))).toBeLessThan(last.super);
@@ -128,19 +167,30 @@ describe('tiered storage: super, ordinary, light', () => {
     await net.waitHeight([node(JOINER)], head, 120_000);
     const s = await net.status(node(JOINER));
     expect(s!.storage!.lowestHeight).toBeGreaterThan(BLOCKS / 2 - 50); // started at the snapshot, no replay
-    const [a, b] = await Promise.all([net.get(node(JOINER), `/v1/blocks/${head}/header`), net.get(node(SUPER), `/v1/blocks/${head}/header`)]);
+    const [a, b] = await Promise.all([
+      net.get(node(JOINER), `/v1/blocks/${head}/header`),
+      net.get(node(SUPER), `/v1/blocks/${head}/header`),
+    ]);
     expect(a.body.header.stateRoot).toBe(b.body.header.stateRoot);
     expect(a.body.hash).toBe(b.body.hash);
-    await waitUntil(async () => (await net.height(node(JOINER))) === (await net.height(node(SUPER))), 20_000, 'joiner at head');
+    await waitUntil(
+      async () => (await net.height(node(JOINER))) === (await net.height(node(SUPER))),
+      20_000,
+      'joiner at head',
+    );
   });
 
   it('the light node verifies its followed account balance against a verified header', async () => {
     const pk = toHex(alice.publicKey);
     let light: { status: number; body: any } | null = null;
-    await waitUntil(async () => {
-      light = await net.get(node(LIGHT), `/v1/accounts/${pk}`);
-      return light.status === 200 && light.body.height >= BLOCKS;
-    }, 60_000, 'light account state at the final height');
+    await waitUntil(
+      async () => {
+        light = await net.get(node(LIGHT), `/v1/accounts/${pk}`);
+        return light.status === 200 && light.body.height >= BLOCKS;
+      },
+      60_000,
+      'light account state at the final height',
+    );
     const l = light!.body;
     const archive = await net.get(node(SUPER), `/v1/accounts/${pk}?height=${l.height}`);
     expect(l.stateRoot).toBe(archive.body.stateRoot);

@@ -1,23 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTx, encodeTx, fromHex, generateKeyPair, signTx, toHex, type Tx } from '../../src/chain/index.js';
-import { ChainNet } from './support/chain-net.js';
+import { ChainNet } from '../harness/chain-net.js';
 
 const alice = generateKeyPair();
 const bob = generateKeyPair();
-const net = new ChainNet({ validators: 4, accounts: [
-  { publicKey: alice.publicKey, balances: [{ asset: 'USD', amount: 1_000n }] },
-  { publicKey: bob.publicKey, balances: [{ asset: 'USD', amount: 1n }] },
-] });
+const net = new ChainNet({
+  validators: 4,
+  accounts: [
+    { publicKey: alice.publicKey, balances: [{ asset: 'USD', amount: 1_000n }] },
+    { publicKey: bob.publicKey, balances: [{ asset: 'USD', amount: 1n }] },
+  ],
+});
 
-beforeAll(async () => { await net.init(); await net.startAll(); }, 60_000);
-afterAll(async () => { await net.stop(); });
+beforeAll(async () => {
+  await net.init();
+  await net.startAll();
+}, 60_000);
+afterAll(async () => {
+  await net.stop();
+});
 
 function transfer(nonce: number, amount: bigint, memoPad = 0): Tx {
-  return signTx({ chainId: net.chainId, signer: alice.publicKey, nonce, body: { type: 'transfer', asset: 'USD', to: bob.publicKey, amount } }, alice.secretKey);
+  return signTx(
+    {
+      chainId: net.chainId,
+      signer: alice.publicKey,
+      nonce,
+      body: { type: 'transfer', asset: 'USD', to: bob.publicKey, amount },
+    },
+    alice.secretKey,
+  );
 }
 async function submit(n: number, tx: Uint8Array, wait = false): Promise<{ status: number; body: Record<string, any> }> {
   const r = await fetch(`${net.nodes[n]!.api}/v1/txs${wait ? '?wait=commit&timeoutMs=15000' : ''}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: toHex(tx) }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tx: toHex(tx) }),
   });
   return { status: r.status, body: (await r.json()) as Record<string, any> };
 }
@@ -44,11 +62,24 @@ describe('tx admission over the node API', () => {
     const r2 = await submit(1, encodeTx(transfer(0, 7n))); // nonce 0 already used
     expect(r2.status).toBe(422);
     expect(r2.body.error.code).toBe('BAD_NONCE');
-    const huge = signTx({ chainId: net.chainId, signer: alice.publicKey, nonce: 1, body: { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(1000) } }, alice.secretKey);
-    const big = new Uint8Array(70_000); big.set(encodeTx(huge));
+    const huge = signTx(
+      {
+        chainId: net.chainId,
+        signer: alice.publicKey,
+        nonce: 1,
+        body: { type: 'anchor', hash: new Uint8Array(32), metadata: 'x'.repeat(1000) },
+      },
+      alice.secretKey,
+    );
+    const big = new Uint8Array(70_000);
+    big.set(encodeTx(huge));
     const r3 = await submit(1, big);
     expect([400, 413]).toContain(r3.status);
-    const r4 = await fetch(`${net.nodes[1]!.api}/v1/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: 'zz' }) });
+    const r4 = await fetch(`${net.nodes[1]!.api}/v1/txs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tx: 'zz' }),
+    });
     expect(r4.status).toBe(400);
     // nothing changed: same nonce and balance a few blocks later, mempool empty
     const h = await net.height(net.nodes[1]!);
@@ -65,7 +96,9 @@ describe('tx admission over the node API', () => {
     const seen: { height: number; index: number; nonce: number }[] = [];
     let q = 'fromHeight=1';
     for (let i = 0; i < 10 && q; i++) {
-      const page = (await (await fetch(`${net.nodes[2]!.api}/v1/accounts/${toHex(alice.publicKey)}/txs?${q}&limit=1`)).json()) as { txs: any[]; next: { fromHeight: number; fromIndex: number } | null };
+      const page = (await (
+        await fetch(`${net.nodes[2]!.api}/v1/accounts/${toHex(alice.publicKey)}/txs?${q}&limit=1`)
+      ).json()) as { txs: any[]; next: { fromHeight: number; fromIndex: number } | null };
       expect(page.txs.length).toBeLessThanOrEqual(1);
       for (const t of page.txs) seen.push({ height: t.height, index: t.index, nonce: decodeTx(fromHex(t.tx)).nonce });
       q = page.next ? `fromHeight=${page.next.fromHeight}&fromIndex=${page.next.fromIndex}` : '';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './support/cp-api.js';
-import { builtArtifactsPresent, CLI_MAIN, startControlPlane, type ControlPlane } from './support/cp-harness.js';
+import { waitFor } from '../harness/cp-api.js';
+import { builtArtifactsPresent, CLI_MAIN, startControlPlane, type ControlPlane } from '../harness/cp-harness.js';
 import { existsSync } from 'node:fs';
 
 const run = promisify(execFile);
@@ -29,7 +29,10 @@ describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plan
 
   async function cli(args: string[], token?: string): Promise<{ code: number; out: string; err: string }> {
     try {
-      const r = await run(process.execPath, [CLI_MAIN, '--home', home, ...(token ? ['--token', token] : []), ...args], { timeout: 120_000, env: { ...process.env, CONSORTIA_HOME: '' } });
+      const r = await run(process.execPath, [CLI_MAIN, '--home', home, ...(token ? ['--token', token] : []), ...args], {
+        timeout: 120_000,
+        env: { ...process.env, CONSORTIA_HOME: '' },
+      });
       return { code: 0, out: r.stdout, err: r.stderr };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -57,8 +60,27 @@ describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plan
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--threshold');
 
-    const c = await json(['consortium', 'create', '--name', 'trade', '--founders', `${a.id},${b.id}`, '--block-interval-ms', '200', '--threshold', '50', '--proposal-duration', '60'], ta);
-    const nodes = await json(['node', 'create', c.id, '--org', a.id, '--role', 'validator', '--wait', '--timeout', '60'], ta);
+    const c = await json(
+      [
+        'consortium',
+        'create',
+        '--name',
+        'trade',
+        '--founders',
+        `${a.id},${b.id}`,
+        '--block-interval-ms',
+        '200',
+        '--threshold',
+        '50',
+        '--proposal-duration',
+        '60',
+      ],
+      ta,
+    );
+    const nodes = await json(
+      ['node', 'create', c.id, '--org', a.id, '--role', 'validator', '--wait', '--timeout', '60'],
+      ta,
+    );
     expect(nodes[0].status.phase).toBe('Running');
     const started = await cli(['ceremony', 'start', c.id, '--wait', '--timeout', '60'], ta);
     expect(started.code).toBe(0);
@@ -80,26 +102,52 @@ describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plan
     expect(verified.code).toBe(0);
     expect(verified.out).toContain('transcript OK');
 
-    const d = await json(['org', 'create', '--name', 'initech', '--admin-key', '11'.repeat(32)]);
+    await json(['keys', 'create', '--org', 'initech']);
+    const d = await json(['org', 'create', '--name', 'initech', '--key-org', 'initech']);
+    const td = (await json(['token', 'create', '--org', d.id, '--name', 'ops', '--role', 'org-admin'])).token as string;
     const p = await json(['proposal', 'create', c.id, '--invite', d.id], ta);
     expect(p.status).toBe('IN_PROGRESS');
     await json(['vote', c.id, p.id, '--yes', '--member', a.id, '--key-org', 'acme'], ta);
     const after = await json(['vote', c.id, p.id, '--yes', '--member', b.id, '--key-org', 'globex'], tb);
-    expect(['APPROVED', 'EXECUTED']).toContain(after.status);
-    const members = await json(['member', 'list', c.id], ta);
-    expect(members.map((m: any) => m.memberId)).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(after.status).toBe('APPROVED');
+    // approved, and it joins once it accepts: the invitee finds the invitation and signs its answer
+    const invitations = await json(['invitation', 'list', '--org', d.id], td);
+    expect(invitations.map((x: any) => x.id)).toEqual([p.id]);
+    const accepted = await json(['invitation', 'accept', c.id, p.id, '--org', d.id, '--key-org', 'initech'], td);
+    expect(accepted.invitation.status).toBe('ACCEPTED');
+    const members = await waitFor(
+      'the invitee is a member',
+      async () => {
+        const m = await json(['member', 'list', c.id], ta);
+        return m.some((x: any) => x.memberId === d.id) ? m : undefined;
+      },
+      60_000,
+      1000,
+    );
+    expect(members.map((m: any) => m.memberId)).toEqual(expect.arrayContaining([a.id, b.id, d.id]));
 
     // after genesis, B's ordinary node joins only once B signed its registration (client-side) and the chain executed it
-    const [ord] = await json(['node', 'create', c.id, '--org', b.id, '--role', 'ordinary', '--retention-blocks', '500'], tb);
+    const [ord] = await json(
+      ['node', 'create', c.id, '--org', b.id, '--role', 'ordinary', '--retention-blocks', '500'],
+      tb,
+    );
     expect(ord.mode).toBe('keygen');
-    const reg = await json(['node', 'register', c.id, ord.id, '--member', b.id, '--key-org', 'globex', '--timeout', '90'], tb);
+    const reg = await json(
+      ['node', 'register', c.id, ord.id, '--member', b.id, '--key-org', 'globex', '--timeout', '90'],
+      tb,
+    );
     expect(reg.registration.status).toBe('REGISTERED');
     const joined = await json(['node', 'wait', c.id, '--ready', '--timeout', '90'], tb);
     expect(joined.find((n: any) => n.id === ord.id).status.ready).toBe(true);
-    const synced = await waitFor('ordinary node synced', async () => {
-      const n = await json(['node', 'show', c.id, ord.id], tb);
-      return (n.status.height ?? 0) > 0 ? n : undefined;
-    }, 30_000, 1000);
+    const synced = await waitFor(
+      'ordinary node synced',
+      async () => {
+        const n = await json(['node', 'show', c.id, ord.id], tb);
+        return (n.status.height ?? 0) > 0 ? n : undefined;
+      },
+      30_000,
+      1000,
+    );
     expect(synced.mode).toBe('run');
 
     // platform operations: a member cannot roll images or delete; the platform admin can
@@ -109,12 +157,21 @@ describe.skipIf(!builtArtifactsPresent() || !existsSync(CLI_MAIN))('control plan
     const badImage = await cli(['consortium', 'set-image', c.id, 'Not An Image']);
     expect(badImage.code).toBe(1);
     expect(badImage.err).toContain('nodeImage');
-    expect((await json(['consortium', 'set-image', c.id, 'registry.example/consortia-node:2.1.0'])).nodeImage).toBe('registry.example/consortia-node:2.1.0');
+    // its nodes are local processes: an image would change nothing, so it is refused, saying why
+    const localImage = await cli(['consortium', 'set-image', c.id, 'registry.example/consortia-node:2.1.0']);
+    expect(localImage.code).toBe(1);
+    expect(localImage.err).toContain('INVALID_STATE');
+    expect(localImage.err).toContain('local processes');
     expect((await json(['consortium', 'delete', c.id])).status).toBe('DELETING');
-    const gone = await waitFor('consortium deleted', async () => {
-      const x = await json(['consortium', 'show', c.id]);
-      return x.status === 'DELETED' ? x : undefined;
-    }, 60_000, 1000);
+    const gone = await waitFor(
+      'consortium deleted',
+      async () => {
+        const x = await json(['consortium', 'show', c.id]);
+        return x.status === 'DELETED' ? x : undefined;
+      },
+      60_000,
+      1000,
+    );
     expect(gone.status).toBe('DELETED');
     expect((await json(['node', 'list', c.id])).every((n: any) => n.status.phase === 'Deleted')).toBe(true);
   });

@@ -12,11 +12,16 @@ import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_PARAMS, fromHex, generateKeyPair, sealedGenesisToJSON, signGenesisApproval, type Genesis,
+  DEFAULT_PARAMS,
+  fromHex,
+  generateKeyPair,
+  sealedGenesisToJSON,
+  signGenesisApproval,
+  type Genesis,
 } from '../../src/chain/index.js';
 import { ChainStore } from '../../src/node/store/index.js';
-import { builtArtifactsPresent, startControlPlane, type ControlPlane } from './support/cp-harness.js';
-import { client, createOrg, signedApproval, waitFor, type Call, type OrgHandle } from './support/cp-api.js';
+import { builtArtifactsPresent, startControlPlane, type ControlPlane } from '../harness/cp-harness.js';
+import { client, createOrg, signedApproval, waitFor, type Call, type OrgHandle } from '../harness/cp-api.js';
 
 const present = builtArtifactsPresent();
 
@@ -25,19 +30,35 @@ const PROVISION_TIMEOUT_MS = 90_000;
 const CHAIN_TIMEOUT_MS = 90_000;
 const STATUS_TIMEOUT_MS = 60_000;
 
-interface Identity { publicKey: string; proofOfPossession: string; chainId: string }
+interface Identity {
+  publicKey: string;
+  proofOfPossession: string;
+  chainId: string;
+}
 
 /** What an outsider can build from a node's public identity alone: its own member, the node as the only validator. */
 function takeoverGenesis(id: Identity): unknown {
   const mallory = generateKeyPair();
   const genesis: Genesis = {
-    chainId: id.chainId, genesisTime: Date.now(), params: { ...DEFAULT_PARAMS, blockIntervalMs: 200 },
+    chainId: id.chainId,
+    genesisTime: Date.now(),
+    params: { ...DEFAULT_PARAMS, blockIntervalMs: 200 },
     members: [{ memberId: 'mallory', name: 'Mallory Ltd', adminKeys: [mallory.publicKey] }],
-    validators: [{ memberId: 'mallory', publicKey: fromHex(id.publicKey), power: 1, proofOfPossession: fromHex(id.proofOfPossession) }],
+    validators: [
+      {
+        memberId: 'mallory',
+        publicKey: fromHex(id.publicKey),
+        power: 1,
+        proofOfPossession: fromHex(id.proofOfPossession),
+      },
+    ],
     nodes: [{ memberId: 'mallory', publicKey: fromHex(id.publicKey), role: 'validator' }],
     accounts: [],
   };
-  return sealedGenesisToJSON({ genesis, approvals: [signGenesisApproval(genesis, 'mallory', mallory.secretKey, mallory.publicKey)] });
+  return sealedGenesisToJSON({
+    genesis,
+    approvals: [signGenesisApproval(genesis, 'mallory', mallory.secretKey, mallory.publicKey)],
+  });
 }
 
 async function fetchJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
@@ -75,21 +96,34 @@ describe.skipIf(!present)('control plane e2e: genesis takeover of a key-generati
     a = await createOrg(admin, cp.url, 'acme');
     b = await createOrg(admin, cp.url, 'globex');
     const created = await a.call('POST', '/v1/consortia', {
-      name: 'takeover', founders: [a.id, b.id], params: { blockIntervalMs: 200, maxBlockBytes: 1 << 20 },
+      name: 'takeover',
+      founders: [a.id, b.id],
+      params: { blockIntervalMs: 200, maxBlockBytes: 1 << 20 },
       votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
     });
     expect(created.status).toBe(201);
     cid = created.body.id;
     for (const org of [a, a, b, b]) {
-      const r = await org.call('POST', `/v1/consortia/${cid}/nodes`, { orgId: org.id, role: 'validator', clusterId: 'local' });
+      const r = await org.call('POST', `/v1/consortia/${cid}/nodes`, {
+        orgId: org.id,
+        role: 'validator',
+        clusterId: 'local',
+      });
       expect(r.status).toBe(202);
       nodeIds.push(r.body.id);
     }
-    const nodes = await waitFor('keys reported', async () => {
-      const r = await a.call('GET', `/v1/consortia/${cid}/nodes`);
-      const items = r.body.items as any[];
-      return items.length === 4 && items.every((n) => n.status.identity?.verified && n.status.endpoints?.api) ? items : undefined;
-    }, PROVISION_TIMEOUT_MS, 250);
+    const nodes = await waitFor(
+      'keys reported',
+      async () => {
+        const r = await a.call('GET', `/v1/consortia/${cid}/nodes`);
+        const items = r.body.items as any[];
+        return items.length === 4 && items.every((n) => n.status.identity?.verified && n.status.endpoints?.api)
+          ? items
+          : undefined;
+      },
+      PROVISION_TIMEOUT_MS,
+      250,
+    );
     for (const n of nodes) apis.set(n.id, n.status.endpoints.api);
     const tokens = new Set<string>();
     for (const id of nodeIds) {
@@ -105,13 +139,18 @@ describe.skipIf(!present)('control plane e2e: genesis takeover of a key-generati
     expect(tokens.size).toBe(4);
   });
 
-  it('refuses an outsider\'s one-member genesis without, or with a wrong, credential: 401, logged, counted', async () => {
+  it("refuses an outsider's one-member genesis without, or with a wrong, credential: 401, logged, counted", async () => {
     const victim = nodeIds[0]!;
     const api = apis.get(victim)!;
     const id = (await fetchJson(`${api}/v1/identity`)).body as Identity;
     identities.set(victim, id);
     const forged = JSON.stringify(takeoverGenesis(id));
-    const put = (headers: Record<string, string>) => fetchJson(`${api}/v1/genesis`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: forged });
+    const put = (headers: Record<string, string>) =>
+      fetchJson(`${api}/v1/genesis`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: forged,
+      });
     const wrong = 'cna_' + 'W'.repeat(43);
     const refused = async (headers: Record<string, string>, reason: string): Promise<void> => {
       const r = await put(headers);
@@ -126,48 +165,75 @@ describe.skipIf(!present)('control plane e2e: genesis takeover of a key-generati
     expect((await fetchJson(`${api}/v1/status`)).body.genesisInstalled).toBe(false);
     const metrics = (await fetch(`${api}/metrics`)).text();
     expect(await metrics).toMatch(/consortia_node_api_unauthorized_total\{reason="invalid"\} 2/);
-    const log = await waitFor('refusals in the node log', async () => {
-      const text = readFileSync(join(nodeDir(victim), 'node.log'), 'utf8');
-      return (text.match(/admin-credential-refused/g) ?? []).length >= 4 ? text : undefined;
-    }, 10_000);
+    const log = await waitFor(
+      'refusals in the node log',
+      async () => {
+        const text = readFileSync(join(nodeDir(victim), 'node.log'), 'utf8');
+        return (text.match(/admin-credential-refused/g) ?? []).length >= 4 ? text : undefined;
+      },
+      10_000,
+    );
     expect(log).not.toContain(wrong);
     expect(log).not.toContain(otherNodesToken);
   });
 
-  it('refuses it even with the node\'s own credential: not the genesis of the consortium it was provisioned for', async () => {
+  it("refuses it even with the node's own credential: not the genesis of the consortium it was provisioned for", async () => {
     const victim = nodeIds[0]!;
     const token = readFileSync(join(nodeDir(victim), 'admin-token'), 'utf8');
     const r = await fetchJson(`${apis.get(victim)!}/v1/genesis`, {
-      method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(takeoverGenesis(identities.get(victim)!)),
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(takeoverGenesis(identities.get(victim)!)),
     });
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe('GENESIS_MISMATCH');
     expect((await fetchJson(`${apis.get(victim)!}/v1/status`)).body.genesisInstalled).toBe(false);
   });
 
-  it('the real ceremony still works: every validator runs the consortium\'s genesis and finalizes blocks', async () => {
+  it("the real ceremony still works: every validator runs the consortium's genesis and finalizes blocks", async () => {
     expect((await a.call('POST', `/v1/consortia/${cid}/ceremony`)).status).toBe(202);
-    const cer = await waitFor('genesis assembled', async () => {
-      const r = await a.call('GET', `/v1/consortia/${cid}/ceremony`);
-      return r.body.status === 'AWAITING_APPROVALS' ? r.body : undefined;
-    }, PROVISION_TIMEOUT_MS);
-    expect((await a.call('POST', `/v1/consortia/${cid}/ceremony/approvals`, signedApproval(a, cer.genesisHash))).status).toBe(200);
+    const cer = await waitFor(
+      'genesis assembled',
+      async () => {
+        const r = await a.call('GET', `/v1/consortia/${cid}/ceremony`);
+        return r.body.status === 'AWAITING_APPROVALS' ? r.body : undefined;
+      },
+      PROVISION_TIMEOUT_MS,
+    );
+    expect(
+      (await a.call('POST', `/v1/consortia/${cid}/ceremony/approvals`, signedApproval(a, cer.genesisHash))).status,
+    ).toBe(200);
     const done = await b.call('POST', `/v1/consortia/${cid}/ceremony/approvals`, signedApproval(b, cer.genesisHash));
     expect(done.body.status).toBe('SEALED');
-    const nodes = await waitFor('validators ready', async () => {
-      const r = await a.call('GET', `/v1/consortia/${cid}/nodes`);
-      const items = r.body.items as any[];
-      return items.length === 4 && items.every((n) => n.status.ready) ? items : undefined;
-    }, CHAIN_TIMEOUT_MS, 500);
+    const nodes = await waitFor(
+      'validators ready',
+      async () => {
+        const r = await a.call('GET', `/v1/consortia/${cid}/nodes`);
+        const items = r.body.items as any[];
+        return items.length === 4 && items.every((n) => n.status.ready) ? items : undefined;
+      },
+      CHAIN_TIMEOUT_MS,
+      500,
+    );
     for (const n of nodes) apis.set(n.id, n.status.endpoints.api);
-    await waitFor('blocks finalized on every validator', async () => {
-      const hs = await Promise.all(nodeIds.map(async (id) => (await fetchJson(`${apis.get(id)!}/v1/status`).catch(() => undefined))?.body?.height ?? 0));
-      return hs.every((h) => h >= 2) || undefined;
-    }, CHAIN_TIMEOUT_MS);
+    await waitFor(
+      'blocks finalized on every validator',
+      async () => {
+        const hs = await Promise.all(
+          nodeIds.map(
+            async (id) => (await fetchJson(`${apis.get(id)!}/v1/status`).catch(() => undefined))?.body?.height ?? 0,
+          ),
+        );
+        return hs.every((h) => h >= 2) || undefined;
+      },
+      CHAIN_TIMEOUT_MS,
+    );
     for (const id of nodeIds) {
       expect((await fetchJson(`${apis.get(id)!}/v1/genesis`)).body.genesisHash).toBe(cer.genesisHash);
       // the node was provisioned with exactly this genesis
-      expect(JSON.parse(readFileSync(join(nodeDir(id), 'node.json'), 'utf8')).expectedGenesis).toEqual({ hash: cer.genesisHash });
+      expect(JSON.parse(readFileSync(join(nodeDir(id), 'node.json'), 'utf8')).expectedGenesis).toEqual({
+        hash: cer.genesisHash,
+      });
     }
   });
 
@@ -185,10 +251,17 @@ describe.skipIf(!present)('control plane e2e: genesis takeover of a key-generati
     await foreign.close();
     process.kill(pid, 'SIGKILL');
 
-    const node = await waitFor('GENESIS_MISMATCH reported', async () => {
-      const r = await a.call('GET', `/v1/consortia/${cid}/nodes/${victim}`);
-      return r.body.status.phase === 'Failed' && /^GENESIS_MISMATCH: /.test(r.body.status.message ?? '') ? r.body : undefined;
-    }, STATUS_TIMEOUT_MS, 250);
+    const node = await waitFor(
+      'GENESIS_MISMATCH reported',
+      async () => {
+        const r = await a.call('GET', `/v1/consortia/${cid}/nodes/${victim}`);
+        return r.body.status.phase === 'Failed' && /^GENESIS_MISMATCH: /.test(r.body.status.message ?? '')
+          ? r.body
+          : undefined;
+      },
+      STATUS_TIMEOUT_MS,
+      250,
+    );
     expect(node.status.ready).toBe(false);
     expect(node.status.message).toMatch(/data directory holds genesis [0-9a-f]{64}.*not the configured genesis/);
     const log = readFileSync(join(nodeDir(victim), 'node.log'), 'utf8');
@@ -202,14 +275,23 @@ describe.skipIf(!present)('control plane e2e: genesis takeover of a key-generati
     }
     // the other three keep the chain going
     const h0 = (await fetchJson(`${apis.get(nodeIds[0]!)!}/v1/status`)).body.height as number;
-    await waitFor('chain advances without the refused node', async () => ((await fetchJson(`${apis.get(nodeIds[0]!)!}/v1/status`)).body.height > h0 + 2) || undefined, CHAIN_TIMEOUT_MS);
+    await waitFor(
+      'chain advances without the refused node',
+      async () => (await fetchJson(`${apis.get(nodeIds[0]!)!}/v1/status`)).body.height > h0 + 2 || undefined,
+      CHAIN_TIMEOUT_MS,
+    );
 
     // repaired data directory: the node comes back on its own and is reported Running and ready again
     renameSync(join(dataDir, 'chain'), join(dataDir, 'chain.foreign'));
     renameSync(join(dataDir, 'chain.real'), join(dataDir, 'chain'));
-    await waitFor('node running again', async () => {
-      const r = await a.call('GET', `/v1/consortia/${cid}/nodes/${victim}`);
-      return r.body.status.phase === 'Running' && r.body.status.ready ? r.body : undefined;
-    }, CHAIN_TIMEOUT_MS, 500);
+    await waitFor(
+      'node running again',
+      async () => {
+        const r = await a.call('GET', `/v1/consortia/${cid}/nodes/${victim}`);
+        return r.body.status.phase === 'Running' && r.body.status.ready ? r.body : undefined;
+      },
+      CHAIN_TIMEOUT_MS,
+      500,
+    );
   });
 });

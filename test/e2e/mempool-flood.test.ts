@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTx, generateKeyPair, signTx, toHex, type KeyPair, type TxBody } from '../../src/chain/index.js';
 import { encodeLengthPrefixed } from '../../src/node/rpc/routes/txs.js';
-import { ChainNet, waitUntil, type NodeHandle } from './support/chain-net.js';
+import { ChainNet, waitUntil, type NodeHandle } from '../harness/chain-net.js';
 
 const POOL_TXS = 120; // mempool cap on every validator: small, so the flood is cheap
 const TTL_MS = 8_000; // pending txs expire after this
@@ -25,22 +25,41 @@ const net = new ChainNet({
   nodeConfig: () => ({ mempool: { maxTxs: POOL_TXS, txTtlMs: TTL_MS } }),
 });
 
-beforeAll(async () => { await net.init(); await net.startAll(); await net.waitHeight(net.nodes, 1); }, 90_000);
-afterAll(async () => { await net.stop(); });
+beforeAll(async () => {
+  await net.init();
+  await net.startAll();
+  await net.waitHeight(net.nodes, 1);
+}, 90_000);
+afterAll(async () => {
+  await net.stop();
+});
 
-const signed = (k: KeyPair, nonce: number, body: TxBody): Uint8Array => encodeTx(signTx({ chainId: net.chainId, signer: k.publicKey, nonce, body }, k.secretKey));
-const anchor = (k: KeyPair, nonce: number): Uint8Array => signed(k, nonce, { type: 'anchor', hash: randomBytes(32), metadata: 'flood' });
-const transfer = (k: KeyPair, nonce: number): Uint8Array => signed(k, nonce, { type: 'transfer', asset: 'USD', to: honest[0]!.publicKey, amount: 1n });
+const signed = (k: KeyPair, nonce: number, body: TxBody): Uint8Array =>
+  encodeTx(signTx({ chainId: net.chainId, signer: k.publicKey, nonce, body }, k.secretKey));
+const anchor = (k: KeyPair, nonce: number): Uint8Array =>
+  signed(k, nonce, { type: 'anchor', hash: randomBytes(32), metadata: 'flood' });
+const transfer = (k: KeyPair, nonce: number): Uint8Array =>
+  signed(k, nonce, { type: 'transfer', asset: 'USD', to: honest[0]!.publicKey, amount: 1n });
 
-async function submit(n: NodeHandle, tx: Uint8Array, wait = false): Promise<{ status: number; body: Record<string, any> }> {
+async function submit(
+  n: NodeHandle,
+  tx: Uint8Array,
+  wait = false,
+): Promise<{ status: number; body: Record<string, any> }> {
   const r = await fetch(`${n.api}/v1/txs${wait ? '?wait=commit&timeoutMs=30000' : ''}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: toHex(tx) }), signal: AbortSignal.timeout(40_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tx: toHex(tx) }),
+    signal: AbortSignal.timeout(40_000),
   });
   return { status: r.status, body: (await r.json()) as Record<string, any> };
 }
 async function submitBatch(n: NodeHandle, txs: Uint8Array[]): Promise<{ status: string; error?: { code: string } }[]> {
   const r = await fetch(`${n.api}/v1/txs/batch`, {
-    method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: encodeLengthPrefixed(txs), signal: AbortSignal.timeout(20_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: encodeLengthPrefixed(txs),
+    signal: AbortSignal.timeout(20_000),
   });
   if (!r.ok) return txs.map(() => ({ status: `http ${r.status}` }));
   return ((await r.json()) as { results: { status: string; error?: { code: string } }[] }).results;
@@ -48,17 +67,30 @@ async function submitBatch(n: NodeHandle, txs: Uint8Array[]): Promise<{ status: 
 async function nonceOf(n: NodeHandle, k: KeyPair): Promise<number> {
   return (await net.get(n, `/v1/accounts/${toHex(k.publicKey)}`)).body?.account?.nonce ?? 0;
 }
-const poolSizes = async (): Promise<number[]> => Promise.all(net.nodes.map(async (n) => (await net.status(n) as unknown as { mempool?: { txs: number } } | null)?.mempool?.txs ?? -1));
-const expired = async (n: NodeHandle): Promise<number> => (await net.metric(n, 'consortia_mempool_rejections_total', 'reason="TX_EXPIRED"')) || 0;
+const poolSizes = async (): Promise<number[]> =>
+  Promise.all(
+    net.nodes.map(
+      async (n) => ((await net.status(n)) as unknown as { mempool?: { txs: number } } | null)?.mempool?.txs ?? -1,
+    ),
+  );
+const expired = async (n: NodeHandle): Promise<number> =>
+  (await net.metric(n, 'consortia_mempool_rejections_total', 'reason="TX_EXPIRED"')) || 0;
 
 describe('mempool under a flood of gapped txs', () => {
   let stuckTx: Uint8Array;
 
-  it('a flood of gapped txs fills every validator\'s mempool, and honest txs still commit within a few blocks', async () => {
+  it("a flood of gapped txs fills every validator's mempool, and honest txs still commit within a few blocks", async () => {
     // Free accounts: each creates itself (nonce 0) and then never sends nonce 1.
-    const created = await submitBatch(net.nodes[0]!, attackers.map((k) => signed(k, 0, { type: 'create_account' })));
+    const created = await submitBatch(
+      net.nodes[0]!,
+      attackers.map((k) => signed(k, 0, { type: 'create_account' })),
+    );
     expect(created.every((r) => r.status === 'accepted')).toBe(true);
-    await waitUntil(async () => (await Promise.all(attackers.map((k) => nonceOf(net.nodes[0]!, k)))).every((x) => x === 1), 60_000, 'attacker accounts created');
+    await waitUntil(
+      async () => (await Promise.all(attackers.map((k) => nonceOf(net.nodes[0]!, k)))).every((x) => x === 1),
+      60_000,
+      'attacker accounts created',
+    );
 
     // The honest client whose nonce 0 is lost: its nonce 1 is acknowledged, then waits behind the gap.
     stuckTx = transfer(stuck, 1);
@@ -70,16 +102,26 @@ describe('mempool under a flood of gapped txs', () => {
     let flooding = true;
     const floodLoop = (async () => {
       while (flooding) {
-        await Promise.all(net.nodes.map((n, i) => submitBatch(n, flood.filter((_, a) => a % 4 === i).flat()).catch(() => [])));
+        await Promise.all(
+          net.nodes.map((n, i) => submitBatch(n, flood.filter((_, a) => a % 4 === i).flat()).catch(() => [])),
+        );
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
     try {
-      await waitUntil(async () => (await poolSizes()).every((s) => s >= POOL_TXS), 60_000, 'every validator\'s mempool full');
+      await waitUntil(
+        async () => (await poolSizes()).every((s) => s >= POOL_TXS),
+        60_000,
+        "every validator's mempool full",
+      );
 
       // Honest transfers, one to each validator: accepted (not 429) and committed within a few blocks.
       for (let round = 0; round < 2; round++) {
-        await waitUntil(async () => (await poolSizes()).every((s) => s >= POOL_TXS), 30_000, 'every validator\'s mempool full again');
+        await waitUntil(
+          async () => (await poolSizes()).every((s) => s >= POOL_TXS),
+          30_000,
+          "every validator's mempool full again",
+        );
         const heights = await Promise.all(net.nodes.map((n) => net.height(n)));
         const rs = await Promise.all(honest.map((k, i) => submit(net.nodes[i]!, transfer(k, round), true)));
         rs.forEach((r, i) => {
@@ -104,7 +146,11 @@ describe('mempool under a flood of gapped txs', () => {
 
   it('txs stuck behind a gap expire on every validator; the client resubmits the same bytes and gets them committed', async () => {
     // Nothing but expiry can take the remaining gapped txs out.
-    await waitUntil(async () => (await poolSizes()).every((s) => s === 0), TTL_MS * 4 + 30_000, 'every mempool drained by expiry');
+    await waitUntil(
+      async () => (await poolSizes()).every((s) => s === 0),
+      TTL_MS * 4 + 30_000,
+      'every mempool drained by expiry',
+    );
     for (const n of net.nodes) expect(await expired(n)).toBeGreaterThan(0);
 
     // The stuck client's nonce 1 is gone: its new nonce 0 commits, and its account does not move past 1.

@@ -9,13 +9,20 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHAIN_NODE_V8_FLAGS } from '../../../src/lib/node-flags.js';
+import { CHAIN_NODE_V8_FLAGS } from '../../src/lib/node-flags.js';
 import {
-  DEFAULT_PARAMS, generateKeyPair, sealedGenesisToJSON, signGenesisApproval, signProofOfPossession, toHex,
-  type ChainParams, type Genesis, type KeyPair,
-} from '../../../src/chain/index.js';
+  DEFAULT_PARAMS,
+  generateKeyPair,
+  sealedGenesisToJSON,
+  signGenesisApproval,
+  signProofOfPossession,
+  toHex,
+  type ChainParams,
+  type Genesis,
+  type KeyPair,
+} from '../../src/chain/index.js';
 
-export const MAIN = fileURLToPath(new URL('../../../dist/node/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../dist/node/main.js', import.meta.url));
 /** Extra node flags for every spawned node (e.g. CHAIN_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'); unset in tests. */
 const NODE_FLAGS = (process.env.CHAIN_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 /** Profiles are written on a clean exit only, so profiled nodes are stopped with SIGTERM. */
@@ -26,14 +33,20 @@ const handedOut = new Set<number>();
 export async function freePort(host: string): Promise<number> {
   for (;;) {
     const p = await probePort(host);
-    if (!handedOut.has(p)) { handedOut.add(p); return p; }
+    if (!handedOut.has(p)) {
+      handedOut.add(p);
+      return p;
+    }
   }
 }
 function probePort(host: string): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
-    s.listen(0, host, () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+    s.listen(0, host, () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
   });
 }
 
@@ -63,6 +76,17 @@ export interface NetOptions {
   mempool?: { maxTxs?: number; maxBytes?: number };
   /** Per-node config overlay (e.g. role, retentionBlocks, syncFrom, followAccounts); merged last. */
   nodeConfig?: (n: NodeHandle) => Record<string, unknown>;
+  /** Extra environment of a node's process (e.g. SOFTHSM2_CONF of its own token). */
+  nodeEnv?: (n: NodeHandle) => Record<string, string>;
+  /**
+   * A node whose key is made outside the harness (e.g. inside a PKCS#11 token by `main.js keygen`):
+   * its public key and proof of possession. No key file is written; its key.secretKey is empty.
+   */
+  externalKey?: (
+    index: number,
+    chainId: string,
+    dataDir: string,
+  ) => { publicKey: Uint8Array; proofOfPossession: Uint8Array } | undefined;
 }
 
 export class ChainNet {
@@ -77,15 +101,34 @@ export class ChainNet {
   async init(): Promise<void> {
     const total = this.opts.validators + (this.opts.extraNodes ?? 0);
     const admin = generateKeyPair();
+    const pops = new Map<number, Uint8Array>();
     for (let i = 0; i < total; i++) {
       const host = `127.0.0.${2 + i}`;
-      const key = generateKeyPair();
       const dataDir = join(this.root, `node${i}`);
       mkdirSync(dataDir, { recursive: true });
-      writeFileSync(join(dataDir, 'node-key.json'), JSON.stringify({ type: 'ed25519', publicKey: toHex(key.publicKey), secretKey: toHex(key.secretKey) }), { mode: 0o600 });
+      const ext = this.opts.externalKey?.(i, this.chainId, dataDir);
+      const key = ext ? { publicKey: ext.publicKey, secretKey: new Uint8Array(0) } : generateKeyPair();
+      if (ext) pops.set(i, ext.proofOfPossession);
+      else
+        writeFileSync(
+          join(dataDir, 'node-key.json'),
+          JSON.stringify({ type: 'ed25519', publicKey: toHex(key.publicKey), secretKey: toHex(key.secretKey) }),
+          { mode: 0o600 },
+        );
       const p2pPort = await freePort(host);
       const apiPort = await freePort(host);
-      this.nodes.push({ index: i, key, host, p2pPort, apiPort, api: `http://${host}:${apiPort}`, dataDir, configFile: join(this.root, `node${i}.json`), proc: null, log: [] });
+      this.nodes.push({
+        index: i,
+        key,
+        host,
+        p2pPort,
+        apiPort,
+        api: `http://${host}:${apiPort}`,
+        dataDir,
+        configFile: join(this.root, `node${i}.json`),
+        proc: null,
+        log: [],
+      });
     }
     const validators = this.nodes.slice(0, this.opts.validators);
     this.genesis = {
@@ -93,43 +136,75 @@ export class ChainNet {
       genesisTime: Date.now(),
       params: { ...DEFAULT_PARAMS, blockIntervalMs: 300, ...this.opts.params },
       members: [{ memberId: 'org1', name: 'Org One', adminKeys: [admin.publicKey] }],
-      validators: validators.map((n) => ({ memberId: 'org1', publicKey: n.key.publicKey, power: 1, proofOfPossession: signProofOfPossession(this.chainId, n.key.secretKey, n.key.publicKey) })),
-      nodes: this.nodes.map((n) => ({ memberId: 'org1', publicKey: n.key.publicKey, role: n.index < this.opts.validators ? 'validator' as const : 'super' as const })),
+      validators: validators.map((n) => ({
+        memberId: 'org1',
+        publicKey: n.key.publicKey,
+        power: 1,
+        proofOfPossession: pops.get(n.index) ?? signProofOfPossession(this.chainId, n.key.secretKey, n.key.publicKey),
+      })),
+      nodes: this.nodes.map((n) => ({
+        memberId: 'org1',
+        publicKey: n.key.publicKey,
+        role: n.index < this.opts.validators ? ('validator' as const) : ('super' as const),
+      })),
       accounts: this.opts.accounts ?? [],
     };
-    const sealed = { genesis: this.genesis, approvals: [signGenesisApproval(this.genesis, 'org1', admin.secretKey, admin.publicKey)] };
+    const sealed = {
+      genesis: this.genesis,
+      approvals: [signGenesisApproval(this.genesis, 'org1', admin.secretKey, admin.publicKey)],
+    };
     writeFileSync(this.genesisFile, JSON.stringify(sealedGenesisToJSON(sealed)));
     // Every node gets the sealed genesis (it is configuration); a late joiner starts from an empty data dir.
     for (const n of this.nodes) this.writeConfig(n);
   }
 
   writeConfig(n: NodeHandle): void {
-    const peers = this.nodes.filter((p) => p !== n && !(this.opts.external ?? []).includes(p.index))
+    const peers = this.nodes
+      .filter((p) => p !== n && !(this.opts.external ?? []).includes(p.index))
       .map((p) => ({ publicKey: toHex(p.key.publicKey), address: `${p.host}:${p.p2pPort}` }));
-    writeFileSync(n.configFile, JSON.stringify({
-      role: n.index < this.opts.validators ? 'validator' : 'super',
-      chainId: this.chainId,
-      dataDir: n.dataDir,
-      keyFile: join(n.dataDir, 'node-key.json'),
-      genesisFile: this.genesisFile,
-      p2pListen: `${n.host}:${n.p2pPort}`,
-      apiListen: `${n.host}:${n.apiPort}`,
-      peers,
-      logLevel: this.opts.logLevel ?? 'warn',
-      consensus: { timeoutProposeMs: 1500, timeoutPrevoteMs: 500, timeoutPrecommitMs: 500, timeoutDeltaMs: 250, ...this.opts.consensus },
-      ...(this.opts.mempool ? { mempool: this.opts.mempool } : {}),
-      ...(this.opts.nodeConfig?.(n) ?? {}),
-    }));
+    writeFileSync(
+      n.configFile,
+      JSON.stringify({
+        role: n.index < this.opts.validators ? 'validator' : 'super',
+        chainId: this.chainId,
+        dataDir: n.dataDir,
+        keyFile: join(n.dataDir, 'node-key.json'),
+        genesisFile: this.genesisFile,
+        p2pListen: `${n.host}:${n.p2pPort}`,
+        apiListen: `${n.host}:${n.apiPort}`,
+        // Plain HTTP, asked for explicitly (allowed on loopback only); test/node/rpc-main-process.test.ts covers HTTPS.
+        tls: { mode: 'off' },
+        peers,
+        logLevel: this.opts.logLevel ?? 'warn',
+        consensus: {
+          timeoutProposeMs: 1500,
+          timeoutPrevoteMs: 500,
+          timeoutPrecommitMs: 500,
+          timeoutDeltaMs: 250,
+          ...this.opts.consensus,
+        },
+        ...(this.opts.mempool ? { mempool: this.opts.mempool } : {}),
+        ...(this.opts.nodeConfig?.(n) ?? {}),
+      }),
+    );
   }
 
   start(i: number): NodeHandle {
     const n = this.nodes[i]!;
-    const proc = spawn(process.execPath, [...CHAIN_NODE_V8_FLAGS, ...NODE_FLAGS, MAIN, '--config', n.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...CHAIN_NODE_V8_FLAGS, ...NODE_FLAGS, MAIN, '--config', n.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.opts.nodeEnv ? { env: { ...process.env, ...this.opts.nodeEnv(n) } } : {}),
+    });
     n.proc = proc;
-    const keep = (d: Buffer): void => { n.log.push(d.toString()); if (n.log.length > 400) n.log.splice(0, 200); };
+    const keep = (d: Buffer): void => {
+      n.log.push(d.toString());
+      if (n.log.length > 400) n.log.splice(0, 200);
+    };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
-    proc.once('exit', () => { if (n.proc === proc) n.proc = null; });
+    proc.once('exit', () => {
+      if (n.proc === proc) n.proc = null;
+    });
     return n;
   }
 
@@ -138,7 +213,9 @@ export class ChainNet {
     await Promise.all(this.running().map((n) => this.waitReady(n)));
   }
 
-  running(): NodeHandle[] { return this.nodes.filter((n) => n.proc !== null); }
+  running(): NodeHandle[] {
+    return this.nodes.filter((n) => n.proc !== null);
+  }
 
   async waitReady(n: NodeHandle, ms = 30_000): Promise<void> {
     await waitUntil(async () => (await this.status(n)) !== null, ms, `node${n.index} API up`);
@@ -147,7 +224,10 @@ export class ChainNet {
   kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.nodes[i]!.proc;
     if (!p) return Promise.resolve();
-    return new Promise((r) => { p.once('exit', () => r()); p.kill(signal); });
+    return new Promise((r) => {
+      p.once('exit', () => r());
+      p.kill(signal);
+    });
   }
 
   async stop(): Promise<void> {
@@ -159,7 +239,9 @@ export class ChainNet {
     try {
       const r = await fetch(`${n.api}/v1/status`, { signal: AbortSignal.timeout(2_000) });
       return r.ok ? ((await r.json()) as NodeStatusJson) : null;
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   }
 
   /** GET `path` on a node's API: status code and parsed JSON body. */
@@ -175,7 +257,9 @@ export class ChainNet {
     return line ? Number(line.split(' ').pop()) : NaN;
   }
 
-  async height(n: NodeHandle): Promise<number> { return (await this.status(n))?.height ?? -1; }
+  async height(n: NodeHandle): Promise<number> {
+    return (await this.status(n))?.height ?? -1;
+  }
 
   async blockHash(n: NodeHandle, h: number): Promise<string | null> {
     const r = await fetch(`${n.api}/v1/blocks/${h}`, { signal: AbortSignal.timeout(5_000) });
@@ -189,7 +273,11 @@ export class ChainNet {
   }
 
   async waitHeight(nodes: NodeHandle[], h: number, ms = 60_000): Promise<void> {
-    await waitUntil(async () => (await Promise.all(nodes.map((n) => this.height(n)))).every((x) => x >= h), ms, `height ${h} on nodes ${nodes.map((n) => n.index)}`);
+    await waitUntil(
+      async () => (await Promise.all(nodes.map((n) => this.height(n)))).every((x) => x >= h),
+      ms,
+      `height ${h} on nodes ${nodes.map((n) => n.index)}`,
+    );
   }
 
   /** Asserts every node has identical hashes for heights 1..h; returns them. */
@@ -203,7 +291,9 @@ export class ChainNet {
     return out;
   }
 
-  dumpLogs(i: number): string { return this.nodes[i]!.log.join('').slice(-4000); }
+  dumpLogs(i: number): string {
+    return this.nodes[i]!.log.join('').slice(-4000);
+  }
 }
 
 export interface NodeStatusJson {

@@ -1,21 +1,35 @@
 /** REST helpers for control-plane e2e tests: raw status + body, no client-side magic. */
-import { fromHex, toHex } from '../../../src/chain/bytes.js';
-import { governanceVotePayload } from '../../../src/chain/governance.js';
-import { generateKeyPair, signDomain, Tags, type KeyPair } from '../../../src/chain/keys.js';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { fromHex, toHex } from '../../src/chain/bytes.js';
+import { governanceVotePayload } from '../../src/chain/governance.js';
+import { generateKeyPair, signDomain, Tags, type KeyPair } from '../../src/chain/keys.js';
 
 export interface Reply<T = any> {
   status: number;
   body: T;
 }
 
-export function client(baseUrl: string, token: string) {
-  return async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-    const res = await fetch(baseUrl + path, {
+/** `dispatcher` (undici): how to trust an HTTPS control plane (e.g. test/harness/kube-cluster/platform.ts); without it the global fetch. */
+export function client(baseUrl: string, token: string, dispatcher?: Dispatcher) {
+  return async function call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply<T>> {
+    const init = {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(20_000),
-    });
+    };
+    const res = dispatcher
+      ? await undiciFetch(baseUrl + path, { ...init, dispatcher })
+      : await fetch(baseUrl + path, init);
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -28,7 +42,12 @@ export function client(baseUrl: string, token: string) {
 }
 export type Call = ReturnType<typeof client>;
 
-export async function waitFor<T>(label: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  label: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -40,7 +59,9 @@ export async function waitFor<T>(label: string, fn: () => Promise<T | undefined 
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${label}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs}ms waiting for ${label}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`,
+  );
 }
 
 export interface OrgHandle {
@@ -52,22 +73,44 @@ export interface OrgHandle {
 }
 
 /** Creates an organization with a fresh admin key and an org-admin token for it. */
-export async function createOrg(admin: Call, baseUrl: string, name: string): Promise<OrgHandle> {
+export async function createOrg(
+  admin: Call,
+  baseUrl: string,
+  name: string,
+  dispatcher?: Dispatcher,
+): Promise<OrgHandle> {
   const key = generateKeyPair();
   const org = await admin('POST', '/v1/organizations', { name, adminPublicKeys: [toHex(key.publicKey)] });
   if (org.status !== 201) throw new Error(`create org ${name}: ${org.status} ${JSON.stringify(org.body)}`);
-  const tok = await admin('POST', `/v1/organizations/${org.body.id}/tokens`, { name: `${name}-admin`, role: 'org-admin' });
+  const tok = await admin('POST', `/v1/organizations/${org.body.id}/tokens`, {
+    name: `${name}-admin`,
+    role: 'org-admin',
+  });
   if (tok.status !== 201) throw new Error(`create token for ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
-  return { id: org.body.id, name, key, token: tok.body.token, call: client(baseUrl, tok.body.token) };
+  return { id: org.body.id, name, key, token: tok.body.token, call: client(baseUrl, tok.body.token, dispatcher) };
 }
 
-export function signedVote(org: OrgHandle, chainId: string, proposalId: string, actionHash: string, vote: 'YES' | 'NO') {
-  const sig = signDomain(Tags.GOV_VOTE, org.key.secretKey, governanceVotePayload(chainId, proposalId, fromHex(actionHash, 32), vote));
+export function signedVote(
+  org: OrgHandle,
+  chainId: string,
+  proposalId: string,
+  actionHash: string,
+  vote: 'YES' | 'NO',
+) {
+  const sig = signDomain(
+    Tags.GOV_VOTE,
+    org.key.secretKey,
+    governanceVotePayload(chainId, proposalId, fromHex(actionHash, 32), vote),
+  );
   return { memberId: org.id, vote, adminKey: toHex(org.key.publicKey), signature: toHex(sig) };
 }
 
 export function signedApproval(org: OrgHandle, genesisHash: string) {
-  return { memberId: org.id, adminKey: toHex(org.key.publicKey), signature: toHex(signDomain(Tags.GENESIS_APPROVAL, org.key.secretKey, fromHex(genesisHash, 32))) };
+  return {
+    memberId: org.id,
+    adminKey: toHex(org.key.publicKey),
+    signature: toHex(signDomain(Tags.GENESIS_APPROVAL, org.key.secretKey, fromHex(genesisHash, 32))),
+  };
 }
 
 /** Every live pid whose command line names a node config under nodesDir (duplicates would show here). */

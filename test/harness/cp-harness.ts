@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeF
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stopAllLocalNodes } from '../../../src/control-plane/runtimes/local/index.js';
+import { stopAllLocalNodes } from '../../src/control-plane/runtimes/local/index.js';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
+export const ROOT = resolve(import.meta.dirname, '../..');
 export const CP_MAIN = join(ROOT, 'dist/control-plane/main.js');
 export const NODE_MAIN = join(ROOT, 'dist/node/main.js');
 export const CLI_MAIN = join(ROOT, 'dist/cli/main.js');
@@ -61,26 +61,46 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   const port = await freePort();
   const token = `e2e-platform-admin-${Math.random().toString(36).slice(2)}${Date.now()}`;
   const configFile = join(workDir, 'control-plane.json');
-  writeFileSync(configFile, JSON.stringify({
-    dataDir: join(workDir, 'store'),
-    listen: `127.0.0.1:${port}`,
-    bootstrapToken: token,
-    logLevel: 'warn',
-    reconcileIntervalMs: opts.reconcileIntervalMs ?? 200,
-    maxBackoffMs: 2000,
-    localRuntime: { baseDir: nodesDir, nodeEntrypoint: NODE_MAIN, hostRange: opts.hostRange ?? { first: 100, last: 199 }, baseBackoffMs: 200, maxBackoffMs: 2000 },
-    ...opts.config,
-  }, null, 2));
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      {
+        dataDir: join(workDir, 'store'),
+        listen: `127.0.0.1:${port}`,
+        bootstrapToken: token,
+        logLevel: 'warn',
+        reconcileIntervalMs: opts.reconcileIntervalMs ?? 200,
+        maxBackoffMs: 2000,
+        localRuntime: {
+          baseDir: nodesDir,
+          nodeEntrypoint: NODE_MAIN,
+          hostRange: opts.hostRange ?? { first: 100, last: 199 },
+          baseBackoffMs: 200,
+          maxBackoffMs: 2000,
+        },
+        // Plain HTTP, asked for explicitly (allowed on loopback only); test/e2e/control-plane-tls.test.ts covers HTTPS.
+        tls: { mode: 'off' },
+        ...opts.config,
+      },
+      null,
+      2,
+    ),
+  );
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
     const log = openSync(join(workDir, 'control-plane.log'), 'a');
-    child = spawn(process.execPath, [CP_MAIN, '--config', configFile], { cwd: workDir, stdio: ['ignore', log, log], env: { ...process.env, CONSORTIA_LOG_LEVEL: process.env.CP_LOG_LEVEL ?? 'warn' } });
+    child = spawn(process.execPath, [CP_MAIN, '--config', configFile], {
+      cwd: workDir,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, CONSORTIA_LOG_LEVEL: process.env.CP_LOG_LEVEL ?? 'warn' },
+    });
     closeSync(log);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`control plane exited with ${child.exitCode}; see ${join(workDir, 'control-plane.log')}`);
+      if (child.exitCode !== null)
+        throw new Error(`control plane exited with ${child.exitCode}; see ${join(workDir, 'control-plane.log')}`);
       try {
         const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
         if (r.ok) return;

@@ -21,7 +21,11 @@ export interface K8sObject {
 
 /** Path of the helm binary; builds it on first use (minutes), later calls reuse the cache. */
 export function helmBinary(timeoutMs = 20 * 60_000): string {
-  const out = execFileSync('bash', [`${REPO_ROOT}.ci/tools/helm.sh`], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [`${REPO_ROOT}.ci/tools/helm.sh`], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const path = out.trim().split('\n').pop();
   if (!path) throw new Error('helm.sh printed no path');
   return path;
@@ -29,12 +33,29 @@ export function helmBinary(timeoutMs = 20 * 60_000): string {
 
 /** Directory with the Prometheus Operator CRD YAML files (from the Go module proxy). */
 export function promOperatorCrdDir(timeoutMs = 5 * 60_000): string {
-  const out = execFileSync('bash', [`${REPO_ROOT}.ci/tools/helm-crds.sh`], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [`${REPO_ROOT}.ci/tools/helm-crds.sh`], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return out.trim().split('\n').pop() ?? '';
 }
 
-export function runHelm(helm: string, args: string[], timeoutMs = 60_000): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(helm, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, HELM_CACHE_HOME: `${REPO_ROOT}.cache/helm/cache`, HELM_CONFIG_HOME: `${REPO_ROOT}.cache/helm/config`, HELM_DATA_HOME: `${REPO_ROOT}.cache/helm/data` } });
+export function runHelm(
+  helm: string,
+  args: string[],
+  timeoutMs = 60_000,
+): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(helm, args, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: `${REPO_ROOT}.cache/helm/cache`,
+      HELM_CONFIG_HOME: `${REPO_ROOT}.cache/helm/config`,
+      HELM_DATA_HOME: `${REPO_ROOT}.cache/helm/data`,
+    },
+  });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
 }
 
@@ -58,7 +79,13 @@ export function renderChart(helm: string, release: string, namespace: string, se
 }
 
 /** `helm template` with a values file made from `values`; returns the raw text (for byte comparisons) and the objects. */
-export function renderChartValues(helm: string, release: string, namespace: string, values: Record<string, unknown>, extraArgs: string[] = []): { text: string; objects: K8sObject[] } {
+export function renderChartValues(
+  helm: string,
+  release: string,
+  namespace: string,
+  values: Record<string, unknown>,
+  extraArgs: string[] = [],
+): { text: string; objects: K8sObject[] } {
   const dir = mkdtempSync(join(tmpdir(), 'consortia-values-'));
   try {
     const file = join(dir, 'values.json');

@@ -11,7 +11,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
-export interface P2PEndpoint { host: string; p2pPort: number }
+export interface P2PEndpoint {
+  host: string;
+  p2pPort: number;
+}
 
 const IPT = 'iptables';
 const run = (args: string[]): { ok: boolean; out: string } => {
@@ -34,7 +37,12 @@ export function netFaultUnsupportedReason(): string | null {
 }
 
 const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
 
 export class LinkCutter {
@@ -62,7 +70,10 @@ export class LinkCutter {
   }
 
   private remove(chain: string): void {
-    for (const base of ['INPUT', 'OUTPUT']) while (run(['-D', base, '-j', chain]).ok) { /* every jump */ }
+    for (const base of ['INPUT', 'OUTPUT'])
+      while (run(['-D', base, '-j', chain]).ok) {
+        /* every jump */
+      }
     run(['-F', chain]);
     run(['-X', chain]);
   }
@@ -72,7 +83,10 @@ export class LinkCutter {
     const key = [`${a.host}:${a.p2pPort}`, `${b.host}:${b.p2pPort}`].sort().join('|');
     if (this.cuts.has(key)) return;
     this.cuts.add(key);
-    for (const [x, y] of [[a, b], [b, a]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       // x dialed y's listener: x -> y:port and y:port -> x
       must(['-A', this.chain, '-p', 'tcp', '-s', x.host, '-d', y.host, '--dport', String(y.p2pPort), '-j', 'DROP']);
       must(['-A', this.chain, '-p', 'tcp', '-s', y.host, '-d', x.host, '--sport', String(y.p2pPort), '-j', 'DROP']);
@@ -86,7 +100,10 @@ export class LinkCutter {
 
   /** Node `x` from all the others. */
   isolate(x: P2PEndpoint, all: P2PEndpoint[]): void {
-    this.partition([x], all.filter((n) => n !== x));
+    this.partition(
+      [x],
+      all.filter((n) => n !== x),
+    );
   }
 
   /** Restores every link (the chain stays, empty). */
@@ -95,7 +112,9 @@ export class LinkCutter {
     this.cuts.clear();
   }
 
-  get cutCount(): number { return this.cuts.size; }
+  get cutCount(): number {
+    return this.cuts.size;
+  }
 
   teardown(): void {
     this.cuts.clear();

@@ -4,8 +4,8 @@
  * measures the recovery after each heal. Used by test/e2e/partitions.test.ts (which asserts) and
  * bench/faults.ts (which prints the figures).
  */
-import { encodeTx, generateKeyPair, signTx, toHex, type KeyPair } from '../../../src/chain/index.js';
-import { proposerFor } from '../../../src/consensus/index.js';
+import { encodeTx, generateKeyPair, signTx, toHex, type KeyPair } from '../../src/chain/index.js';
+import { proposerFor } from '../../src/consensus/index.js';
 import { ChainNet, waitUntil, type NetOptions, type NodeHandle } from './chain-net.js';
 import { LinkCutter, type P2PEndpoint } from './netfault.js';
 
@@ -46,7 +46,9 @@ export class Committer {
   }
 
   /** The network to commit on (its genesis funds genesisAccounts()). */
-  attach(net: ChainNet): void { this.net = net; }
+  attach(net: ChainNet): void {
+    this.net = net;
+  }
 
   genesisAccounts(): { publicKey: Uint8Array; balances: { asset: string; amount: bigint }[] }[] {
     return this.accounts.map((a) => ({ publicKey: a.publicKey, balances: [{ asset: 'USD', amount: 1_000_000_000n }] }));
@@ -67,14 +69,26 @@ export class Committer {
     let turn = k;
     const to = this.accounts[(k + 1) % this.accounts.length]!.publicKey;
     while (this.running) {
-      const bytes = encodeTx(signTx({ chainId: this.net.chainId, signer: a.publicKey, nonce, body: { type: 'transfer', asset: 'USD', to, amount: 1n } }, a.secretKey));
+      const bytes = encodeTx(
+        signTx(
+          {
+            chainId: this.net.chainId,
+            signer: a.publicKey,
+            nonce,
+            body: { type: 'transfer', asset: 'USD', to, amount: 1n },
+          },
+          a.secretKey,
+        ),
+      );
       this.submitted++;
       // the same signed bytes until some node acknowledges their commit
       while (this.running) {
         const n = this.net.nodes[turn++ % 4]!;
         try {
           const r = await fetch(`${n.api}/v1/txs?wait=commit&timeoutMs=8000`, {
-            method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tx: toHex(bytes) }),
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tx: toHex(bytes) }),
             signal: AbortSignal.timeout(12_000),
           });
           const body = (await r.json()) as { status?: string; hash?: string; height?: number };
@@ -83,7 +97,9 @@ export class Committer {
             nonce++;
             break;
           }
-        } catch { /* node busy or timed out: next node */ }
+        } catch {
+          /* node busy or timed out: next node */
+        }
         await sleep(100);
       }
     }
@@ -96,7 +112,8 @@ export class Committer {
       for (const n of nodes) {
         const r = await fetch(`${n.api}/v1/txs/${hash}`, { signal: AbortSignal.timeout(5_000) });
         const body = r.ok ? ((await r.json()) as { height?: number }) : null;
-        if (body?.height !== height) out.push(`${hash.slice(0, 12)}@${height} on node${n.index}: ${r.status} ${body?.height ?? ''}`);
+        if (body?.height !== height)
+          out.push(`${hash.slice(0, 12)}@${height} on node${n.index}: ${r.status} ${body?.height ?? ''}`);
       }
     }
     return out;
@@ -118,13 +135,21 @@ export class PartitionLab {
 
   constructor(readonly o: LabOptions) {
     this.committer = new Committer(o.committers ?? 4);
-    this.net = new ChainNet({ validators: 4, ...o.net, accounts: [...this.committer.genesisAccounts(), ...(o.net?.accounts ?? [])] });
+    this.net = new ChainNet({
+      validators: 4,
+      ...o.net,
+      accounts: [...this.committer.genesisAccounts(), ...(o.net?.accounts ?? [])],
+    });
     this.committer.attach(this.net);
     this.cutter = new LinkCutter(o.tag);
   }
 
-  get nodes(): NodeHandle[] { return this.net.nodes; }
-  get endpoints(): P2PEndpoint[] { return this.net.nodes.map((n) => ({ host: n.host, p2pPort: n.p2pPort })); }
+  get nodes(): NodeHandle[] {
+    return this.net.nodes;
+  }
+  get endpoints(): P2PEndpoint[] {
+    return this.net.nodes.map((n) => ({ host: n.host, p2pPort: n.p2pPort }));
+  }
 
   async start(): Promise<void> {
     this.cutter.setup();
@@ -136,17 +161,33 @@ export class PartitionLab {
   }
 
   async stop(): Promise<void> {
-    try { this.cutter.teardown(); } finally { await this.net.stop(); }
+    try {
+      this.cutter.teardown();
+    } finally {
+      await this.net.stop();
+    }
   }
 
-  async heights(): Promise<number[]> { return Promise.all(this.net.nodes.map((n) => this.net.height(n))); }
-  async peerCounts(): Promise<number[]> { return Promise.all(this.net.nodes.map(async (n) => (await this.net.status(n))?.peers.length ?? -1)); }
-  async meshUp(): Promise<boolean> { return (await this.peerCounts()).every((c) => c === this.net.nodes.length - 1); }
-  async waitMesh(ms: number): Promise<void> { await waitUntil(() => this.meshUp(), ms, 'every node connected to every other'); }
+  async heights(): Promise<number[]> {
+    return Promise.all(this.net.nodes.map((n) => this.net.height(n)));
+  }
+  async peerCounts(): Promise<number[]> {
+    return Promise.all(this.net.nodes.map(async (n) => (await this.net.status(n))?.peers.length ?? -1));
+  }
+  async meshUp(): Promise<boolean> {
+    return (await this.peerCounts()).every((c) => c === this.net.nodes.length - 1);
+  }
+  async waitMesh(ms: number): Promise<void> {
+    await waitUntil(() => this.meshUp(), ms, 'every node connected to every other');
+  }
 
   /** Index of the validator proposing round 0 of `height` (the deterministic rotation). */
   proposerOf(height: number): number {
-    const id = proposerFor(this.validatorIds.map((id) => ({ id, power: 1 })), height, 0);
+    const id = proposerFor(
+      this.validatorIds.map((id) => ({ id, power: 1 })),
+      height,
+      0,
+    );
     return this.validatorIds.indexOf(id);
   }
 
@@ -155,7 +196,13 @@ export class PartitionLab {
    * partition's own duration, the only fixed wait), heals, and measures the recovery, polling.
    * `quorumSide`: nodes that keep a quorum during the cut (their next block gives stall_s).
    */
-  async scenario(name: string, cut: () => void | Promise<void>, holdMs: number, quorumSide: number[] = [], limitMs = 120_000): Promise<Recovery> {
+  async scenario(
+    name: string,
+    cut: () => void | Promise<void>,
+    holdMs: number,
+    quorumSide: number[] = [],
+    limitMs = 120_000,
+  ): Promise<Recovery> {
     await cut();
     const cutAt = Date.now();
     const atCut = await this.heights();
@@ -172,7 +219,9 @@ export class PartitionLab {
     const top = Math.max(...atHeal);
     this.cutter.heal();
     const healAt = Date.now();
-    let block: number | null = null, catchup: number | null = null, reconnect: number | null = null;
+    let block: number | null = null,
+      catchup: number | null = null,
+      reconnect: number | null = null;
     while ((block === null || catchup === null || reconnect === null) && Date.now() - healAt < limitMs) {
       const [hs, mesh] = await Promise.all([this.heights(), this.meshUp()]);
       const t = (Date.now() - healAt) / 1000;
@@ -182,16 +231,34 @@ export class PartitionLab {
       await sleep(100);
     }
     if (block === null || catchup === null || reconnect === null) {
-      throw new Error(`${name}: no recovery within ${limitMs / 1000} s after the heal (block ${block}, catch-up ${catchup}, reconnect ${reconnect}); heights ${(await this.heights()).join(',')}, peers ${(await this.peerCounts()).join(',')}`);
+      throw new Error(
+        `${name}: no recovery within ${limitMs / 1000} s after the heal (block ${block}, catch-up ${catchup}, reconnect ${reconnect}); heights ${(await this.heights()).join(',')}, peers ${(await this.peerCounts()).join(',')}`,
+      );
     }
-    return { scenario: name, cut_s: holdMs / 1000, heal_to_block_s: block, catchup_s: catchup, reconnect_s: reconnect, stall_s: stall, heights_at_cut: atCut, heights_at_heal: atHeal };
+    return {
+      scenario: name,
+      cut_s: holdMs / 1000,
+      heal_to_block_s: block,
+      catchup_s: catchup,
+      reconnect_s: reconnect,
+      stall_s: stall,
+      heights_at_cut: atCut,
+      heights_at_heal: atHeal,
+    };
   }
 
   /** Waits for the moment a block is finalized and returns the proposer of the next height (it is about to propose). */
   async nextProposerAtBlock(): Promise<number> {
     const h0 = Math.max(...(await this.heights()));
     let h = h0;
-    await waitUntil(async () => { h = Math.max(...(await this.heights())); return h > h0; }, 30_000, 'a new block');
+    await waitUntil(
+      async () => {
+        h = Math.max(...(await this.heights()));
+        return h > h0;
+      },
+      30_000,
+      'a new block',
+    );
     return this.proposerOf(h + 1);
   }
 

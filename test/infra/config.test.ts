@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_TIERS, InfraConfigError, parseCidr, parseInfraConfig, splitAcrossZones, subnetCidr } from '../../infra/src/config.js';
+import {
+  DEFAULT_TIERS,
+  InfraConfigError,
+  parseCidr,
+  parseInfraConfig,
+  splitAcrossZones,
+  subnetCidr,
+} from '../../infra/src/config.js';
 import { keyPolicy, KEY_PURPOSES } from '../../infra/src/kms.js';
 import { storageClassManifest, tierStorageClasses } from '../../infra/src/storage-classes.js';
 import { eksKubeconfig } from '../../infra/src/kubeconfig.js';
@@ -34,16 +41,30 @@ describe('infra config', () => {
     expect(cfg.tiers).toEqual(DEFAULT_TIERS);
     expect(cfg.tags).toEqual({ Project: 'consortia', Environment: 'dev', ManagedBy: 'pulumi' });
     expect(cfg).toMatchObject({
-      allowPublicApi: false, adminRoleArns: [], viewerRoleArns: [], logRetentionDays: 90, imdsHopLimit: 1,
-      controlPlaneExposure: 'port-forward', controlPlaneStorageTier: 'validator', defaultStorageTier: 'standard',
-      monitoring: { enabled: true, namespace: 'monitoring' }, clusterAutoscaler: { enabled: true, imageTag: 'v1.33.0' },
+      allowPublicApi: false,
+      adminRoleArns: [],
+      viewerRoleArns: [],
+      logRetentionDays: 90,
+      imdsHopLimit: 1,
+      controlPlaneExposure: 'port-forward',
+      controlPlaneStorageTier: 'validator',
+      defaultStorageTier: 'standard',
+      monitoring: { enabled: true, namespace: 'monitoring' },
+      clusterAutoscaler: { enabled: true, imageTag: 'v1.33.0' },
     });
     expect(cfg.imageTag).toBeUndefined(); // no release until the images are pushed
   });
 
   it('accepts the example stack infra/Pulumi.dev.yaml as it is', () => {
-    const stack = parseYaml(readFileSync(fileURLToPath(new URL('../../infra/Pulumi.dev.yaml', import.meta.url)), 'utf8')).config as Record<string, unknown>;
-    const values = Object.fromEntries(Object.entries(stack).map(([k, v]) => [k.replace(/^consortia-infra:/, ''), typeof v === 'string' ? v : JSON.stringify(v)]));
+    const stack = parseYaml(
+      readFileSync(fileURLToPath(new URL('../../infra/Pulumi.dev.yaml', import.meta.url)), 'utf8'),
+    ).config as Record<string, unknown>;
+    const values = Object.fromEntries(
+      Object.entries(stack).map(([k, v]) => [
+        k.replace(/^consortia-infra:/, ''),
+        typeof v === 'string' ? v : JSON.stringify(v),
+      ]),
+    );
     const cfg = parseInfraConfig(getter(values));
     expect(cfg.environment).toBe('dev');
     expect(cfg.tags.CostCenter).toBe('blockchain');
@@ -51,7 +72,9 @@ describe('infra config', () => {
 
   it('refuses an API endpoint open to the whole internet unless allowPublicApi says so', () => {
     const open = { ...REQUIRED, apiAllowedCidrs: '["203.0.113.0/24","0.0.0.0/0"]' };
-    expect(problemsOf(open).join('\n')).toMatch(/0\.0\.0\.0\/0 opens the Kubernetes API endpoint to the whole internet.*allowPublicApi/);
+    expect(problemsOf(open).join('\n')).toMatch(
+      /0\.0\.0\.0\/0 opens the Kubernetes API endpoint to the whole internet.*allowPublicApi/,
+    );
     expect(parseInfraConfig(getter({ ...open, allowPublicApi: 'true' })).apiAllowedCidrs).toContain('0.0.0.0/0');
   });
 
@@ -105,7 +128,9 @@ describe('infra config', () => {
   ])('rejects %s = %s', (key, value) => {
     const problems = problemsOf({ ...REQUIRED, [key]: value });
     expect(problems.length).toBeGreaterThan(0);
-    expect(problems.join('\n')).toContain(key === 'monitoringNamespace' ? 'monitoringNamespace' : key.replace(/Count$/, ''));
+    expect(problems.join('\n')).toContain(
+      key === 'monitoringNamespace' ? 'monitoringNamespace' : key.replace(/Count$/, ''),
+    );
   });
 
   it('keeps the standard tags even if a stack tries to override them', () => {
@@ -128,12 +153,24 @@ describe('tier storage classes', () => {
   const classes = tierStorageClasses(cfg, 'arn:aws:kms:eu-west-1:111111111111:key/k');
 
   it('uses the names the kubernetes runtime maps tiers to', () => {
-    expect(classes.map((c) => c.metadata.name)).toEqual(['consortia-validator', 'consortia-archive', 'consortia-standard']);
+    expect(classes.map((c) => c.metadata.name)).toEqual([
+      'consortia-validator',
+      'consortia-archive',
+      'consortia-standard',
+    ]);
   });
 
   it('encrypts every tier with the ebs key and binds in the pod zone; one class is the default', () => {
-    expect(classes.filter((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true').map((c) => c.metadata.name)).toEqual(['consortia-standard']);
-    expect(classes.map((c) => c.parameters.tagSpecification_2)).toEqual(['consortia.io/backup=consortia-dev', 'consortia.io/backup=consortia-dev', undefined]);
+    expect(
+      classes
+        .filter((c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
+        .map((c) => c.metadata.name),
+    ).toEqual(['consortia-standard']);
+    expect(classes.map((c) => c.parameters.tagSpecification_2)).toEqual([
+      'consortia.io/backup=consortia-dev',
+      'consortia.io/backup=consortia-dev',
+      undefined,
+    ]);
     for (const c of classes) {
       expect(c.provisioner).toBe('ebs.csi.aws.com');
       expect(c.parameters.encrypted).toBe('true');
@@ -161,18 +198,32 @@ describe('tier storage classes', () => {
 
 describe('kubeconfig', () => {
   it('authenticates with aws eks get-token and embeds no secret', () => {
-    const k = parseYaml(eksKubeconfig({ clusterName: 'c', endpoint: 'https://x.eks.amazonaws.com', caData: 'Q0E=', region: 'eu-west-1' }));
+    const k = parseYaml(
+      eksKubeconfig({ clusterName: 'c', endpoint: 'https://x.eks.amazonaws.com', caData: 'Q0E=', region: 'eu-west-1' }),
+    );
     expect(k.clusters[0].cluster.server).toBe('https://x.eks.amazonaws.com');
     expect(k.users[0].user.exec.command).toBe('aws');
-    expect(k.users[0].user.exec.args).toEqual(['eks', 'get-token', '--cluster-name', 'c', '--region', 'eu-west-1', '--output', 'json']);
+    expect(k.users[0].user.exec.args).toEqual([
+      'eks',
+      'get-token',
+      '--cluster-name',
+      'c',
+      '--region',
+      'eu-west-1',
+      '--output',
+      'json',
+    ]);
     expect(JSON.stringify(k)).not.toMatch(/token:|password|client-key/);
   });
 });
 
 describe('KMS key policies', () => {
   const ctx = {
-    partition: 'aws', accountId: '123456789012', region: 'eu-west-1',
-    administrators: ['arn:aws:iam::123456789012:role/Deployer'], clusterRoleArn: 'arn:aws:iam::123456789012:role/cluster',
+    partition: 'aws',
+    accountId: '123456789012',
+    region: 'eu-west-1',
+    administrators: ['arn:aws:iam::123456789012:role/Deployer'],
+    clusterRoleArn: 'arn:aws:iam::123456789012:role/cluster',
     logGroupArn: 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/c/cluster',
   };
 
@@ -183,7 +234,8 @@ describe('KMS key policies', () => {
       expect(policy.Statement.length, p).toBeGreaterThan(1);
       for (const s of policy.Statement) {
         expect(s.Action, p).not.toContain('kms:*');
-        if (s.Principal && 'AWS' in s.Principal && s.Principal.AWS === '*') expect(s.Condition?.StringEquals?.['kms:CallerAccount'], p).toBe('123456789012');
+        if (s.Principal && 'AWS' in s.Principal && s.Principal.AWS === '*')
+          expect(s.Condition?.StringEquals?.['kms:CallerAccount'], p).toBe('123456789012');
       }
     }
   });

@@ -7,7 +7,10 @@ import { parse as parseYaml } from 'yaml';
 // (command, port, UID) and its build context free of local state and secrets.
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
-const ignore = readFileSync(`${root}.dockerignore`, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const ignore = readFileSync(`${root}.dockerignore`, 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 const values = parseYaml(readFileSync(`${root}charts/consortia/values.yaml`, 'utf8'));
 const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
 
@@ -28,7 +31,8 @@ describe('control-plane Dockerfile', () => {
   });
 
   it('keeps local state and secrets out of the build context but not the sources', () => {
-    for (const p of ['.git', 'node_modules', '.cache', 'dist', '**/*.pem', '**/*.key', '**/.env']) expect(ignore).toContain(p);
+    for (const p of ['.git', 'node_modules', '.cache', 'dist', '**/*.pem', '**/*.key', '**/.env'])
+      expect(ignore).toContain(p);
     for (const p of ['src', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignore).not.toContain(p);
   });
 });

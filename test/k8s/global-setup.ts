@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { ensureKubeBinaries } from './env/binaries.js';
-import { helmBinary, promOperatorCrdDir } from '../charts/helm.js';
+import { ensureKubeBinaries } from '../harness/kube-env/binaries.js';
+import { helmBinary, promOperatorCrdDir } from '../harness/helm.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,7 +17,9 @@ declare module 'vitest' {
 export default function setup(project: TestProject): void {
   const started = Date.now();
   const bins = ensureKubeBinaries();
-  process.stderr.write(`[k8s] kube-apiserver: ${bins.kubeApiserver}\n[k8s] etcd: ${bins.etcd}\n[k8s] binaries ready in ${Date.now() - started} ms\n`);
+  process.stderr.write(
+    `[k8s] kube-apiserver: ${bins.kubeApiserver}\n[k8s] etcd: ${bins.etcd}\n[k8s] binaries ready in ${Date.now() - started} ms\n`,
+  );
   project.provide('kubeBinaries', bins);
   const helmStarted = Date.now();
   const helmTools = { helm: helmBinary(), promOperatorCrds: promOperatorCrdDir() };

@@ -1,14 +1,30 @@
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type V1Pod } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import type { NodeSpec } from '../../src/control-plane/runtimes/runtime.js';
 import { ANNOTATION, nodeLabels, nodeObjectNames } from '../../src/control-plane/runtimes/kubernetes/index.js';
 
 export function clients(kubeconfig: string) {
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfig);
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+  };
 }
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -44,16 +60,27 @@ export function validatorSpec(consortiumId: string, i: number, over: Partial<Nod
  * from the StatefulSet's current template (labels, annotations, image) and writes its status.
  * A pod made from an older template is replaced, as a rolling update would.
  */
-export async function fakeKubeletPod(c: Pick<ReturnType<typeof clients>, 'core' | 'apps'>, namespace: string, spec: Pick<NodeSpec, 'nodeId' | 'consortiumId' | 'orgId' | 'role'>, ready: boolean): Promise<V1Pod> {
+export async function fakeKubeletPod(
+  c: Pick<ReturnType<typeof clients>, 'core' | 'apps'>,
+  namespace: string,
+  spec: Pick<NodeSpec, 'nodeId' | 'consortiumId' | 'orgId' | 'role'>,
+  ready: boolean,
+): Promise<V1Pod> {
   const names = nodeObjectNames(spec.nodeId);
   const tpl = (await c.apps.readNamespacedStatefulSet({ name: names.statefulSet, namespace })).spec!.template;
   const image = tpl.spec!.containers.find((x) => x.name === 'node')!.image!;
   const annotations = tpl.metadata?.annotations ?? {};
   let existing = await c.core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined);
-  const stale = existing && (existing.spec?.containers[0]?.image !== image || existing.metadata?.annotations?.[ANNOTATION.configHash] !== annotations[ANNOTATION.configHash]);
+  const stale =
+    existing &&
+    (existing.spec?.containers[0]?.image !== image ||
+      existing.metadata?.annotations?.[ANNOTATION.configHash] !== annotations[ANNOTATION.configHash]);
   if (existing && stale) {
     await c.core.deleteNamespacedPod({ name: names.pod, namespace, gracePeriodSeconds: 0 });
-    await eventually('old pod gone', async () => !(await c.core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined)));
+    await eventually(
+      'old pod gone',
+      async () => !(await c.core.readNamespacedPod({ name: names.pod, namespace }).catch(() => undefined)),
+    );
     existing = undefined;
   }
   if (!existing) {
@@ -81,7 +108,17 @@ export async function fakeKubeletPod(c: Pick<ReturnType<typeof clients>, 'core' 
       { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
       { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now },
     ],
-    containerStatuses: [{ name: 'node', image, imageID: '', ready, restartCount: 0, started: true, state: { running: { startedAt: now } } }],
+    containerStatuses: [
+      {
+        name: 'node',
+        image,
+        imageID: '',
+        ready,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt: now } },
+      },
+    ],
   };
   const cur = await c.core.readNamespacedPod({ name: names.pod, namespace });
   cur.status = status as never;
@@ -95,13 +132,23 @@ export const SERVICE_MONITOR_CRD = {
   spec: {
     group: 'monitoring.coreos.com',
     scope: 'Namespaced',
-    names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', listKind: 'ServiceMonitorList' },
+    names: {
+      plural: 'servicemonitors',
+      singular: 'servicemonitor',
+      kind: 'ServiceMonitor',
+      listKind: 'ServiceMonitorList',
+    },
     versions: [
       {
         name: 'v1',
         served: true,
         storage: true,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        },
       },
     ],
   },

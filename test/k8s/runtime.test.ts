@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { startKubeEnv, type KubeEnv } from './env/index.js';
+import { createCa, type CertificateAuthority } from '../../src/lib/tls-ca.js';
+import { startKubeEnv, type KubeEnv } from '../harness/kube-env/index.js';
 import { clients, eventually, fakeKubeletPod, validatorSpec, SERVICE_MONITOR_CRD, PatchStrategy } from './helpers.js';
 import {
   createKubernetesRuntime,
@@ -18,8 +19,11 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
   let env: KubeEnv;
   let c: ReturnType<typeof clients>;
   const runtimes: KubernetesRuntime[] = [];
+  // One node CA for every runtime of the test, as the control plane keeps one in its data directory across restarts.
+  let nodeCa: CertificateAuthority;
   const newRuntime = () => {
     const rt = createKubernetesRuntime({
+      nodeCa,
       kubeconfig: env.kubeconfig,
       namespacePrefix: PREFIX,
       image: IMAGE,
@@ -40,6 +44,7 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     c.apps.readNamespacedStatefulSet({ name: nodeObjectNames(s.nodeId).statefulSet, namespace: ns(cid) });
 
   beforeAll(async () => {
+    nodeCa = await createCa('test-node-ca');
     env = await startKubeEnv({ binaries: inject('kubeBinaries') });
     c = clients(env.kubeconfig);
     // The "CRD exists" path: ServiceMonitors get created.
@@ -62,8 +67,12 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     const badToken = env.kubeconfig.replace(env.token, 'not-a-token');
     await expect(checkCluster({ kubeconfig: badToken })).rejects.toMatchObject({ code: KubernetesCodes.K8S_FORBIDDEN });
     const down = env.kubeconfig.replace(env.server, 'https://127.0.0.1:1');
-    await expect(checkCluster({ kubeconfig: down }, 3000)).rejects.toMatchObject({ code: KubernetesCodes.K8S_CLUSTER_UNREACHABLE });
-    await expect(checkCluster({ kubeconfig: 'not: [yaml' })).rejects.toMatchObject({ code: KubernetesCodes.K8S_INVALID_KUBECONFIG });
+    await expect(checkCluster({ kubeconfig: down }, 3000)).rejects.toMatchObject({
+      code: KubernetesCodes.K8S_CLUSTER_UNREACHABLE,
+    });
+    await expect(checkCluster({ kubeconfig: 'not: [yaml' })).rejects.toMatchObject({
+      code: KubernetesCodes.K8S_INVALID_KUBECONFIG,
+    });
   });
 
   it('applies a consortium of four validators and an ordinary node with the expected objects', async () => {
@@ -97,13 +106,30 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
       const cfg = JSON.parse(cm.data?.['node.json'] ?? '{}') as Record<string, unknown>;
       expect(cfg['role']).toBe(s.role);
       expect(cfg['genesisFile']).toBeUndefined(); // keygen mode: the key is made in the pod
-      const sm = await c.objects.read({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: names.serviceMonitor, namespace: ns('alpha') } });
+      const sm = await c.objects.read({
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: names.serviceMonitor, namespace: ns('alpha') },
+      });
       expect(sm.metadata?.name).toBe(names.serviceMonitor);
     }
-    expect(JSON.parse((await c.core.readNamespacedConfigMap({ name: nodeObjectNames('ord-9').configMap, namespace: ns('alpha') })).data?.['node.json'] ?? '{}').retentionBlocks).toBe(100);
-    const pdb = await c.objects.read({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'consortia-validators', namespace: ns('alpha') } });
+    expect(
+      JSON.parse(
+        (await c.core.readNamespacedConfigMap({ name: nodeObjectNames('ord-9').configMap, namespace: ns('alpha') }))
+          .data?.['node.json'] ?? '{}',
+      ).retentionBlocks,
+    ).toBe(100);
+    const pdb = await c.objects.read({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'consortia-validators', namespace: ns('alpha') },
+    });
     expect((pdb as { spec?: { maxUnavailable?: number } }).spec?.maxUnavailable).toBe(1); // n=4 -> f=1
-    const np = await c.objects.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'consortia-nodes', namespace: ns('alpha') } });
+    const np = await c.objects.read({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'consortia-nodes', namespace: ns('alpha') },
+    });
     expect(JSON.stringify(np)).toContain('"port":26656');
   });
 
@@ -129,7 +155,8 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
   it('repairs a deleted Service and an imperatively edited StatefulSet (watch-driven)', async () => {
     const v1 = validatorSpec('alpha', 1);
     const names = nodeObjectNames(v1.nodeId);
-    const uid = (await c.core.readNamespacedService({ name: names.clientService, namespace: ns('alpha') })).metadata?.uid;
+    const uid = (await c.core.readNamespacedService({ name: names.clientService, namespace: ns('alpha') })).metadata
+      ?.uid;
     await c.core.deleteNamespacedService({ name: names.clientService, namespace: ns('alpha') });
     const back = await eventually('Service re-created', async () =>
       c.core.readNamespacedService({ name: names.clientService, namespace: ns('alpha') }).catch(() => undefined),
@@ -139,8 +166,16 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     const sts = await readSts('alpha', v1);
     const edited = structuredClone(sts) as V1StatefulSet;
     edited.spec!.template.spec!.containers[0]!.image = 'evil/image:latest';
-    await c.apps.replaceNamespacedStatefulSet({ name: names.statefulSet, namespace: ns('alpha'), body: edited, fieldManager: 'kubectl-edit' });
-    await eventually('image restored', async () => (await readSts('alpha', v1)).spec?.template.spec?.containers[0]?.image === IMAGE);
+    await c.apps.replaceNamespacedStatefulSet({
+      name: names.statefulSet,
+      namespace: ns('alpha'),
+      body: edited,
+      fieldManager: 'kubectl-edit',
+    });
+    await eventually(
+      'image restored',
+      async () => (await readSts('alpha', v1)).spec?.template.spec?.containers[0]?.image === IMAGE,
+    );
   });
 
   it('reports a field conflict with another server-side-apply manager instead of clobbering', async () => {
@@ -148,8 +183,16 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     const ord = validatorSpec('alpha', 9, { nodeId: 'ord-9', role: 'ordinary', tier: { retentionBlocks: 100 } });
     const names = nodeObjectNames(ord.nodeId);
     await c.objects.patch(
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: names.clientService, namespace: ns('alpha'), labels: { 'consortia.io/role': 'hijacked' } } } as never,
-      undefined, undefined, 'other-controller', true, PatchStrategy.ServerSideApply,
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: names.clientService, namespace: ns('alpha'), labels: { 'consortia.io/role': 'hijacked' } },
+      } as never,
+      undefined,
+      undefined,
+      'other-controller',
+      true,
+      PatchStrategy.ServerSideApply,
     );
     await expect(rt.apply(ord)).rejects.toMatchObject({ code: KubernetesCodes.K8S_APPLY_CONFLICT });
     const svc = await c.core.readNamespacedService({ name: names.clientService, namespace: ns('alpha') });
@@ -164,20 +207,32 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     const rt1 = newRuntime();
     const pending = Promise.allSettled(specs.map((s) => rt1.apply(s)));
     await eventually('first ConfigMap written', async () =>
-      c.core.readNamespacedConfigMap({ name: nodeObjectNames('val-0').configMap, namespace: ns('beta') }).catch(() => undefined),
+      c.core
+        .readNamespacedConfigMap({ name: nodeObjectNames('val-0').configMap, namespace: ns('beta') })
+        .catch(() => undefined),
     );
     await rt1.close(); // "kill": watches and queue stop wherever they are
     await pending;
     const rt2 = newRuntime();
     await rt2.ready();
     expect(rt2.desiredSpecs('beta').length).toBeGreaterThanOrEqual(1); // restored from the cluster
-    expect(rt2.desiredSpecs('alpha').map((s) => s.nodeId).sort()).toEqual(['ord-9', 'val-0', 'val-1', 'val-2', 'val-3']);
+    expect(
+      rt2
+        .desiredSpecs('alpha')
+        .map((s) => s.nodeId)
+        .sort(),
+    ).toEqual(['ord-9', 'val-0', 'val-1', 'val-2', 'val-3']);
     await rt2.idle();
     await readSts('beta', specs[0]!); // the node whose config was written is completed without any apply call
     // The reconciler re-applies its desired state after a restart: everything converges.
     await Promise.all(specs.map((s) => rt2.apply(s)));
-    for (const s of specs) expect((await readSts('beta', s)).metadata?.name).toBe(nodeObjectNames(s.nodeId).statefulSet);
-    const pdb = await c.objects.read({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'consortia-validators', namespace: ns('beta') } });
+    for (const s of specs)
+      expect((await readSts('beta', s)).metadata?.name).toBe(nodeObjectNames(s.nodeId).statefulSet);
+    const pdb = await c.objects.read({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'consortia-validators', namespace: ns('beta') },
+    });
     expect((pdb as { spec?: { maxUnavailable?: number } }).spec?.maxUnavailable).toBe(1);
   });
 
@@ -194,11 +249,25 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
         let down = 0;
         for (const s of specs) {
           const sts = await readSts('beta', s);
-          const pod = await c.core.readNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta') }).catch(() => undefined);
+          const pod = await c.core
+            .readNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta') })
+            .catch(() => undefined);
           if (sts.spec?.template.spec?.containers[0]?.image === NEW && pod?.spec?.containers[0]?.image !== NEW) {
             down++;
-            await c.core.deleteNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta'), gracePeriodSeconds: 0 }).catch(() => undefined);
-            await eventually('old pod gone', async () => !(await c.core.readNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta') }).catch(() => undefined)));
+            await c.core
+              .deleteNamespacedPod({
+                name: nodeObjectNames(s.nodeId).pod,
+                namespace: ns('beta'),
+                gracePeriodSeconds: 0,
+              })
+              .catch(() => undefined);
+            await eventually(
+              'old pod gone',
+              async () =>
+                !(await c.core
+                  .readNamespacedPod({ name: nodeObjectNames(s.nodeId).pod, namespace: ns('beta') })
+                  .catch(() => undefined)),
+            );
             await new Promise((r) => setTimeout(r, 300));
             await fakeKubeletPod(c, ns('beta'), s, true);
           }
@@ -222,11 +291,31 @@ describe('kubernetes runtime against a real kube-apiserver', () => {
     await rt.deleteConsortium('alpha');
     const selector = 'app.kubernetes.io/managed-by=consortia';
     for (const [apiVersion, kind] of [
-      ['apps/v1', 'StatefulSet'], ['v1', 'Service'], ['v1', 'ConfigMap'], ['v1', 'Pod'], ['v1', 'PersistentVolumeClaim'],
-      ['networking.k8s.io/v1', 'NetworkPolicy'], ['policy/v1', 'PodDisruptionBudget'], ['monitoring.coreos.com/v1', 'ServiceMonitor'],
+      ['apps/v1', 'StatefulSet'],
+      ['v1', 'Service'],
+      ['v1', 'ConfigMap'],
+      ['v1', 'Pod'],
+      ['v1', 'PersistentVolumeClaim'],
+      ['networking.k8s.io/v1', 'NetworkPolicy'],
+      ['policy/v1', 'PodDisruptionBudget'],
+      ['monitoring.coreos.com/v1', 'ServiceMonitor'],
     ] as const) {
-      const list = await c.objects.list(apiVersion, kind, ns('alpha'), undefined, undefined, undefined, undefined, selector);
-      expect(list.items.map((i) => `${kind}/${i.metadata?.name} ${JSON.stringify(i.metadata?.finalizers)} ${i.metadata?.deletionTimestamp}`)).toEqual([]);
+      const list = await c.objects.list(
+        apiVersion,
+        kind,
+        ns('alpha'),
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        selector,
+      );
+      expect(
+        list.items.map(
+          (i) =>
+            `${kind}/${i.metadata?.name} ${JSON.stringify(i.metadata?.finalizers)} ${i.metadata?.deletionTimestamp}`,
+        ),
+      ).toEqual([]);
     }
     // No namespace controller runs here, so the namespace stays Terminating rather than vanishing.
     const nsObj = await c.core.readNamespace({ name: ns('alpha') }).catch(() => undefined);

@@ -10,7 +10,10 @@ export function expectShape(body: unknown, code: string): void {
 }
 
 /** Writes `text` to 127.0.0.1:port as is and parses whatever answer comes back. */
-export function raw(port: number, text: string): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+export function raw(
+  port: number,
+  text: string,
+): Promise<{ status: number; headers: Record<string, string>; body: any }> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1', () => s.write(text));
     let data = '';
@@ -19,9 +22,15 @@ export function raw(port: number, text: string): Promise<{ status: number; heade
     s.on('close', () => {
       const [head = '', body = ''] = data.split('\r\n\r\n');
       const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       let parsed: unknown = body;
-      try { parsed = JSON.parse(body); } catch { /* keep text */ }
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        /* keep text */
+      }
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body: parsed });
     });
     setTimeout(() => s.end(), 1500).unref();

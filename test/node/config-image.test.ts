@@ -38,7 +38,10 @@ describe('node-image/Dockerfile', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile).toMatch(/ARG NODE_IMAGE=node:20-bookworm-slim/);
     expect(froms[0]!.args).toMatch(/AS build/i);
-    const build = ins.slice(froms[0]!.i, froms[1]!.i).map((x) => `${x.op} ${x.args}`).join('\n');
+    const build = ins
+      .slice(froms[0]!.i, froms[1]!.i)
+      .map((x) => `${x.op} ${x.args}`)
+      .join('\n');
     expect(build).toMatch(/RUN npm ci/);
     expect(build).toMatch(/tsc -p tsconfig\.json/);
     expect(build).toMatch(/npm prune --omit=dev/);
@@ -59,7 +62,10 @@ describe('node-image/Dockerfile', () => {
   });
 
   it('exposes P2P and API ports and health-checks /healthz with node', () => {
-    const expose = finalStage.filter((x) => x.op === 'EXPOSE').map((x) => x.args).join(' ');
+    const expose = finalStage
+      .filter((x) => x.op === 'EXPOSE')
+      .map((x) => x.args)
+      .join(' ');
     expect(expose.split(/\s+/)).toEqual(expect.arrayContaining(['26656', '26657']));
     const hc = finalStage.find((x) => x.op === 'HEALTHCHECK');
     expect(hc?.args).toMatch(/CMD \["node"/);
@@ -92,7 +98,12 @@ describe('node-image/entrypoint.sh as a plain process', () => {
       timeout: 10_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { argv: string[]; execArgv: string[]; env: Record<string, string>; genesis: string | null };
+    return JSON.parse(r.stdout) as {
+      argv: string[];
+      execArgv: string[];
+      env: Record<string, string>;
+      genesis: string | null;
+    };
   };
 
   it('starts node with the V8 flags every chain-node launcher uses', () => {
@@ -107,7 +118,11 @@ describe('node-image/entrypoint.sh as a plain process', () => {
   });
 
   it('in a container without a config file, defaults to /data and all-interface listeners', () => {
-    const r = run([], { CONSORTIA_CONTAINER: '1', CONSORTIA_NODE_CHAIN_ID: 'c', CONSORTIA_NODE_API_LISTEN: '0.0.0.0:9000' });
+    const r = run([], {
+      CONSORTIA_CONTAINER: '1',
+      CONSORTIA_NODE_CHAIN_ID: 'c',
+      CONSORTIA_NODE_API_LISTEN: '0.0.0.0:9000',
+    });
     expect(r.env['CONSORTIA_NODE_DATA_DIR']).toBe('/data');
     expect(r.env['CONSORTIA_NODE_API_LISTEN']).toBe('0.0.0.0:9000');
     expect(r.env['CONSORTIA_NODE_P2P_LISTEN']).toBe('0.0.0.0:26656');
@@ -122,7 +137,10 @@ describe('node-image/entrypoint.sh as a plain process', () => {
   });
 
   it('fails clearly when main.js is missing', () => {
-    const r = spawnSync(entrypoint, [], { env: { PATH: process.env['PATH'] ?? '', CONSORTIA_NODE_MAIN: join(tmp, 'nope.js') }, encoding: 'utf8' });
+    const r = spawnSync(entrypoint, [], {
+      env: { PATH: process.env['PATH'] ?? '', CONSORTIA_NODE_MAIN: join(tmp, 'nope.js') },
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/entrypoint not found/);
   });

@@ -89,20 +89,36 @@ describe('node config', () => {
   it('names each bad value', () => {
     expect(problemsOf(() => parseNodeConfig({ dataDir: '/d' }))).toMatch(/chainId/);
     expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', role: 'miner' }))).toMatch(/role/);
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', apiListen: 'localhost' }))).toMatch(/apiListen/);
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', p2pListen: '127.0.0.1:70000' }))).toMatch(/p2pListen/);
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', mempool: { maxTxs: 0 } }))).toMatch(/mempool\/maxTxs/);
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', peers: [{ publicKey: 'xyz', address: '1.2.3.4:5' }] }))).toMatch(
-      /peers\/0\/publicKey/,
+    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', apiListen: 'localhost' }))).toMatch(
+      /apiListen/,
     );
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', peers: [{ publicKey: PK, address: '1.2.3.4:0' }] }))).toMatch(
-      /peers\/0\/address/,
+    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', p2pListen: '127.0.0.1:70000' }))).toMatch(
+      /p2pListen/,
     );
+    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', mempool: { maxTxs: 0 } }))).toMatch(
+      /mempool\/maxTxs/,
+    );
+    expect(
+      problemsOf(() =>
+        parseNodeConfig({ chainId: 'c', dataDir: '/d', peers: [{ publicKey: 'xyz', address: '1.2.3.4:5' }] }),
+      ),
+    ).toMatch(/peers\/0\/publicKey/);
+    expect(
+      problemsOf(() =>
+        parseNodeConfig({ chainId: 'c', dataDir: '/d', peers: [{ publicKey: PK, address: '1.2.3.4:0' }] }),
+      ),
+    ).toMatch(/peers\/0\/address/);
     expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', logLevel: 'loud' }))).toMatch(/logLevel/);
     expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', bogus: 1 }))).toMatch(/bogus|additional/i);
-    expect(problemsOf(() => loadNodeConfig([], { CONSORTIA_NODE_CHAIN_ID: 'c', CONSORTIA_NODE_DATA_DIR: '/d', CONSORTIA_NODE_MAX_TX_BYTES: 'lots' }))).toMatch(
-      /maxTxBytes/,
-    );
+    expect(
+      problemsOf(() =>
+        loadNodeConfig([], {
+          CONSORTIA_NODE_CHAIN_ID: 'c',
+          CONSORTIA_NODE_DATA_DIR: '/d',
+          CONSORTIA_NODE_MAX_TX_BYTES: 'lots',
+        }),
+      ),
+    ).toMatch(/maxTxBytes/);
   });
 
   it('reports unreadable or malformed files and env as INVALID_CONFIG', () => {
@@ -119,21 +135,36 @@ describe('node config', () => {
     expect(names).toContain('CONSORTIA_NODE_MEMPOOL_MAX_TXS');
     expect(names).toContain('CONSORTIA_NODE_P2P_ADVERTISE');
     expect(new Set(names).size).toBe(names.length);
-    expect(nodeEnvOverlay({ CONSORTIA_NODE_API_BODY_LIMIT_BYTES: '4096', UNRELATED: 'x' })).toEqual({ api: { bodyLimitBytes: '4096' } });
+    expect(nodeEnvOverlay({ CONSORTIA_NODE_API_BODY_LIMIT_BYTES: '4096', UNRELATED: 'x' })).toEqual({
+      api: { bodyLimitBytes: '4096' },
+    });
   });
 
   it('reads the admin credential file and the expected genesis from file or env', () => {
     const hash = 'ab'.repeat(32);
     const members = [{ memberId: 'org_a', adminKeys: ['cd'.repeat(32)] }];
     const cfg = loadNodeConfig([], {
-      CONSORTIA_NODE_CHAIN_ID: 'c', CONSORTIA_NODE_DATA_DIR: '/d', CONSORTIA_NODE_ADMIN_TOKEN_FILE: 'secrets/admin-token',
-      CONSORTIA_NODE_EXPECTED_GENESIS_HASH: hash, CONSORTIA_NODE_EXPECTED_GENESIS_INCLUDES_SELF: 'true',
+      CONSORTIA_NODE_CHAIN_ID: 'c',
+      CONSORTIA_NODE_DATA_DIR: '/d',
+      CONSORTIA_NODE_ADMIN_TOKEN_FILE: 'secrets/admin-token',
+      CONSORTIA_NODE_EXPECTED_GENESIS_HASH: hash,
+      CONSORTIA_NODE_EXPECTED_GENESIS_INCLUDES_SELF: 'true',
       CONSORTIA_NODE_EXPECTED_GENESIS_MEMBERS: JSON.stringify(members),
     });
     expect(cfg.adminTokenFile).toBe(join(process.cwd(), 'secrets/admin-token'));
     expect(cfg.expectedGenesis).toEqual({ hash, includesSelf: true, members });
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', expectedGenesis: { hash: 'nothex' } }))).toMatch(/expectedGenesis/);
-    expect(problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', expectedGenesis: { members: [{ memberId: 'x', adminKeys: [] }] } }))).toMatch(/expectedGenesis/);
+    expect(
+      problemsOf(() => parseNodeConfig({ chainId: 'c', dataDir: '/d', expectedGenesis: { hash: 'nothex' } })),
+    ).toMatch(/expectedGenesis/);
+    expect(
+      problemsOf(() =>
+        parseNodeConfig({
+          chainId: 'c',
+          dataDir: '/d',
+          expectedGenesis: { members: [{ memberId: 'x', adminKeys: [] }] },
+        }),
+      ),
+    ).toMatch(/expectedGenesis/);
   });
 
   it('parses host:port including IPv6', () => {

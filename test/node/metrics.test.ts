@@ -11,7 +11,8 @@ describe('node metrics', () => {
     expect(registered).toEqual([...NODE_METRIC_NAMES].sort());
     for (const metric of json) {
       expect(metric.name).toMatch(/^consortia_(chain|consensus|mempool|p2p|storage|light|validator)_[a-z_]+$/);
-      if (metric.type === 'counter') expect(metric.name).toMatch(/_total$/);
+      // prom-client types `type` as a numeric enum; at run time it is the exposition name ('counter').
+      if (String(metric.type) === 'counter') expect(metric.name).toMatch(/_total$/);
       else expect(metric.name).not.toMatch(/_total$/);
     }
     const types = Object.fromEntries(json.map((x) => [x.name, x.type]));

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +15,9 @@ import {
   type Genesis,
 } from '../../src/chain/index.js';
 import { keygen, parseKeygenArgs } from '../../src/node/keygen.js';
+import { fetch as undiciFetch } from 'undici';
+import { createSelfSignedCert, pemFingerprint } from '../../src/lib/tls-cert.js';
+import { tlsDispatcher } from '../../src/lib/tls-client.js';
 
 /**
  * The node entrypoint as a process (run from source through tsx, so no build is needed):
@@ -31,7 +34,12 @@ afterAll(() => {
 });
 
 function runSync(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [...MAIN, ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [...MAIN, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 }
 
 describe('node main process', () => {
@@ -59,8 +67,18 @@ describe('node main process', () => {
   }, 60_000);
 
   /** Starts the node process on `cfgFile`; resolves with its 'listening' line. */
-  async function startNode(cfgFile: string): Promise<{ child: ChildProcess; listening: { event: string; api: string; p2p: string; publicKey: string }; stderr: () => string }> {
-    const child = spawn(process.execPath, [...MAIN, '--config', cfgFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  async function startNode(
+    cfgFile: string,
+    extraArgs: string[] = ['--insecure-http'],
+  ): Promise<{
+    child: ChildProcess;
+    listening: { event: string; api: string; p2p: string; publicKey: string };
+    stderr: () => string;
+  }> {
+    const child = spawn(process.execPath, [...MAIN, '--config', cfgFile, ...extraArgs], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -75,16 +93,76 @@ describe('node main process', () => {
     return { child, listening, stderr: () => stderr };
   }
 
+  it('serves HTTPS with the configured certificate and prints its fingerprint', async () => {
+    const made = await createSelfSignedCert(['127.0.0.1'], 'node-under-test');
+    const tlsDir = join(dir, 'tls-configured');
+    mkdirSync(tlsDir);
+    writeFileSync(join(tlsDir, 'node.crt'), made.cert);
+    writeFileSync(join(tlsDir, 'node.key'), made.key, { mode: 0o600 });
+    const cfgFile = join(dir, 'node-tls.yaml');
+    writeFileSync(
+      cfgFile,
+      [
+        'chainId: main-test',
+        `dataDir: ${join(dir, 'data-tls')}`,
+        'apiListen: 127.0.0.1:0',
+        'p2pListen: 127.0.0.1:0',
+        'logLevel: warn',
+        'tls:',
+        `  certFile: ${join(tlsDir, 'node.crt')}`,
+        `  keyFile: ${join(tlsDir, 'node.key')}`,
+      ].join('\n'),
+    );
+    const { child, listening } = await startNode(cfgFile, []);
+    const fingerprint = pemFingerprint(made.cert, 'test');
+    expect(listening.api).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect((listening as { tlsFingerprint?: string }).tlsFingerprint).toBe(fingerprint);
+    // trusted as its own CA (SAN 127.0.0.1), and by pin
+    const viaCa = await undiciFetch(`${listening.api}/healthz`, {
+      dispatcher: tlsDispatcher({ caFile: join(tlsDir, 'node.crt') }),
+    });
+    expect(viaCa.status).toBe(200);
+    const viaPin = await undiciFetch(`${listening.api}/v1/identity`, { dispatcher: tlsDispatcher({ fingerprint }) });
+    expect(viaPin.status).toBe(200);
+    // not trusted by default, and no plain HTTP on the same port
+    await expect(undiciFetch(`${listening.api}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${listening.api.replace('https:', 'http:')}/healthz`)).rejects.toThrow();
+    const exited = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('refuses plain HTTP on a non-loopback API address, naming the setting (exit 2)', () => {
+    const r = runSync(['--insecure-http'], {
+      CONSORTIA_NODE_CHAIN_ID: 'c',
+      CONSORTIA_NODE_DATA_DIR: join(dir, 'data-plain'),
+      CONSORTIA_NODE_API_LISTEN: '0.0.0.0:0',
+    });
+    expect(r.status).toBe(2);
+    const line = JSON.parse(r.stderr.trim().split('\n').pop()!) as { code: string; error: string };
+    expect(line.code).toBe('INVALID_CONFIG');
+    expect(line.error).toMatch(
+      /tls\.mode \(CONSORTIA_NODE_TLS_MODE, --insecure-http\) is 'off' \(plain HTTP\) but apiListen .*"0\.0\.0\.0" is not a loopback address/,
+    );
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
   const ADMIN_TOKEN = 'main-test-admin-token-' + 'x'.repeat(24);
   const founder = generateKeyPair();
   /** A genesis of org1 (founder's key) with the node at `id` as its only validator. */
-  function genesisFor(id: { publicKey: string; proofOfPossession: string }, memberId = 'org1', admin = founder): { genesis: Genesis; approve: () => ReturnType<typeof signGenesisApproval> } {
+  function genesisFor(
+    id: { publicKey: string; proofOfPossession: string },
+    memberId = 'org1',
+    admin = founder,
+  ): { genesis: Genesis; approve: () => ReturnType<typeof signGenesisApproval> } {
     const genesis: Genesis = {
       chainId: 'main-test',
       genesisTime: Date.now(),
       params: DEFAULT_PARAMS,
       members: [{ memberId, name: memberId, adminKeys: [admin.publicKey] }],
-      validators: [{ memberId, publicKey: fromHex(id.publicKey), power: 1, proofOfPossession: fromHex(id.proofOfPossession) }],
+      validators: [
+        { memberId, publicKey: fromHex(id.publicKey), power: 1, proofOfPossession: fromHex(id.proofOfPossession) },
+      ],
       nodes: [{ memberId, publicKey: fromHex(id.publicKey), role: 'validator' }],
       accounts: [],
     };
@@ -96,12 +174,23 @@ describe('node main process', () => {
     const cfgFile = join(dir, 'node.yaml');
     const tokenFile = join(dir, 'admin-token');
     writeFileSync(tokenFile, ADMIN_TOKEN + '\n', { mode: 0o600 });
-    writeFileSync(cfgFile, [
-      `chainId: main-test`, `dataDir: ${join(dir, 'data')}`, 'apiListen: 127.0.0.1:0', 'p2pListen: 127.0.0.1:0', 'logLevel: warn',
-      `adminTokenFile: ${tokenFile}`,
-      // what the control plane writes for a key-generation node: its founders, and itself in the genesis
-      'expectedGenesis:', '  includesSelf: true', '  members:', '    - memberId: org1', `      adminKeys: [${toHex(founder.publicKey)}]`,
-    ].join('\n'));
+    writeFileSync(
+      cfgFile,
+      [
+        `chainId: main-test`,
+        `dataDir: ${join(dir, 'data')}`,
+        'apiListen: 127.0.0.1:0',
+        'p2pListen: 127.0.0.1:0',
+        'logLevel: warn',
+        `adminTokenFile: ${tokenFile}`,
+        // what the control plane writes for a key-generation node: its founders, and itself in the genesis
+        'expectedGenesis:',
+        '  includesSelf: true',
+        '  members:',
+        '    - memberId: org1',
+        `      adminKeys: [${toHex(founder.publicKey)}]`,
+      ].join('\n'),
+    );
     const { child, listening, stderr } = await startNode(cfgFile);
     expect(listening.event).toBe('listening');
     expect(listening.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -110,7 +199,11 @@ describe('node main process', () => {
     const get = (p: string) => fetch(listening.api + p);
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(503);
-    const id = (await (await get('/v1/identity')).json()) as { publicKey: string; proofOfPossession: string; chainId: string };
+    const id = (await (await get('/v1/identity')).json()) as {
+      publicKey: string;
+      proofOfPossession: string;
+      chainId: string;
+    };
     nodeIdentity = id;
     expect(id.publicKey).toBe(listening.publicKey);
     expect((await get('/v1/blocks/latest')).status).toBe(503);
@@ -118,7 +211,10 @@ describe('node main process', () => {
     const put = (body: unknown, token?: string) =>
       fetch(listening.api + '/v1/genesis', {
         method: 'PUT',
-        headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify(body),
       });
     // an outsider's one-member genesis around this node's public identity
@@ -160,13 +256,36 @@ describe('node main process', () => {
     // same data directory (it holds the genesis installed above), but provisioned with another genesis
     const other = genesisFor(nodeIdentity!);
     const genesisFile = join(dir, 'other-genesis.json');
-    writeFileSync(genesisFile, JSON.stringify(sealedGenesisToJSON({ genesis: { ...other.genesis, genesisTime: other.genesis.genesisTime + 1 }, approvals: [] })));
+    writeFileSync(
+      genesisFile,
+      JSON.stringify(
+        sealedGenesisToJSON({
+          genesis: { ...other.genesis, genesisTime: other.genesis.genesisTime + 1 },
+          approvals: [],
+        }),
+      ),
+    );
     const cfgFile = join(dir, 'node-other.yaml');
-    writeFileSync(cfgFile, [`chainId: main-test`, `dataDir: ${join(dir, 'data')}`, 'apiListen: 127.0.0.1:0', 'p2pListen: 127.0.0.1:0', 'logLevel: warn', `genesisFile: ${genesisFile}`].join('\n'));
+    writeFileSync(
+      cfgFile,
+      [
+        `chainId: main-test`,
+        `dataDir: ${join(dir, 'data')}`,
+        'apiListen: 127.0.0.1:0',
+        'p2pListen: 127.0.0.1:0',
+        'logLevel: warn',
+        `genesisFile: ${genesisFile}`,
+      ].join('\n'),
+    );
     const r = runSync(['--config', cfgFile]);
     expect(r.status, r.stderr).toBe(3);
     expect(r.stdout).toBe(''); // never listened
-    const fatal = JSON.parse(r.stderr.trim().split('\n').pop()!) as { level: string; msg: string; code: string; error: string };
+    const fatal = JSON.parse(r.stderr.trim().split('\n').pop()!) as {
+      level: string;
+      msg: string;
+      code: string;
+      error: string;
+    };
     expect(fatal).toMatchObject({ level: 'error', msg: 'fatal', code: 'GENESIS_MISMATCH' });
     expect(fatal.error).toMatch(/data directory holds genesis [0-9a-f]{64}.*not the configured genesis/);
   }, 60_000);

@@ -5,9 +5,17 @@ import { verifyStateProof, type StateProof } from '../state/world-state.js';
 import { LightCodes } from './codes.js';
 
 /** Throws STATE_PROOF_INVALID unless `value` (undefined = absent) is what `header`'s state root commits for `key`. */
-export function checkStateValue(header: BlockHeader, key: string, value: Uint8Array | undefined, proof: StateProof): void {
+export function checkStateValue(
+  header: BlockHeader,
+  key: string,
+  value: Uint8Array | undefined,
+  proof: StateProof,
+): void {
   if (!verifyStateProof(header.stateRoot, key, value, proof)) {
-    throw new ConsortiaError(LightCodes.STATE_PROOF_INVALID, `proof for ${key} does not match the state root of header ${header.height}`);
+    throw new ConsortiaError(
+      LightCodes.STATE_PROOF_INVALID,
+      `proof for ${key} does not match the state root of header ${header.height}`,
+    );
   }
 }
 

@@ -3,9 +3,16 @@ import { encodeParams } from '../params.js';
 import { genesisHash, validateGenesis, type Genesis } from '../genesis.js';
 import { validatorSetHash } from '../block.js';
 import {
-  StateKeys, encodeAccount, encodeAmount, encodeAsset, encodeChainRecord, encodeMember, encodeNode, encodeValidator,
+  StateKeys,
+  encodeAccount,
+  encodeAmount,
+  encodeAsset,
+  encodeChainRecord,
+  encodeMember,
+  encodeNode,
+  encodeValidator,
 } from './records.js';
-import type { StateWrites } from './world-state.js';
+import type { StateWrites } from './state-writes.js';
 
 /** Writes of the initial state (validated genesis; approvals are checked by verifySealedGenesis). */
 export function genesisWrites(g: Genesis): StateWrites {
@@ -18,9 +25,13 @@ export function genesisWrites(g: Genesis): StateWrites {
   for (const v of g.validators) {
     w.set(StateKeys.validator(v.publicKey), encodeValidator({ memberId: v.memberId, power: v.power }));
     // validators are always in the P2P registry
-    if (!w.has(StateKeys.node(v.publicKey))) w.set(StateKeys.node(v.publicKey), encodeNode({ memberId: v.memberId, role: 'validator' }));
+    if (!w.has(StateKeys.node(v.publicKey)))
+      w.set(StateKeys.node(v.publicKey), encodeNode({ memberId: v.memberId, role: 'validator' }));
   }
-  w.set(StateKeys.valset, validatorSetHash(g.validators.map((v) => ({ publicKey: v.publicKey, power: v.power, memberId: v.memberId }))));
+  w.set(
+    StateKeys.valset,
+    validatorSetHash(g.validators.map((v) => ({ publicKey: v.publicKey, power: v.power, memberId: v.memberId }))),
+  );
   const supply = new Map<string, bigint>();
   for (const a of g.accounts) {
     w.set(StateKeys.account(a.publicKey), encodeAccount({ nonce: 0 }));
@@ -32,4 +43,3 @@ export function genesisWrites(g: Genesis): StateWrites {
   for (const [asset, s] of supply) w.set(StateKeys.asset(asset), encodeAsset({ issuer: ZERO_HASH, supply: s }));
   return w;
 }
-

@@ -3,6 +3,6 @@ export * from './records.js';
 export * from './views.js';
 export * from './genesis-state.js';
 export * from './transition.js';
-export { type StateProof, type SmtNode } from './smt.js';
+export type { StateProof, SmtNode } from './smt.js';
 export * from './snapshot.js';
 export { pkHexOf } from './pk-keys.js';

@@ -8,8 +8,18 @@ import { ZERO_HASH, binaryOf, bytesEqual, bytesOfBinary, sha256Binary, sha256Pai
  * Nodes are immutable (path copying), so a tree version is O(1) to keep or share; hashes are
  * computed lazily and cached, so a batch of writes re-hashes each touched node once.
  */
-export interface SmtLeaf { readonly kind: 0; readonly kh: Bin; readonly vh: Bin; h: Bin | null }
-export interface SmtBranch { readonly kind: 1; readonly l: SmtNode | null; readonly r: SmtNode | null; h: Bin | null }
+export interface SmtLeaf {
+  readonly kind: 0;
+  readonly kh: Bin;
+  readonly vh: Bin;
+  h: Bin | null;
+}
+export interface SmtBranch {
+  readonly kind: 1;
+  readonly l: SmtNode | null;
+  readonly r: SmtNode | null;
+  h: Bin | null;
+}
 export type SmtNode = SmtLeaf | SmtBranch;
 
 /** Inside the tree every 32-byte hash is a binary string (see bytes.ts): one per node, per block. */
@@ -103,7 +113,10 @@ export function smtRemove(n: SmtNode | null, kh: Bin, d = 0): SmtNode | null {
 }
 
 /** One write of a batch: vh null = delete. */
-export interface SmtOp { kh: Bin; vh: Bin | null }
+export interface SmtOp {
+  kh: Bin;
+  vh: Bin | null;
+}
 
 export function sortOps(ops: SmtOp[]): SmtOp[] {
   return ops.sort((a, b) => (a.kh < b.kh ? -1 : a.kh > b.kh ? 1 : 0));
@@ -195,7 +208,8 @@ export function smtVerify(root: Hash, kh: Uint8Array, valueHash: Hash | null, pr
   if (depth > 256) return false;
   let cur: Hash;
   if (valueHash !== null) {
-    if (proof.leaf === null || !bytesEqual(proof.leaf.keyHash, kh) || !bytesEqual(proof.leaf.valueHash, valueHash)) return false;
+    if (proof.leaf === null || !bytesEqual(proof.leaf.keyHash, kh) || !bytesEqual(proof.leaf.valueHash, valueHash))
+      return false;
     cur = smtLeafHash(kh, valueHash);
   } else if (proof.leaf === null) {
     cur = ZERO_HASH;

@@ -11,7 +11,8 @@ export function stateFromSnapshot(entries: Iterable<readonly [string, Uint8Array
   const s = WorldState.fromEntries(entries);
   if (!bytesEqual(s.root(), expectedRoot)) {
     throw new ConsortiaError(LightCodes.SNAPSHOT_ROOT_MISMATCH, 'snapshot does not rebuild the certified state root', {
-      expected: toHex(expectedRoot), got: toHex(s.root()),
+      expected: toHex(expectedRoot),
+      got: toHex(s.root()),
     });
   }
   return s;

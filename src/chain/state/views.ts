@@ -2,8 +2,20 @@ import { compareBytes, fromHex, type Hash } from '../bytes.js';
 import { decodeParams, DEFAULT_PARAMS, type ChainParams, type NodeRole } from '../params.js';
 import type { ValidatorInfo } from '../block.js';
 import {
-  StateKeys, decodeAccount, decodeAmount, decodeAnchor, decodeAsset, decodeChainRecord, decodeMember, decodeNode, decodeValidator,
-  type AccountRecord, type AnchorRecord, type AssetRecord, type ChainRecord, type MemberRecord,
+  StateKeys,
+  decodeAccount,
+  decodeAmount,
+  decodeAnchor,
+  decodeAsset,
+  decodeChainRecord,
+  decodeMember,
+  decodeNode,
+  decodeValidator,
+  type AccountRecord,
+  type AnchorRecord,
+  type AssetRecord,
+  type ChainRecord,
+  type MemberRecord,
 } from './records.js';
 import type { StateReader } from './world-state.js';
 
@@ -74,7 +86,11 @@ export function getValidators(s: StateReader): ValidatorInfo[] {
     })
     .sort((a, b) => compareBytes(a.publicKey, b.publicKey));
 }
-export interface NodeRegistryEntry { publicKey: Uint8Array; memberId: string; role: NodeRole }
+export interface NodeRegistryEntry {
+  publicKey: Uint8Array;
+  memberId: string;
+  role: NodeRole;
+}
 /** P2P registry (nodes of current members), sorted by public key. */
 export function getNodeRegistry(s: StateReader): NodeRegistryEntry[] {
   return s

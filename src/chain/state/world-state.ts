@@ -2,10 +2,22 @@ import { bytesOfBinary, fromHex, sha256, sha256Binary, toHex, utf8, type Hash } 
 import { CodecError, ChainCodes } from '../errors.js';
 import type { Genesis } from '../genesis.js';
 import { genesisWrites } from './genesis-state.js';
-import { nodeHash, smtApplySorted, smtProve, smtValueHash, smtVerify, sortOps, type Bin, type SmtNode, type SmtOp, type StateProof } from './smt.js';
+import {
+  nodeHash,
+  smtApplySorted,
+  smtProve,
+  smtValueHash,
+  smtVerify,
+  sortOps,
+  type Bin,
+  type SmtNode,
+  type SmtOp,
+  type StateProof,
+} from './smt.js';
+import type { StateWrites } from './state-writes.js';
 
 export type { StateProof } from './smt.js';
-export type StateWrites = Map<string, Uint8Array | null>;
+export type { StateWrites } from './state-writes.js';
 
 /** Read side shared by WorldState and the execution overlay. */
 export interface StateReader {
@@ -100,7 +112,7 @@ export class WorldState implements StateReader {
   keysWithPrefix(prefix: string): string[] {
     const g = this.groups.get(prefix);
     if (g !== undefined) return [...g];
-    if (indexGroup(prefix + 'x') === prefix) return []; // an indexed group with no keys
+    if (indexGroup(`${prefix}x`) === prefix) return []; // an indexed group with no keys
     const out: string[] = [];
     for (const k of this.map.keys()) if (k.startsWith(prefix)) out.push(k);
     return out;
@@ -186,7 +198,7 @@ export class Overlay implements StateReader {
   keysWithPrefix(prefix: string): string[] {
     const set = new Set(this.base.keysWithPrefix(prefix));
     for (const [k, v] of this.writes) {
-      if (!k.startsWith(prefix) || k.slice(prefix.length).includes('/') && prefix.startsWith('bal/')) continue;
+      if (!k.startsWith(prefix) || (k.slice(prefix.length).includes('/') && prefix.startsWith('bal/'))) continue;
       if (v === null) set.delete(k);
       else set.add(k);
     }
@@ -194,7 +206,10 @@ export class Overlay implements StateReader {
   }
 }
 
-export interface StateProofJSON { siblings: string[]; leaf: { keyHash: string; valueHash: string } | null }
+export interface StateProofJSON {
+  siblings: string[];
+  leaf: { keyHash: string; valueHash: string } | null;
+}
 
 /** JSON form for APIs and light clients (hashes as lowercase hex). */
 export function stateProofToJSON(p: StateProof): StateProofJSON {
@@ -209,7 +224,8 @@ export function stateProofFromJSON(j: unknown): StateProof {
   if (o === null || typeof o !== 'object' || !Array.isArray(o.siblings) || o.siblings.length > 256) {
     throw new CodecError(ChainCodes.CODEC_INVALID, 'malformed state proof');
   }
-  if (o.leaf !== null && (typeof o.leaf !== 'object' || o.leaf === undefined)) throw new CodecError(ChainCodes.CODEC_INVALID, 'malformed state proof leaf');
+  if (o.leaf !== null && (typeof o.leaf !== 'object' || o.leaf === undefined))
+    throw new CodecError(ChainCodes.CODEC_INVALID, 'malformed state proof leaf');
   return {
     siblings: o.siblings.map((s) => fromHex(s, 32)),
     leaf: o.leaf === null ? null : { keyHash: fromHex(o.leaf.keyHash, 32), valueHash: fromHex(o.leaf.valueHash, 32) },

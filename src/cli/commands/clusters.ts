@@ -9,20 +9,24 @@ type Cluster = { id: string; name: string; kind: string; status?: string; server
 
 export function registerClusters(program: Command, io: CliIo): void {
   const cluster = program.command('cluster').description('deployment targets (`local` always exists)');
-  cluster
-    .command('list')
-    .action(
-      action(io, async (ctx) => {
-        const rows = await ctx.api().list<Cluster>('/v1/clusters');
-        printTable(io, ctx.json, rows, [['ID', (r) => r.id], ['NAME', (r) => r.name], ['KIND', (r) => r.kind], ['STATUS', (r) => r.status], ['VERSION', (r) => r.serverVersion]]);
-      }),
-    );
+  cluster.command('list').action(
+    action(io, async (ctx) => {
+      const rows = await ctx.api().list<Cluster>('/v1/clusters');
+      printTable(io, ctx.json, rows, [
+        ['ID', (r) => r.id],
+        ['NAME', (r) => r.name],
+        ['KIND', (r) => r.kind],
+        ['STATUS', (r) => r.status],
+        ['VERSION', (r) => r.serverVersion],
+      ]);
+    }),
+  );
   cluster
     .command('register')
     .description('register a Kubernetes cluster (platform-admin)')
     .requiredOption('--name <name>')
     .option('--kubeconfig <file>', 'kubeconfig file to upload (stored sealed)')
-    .option('--in-cluster', 'use the control plane\'s own service account')
+    .option('--in-cluster', "use the control plane's own service account")
     .action(
       action<{ name: string; kubeconfig?: string; inCluster?: boolean }>(io, async (ctx, o) => {
         if (!o.kubeconfig === !o.inCluster) throw usage('give exactly one of --kubeconfig FILE or --in-cluster');

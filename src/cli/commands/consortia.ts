@@ -7,8 +7,14 @@ import { action } from './action.js';
 
 type Member = { memberId: string; orgId: string; name: string; status: string; joinedAt?: string };
 type Consortium = {
-  id: string; name: string; chainId: string; status: string; founders: string[];
-  params: Record<string, unknown>; votingPolicy: Record<string, unknown>; members?: Member[];
+  id: string;
+  name: string;
+  chainId: string;
+  status: string;
+  founders: string[];
+  params: Record<string, unknown>;
+  votingPolicy: Record<string, unknown>;
+  members?: Member[];
 };
 
 export function registerConsortia(program: Command, io: CliIo): void {
@@ -29,21 +35,38 @@ export function registerConsortia(program: Command, io: CliIo): void {
         const body = {
           name: o.name,
           founders,
-          params: { blockIntervalMs: intFlag('--block-interval-ms', o.blockIntervalMs, 50, 600_000), maxBlockBytes: intFlag('--max-block-bytes', o.maxBlockBytes, 1024, 64 * 1024 * 1024) },
+          params: {
+            blockIntervalMs: intFlag('--block-interval-ms', o.blockIntervalMs, 50, 600_000),
+            maxBlockBytes: intFlag('--max-block-bytes', o.maxBlockBytes, 1024, 64 * 1024 * 1024),
+          },
           votingPolicy: {
             thresholdPercentage: intFlag('--threshold', o.threshold, 0, 100),
-            thresholdComparator: choiceFlag('--comparator', o.comparator, ['GREATER_THAN', 'GREATER_THAN_OR_EQUAL_TO'] as const),
+            thresholdComparator: choiceFlag('--comparator', o.comparator, [
+              'GREATER_THAN',
+              'GREATER_THAN_OR_EQUAL_TO',
+            ] as const),
             proposalDurationSeconds: intFlag('--proposal-duration', o.proposalDuration, 1, 365 * 86_400),
           },
         };
         const created = await ctx.api().post<Consortium>('/v1/consortia', body);
-        printObject(io, ctx.json, created, [['id', (r) => r.id], ['name', (r) => r.name], ['chainId', (r) => r.chainId], ['status', (r) => r.status]]);
+        printObject(io, ctx.json, created, [
+          ['id', (r) => r.id],
+          ['name', (r) => r.name],
+          ['chainId', (r) => r.chainId],
+          ['status', (r) => r.status],
+        ]);
       }),
     );
   c.command('list').action(
     action(io, async (ctx) => {
       const rows = await ctx.api().list<Consortium>('/v1/consortia');
-      printTable(io, ctx.json, rows, [['ID', (r) => r.id], ['NAME', (r) => r.name], ['CHAIN', (r) => r.chainId], ['STATUS', (r) => r.status], ['MEMBERS', (r) => r.members?.length]]);
+      printTable(io, ctx.json, rows, [
+        ['ID', (r) => r.id],
+        ['NAME', (r) => r.name],
+        ['CHAIN', (r) => r.chainId],
+        ['STATUS', (r) => r.status],
+        ['MEMBERS', (r) => r.members?.length],
+      ]);
     }),
   );
   c.command('show')
@@ -53,20 +76,32 @@ export function registerConsortia(program: Command, io: CliIo): void {
         const r = await ctx.api().get<Consortium>(`/v1/consortia/${enc(id!)}`);
         if (ctx.json) return printObject(io, true, r);
         printObject(io, false, r, [
-          ['id', (x) => x.id], ['name', (x) => x.name], ['chainId', (x) => x.chainId], ['status', (x) => x.status],
-          ['params', (x) => x.params], ['votingPolicy', (x) => x.votingPolicy],
+          ['id', (x) => x.id],
+          ['name', (x) => x.name],
+          ['chainId', (x) => x.chainId],
+          ['status', (x) => x.status],
+          ['params', (x) => x.params],
+          ['votingPolicy', (x) => x.votingPolicy],
           ['members', (x) => (x.members as Member[] | undefined)?.map((m) => m.memberId).join(', ')],
         ]);
       }),
     );
   c.command('set-image')
-    .description("roll a new node image through the consortium's nodes (platform-admin): one validator at a time, never below quorum")
+    .description(
+      "roll a new node image through the consortium's nodes (platform-admin): one validator at a time, never below quorum",
+    )
     .argument('<consortiumId>')
     .argument('<image>', 'container image reference, e.g. registry.example/consortia-node:2.1.0')
     .action(
       action(io, async (ctx, _o, [id, image]) => {
-        const r = await ctx.api().request<Consortium & { nodeImage?: string }>('PATCH', `/v1/consortia/${enc(id!)}`, { nodeImage: image });
-        printObject(io, ctx.json, r, [['id', (x) => x.id], ['nodeImage', (x) => x.nodeImage], ['status', (x) => x.status]]);
+        const r = await ctx
+          .api()
+          .request<Consortium & { nodeImage?: string }>('PATCH', `/v1/consortia/${enc(id!)}`, { nodeImage: image });
+        printObject(io, ctx.json, r, [
+          ['id', (x) => x.id],
+          ['nodeImage', (x) => x.nodeImage],
+          ['status', (x) => x.status],
+        ]);
       }),
     );
   c.command('delete')
@@ -75,7 +110,10 @@ export function registerConsortia(program: Command, io: CliIo): void {
     .action(
       action(io, async (ctx, _o, [id]) => {
         const r = await ctx.api().delete<Consortium>(`/v1/consortia/${enc(id!)}`);
-        printObject(io, ctx.json, r, [['id', (x) => x.id], ['status', (x) => x.status]]);
+        printObject(io, ctx.json, r, [
+          ['id', (x) => x.id],
+          ['status', (x) => x.status],
+        ]);
       }),
     );
 
@@ -85,7 +123,13 @@ export function registerConsortia(program: Command, io: CliIo): void {
     .action(
       action(io, async (ctx, _o, [id]) => {
         const rows = await ctx.api().list<Member>(`/v1/consortia/${enc(id!)}/members`);
-        printTable(io, ctx.json, rows, [['MEMBER', (r) => r.memberId], ['ORG', (r) => r.orgId], ['NAME', (r) => r.name], ['STATUS', (r) => r.status], ['JOINED', (r) => r.joinedAt]]);
+        printTable(io, ctx.json, rows, [
+          ['MEMBER', (r) => r.memberId],
+          ['ORG', (r) => r.orgId],
+          ['NAME', (r) => r.name],
+          ['STATUS', (r) => r.status],
+          ['JOINED', (r) => r.joinedAt],
+        ]);
       }),
     );
 }

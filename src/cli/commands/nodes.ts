@@ -10,17 +10,39 @@ import type { ApiClient } from '../api-client.js';
 import { action } from './action.js';
 
 export type NodeView = {
-  id: string; orgId: string; role: string; clusterId: string; mode?: string; desired?: string;
-  status: { phase: string; ready: boolean; message?: string; height?: number; identity?: { publicKey: string }; endpoints?: { api: string; p2p: string } };
+  id: string;
+  orgId: string;
+  role: string;
+  clusterId: string;
+  mode?: string;
+  desired?: string;
+  status: {
+    phase: string;
+    ready: boolean;
+    message?: string;
+    height?: number;
+    identity?: { publicKey: string };
+    endpoints?: { api: string; p2p: string };
+  };
 };
 const ROLES = ['validator', 'super', 'ordinary', 'light'] as const;
 
 /** Done provisioning = running with a key (keygen mode) or ready (after genesis). */
 export function nodeSettled(n: NodeView, requireReady: boolean): boolean {
-  return n.status.phase === 'Running' && (requireReady ? n.status.ready : n.status.ready || n.status.identity !== undefined);
+  return (
+    n.status.phase === 'Running' && (requireReady ? n.status.ready : n.status.ready || n.status.identity !== undefined)
+  );
 }
 
-export async function waitForNodes(api: ApiClient, io: CliIo, cid: string, ids: string[] | undefined, requireReady: boolean, timeoutS: number, show: boolean): Promise<NodeView[]> {
+export async function waitForNodes(
+  api: ApiClient,
+  io: CliIo,
+  cid: string,
+  ids: string[] | undefined,
+  requireReady: boolean,
+  timeoutS: number,
+  show: boolean,
+): Promise<NodeView[]> {
   const progress = new Progress(io, requireReady ? 'nodes ready' : 'nodes provisioned', show);
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
@@ -28,22 +50,37 @@ export async function waitForNodes(api: ApiClient, io: CliIo, cid: string, ids: 
     const nodes = ids ? all.filter((n) => ids.includes(n.id)) : all.filter((n) => n.desired !== 'deleted');
     const done = nodes.filter((n) => nodeSettled(n, requireReady));
     const failed = nodes.filter((n) => n.status.phase === 'Failed');
-    progress.update(done.length, nodes.length, nodes.map((n) => `${n.id}:${n.status.phase}${n.status.ready ? '*' : ''}`).join(' '));
+    progress.update(
+      done.length,
+      nodes.length,
+      nodes.map((n) => `${n.id}:${n.status.phase}${n.status.ready ? '*' : ''}`).join(' '),
+    );
     if (nodes.length > 0 && done.length === nodes.length) {
       progress.done(`${nodes.length} node(s) ${requireReady ? 'ready' : 'provisioned'}`);
       return nodes;
     }
     if (Date.now() > deadline) {
-      const why = failed.length ? `; failed: ${failed.map((n) => `${n.id} (${n.status.message ?? 'no message'})`).join(', ')}` : '';
-      throw new ConsortiaError(CliCodes.TIMEOUT, `timed out after ${timeoutS}s waiting for nodes (${done.length}/${nodes.length} done)${why}`);
+      const why = failed.length
+        ? `; failed: ${failed.map((n) => `${n.id} (${n.status.message ?? 'no message'})`).join(', ')}`
+        : '';
+      throw new ConsortiaError(
+        CliCodes.TIMEOUT,
+        `timed out after ${timeoutS}s waiting for nodes (${done.length}/${nodes.length} done)${why}`,
+      );
     }
     await sleep(500);
   }
 }
 
 const columns: [string, (r: NodeView) => unknown][] = [
-  ['ID', (r) => r.id], ['ORG', (r) => r.orgId], ['ROLE', (r) => r.role], ['PHASE', (r) => r.status.phase], ['READY', (r) => r.status.ready],
-  ['HEIGHT', (r) => r.status.height], ['API', (r) => r.status.endpoints?.api], ['MESSAGE', (r) => r.status.message],
+  ['ID', (r) => r.id],
+  ['ORG', (r) => r.orgId],
+  ['ROLE', (r) => r.role],
+  ['PHASE', (r) => r.status.phase],
+  ['READY', (r) => r.status.ready],
+  ['HEIGHT', (r) => r.status.height],
+  ['API', (r) => r.status.endpoints?.api],
+  ['MESSAGE', (r) => r.status.message],
 ];
 
 export function registerNodes(program: Command, io: CliIo): void {
@@ -71,7 +108,8 @@ export function registerNodes(program: Command, io: CliIo): void {
         const rb = intFlag('--retention-blocks', o.retentionBlocks, 1, 1e9);
         const rs = intFlag('--retention-seconds', o.retentionSeconds, 1, 1e9);
         const follow = listFlag(o.follow)?.map((k) => hexFlag('--follow', k, 32));
-        if ((rb !== undefined || rs !== undefined) && role !== 'ordinary') throw usage('--retention-blocks/--retention-seconds apply to --role ordinary only');
+        if ((rb !== undefined || rs !== undefined) && role !== 'ordinary')
+          throw usage('--retention-blocks/--retention-seconds apply to --role ordinary only');
         if (follow && role !== 'light') throw usage('--follow applies to --role light only');
         if (rb !== undefined) tier.retentionBlocks = rb;
         if (rs !== undefined) tier.retentionSeconds = rs;
@@ -81,15 +119,35 @@ export function registerNodes(program: Command, io: CliIo): void {
         const api = ctx.api();
         const created: NodeView[] = [];
         for (let i = 0; i < count; i++) {
-          created.push(await api.post<NodeView>(`/v1/consortia/${enc(cid!)}/nodes`, { orgId: ctx.orgId(o.org), role, clusterId: o.cluster, tier, resources }));
+          created.push(
+            await api.post<NodeView>(`/v1/consortia/${enc(cid!)}/nodes`, {
+              orgId: ctx.orgId(o.org),
+              role,
+              clusterId: o.cluster,
+              tier,
+              resources,
+            }),
+          );
         }
-        const result = o.wait ? await waitForNodes(api, io, cid!, created.map((n) => n.id), false, seconds('--timeout', o.timeout, 120), !ctx.json) : created;
+        const result = o.wait
+          ? await waitForNodes(
+              api,
+              io,
+              cid!,
+              created.map((n) => n.id),
+              false,
+              seconds('--timeout', o.timeout, 120),
+              !ctx.json,
+            )
+          : created;
         printTable(io, ctx.json, result, columns);
       }),
     );
   node
     .command('register')
-    .description("admit your node outside the genesis on chain: waits for its key, signs its registration with the local org admin key (it never leaves this machine), submits it and waits until the chain executed it")
+    .description(
+      'admit your node outside the genesis on chain: waits for its key, signs its registration with the local org admin key (it never leaves this machine), submits it and waits until the chain executed it',
+    )
     .argument('<consortiumId>')
     .argument('<nodeId>')
     .option('--member <memberId>', 'owning organization (default: configured org)')
@@ -97,42 +155,65 @@ export function registerNodes(program: Command, io: CliIo): void {
     .option('--key-file <path>', 'key file path')
     .option('--timeout <seconds>', 'wait limit', '120')
     .action(
-      action<{ member?: string; keyOrg?: string; keyFile?: string; timeout?: string }>(io, async (ctx, o, [cid, nid]) => {
-        const key = ctx.signingKey(o);
-        const api = ctx.api();
-        const url = `/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`;
-        const consortium = await api.get<{ chainId: string }>(`/v1/consortia/${enc(cid!)}`);
-        const deadline = Date.now() + seconds('--timeout', o.timeout, 120) * 1000;
-        const progress = new Progress(io, 'registration', !ctx.json);
-        let signed = false;
-        for (;;) {
-          const n = await api.get<NodeView & RegistrationView>(url);
-          const st = n.registration?.status ?? 'NOT_NEEDED';
-          progress.update(st === 'REGISTERED' ? 1 : 0, 1, `${n.id}: ${st}`);
-          if (st === 'REGISTERED' || st === 'NOT_NEEDED') {
-            progress.done(`node ${n.id} ${st === 'REGISTERED' ? 'registered on chain' : 'needs no registration'}`);
-            printObject(io, ctx.json, n, [['node', () => n.id], ['registration', () => st], ['tx', () => n.registration?.txHash]]);
-            return;
+      action<{ member?: string; keyOrg?: string; keyFile?: string; timeout?: string }>(
+        io,
+        async (ctx, o, [cid, nid]) => {
+          const key = ctx.signingKey(o);
+          const api = ctx.api();
+          const url = `/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`;
+          const consortium = await api.get<{ chainId: string }>(`/v1/consortia/${enc(cid!)}`);
+          const deadline = Date.now() + seconds('--timeout', o.timeout, 120) * 1000;
+          const progress = new Progress(io, 'registration', !ctx.json);
+          let signed = false;
+          for (;;) {
+            const n = await api.get<NodeView & RegistrationView>(url);
+            const st = n.registration?.status ?? 'NOT_NEEDED';
+            progress.update(st === 'REGISTERED' ? 1 : 0, 1, `${n.id}: ${st}`);
+            if (st === 'REGISTERED' || st === 'NOT_NEEDED') {
+              progress.done(`node ${n.id} ${st === 'REGISTERED' ? 'registered on chain' : 'needs no registration'}`);
+              printObject(io, ctx.json, n, [
+                ['node', () => n.id],
+                ['registration', () => st],
+                ['tx', () => n.registration?.txHash],
+              ]);
+              return;
+            }
+            if (st === 'FAILED')
+              throw new ConsortiaError(
+                CliCodes.INVALID_STATE,
+                `registration of ${n.id} failed on chain: ${JSON.stringify(n.registration)}`,
+              );
+            if (st === 'AWAITING_SIGNATURE' && !signed) {
+              await api.post(
+                `${url}/registration`,
+                await signNodeRegistration(key, ctx.orgId(o.member), consortium.chainId, n),
+              );
+              signed = true;
+            }
+            if (Date.now() > deadline)
+              throw new ConsortiaError(CliCodes.TIMEOUT, `timed out waiting for the registration of ${n.id} (${st})`);
+            await sleep(500);
           }
-          if (st === 'FAILED') throw new ConsortiaError(CliCodes.INVALID_STATE, `registration of ${n.id} failed on chain: ${JSON.stringify(n.registration)}`);
-          if (st === 'AWAITING_SIGNATURE' && !signed) {
-            await api.post(`${url}/registration`, signNodeRegistration(key, ctx.orgId(o.member), consortium.chainId, n));
-            signed = true;
-          }
-          if (Date.now() > deadline) throw new ConsortiaError(CliCodes.TIMEOUT, `timed out waiting for the registration of ${n.id} (${st})`);
-          await sleep(500);
-        }
-      }),
+        },
+      ),
     );
   node
     .command('list')
     .argument('<consortiumId>')
-    .action(action(io, async (ctx, _o, [cid]) => printTable(io, ctx.json, await ctx.api().list<NodeView>(`/v1/consortia/${enc(cid!)}/nodes`), columns)));
+    .action(
+      action(io, async (ctx, _o, [cid]) =>
+        printTable(io, ctx.json, await ctx.api().list<NodeView>(`/v1/consortia/${enc(cid!)}/nodes`), columns),
+      ),
+    );
   node
     .command('show')
     .argument('<consortiumId>')
     .argument('<nodeId>')
-    .action(action(io, async (ctx, _o, [cid, nid]) => printObject(io, ctx.json, await ctx.api().get(`/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`))));
+    .action(
+      action(io, async (ctx, _o, [cid, nid]) =>
+        printObject(io, ctx.json, await ctx.api().get(`/v1/consortia/${enc(cid!)}/nodes/${enc(nid!)}`)),
+      ),
+    );
   node
     .command('delete')
     .argument('<consortiumId>')
@@ -152,7 +233,15 @@ export function registerNodes(program: Command, io: CliIo): void {
     .option('--timeout <seconds>', 'wait limit', '120')
     .action(
       action<{ ready?: boolean; timeout?: string }>(io, async (ctx, o, [cid]) => {
-        const nodes = await waitForNodes(ctx.api(), io, cid!, undefined, Boolean(o.ready), seconds('--timeout', o.timeout, 120), !ctx.json);
+        const nodes = await waitForNodes(
+          ctx.api(),
+          io,
+          cid!,
+          undefined,
+          Boolean(o.ready),
+          seconds('--timeout', o.timeout, 120),
+          !ctx.json,
+        );
         printTable(io, ctx.json, nodes, columns);
       }),
     );

@@ -4,12 +4,10 @@ import { usage } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { loadOrgKey } from '../key-file.js';
 import { printObject, printTable } from '../output.js';
-import { choiceFlag, enc, hexFlag, listFlag } from '../parse.js';
+import { enc, hexFlag, listFlag } from '../parse.js';
 import { action } from './action.js';
 
 type Org = { id: string; name: string; adminPublicKeys?: string[]; createdAt?: string };
-type Token = { id: string; name: string; role: string; orgId?: string | null; createdAt?: string; token?: string };
-const TOKEN_ROLES = ['org-admin', 'org-operator', 'org-viewer'] as const;
 
 export function registerOrgs(program: Command, io: CliIo): void {
   const org = program.command('org').description('organizations (platform-admin creates them)');
@@ -25,7 +23,11 @@ export function registerOrgs(program: Command, io: CliIo): void {
         if (o.keyOrg) keys.push(toHex(loadOrgKey(ctx.home, o.keyOrg).publicKey));
         if (keys.length === 0) throw usage('give the organization an admin key: --admin-key HEX or --key-org NAME');
         const created = await ctx.api().post<Org>('/v1/organizations', { name: o.name, adminPublicKeys: keys });
-        printObject(io, ctx.json, created, [['id', (r) => r.id], ['name', (r) => r.name], ['adminPublicKeys', (r) => (r.adminPublicKeys as string[] | undefined)?.join(',')]]);
+        printObject(io, ctx.json, created, [
+          ['id', (r) => r.id],
+          ['name', (r) => r.name],
+          ['adminPublicKeys', (r) => (r.adminPublicKeys as string[] | undefined)?.join(',')],
+        ]);
       }),
     );
   org
@@ -34,50 +36,20 @@ export function registerOrgs(program: Command, io: CliIo): void {
     .action(
       action(io, async (ctx) => {
         const rows = await ctx.api().list<Org>('/v1/organizations');
-        printTable(io, ctx.json, rows, [['ID', (r) => r.id], ['NAME', (r) => r.name], ['ADMIN KEYS', (r) => r.adminPublicKeys?.length ?? 0], ['CREATED', (r) => r.createdAt]]);
+        printTable(io, ctx.json, rows, [
+          ['ID', (r) => r.id],
+          ['NAME', (r) => r.name],
+          ['ADMIN KEYS', (r) => r.adminPublicKeys?.length ?? 0],
+          ['CREATED', (r) => r.createdAt],
+        ]);
       }),
     );
   org
     .command('show')
     .argument('<orgId>')
-    .action(action(io, async (ctx, _o, [id]) => printObject(io, ctx.json, await ctx.api().get(`/v1/organizations/${enc(id!)}`))));
-
-  const token = program.command('token').description('API tokens of an organization');
-  token
-    .command('create')
-    .description('create a token (the secret is shown once)')
-    .option('--org <orgId>', 'organization (default: configured org)')
-    .requiredOption('--name <name>')
-    .option('--role <role>', `one of ${TOKEN_ROLES.join(', ')}`, 'org-admin')
     .action(
-      action<{ org?: string; name: string; role: string }>(io, async (ctx, o) => {
-        const role = choiceFlag('--role', o.role, TOKEN_ROLES);
-        const created = await ctx.api().post<Token>(`/v1/organizations/${enc(ctx.orgId(o.org))}/tokens`, { name: o.name, role });
-        if (ctx.json) io.out(JSON.stringify(created, null, 2));
-        else {
-          printObject(io, false, created, [['id', (r) => r.id], ['name', (r) => r.name], ['role', (r) => r.role], ['token', (r) => r.token]]);
-          io.err('store the token now: it is not shown again');
-        }
-      }),
-    );
-  token
-    .command('list')
-    .option('--org <orgId>')
-    .action(
-      action<{ org?: string }>(io, async (ctx, o) => {
-        const rows = await ctx.api().list<Token>(`/v1/organizations/${enc(ctx.orgId(o.org))}/tokens`);
-        printTable(io, ctx.json, rows, [['ID', (r) => r.id], ['NAME', (r) => r.name], ['ROLE', (r) => r.role], ['CREATED', (r) => r.createdAt]]);
-      }),
-    );
-  token
-    .command('revoke')
-    .argument('<tokenId>')
-    .option('--org <orgId>')
-    .action(
-      action<{ org?: string }>(io, async (ctx, o, [id]) => {
-        await ctx.api().delete(`/v1/organizations/${enc(ctx.orgId(o.org))}/tokens/${enc(id!)}`);
-        if (ctx.json) io.out(JSON.stringify({ revoked: id }));
-        else io.out(`token ${id} revoked`);
-      }),
+      action(io, async (ctx, _o, [id]) =>
+        printObject(io, ctx.json, await ctx.api().get(`/v1/organizations/${enc(id!)}`)),
+      ),
     );
 }

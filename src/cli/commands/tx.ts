@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { ConsortiaError } from '../../lib/errors.js';
-import { encodeTx, fromHex, signDomainPortable, Tags, toHex, txSignBytes, type UnsignedTx } from '../chain-port.js';
+import { encodeTx, fromHex, signTxWith, toHex, type UnsignedTx } from '../chain-port.js';
 import { CliCodes, usage } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printObject } from '../output.js';
 import { decimalFlag, hexFlag, intFlag } from '../parse.js';
 import { action } from './action.js';
+import { openChain, plain, withChainOptions, type ChainOpts } from './chain-session.js';
+import { SdkCodes } from '../../sdk/index.js';
 
 /** Talks to a chain node's API directly (docs/protocol.md#node-http-api); the key signs locally. */
 async function nodeCall<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
@@ -21,7 +23,7 @@ async function nodeCall<T>(url: string, init?: RequestInit): Promise<{ status: n
 export function registerTx(program: Command, io: CliIo): void {
   const tx = program.command('tx').description('sign and submit transactions to a chain node');
   tx.command('transfer')
-    .description('transfer an asset from the key\'s account and wait for commit')
+    .description("transfer an asset from the key's account and wait for commit")
     .requiredOption('--node <url>', 'node API base URL (see `node list`)')
     .requiredOption('--asset <id>')
     .requiredOption('--to <hex>', 'recipient account public key')
@@ -37,25 +39,67 @@ export function registerTx(program: Command, io: CliIo): void {
         if (amount === 0n) throw usage('--amount must be greater than 0');
         const base = o.node!.replace(/\/+$/, '');
         const status = await nodeCall<{ chainId?: string }>(`${base}/v1/status`);
-        if (!status.body.chainId) throw new ConsortiaError(CliCodes.API_UNREACHABLE, `${base}/v1/status did not report a chainId`);
+        if (!status.body.chainId)
+          throw new ConsortiaError(CliCodes.API_UNREACHABLE, `${base}/v1/status did not report a chainId`);
         let nonce = intFlag('--nonce', o.nonce, 0, Number.MAX_SAFE_INTEGER);
         if (nonce === undefined) {
           const acct = await nodeCall<{ account?: { nonce?: number } }>(`${base}/v1/accounts/${toHex(key.publicKey)}`);
-          if (acct.status !== 200 || typeof acct.body.account?.nonce !== 'number') throw usage(`account ${toHex(key.publicKey)} not found on the node; pass --nonce`);
+          if (acct.status !== 200 || typeof acct.body.account?.nonce !== 'number')
+            throw usage(`account ${toHex(key.publicKey)} not found on the node; pass --nonce`);
           nonce = acct.body.account.nonce;
         }
-        const u: UnsignedTx = { chainId: status.body.chainId, signer: key.publicKey, nonce, body: { type: 'transfer', asset: o.asset!, to, amount } };
-        const signed = { ...u, signature: signDomainPortable(Tags.TX, key.secretKey, txSignBytes(u)) };
-        const res = await nodeCall<{ hash?: string; status?: string; height?: number; code?: string; error?: { code: string; message: string } }>(`${base}/v1/txs?wait=commit&timeoutMs=20000`, {
+        const u: UnsignedTx = {
+          chainId: status.body.chainId,
+          signer: key.publicKey,
+          nonce,
+          body: { type: 'transfer', asset: o.asset!, to, amount },
+        };
+        const signed = await signTxWith(key.signer, u);
+        const res = await nodeCall<{
+          hash?: string;
+          status?: string;
+          height?: number;
+          code?: string;
+          error?: { code: string; message: string };
+        }>(`${base}/v1/txs?wait=commit&timeoutMs=20000`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ tx: toHex(encodeTx(signed)) }),
         });
         if (res.status >= 400 || (res.body.code && res.body.code !== 'OK')) {
           const code = res.body.error?.code ?? res.body.code ?? `HTTP_${res.status}`;
-          throw new ConsortiaError(code, `transfer rejected: ${code}${res.body.error?.message ? `: ${res.body.error.message}` : ''}`, { status: res.status });
+          throw new ConsortiaError(
+            code,
+            `transfer rejected: ${code}${res.body.error?.message ? `: ${res.body.error.message}` : ''}`,
+            { status: res.status },
+          );
         }
         printObject(io, ctx.json, res.body);
+      }),
+    );
+  withChainOptions(tx.command('show'), false)
+    .description('a committed tx, proven included in a block certified by the validators')
+    .argument('<hash>')
+    .action(
+      action<ChainOpts>(io, async (ctx, o, [hash]) => {
+        const h = hexFlag('hash', hash!, 32);
+        const { client, save } = await openChain(ctx, o);
+        const t = await client.tx(h);
+        save();
+        if (!t) throw new ConsortiaError(SdkCodes.NOT_FOUND, `tx ${h} not found on any node`);
+        const { encoded: _encoded, tx: body, ...rest } = t;
+        printObject(
+          io,
+          ctx.json,
+          plain({
+            ...rest,
+            type: body.body.type,
+            signer: toHex(body.signer),
+            nonce: body.nonce,
+            body: body.body,
+            verified: 'inclusion proof against a certified header',
+          }),
+        );
       }),
     );
 }

@@ -1,6 +1,7 @@
 /** Everything a route needs, built once by buildServer and shared with the workers. */
 import type { Registry } from 'prom-client';
 import type { ChangeBus } from '../domain/events.js';
+import type { TokenPolicy } from '../domain/tokens.js';
 import type { LevelStore, Queries } from '../store/index.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 
@@ -9,6 +10,8 @@ export interface ApiContext {
   q: Queries;
   bus: ChangeBus;
   now: () => number;
+  /** Token lifetimes (config tokenTtlSeconds / tokenMaxTtlSeconds). */
+  tokens: TokenPolicy;
   registry: Registry;
   metrics: ControlPlaneMetrics;
   /** AES-256-GCM key for cluster credentials; absent -> kubeconfig uploads are refused. */

@@ -8,7 +8,14 @@
 import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify';
 import { isConsortiaError } from '../../lib/errors.js';
 import {
-  clientErrorHandler, errorShape, fastifyValidationError, frameworkErrorsHandler, installContract, notFoundOrMethodNotAllowed, unroutedReply, type ContractCodes,
+  clientErrorHandler,
+  errorShape,
+  fastifyValidationError,
+  frameworkErrorsHandler,
+  installContract,
+  notFoundOrMethodNotAllowed,
+  unroutedReply,
+  type ContractCodes,
 } from '../../lib/http-contract.js';
 import { CpCodes, httpStatusFor } from '../domain/errors.js';
 import { Errors } from './schemas.js';
@@ -30,7 +37,9 @@ export const CONTRACT_CODES: ContractCodes = {
  * client-error handler needs the route table (for 405 on a method Node's parser refuses), which
  * exists only once the app does: it is looked up when an error happens.
  */
-export function contractServerOptions(table: () => Parameters<typeof clientErrorHandler>[0] | undefined): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
+export function contractServerOptions(
+  table: () => Parameters<typeof clientErrorHandler>[0] | undefined,
+): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
   const empty = { allowed: () => [] as string[] } as unknown as Parameters<typeof clientErrorHandler>[0];
   return {
     frameworkErrors: frameworkErrorsHandler(CONTRACT_CODES),
@@ -48,8 +57,14 @@ function fastifyClientError(err: FastifyError): { status: number; code: string }
     default: {
       const status = typeof err.statusCode === 'number' ? err.statusCode : 400;
       const byStatus: Record<number, string> = {
-        404: CpCodes.NOT_FOUND, 405: CpCodes.METHOD_NOT_ALLOWED, 408: CpCodes.REQUEST_TIMEOUT, 413: CpCodes.PAYLOAD_TOO_LARGE,
-        414: CpCodes.URI_TOO_LONG, 415: CpCodes.UNSUPPORTED_MEDIA_TYPE, 429: CpCodes.RATE_LIMITED, 431: CpCodes.HEADERS_TOO_LARGE,
+        404: CpCodes.NOT_FOUND,
+        405: CpCodes.METHOD_NOT_ALLOWED,
+        408: CpCodes.REQUEST_TIMEOUT,
+        413: CpCodes.PAYLOAD_TOO_LARGE,
+        414: CpCodes.URI_TOO_LONG,
+        415: CpCodes.UNSUPPORTED_MEDIA_TYPE,
+        429: CpCodes.RATE_LIMITED,
+        431: CpCodes.HEADERS_TOO_LARGE,
       };
       // bad JSON, empty JSON body, bad content-length, ...: the request's input is invalid
       return { status, code: byStatus[status] ?? CpCodes.VALIDATION_FAILED };

@@ -20,7 +20,7 @@ interface IdemRecord {
   response: unknown;
 }
 
-const SECRET_FIELDS = ['token'];
+const SECRET_FIELDS = ['token', 'secret'];
 
 export async function mutate<T>(
   ctx: ApiContext,
@@ -39,13 +39,19 @@ export async function mutate<T>(
   const p = principalOf(req);
   const scope = p.orgId ?? 'platform';
   const bodyHash = createHash('sha256')
-    .update(canonicalJson({ method: req.method, route: req.routeOptions.url, params: req.params, body: req.body ?? null }))
+    .update(
+      canonicalJson({ method: req.method, route: req.routeOptions.url, params: req.params, body: req.body ?? null }),
+    )
     .digest('hex');
   const result = await ctx.store.transact(async (uow) => {
     const prior = await uow.get<IdemRecord>(K.idempotency(scope, key));
     if (prior) {
       if (prior.bodyHash !== bodyHash) {
-        throw new ConsortiaError(CpCodes.IDEMPOTENCY_KEY_REUSED, 'Idempotency-Key was already used with a different request', { idempotencyKey: key });
+        throw new ConsortiaError(
+          CpCodes.IDEMPOTENCY_KEY_REUSED,
+          'Idempotency-Key was already used with a different request',
+          { idempotencyKey: key },
+        );
       }
       return { status: prior.status, body: prior.response as T, replay: true };
     }

@@ -1,7 +1,10 @@
 /** Health, readiness and metrics (unauthenticated). */
 import type { FastifyInstance } from 'fastify';
 
-export function systemRoutes(app: FastifyInstance, deps: { ready: () => boolean; metricsText: () => Promise<string>; contentType: string }): void {
+export function systemRoutes(
+  app: FastifyInstance,
+  deps: { ready: () => boolean; metricsText: () => Promise<string>; contentType: string },
+): void {
   const hide = { hide: true } as Record<string, unknown>;
   app.get('/healthz', { config: { public: true }, schema: hide }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: hide }, async (_req, reply) => {

@@ -4,6 +4,11 @@
  * and the OpenAPI document.
  */
 import { Type, type TSchema } from 'typebox';
+import {
+  TOKEN_ROTATION_GRACE_MAX_SECONDS,
+  TOKEN_TTL_CEILING_SECONDS,
+  TOKEN_TTL_MIN_SECONDS,
+} from '../domain/tokens.js';
 
 export const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$', description: '32 bytes, lowercase hex' });
 export const Hex64 = Type.String({ pattern: '^[0-9a-f]{128}$', description: '64 bytes, lowercase hex' });
@@ -11,7 +16,11 @@ const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$
 const Name = Type.String({ minLength: 1, maxLength: 64 });
 const Time = Type.String({ description: 'ISO-8601 time' });
 
-const ErrorInner = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Record(Type.String(), Type.Unknown()) });
+const ErrorInner = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Record(Type.String(), Type.Unknown()),
+});
 export const ErrorBody = Type.Object({ error: ErrorInner });
 /** ErrorBody with the OpenAPI description of one status. */
 function errorResponse(description: string) {
@@ -45,22 +54,52 @@ export const Org = Type.Object({
   createdAt: Time,
   updatedAt: Time,
 });
-export const OrgRoleSchema = Type.Union([Type.Literal('org-admin'), Type.Literal('org-operator'), Type.Literal('org-viewer')]);
-export const TokenCreate = Type.Object({ name: Name, role: OrgRoleSchema });
+export const OrgRoleSchema = Type.Union([
+  Type.Literal('org-admin'),
+  Type.Literal('org-operator'),
+  Type.Literal('org-viewer'),
+]);
+const TtlSeconds = Type.Integer({
+  minimum: TOKEN_TTL_MIN_SECONDS,
+  maximum: TOKEN_TTL_CEILING_SECONDS,
+  description:
+    'lifetime in seconds (default: config tokenTtlSeconds; over config tokenMaxTtlSeconds -> 400 VALIDATION_FAILED)',
+});
+export const TokenCreate = Type.Object({ name: Name, role: OrgRoleSchema, ttlSeconds: Type.Optional(TtlSeconds) });
+export const PlatformTokenCreate = Type.Object({ name: Name, ttlSeconds: Type.Optional(TtlSeconds) });
+export const TokenRotate = Type.Object({
+  gracePeriodSeconds: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: TOKEN_ROTATION_GRACE_MAX_SECONDS,
+      default: 0,
+      description: 'how long the old token keeps working next to the new one; 0 (default) revokes it now',
+    }),
+  ),
+  ttlSeconds: Type.Optional(TtlSeconds),
+});
+/** Token metadata: never the secret nor its hash. */
 export const Token = Type.Object({
   id: Type.String(),
   orgId: Type.Union([Type.String(), Type.Null()]),
   name: Type.String(),
   role: Type.String(),
   createdAt: Time,
+  expiresAt: Time,
+  expired: Type.Boolean(),
+  lastUsedAt: Type.Union([Time, Type.Null()], {
+    description: 'last authenticated use (to the minute); null if never used',
+  }),
+  replacedBy: Type.Optional(
+    Type.String({ description: 'set once rotated: the new token; this one works until expiresAt (the grace period)' }),
+  ),
+  rotatedFrom: Type.Optional(Type.String({ description: 'the token this one replaced' })),
 });
 export const TokenCreated = Type.Object({
-  id: Type.String(),
-  orgId: Type.Union([Type.String(), Type.Null()]),
-  name: Type.String(),
-  role: Type.String(),
-  createdAt: Time,
-  token: Type.Optional(Type.String({ description: 'the secret, shown only in the first response (omitted on idempotent replays)' })),
+  ...Token.properties,
+  token: Type.Optional(
+    Type.String({ description: 'the secret, shown only in the first response (omitted on idempotent replays)' }),
+  ),
 });
 
 // ---- clusters
@@ -69,19 +108,34 @@ const DnsName = Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9](
  * Per-cluster settings of the kubernetes runtime (over the platform's defaults): what a cluster
  * in another cloud needs so that peers elsewhere reach its nodes.
  */
-export const ClusterRuntimeOptions = Type.Object({
-  namespacePrefix: Type.Optional(Type.String({ maxLength: 30, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$' })),
-  /** P2P address each node advertises, e.g. "{node}.p2p.eu.example.com:26656" ({node}, {namespace}, {consortium}). */
-  p2pAdvertiseTemplate: Type.Optional(Type.String({ minLength: 3, maxLength: 253, pattern: '^[A-Za-z0-9.{}_-]+:[0-9]{1,5}$' })),
-  p2pExternalServiceType: Type.Optional(Type.Union([Type.Literal('LoadBalancer'), Type.Literal('NodePort')])),
-  /** Peers in other clusters allowed through the NetworkPolicy to the P2P port. */
-  p2pAllowedCidrs: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-fA-F.:]+/[0-9]{1,3}$' }), { maxItems: 64 })),
-  storageClasses: Type.Optional(Type.Object({
-    validator: Type.Optional(DnsName), super: Type.Optional(DnsName), ordinary: Type.Optional(DnsName), light: Type.Optional(DnsName),
-  }, { additionalProperties: false })),
-  nodeAccess: Type.Optional(Type.Union([Type.Literal('direct'), Type.Literal('proxy')])),
-  clusterDomain: Type.Optional(DnsName),
-}, { additionalProperties: false });
+export const ClusterRuntimeOptions = Type.Object(
+  {
+    namespacePrefix: Type.Optional(Type.String({ maxLength: 30, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$' })),
+    /** P2P address each node advertises, e.g. "{node}.p2p.eu.example.com:26656" ({node}, {namespace}, {consortium}). */
+    p2pAdvertiseTemplate: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 253, pattern: '^[A-Za-z0-9.{}_-]+:[0-9]{1,5}$' }),
+    ),
+    p2pExternalServiceType: Type.Optional(Type.Union([Type.Literal('LoadBalancer'), Type.Literal('NodePort')])),
+    /** Peers in other clusters allowed through the NetworkPolicy to the P2P port. */
+    p2pAllowedCidrs: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[0-9a-fA-F.:]+/[0-9]{1,3}$' }), { maxItems: 64 }),
+    ),
+    storageClasses: Type.Optional(
+      Type.Object(
+        {
+          validator: Type.Optional(DnsName),
+          super: Type.Optional(DnsName),
+          ordinary: Type.Optional(DnsName),
+          light: Type.Optional(DnsName),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    nodeAccess: Type.Optional(Type.Union([Type.Literal('direct'), Type.Literal('proxy')])),
+    clusterDomain: Type.Optional(DnsName),
+  },
+  { additionalProperties: false },
+);
 export const ClusterCreate = Type.Object({
   name: Name,
   kind: Type.Literal('kubernetes'),
@@ -129,7 +183,13 @@ export const ConsortiumCreate = Type.Object({
 });
 /** Container image reference: [registry/]repository[:tag][@sha256:digest]. */
 export const ConsortiumUpdate = Type.Object(
-  { nodeImage: Type.String({ minLength: 1, maxLength: 512, pattern: '^[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$' }) },
+  {
+    nodeImage: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      pattern: '^[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$',
+    }),
+  },
   { additionalProperties: false },
 );
 export const Member = Type.Object({
@@ -173,14 +233,31 @@ export const Action = Type.Union([
   Type.Object({ type: Type.Literal('remove_validator'), nodeId: Id }),
   Type.Object({ type: Type.Literal('change_params'), params: ParamsChange }),
 ]);
-export const ProposalCreate = Type.Object({ action: Action, description: Type.Optional(Type.String({ maxLength: 1024 })) });
+export const ProposalCreate = Type.Object({
+  action: Action,
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+});
 export const VoteInput = Type.Object({
   memberId: Id,
   vote: Type.Union([Type.Literal('YES'), Type.Literal('NO')]),
   adminKey: Hex32,
   signature: Hex64,
 });
-export const Vote = Type.Object({ memberId: Type.String(), adminKey: Type.String(), vote: Type.String(), signature: Type.String(), at: Time });
+export const InvitationAnswerInput = Type.Object({
+  orgId: Id,
+  vote: Type.Union([Type.Literal('YES'), Type.Literal('NO')], {
+    description: 'YES accepts the invitation, NO declines it',
+  }),
+  adminKey: Hex32,
+  signature: Hex64,
+});
+export const Vote = Type.Object({
+  memberId: Type.String(),
+  adminKey: Type.String(),
+  vote: Type.String(),
+  signature: Type.String(),
+  at: Time,
+});
 export const Proposal = Type.Object({
   id: Type.String(),
   consortiumId: Type.String(),
@@ -198,11 +275,30 @@ export const Proposal = Type.Object({
   expiresAt: Time,
   decidedAt: Type.Optional(Time),
   execution: Type.Optional(Type.Unknown()),
+  invitation: Type.Optional(
+    Type.Object(
+      {
+        status: Type.String({ description: 'PENDING | ACCEPTED | DECLINED' }),
+        adminKey: Type.Optional(Type.String()),
+        signature: Type.Optional(Type.String()),
+        at: Type.Optional(Time),
+      },
+      {
+        description:
+          'invite_member only: the invited organization answers with POST .../invitation; it executes once approved and accepted',
+      },
+    ),
+  ),
   version: Type.Integer(),
 });
 
 // ---- nodes
-export const NodeRole = Type.Union([Type.Literal('validator'), Type.Literal('super'), Type.Literal('ordinary'), Type.Literal('light')]);
+export const NodeRole = Type.Union([
+  Type.Literal('validator'),
+  Type.Literal('super'),
+  Type.Literal('ordinary'),
+  Type.Literal('light'),
+]);
 export const Tier = Type.Object(
   {
     retentionBlocks: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -226,16 +322,33 @@ export const NodeCreate = Type.Object({
 export const NodeStatus = Type.Object({
   phase: Type.String(),
   ready: Type.Boolean(),
-  identity: Type.Optional(Type.Object({ publicKey: Type.String(), proofOfPossession: Type.String(), verified: Type.Boolean() })),
-  endpoints: Type.Optional(Type.Object({ api: Type.String(), p2p: Type.String(), metrics: Type.String(), peerApi: Type.Optional(Type.String()) })),
+  identity: Type.Optional(
+    Type.Object({ publicKey: Type.String(), proofOfPossession: Type.String(), verified: Type.Boolean() }),
+  ),
+  endpoints: Type.Optional(
+    Type.Object({
+      api: Type.String(),
+      p2p: Type.String(),
+      metrics: Type.String(),
+      peerApi: Type.Optional(Type.String()),
+    }),
+  ),
   height: Type.Optional(Type.Integer()),
+  inValidatorSet: Type.Optional(
+    Type.Boolean({
+      description:
+        "whether the node's key is in the chain's current validator set (a validator requested after genesis joins it by an add_validator proposal)",
+    }),
+  ),
   message: Type.Optional(Type.String()),
   restarts: Type.Optional(Type.Integer()),
   observedGeneration: Type.Optional(Type.Integer()),
   storage: Type.Optional(
     Type.Object(
       {
-        lowestHeight: Type.Integer({ description: 'lowest block height still kept (ordinary nodes prune below their retention window)' }),
+        lowestHeight: Type.Integer({
+          description: 'lowest block height still kept (ordinary nodes prune below their retention window)',
+        }),
         highestHeight: Type.Integer(),
         bytes: Type.Integer({ description: 'bytes on disk of the node data dir' }),
       },
@@ -279,7 +392,12 @@ export const Node = Type.Object({
 });
 
 // ---- ceremony
-export const Approval = Type.Object({ memberId: Type.String(), adminKey: Type.String(), signature: Type.String(), at: Time });
+export const Approval = Type.Object({
+  memberId: Type.String(),
+  adminKey: Type.String(),
+  signature: Type.String(),
+  at: Time,
+});
 export const ApprovalInput = Type.Object({ memberId: Id, adminKey: Hex32, signature: Hex64 });
 export const Ceremony = Type.Object({
   consortiumId: Type.String(),
@@ -301,7 +419,11 @@ export const TranscriptEntry = Type.Object({
   prevHash: Type.String(),
   hash: Type.String(),
 });
-export const Transcript = Type.Object({ consortiumId: Type.String(), head: Type.String(), entries: Type.Array(TranscriptEntry) });
+export const Transcript = Type.Object({
+  consortiumId: Type.String(),
+  head: Type.String(),
+  entries: Type.Array(TranscriptEntry),
+});
 
 export const AuditEvent = Type.Object({
   id: Type.String(),
@@ -313,6 +435,15 @@ export const AuditEvent = Type.Object({
   details: Type.Optional(Type.Unknown()),
 });
 
+/** GET /v1/platform/node-ca (api/routes-platform.ts). */
+export const NodeCa = Type.Object({
+  caCertificate: Type.String({
+    description:
+      'PEM certificate of the node CA: it signs the HTTPS certificate of every chain node the control plane runs on Kubernetes; trust it to call those nodes',
+  }),
+  fingerprint: Type.String({ description: 'sha256:<64 hex> of caCertificate' }),
+});
+
 /**
  * Every error status a route of this API can answer, each `{ error: { code, message, details } }`
  * (documents them in OpenAPI; lib/http-contract.ts adds them to a route that names none).
@@ -322,12 +453,19 @@ export const Errors = {
     'VALIDATION_FAILED (every schema problem in details.problems, the first 20, with details.count; unknown fields in details.unknownFields), ' +
       'BAD_URL (undecodable URL), BAD_REQUEST (not valid HTTP), INVALID_SIGNATURE, INVALID_KEY, INVALID_ACTION, INVALID_TIER, CLUSTER_UNREACHABLE, ENCRYPTION_NOT_CONFIGURED',
   ),
-  401: errorResponse('UNAUTHENTICATED: no bearer token, or an unknown or revoked one'),
-  403: errorResponse('FORBIDDEN (the token\'s role or organization may not do this), NOT_A_MEMBER'),
+  401: errorResponse(
+    'UNAUTHENTICATED: no bearer token, or an unknown or revoked one; TOKEN_EXPIRED: the token is past its expiresAt (details.tokenId, details.expiredAt). ' +
+      'details.reason says which (missing_token, malformed_token, unknown_token, expired)',
+  ),
+  403: errorResponse(
+    "FORBIDDEN (the token's role or organization may not do this), NOT_A_MEMBER; details.reason says which (platform_admin_required, role, organization, not_member)",
+  ),
   404: errorResponse('NOT_FOUND: no such resource, or one of another organization'),
   405: errorResponse('METHOD_NOT_ALLOWED: the path does not take this method; the Allow header lists those it takes'),
   408: errorResponse('REQUEST_TIMEOUT: the request was not received in time'),
-  409: errorResponse('VERSION_CONFLICT, INVALID_STATE, ALREADY_EXISTS, ALREADY_VOTED, ALREADY_APPROVED, PROPOSAL_CLOSED'),
+  409: errorResponse(
+    'VERSION_CONFLICT, INVALID_STATE, ALREADY_EXISTS, ALREADY_VOTED, ALREADY_APPROVED, PROPOSAL_CLOSED',
+  ),
   413: errorResponse('PAYLOAD_TOO_LARGE: the body is over the limit (details.limit bytes)'),
   414: errorResponse('URI_TOO_LONG: a path parameter or the request line is too long'),
   415: errorResponse('UNSUPPORTED_MEDIA_TYPE: bodies are application/json'),
@@ -336,3 +474,74 @@ export const Errors = {
   431: errorResponse('HEADERS_TOO_LARGE: the request headers are over the limit'),
   500: errorResponse('INTERNAL'),
 };
+
+// ---- webhook subscriptions (delivery/, api/routes-subscriptions.ts)
+const SubscriptionKindSchema = Type.Union(
+  [
+    Type.Literal('account_txs'),
+    Type.Literal('asset_movements'),
+    Type.Literal('anchors'),
+    Type.Literal('blocks'),
+    Type.Literal('control_plane'),
+  ],
+  {
+    description:
+      'account_txs (needs account), asset_movements (needs asset), anchors (account optional: only its anchors), blocks, control_plane',
+  },
+);
+export const SubscriptionFilter = Type.Object({
+  kind: SubscriptionKindSchema,
+  account: Type.Optional(Hex32),
+  asset: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$', description: 'asset id' })),
+});
+export const SubscriptionCreate = Type.Object({
+  url: Type.String({
+    minLength: 8,
+    maxLength: 2048,
+    description:
+      'https:// receiver (http:// only on loopback when the control plane allows it: webhooks.allowHttpLoopback)',
+  }),
+  filter: SubscriptionFilter,
+  fromHeight: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description: 'chain kinds: first block delivered (default: the first block after the subscription is picked up)',
+    }),
+  ),
+});
+const SubscriptionCursorView = Type.Object({
+  height: Type.Integer(),
+  index: Type.Integer(),
+  seq: Type.Integer(),
+  attempts: Type.Integer({ description: 'failed attempts at the event at the cursor' }),
+  nextAttemptAt: Type.Union([Time, Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  delivered: Type.Integer(),
+  deadLettered: Type.Integer(),
+  updatedAt: Time,
+});
+export const Subscription = Type.Object({
+  id: Type.String(),
+  consortiumId: Type.String(),
+  orgId: Type.String(),
+  url: Type.String(),
+  filter: SubscriptionFilter,
+  status: Type.Literal('ACTIVE'),
+  fromHeight: Type.Optional(Type.Integer()),
+  createdAt: Time,
+  cursor: Type.Union([SubscriptionCursorView, Type.Null()], {
+    description: 'null until the delivery worker picked the subscription up',
+  }),
+});
+export const SubscriptionCreated = Type.Object({
+  ...Subscription.properties,
+  secret: Type.String({ description: 'HMAC-SHA256 key of the Consortia-Signature header; shown once' }),
+});
+export const DeadLetter = Type.Object({
+  id: Type.String({ description: 'the event id' }),
+  event: Type.Record(Type.String(), Type.Unknown()),
+  attempts: Type.Integer(),
+  lastError: Type.String(),
+  status: Type.Union([Type.Literal('FAILED'), Type.Literal('REDELIVERING')]),
+  failedAt: Time,
+});

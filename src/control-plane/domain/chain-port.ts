@@ -19,7 +19,13 @@ export {
   genesisHash,
   sealedGenesisToJSON,
   encodeTx,
+  decodeTx,
+  txHash,
   signTx,
+  appendEntry,
+  entryHash,
+  verifyTranscript,
+  GENESIS_PREV_HASH,
 } from '../../chain/index.js';
 export type {
   KeyPair,
@@ -31,6 +37,9 @@ export type {
   GenesisApproval,
   SealedGenesis,
   UnsignedTx,
+  Tx,
+  TranscriptEntry,
+  TranscriptVerdict,
 } from '../../chain/index.js';
 
 /** Signature domain tags (Tags in src/chain/keys.ts; docs/protocol.md#encoding-and-signatures). */

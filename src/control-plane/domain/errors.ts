@@ -5,6 +5,8 @@
 export const CpCodes = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** 401: the bearer token is known but past its expiresAt (rotate or create a new one). */
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
   FORBIDDEN: 'FORBIDDEN',
   NOT_A_MEMBER: 'NOT_A_MEMBER',
   NOT_FOUND: 'NOT_FOUND',
@@ -56,6 +58,7 @@ export const HTTP_STATUS: Record<string, number> = {
   CLUSTER_UNREACHABLE: 400,
   ENCRYPTION_NOT_CONFIGURED: 400,
   UNAUTHENTICATED: 401,
+  TOKEN_EXPIRED: 401,
   FORBIDDEN: 403,
   NOT_A_MEMBER: 403,
   NOT_FOUND: 404,

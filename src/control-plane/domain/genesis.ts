@@ -40,10 +40,19 @@ export function assembleGenesis(
     chainId: c.chainId,
     genesisTime: genesisTimeMs,
     params: { ...c.params, votingPolicy: c.votingPolicy },
-    members: members.map(({ member, org }) => ({ memberId: member.memberId, name: org.name, adminKeys: [...org.adminPublicKeys] })),
+    members: members.map(({ member, org }) => ({
+      memberId: member.memberId,
+      name: org.name,
+      adminKeys: [...org.adminPublicKeys],
+    })),
     validators: withId
       .filter((n) => n.role === 'validator')
-      .map((n) => ({ memberId: n.orgId, publicKey: n.status.identity!.publicKey, power: 1, proofOfPossession: n.status.identity!.proofOfPossession })),
+      .map((n) => ({
+        memberId: n.orgId,
+        publicKey: n.status.identity!.publicKey,
+        power: 1,
+        proofOfPossession: n.status.identity!.proofOfPossession,
+      })),
     nodes: withId.map((n) => ({ memberId: n.orgId, publicKey: n.status.identity!.publicKey, role: n.role })),
   };
 }
@@ -53,7 +62,11 @@ export function genesisFromRecord(g: GenesisRecord): Genesis {
     chainId: g.chainId,
     genesisTime: g.genesisTime,
     params: g.params,
-    members: g.members.map((m) => ({ memberId: m.memberId, name: m.name, adminKeys: m.adminKeys.map((k) => fromHex(k, 32)) })),
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      name: m.name,
+      adminKeys: m.adminKeys.map((k) => fromHex(k, 32)),
+    })),
     validators: g.validators.map((v) => ({
       memberId: v.memberId,
       publicKey: fromHex(v.publicKey, 32),
@@ -70,7 +83,11 @@ export function genesisHashHex(g: GenesisRecord): string {
 }
 
 /** Throws unless adminKey is one of the member's genesis admin keys and signed genesisHash. */
-export function verifyGenesisApproval(g: GenesisRecord, hashHex: string, a: { memberId: string; adminKey: string; signature: string }): void {
+export function verifyGenesisApproval(
+  g: GenesisRecord,
+  hashHex: string,
+  a: { memberId: string; adminKey: string; signature: string },
+): void {
   const member = g.members.find((m) => m.memberId === a.memberId);
   if (!member) throw new ConsortiaError(CpCodes.NOT_A_MEMBER, `${a.memberId} is not a founding member of this genesis`);
   const pk = hexField(a.adminKey, 'adminKey', 32);
@@ -84,14 +101,21 @@ export function verifyGenesisApproval(g: GenesisRecord, hashHex: string, a: { me
   } catch {
     ok = false;
   }
-  if (!ok) throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, 'approval signature does not verify over the genesis hash', { field: 'signature' });
+  if (!ok)
+    throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, 'approval signature does not verify over the genesis hash', {
+      field: 'signature',
+    });
 }
 
 export function sealedGenesis(c: Ceremony): SealedGenesis {
   if (!c.genesis) throw new ConsortiaError(CpCodes.INVALID_STATE, 'genesis not assembled yet');
   return {
     genesis: genesisFromRecord(c.genesis),
-    approvals: c.approvals.map((a) => ({ memberId: a.memberId, adminKey: fromHex(a.adminKey, 32), signature: fromHex(a.signature, 64) })),
+    approvals: c.approvals.map((a) => ({
+      memberId: a.memberId,
+      adminKey: fromHex(a.adminKey, 32),
+      signature: fromHex(a.signature, 64),
+    })),
   };
 }
 

@@ -21,7 +21,12 @@ import type { ChainActionJson, VoteRecord } from './types.js';
 export function chainActionFromJson(a: ChainActionJson): GovernanceAction {
   switch (a.type) {
     case 'add_member':
-      return { type: 'add_member', memberId: a.memberId, name: a.name, adminKeys: a.adminKeys.map((k) => fromHex(k, 32)) };
+      return {
+        type: 'add_member',
+        memberId: a.memberId,
+        name: a.name,
+        adminKeys: a.adminKeys.map((k) => fromHex(k, 32)),
+      };
     case 'remove_member':
       return { type: 'remove_member', memberId: a.memberId };
     case 'add_validator':
@@ -54,7 +59,12 @@ export function hexField(value: string, field: string, len: number): Uint8Array 
 }
 
 /** Throws INVALID_SIGNATURE unless `signature` is adminKey's signature over the vote payload. */
-export function verifyVoteSignature(chainId: string, proposalId: string, actionHash: string, v: Pick<VoteRecord, 'adminKey' | 'vote' | 'signature'>): void {
+export function verifyVoteSignature(
+  chainId: string,
+  proposalId: string,
+  actionHash: string,
+  v: Pick<VoteRecord, 'adminKey' | 'vote' | 'signature'>,
+): void {
   const pk = hexField(v.adminKey, 'adminKey', 32);
   const sig = hexField(v.signature, 'signature', 64);
   const payload = governanceVotePayload(chainId, proposalId, fromHex(actionHash, 32), v.vote);
@@ -64,9 +74,19 @@ export function verifyVoteSignature(chainId: string, proposalId: string, actionH
   } catch {
     ok = false;
   }
-  if (!ok) throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, 'vote signature does not verify for this proposal and admin key', { field: 'signature' });
+  if (!ok)
+    throw new ConsortiaError(
+      CpCodes.INVALID_SIGNATURE,
+      'vote signature does not verify for this proposal and admin key',
+      { field: 'signature' },
+    );
 }
 
 export function votesForChain(votes: VoteRecord[]): GovernanceVote[] {
-  return votes.map((v) => ({ memberId: v.memberId, adminKey: fromHex(v.adminKey, 32), vote: v.vote, signature: fromHex(v.signature, 64) }));
+  return votes.map((v) => ({
+    memberId: v.memberId,
+    adminKey: fromHex(v.adminKey, 32),
+    vote: v.vote,
+    signature: fromHex(v.signature, 64),
+  }));
 }

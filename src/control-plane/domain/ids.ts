@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Resource ids: a readable prefix plus 16 random hex chars (never contains '/'). */
-export function newId(prefix: 'org' | 'tok' | 'cls' | 'cons' | 'prop' | 'node' | 'evt'): string {
+export function newId(prefix: 'org' | 'tok' | 'cls' | 'cons' | 'prop' | 'node' | 'evt' | 'sub'): string {
   return `${prefix}_${randomBytes(8).toString('hex')}`;
 }
 

@@ -37,6 +37,9 @@ export function sealNodeAdminToken(key: Buffer, token: string, consortiumId: str
 }
 
 /** Throws (INTERNAL) when the key is not the one it was sealed with, or the record was moved or altered. */
-export function openNodeAdminToken(key: Buffer, rec: Pick<NodeSecretRecord, 'consortiumId' | 'nodeId' | 'adminTokenSealed'>): string {
+export function openNodeAdminToken(
+  key: Buffer,
+  rec: Pick<NodeSecretRecord, 'consortiumId' | 'nodeId' | 'adminTokenSealed'>,
+): string {
   return openSecret(key, rec.adminTokenSealed, nodeSecretAad(rec.consortiumId, rec.nodeId));
 }

@@ -34,15 +34,30 @@ export function withIdentity(node: NodeRecord, publicKey: string): NodeRegistrat
 }
 
 /** Checks a registration signature; throws INVALID_STATE / INVALID_SIGNATURE (nothing is changed). */
-export function verifyRegistrationSignature(chainId: string, node: NodeRecord, adminKeys: string[], s: { adminKey: string; signature: string }): void {
+export function verifyRegistrationSignature(
+  chainId: string,
+  node: NodeRecord,
+  adminKeys: string[],
+  s: { adminKey: string; signature: string },
+): void {
   const reg = node.registration;
   if (!reg || reg.status !== 'AWAITING_SIGNATURE' || !reg.actionHash) {
-    throw new ConsortiaError(CpCodes.INVALID_STATE, `node ${node.id} is not awaiting a registration signature (${reg?.status ?? 'no registration needed'})`, {
-      status: reg?.status ?? null,
-    });
+    throw new ConsortiaError(
+      CpCodes.INVALID_STATE,
+      `node ${node.id} is not awaiting a registration signature (${reg?.status ?? 'no registration needed'})`,
+      {
+        status: reg?.status ?? null,
+      },
+    );
   }
   if (!adminKeys.includes(s.adminKey)) {
-    throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, `adminKey is not an admin key of ${node.orgId}`, { field: 'adminKey' });
+    throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, `adminKey is not an admin key of ${node.orgId}`, {
+      field: 'adminKey',
+    });
   }
-  verifyVoteSignature(chainId, reg.proposalId, reg.actionHash, { adminKey: s.adminKey, vote: 'YES', signature: s.signature });
+  verifyVoteSignature(chainId, reg.proposalId, reg.actionHash, {
+    adminKey: s.adminKey,
+    vote: 'YES',
+    signature: s.signature,
+  });
 }

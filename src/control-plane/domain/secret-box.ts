@@ -18,8 +18,16 @@ export const ENCRYPTION_KEY_BASE64 = /^[A-Za-z0-9+/]{43}=?$/;
 
 export function parseEncryptionKey(text: string): Buffer {
   const t = text.trim();
-  const key = ENCRYPTION_KEY_HEX.test(t) ? Buffer.from(t, 'hex') : ENCRYPTION_KEY_BASE64.test(t) ? Buffer.from(t, 'base64') : undefined;
-  if (key?.length !== 32) throw new ConsortiaError('INVALID_CONFIG', 'encryptionKey must be 32 bytes: 64 hex characters or base64 (43 characters, optional "=")');
+  const key = ENCRYPTION_KEY_HEX.test(t)
+    ? Buffer.from(t, 'hex')
+    : ENCRYPTION_KEY_BASE64.test(t)
+      ? Buffer.from(t, 'base64')
+      : undefined;
+  if (key?.length !== 32)
+    throw new ConsortiaError(
+      'INVALID_CONFIG',
+      'encryptionKey must be 32 bytes: 64 hex characters or base64 (43 characters, optional "=")',
+    );
   return key;
 }
 

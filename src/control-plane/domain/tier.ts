@@ -18,11 +18,18 @@ export function validateTier(role: NodeRole, tier: TierSettings): void {
     if (tier[field] === undefined) continue;
     const wanted = ROLE_OF_FIELD[field];
     if (role !== wanted) {
-      throw new ConsortiaError(CpCodes.INVALID_TIER, `tier.${field} applies to ${wanted} nodes, not to a ${role} node`, { field: `tier.${field}`, role });
+      throw new ConsortiaError(
+        CpCodes.INVALID_TIER,
+        `tier.${field} applies to ${wanted} nodes, not to a ${role} node`,
+        { field: `tier.${field}`, role },
+      );
     }
   }
   const follow = tier.followAccounts ?? [];
   if (new Set(follow).size !== follow.length) {
-    throw new ConsortiaError(CpCodes.INVALID_TIER, 'tier.followAccounts lists an account twice', { field: 'tier.followAccounts', role });
+    throw new ConsortiaError(CpCodes.INVALID_TIER, 'tier.followAccounts lists an account twice', {
+      field: 'tier.followAccounts',
+      role,
+    });
   }
 }

@@ -1,45 +1,13 @@
 /**
- * Hash-chained ceremony transcript. Each entry's hash = SHA-256 over the canonical JSON
- * of {seq, type, at, data, prevHash}; prevHash links to the previous entry (64 zeros for
- * the first). verifyTranscript is pure so the CLI can check a downloaded transcript.
+ * The genesis ceremony transcript: its hash chain is src/chain/transcript.ts, shared with the CLI
+ * (which verifies a downloaded transcript); canonicalJson is src/lib/canonical-json.ts.
  */
-import { createHash } from 'node:crypto';
-import type { TranscriptEntry } from './types.js';
-
-export const GENESIS_PREV_HASH = '0'.repeat(64);
-
-/** JSON with object keys sorted recursively: one byte string per value. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
-  const obj = v as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
-}
-
-export function entryHash(e: Omit<TranscriptEntry, 'hash'>): string {
-  const body = canonicalJson({ seq: e.seq, type: e.type, at: e.at, data: e.data, prevHash: e.prevHash });
-  return createHash('sha256').update(body, 'utf8').digest('hex');
-}
-
-export function appendEntry(entries: TranscriptEntry[], type: string, at: string, data: unknown): TranscriptEntry[] {
-  const prev = entries[entries.length - 1];
-  const base = { seq: entries.length, type, at, data, prevHash: prev ? prev.hash : GENESIS_PREV_HASH };
-  return [...entries, { ...base, hash: entryHash(base) }];
-}
-
-export type TranscriptVerdict = { ok: true; head: string; length: number } | { ok: false; index: number; reason: string };
-
-export function verifyTranscript(entries: readonly TranscriptEntry[]): TranscriptVerdict {
-  let prevHash = GENESIS_PREV_HASH;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    if (e.seq !== i) return { ok: false, index: i, reason: `seq ${String(e.seq)} != ${i}` };
-    if (e.prevHash !== prevHash) return { ok: false, index: i, reason: 'prevHash does not link to the previous entry' };
-    if (entryHash(e) !== e.hash) return { ok: false, index: i, reason: 'hash does not match the entry content' };
-    prevHash = e.hash;
-  }
-  return { ok: true, head: prevHash, length: entries.length };
-}
+export {
+  appendEntry,
+  entryHash,
+  verifyTranscript,
+  GENESIS_PREV_HASH,
+  type TranscriptEntry,
+  type TranscriptVerdict,
+} from './chain-port.js';
+export { canonicalJson } from '../../lib/canonical-json.js';

@@ -4,6 +4,7 @@
  * maintained by the store.
  */
 import type { NodeRole, TierSettings, NodeResources, NodeEndpoints } from '../runtimes/runtime.js';
+import type { TranscriptEntry } from './chain-port.js';
 
 export type Role = 'platform-admin' | 'org-admin' | 'org-operator' | 'org-viewer';
 export type OrgRole = Exclude<Role, 'platform-admin'>;
@@ -29,6 +30,14 @@ export interface ApiToken extends Versioned {
   /** SHA-256 hex of the secret; the secret itself is shown once and never stored. */
   tokenHash: string;
   createdAt: string;
+  /** After this instant the token is refused (401 TOKEN_EXPIRED). Absent only on records written before expiry existed, until the next start gives them one (api/bootstrap.ts). */
+  expiresAt?: string;
+  /** Last authenticated use, recorded at most every TOKEN_LAST_USED_RESOLUTION_MS. */
+  lastUsedAt?: string;
+  /** Set when this token was rotated: the token that replaces it (this one lives on until expiresAt, the grace period). */
+  replacedBy?: string;
+  /** The token this one replaced by rotation. */
+  rotatedFrom?: string;
 }
 
 export interface Cluster extends Versioned {
@@ -125,7 +134,25 @@ export interface Proposal extends Versioned {
   createdAt: string;
   expiresAt: string;
   decidedAt?: string;
-  execution?: { onChain: boolean; attempts: number; txHash?: string; height?: number; code?: string; error?: string; at?: string };
+  execution?: {
+    onChain: boolean;
+    attempts: number;
+    txHash?: string;
+    height?: number;
+    code?: string;
+    error?: string;
+    at?: string;
+  };
+  /** invite_member only: the invitee's answer; the proposal executes once approved AND accepted (domain/voting.ts). */
+  invitation?: InvitationAnswer;
+}
+
+/** An invited organization's answer, signed with one of its admin keys like a vote (YES = accept). */
+export interface InvitationAnswer {
+  status: 'PENDING' | 'ACCEPTED' | 'DECLINED';
+  adminKey?: string;
+  signature?: string;
+  at?: string;
 }
 
 export type NodePhase = 'Pending' | 'Provisioning' | 'Running' | 'Failed' | 'Terminating' | 'Deleted';
@@ -144,6 +171,8 @@ export interface NodeStatus {
   endpoints?: NodeEndpoints;
   height?: number;
   storage?: NodeStorageStatus;
+  /** Whether the node's key is in the chain's current validator set, as the node reports it. */
+  inValidatorSet?: boolean;
   message?: string;
   restarts?: number;
   observedGeneration?: number;
@@ -198,14 +227,8 @@ export interface GenesisRecord {
   nodes: { memberId: string; publicKey: string; role: NodeRole }[];
 }
 
-export interface TranscriptEntry {
-  seq: number;
-  type: string;
-  at: string;
-  data: unknown;
-  prevHash: string;
-  hash: string;
-}
+/** One entry of the ceremony's hash-chained transcript (src/chain/transcript.ts). */
+export type { TranscriptEntry } from './chain-port.js';
 
 export interface Ceremony extends Versioned {
   consortiumId: string;

@@ -16,7 +16,15 @@ export function decide(policy: VotingPolicyRecord, yes: number, no: number, memb
   return 'IN_PROGRESS';
 }
 
+/**
+ * An approved invitation the invitee has not answered yet: it executes only once accepted (as in AWS
+ * Managed Blockchain, an invited organization chooses to join). Votes and the answer share one deadline.
+ */
+export function awaitsAcceptance(p: Pick<Proposal, 'status' | 'invitation'>): boolean {
+  return p.status === 'APPROVED' && p.invitation?.status === 'PENDING';
+}
+
 /** A proposal is expired when now >= expiresAt and it is still open (a vote AT expiresAt is too late). */
-export function isExpired(p: Pick<Proposal, 'status' | 'expiresAt'>, nowMs: number): boolean {
-  return p.status === 'IN_PROGRESS' && nowMs >= Date.parse(p.expiresAt);
+export function isExpired(p: Pick<Proposal, 'status' | 'expiresAt' | 'invitation'>, nowMs: number): boolean {
+  return (p.status === 'IN_PROGRESS' || awaitsAcceptance(p)) && nowMs >= Date.parse(p.expiresAt);
 }

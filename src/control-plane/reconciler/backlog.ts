@@ -35,5 +35,11 @@ export class ReconcileBacklog {
  */
 export function isPending(n: NodeRecord, retrying: boolean, held: boolean): boolean {
   if (n.desired === 'deleted') return n.status.phase !== 'Deleted';
-  return retrying || held || n.specHash === undefined || n.status.phase !== 'Running' || n.status.observedGeneration !== n.generation;
+  return (
+    retrying ||
+    held ||
+    n.specHash === undefined ||
+    n.status.phase !== 'Running' ||
+    n.status.observedGeneration !== n.generation
+  );
 }

@@ -42,7 +42,9 @@ export async function advanceCeremony(deps: CeremonyDeps, cid: string): Promise<
     }
     if (!nodes.some((n) => n.role === 'validator')) return cer;
     const members = [];
-    for (const m of (await deps.store.all<{ memberId: string; status: string }>(`member/${cid}/`)).filter((x) => x.status === 'ACTIVE')) {
+    for (const m of (await deps.store.all<{ memberId: string; status: string }>(`member/${cid}/`)).filter(
+      (x) => x.status === 'ACTIVE',
+    )) {
       const member = await repo.members.get(cid, m.memberId);
       const org = await repo.orgs.get(m.memberId);
       if (member && org) members.push({ member, org });
@@ -54,13 +56,27 @@ export async function advanceCeremony(deps: CeremonyDeps, cid: string): Promise<
     let transcript = cer.transcript;
     for (const n of nodes) {
       transcript = appendEntry(transcript, 'identity.reported', at, {
-        nodeId: n.id, orgId: n.orgId, role: n.role, publicKey: n.status.identity!.publicKey, proofOfPossession: n.status.identity!.proofOfPossession,
+        nodeId: n.id,
+        orgId: n.orgId,
+        role: n.role,
+        publicKey: n.status.identity!.publicKey,
+        proofOfPossession: n.status.identity!.proofOfPossession,
       });
     }
     transcript = appendEntry(transcript, 'genesis.assembled', at, { genesisHash: hash, genesis });
-    const saved = await repo.ceremonies.put({ ...cer, status: 'AWAITING_APPROVALS', genesis, genesisHash: hash, transcript });
+    const saved = await repo.ceremonies.put({
+      ...cer,
+      status: 'AWAITING_APPROVALS',
+      genesis,
+      genesisHash: hash,
+      transcript,
+    });
     await recordChange(uow, deps.bus, now, {
-      actor: 'control-plane', type: 'ceremony.awaiting_approvals', resource: `consortia/${cid}/ceremony`, orgIds: genesis.members.map((m) => m.memberId), data: { status: saved.status, genesisHash: hash },
+      actor: 'control-plane',
+      type: 'ceremony.awaiting_approvals',
+      resource: `consortia/${cid}/ceremony`,
+      orgIds: genesis.members.map((m) => m.memberId),
+      data: { status: saved.status, genesisHash: hash },
     });
     return saved;
   });
@@ -70,19 +86,31 @@ export async function advanceCeremony(deps: CeremonyDeps, cid: string): Promise<
 export async function sealCeremony(deps: CeremonyDeps, repo: Repositories, cer: Ceremony): Promise<Ceremony> {
   const now = deps.now();
   const at = new Date(now).toISOString();
-  const transcript = appendEntry(cer.transcript, 'genesis.sealed', at, { genesisHash: cer.genesisHash, approvals: cer.approvals.map((a) => a.memberId) });
+  const transcript = appendEntry(cer.transcript, 'genesis.sealed', at, {
+    genesisHash: cer.genesisHash,
+    approvals: cer.approvals.map((a) => a.memberId),
+  });
   const saved = await repo.ceremonies.put({ ...cer, status: 'SEALED', sealedAt: at, transcript });
   const cons = await repo.consortia.get(cer.consortiumId);
   if (cons) await repo.consortia.put({ ...cons, status: 'ACTIVE', updatedAt: at });
   for (const n of await deps.store.all<{ id: string }>(`node/${cer.consortiumId}/`)) {
     const node = await repo.nodes.get(cer.consortiumId, n.id);
     // a node outside the genesis runs only once admitted on chain (see domain/node-registration.ts)
-    if (node && node.desired === 'present' && node.mode !== 'run' && (!node.registration || node.registration.status === 'REGISTERED')) {
+    if (
+      node &&
+      node.desired === 'present' &&
+      node.mode !== 'run' &&
+      (!node.registration || node.registration.status === 'REGISTERED')
+    ) {
       await repo.nodes.put({ ...node, mode: 'run' });
     }
   }
   await recordChange(repo.uow, deps.bus, now, {
-    actor: 'control-plane', type: 'ceremony.sealed', resource: `consortia/${cer.consortiumId}/ceremony`, orgIds: cer.genesis?.members.map((m) => m.memberId) ?? [], data: { status: 'SEALED', genesisHash: cer.genesisHash },
+    actor: 'control-plane',
+    type: 'ceremony.sealed',
+    resource: `consortia/${cer.consortiumId}/ceremony`,
+    orgIds: cer.genesis?.members.map((m) => m.memberId) ?? [],
+    data: { status: 'SEALED', genesisHash: cer.genesisHash },
   });
   return saved;
 }

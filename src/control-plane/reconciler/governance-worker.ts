@@ -5,33 +5,18 @@
  * with no authority of its own: the chain re-checks every vote and the threshold). Before
  * genesis the effect is applied to the control plane only (the members join genesis).
  */
+import { fetch, type Dispatcher } from 'undici';
 import type { Logger } from '../../lib/logging.js';
 import { chainActionFromJson, votesForChain } from '../domain/governance.js';
 import type { KeyPair } from '../domain/chain-port.js';
 import type { ChangeBus } from '../domain/events.js';
 import type { Consortium, Proposal } from '../domain/types.js';
-import { isExpired } from '../domain/voting.js';
+import { awaitsAcceptance, isExpired } from '../domain/voting.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 import { queries, recordChange, repositories, type LevelStore, type Repositories } from '../store/index.js';
-import { readyNodeApi, submitGovernanceTx } from './governance-submit.js';
+import { submitToConsortium } from './governance-submit.js';
+import type { ChainClient, SubmitResult } from './chain-client.js';
 import { registerSignedNodes } from './node-registrar.js';
-
-export interface SubmitResult {
-  ok: boolean;
-  /** chain result or error code */
-  code: string;
-  hash?: string;
-  height?: number;
-  /** true when retrying later may succeed (no node, nonce race, timeout). */
-  retry: boolean;
-  message?: string;
-}
-
-/** Submits txs to a node API (POST /v1/txs?wait=commit) and reads the submitter account. */
-export interface ChainClient {
-  accountNonce(apiUrl: string, publicKeyHex: string): Promise<number | null>;
-  submit(apiUrl: string, txHex: string): Promise<SubmitResult>;
-}
 
 export interface GovernanceWorkerDeps {
   store: LevelStore;
@@ -52,8 +37,17 @@ export async function applyEffects(repo: Repositories, p: Proposal, at: string):
   const a = p.chainAction;
   if (a.type === 'add_member') {
     const prior = await repo.members.get(cid, a.memberId);
-    await repo.members.put({ consortiumId: cid, memberId: a.memberId, orgId: a.memberId, name: a.name, status: 'ACTIVE', joinedAt: at, version: prior?.version ?? 0 });
-    if (!(await repo.orgConsortia.get(a.memberId, cid))) await repo.orgConsortia.create({ orgId: a.memberId, consortiumId: cid, version: 0 });
+    await repo.members.put({
+      consortiumId: cid,
+      memberId: a.memberId,
+      orgId: a.memberId,
+      name: a.name,
+      status: 'ACTIVE',
+      joinedAt: at,
+      version: prior?.version ?? 0,
+    });
+    if (!(await repo.orgConsortia.get(a.memberId, cid)))
+      await repo.orgConsortia.create({ orgId: a.memberId, consortiumId: cid, version: 0 });
   } else if (a.type === 'remove_member') {
     const m = await repo.members.get(cid, a.memberId);
     if (m) await repo.members.put({ ...m, status: 'REMOVED' });
@@ -61,8 +55,15 @@ export async function applyEffects(repo: Repositories, p: Proposal, at: string):
   } else if (a.type === 'change_params') {
     const c = await repo.consortia.get(cid);
     if (c) {
-      const { votingPolicy, ...rest } = a.params as Partial<Consortium['params']> & { votingPolicy?: Consortium['votingPolicy'] };
-      await repo.consortia.put({ ...c, params: { ...c.params, ...rest }, ...(votingPolicy ? { votingPolicy } : {}), updatedAt: at });
+      const { votingPolicy, ...rest } = a.params as Partial<Consortium['params']> & {
+        votingPolicy?: Consortium['votingPolicy'];
+      };
+      await repo.consortia.put({
+        ...c,
+        params: { ...c.params, ...rest },
+        ...(votingPolicy ? { votingPolicy } : {}),
+        updatedAt: at,
+      });
     }
   }
 }
@@ -82,7 +83,7 @@ export class GovernanceWorker {
       for (const p of await this.q.allProposals(c.id)) {
         let cur = p;
         if (isExpired(p, this.now())) cur = (await this.finish(c, p, { status: 'EXPIRED' }, 'proposal.expired')) ?? p;
-        else if (p.status === 'APPROVED') cur = (await this.execute(c, p)) ?? p;
+        else if (p.status === 'APPROVED' && !awaitsAcceptance(p)) cur = (await this.execute(c, p)) ?? p;
         counts[cur.status] = (counts[cur.status] ?? 0) + 1;
       }
     }
@@ -97,25 +98,54 @@ export class GovernanceWorker {
   private async execute(c: Consortium, p: Proposal): Promise<Proposal | undefined> {
     const at = () => new Date(this.now()).toISOString();
     if (c.status !== 'ACTIVE') {
-      return this.finish(c, p, { status: 'EXECUTED', execution: { onChain: false, attempts: 0, at: at() } }, 'proposal.executed', true);
+      return this.finish(
+        c,
+        p,
+        { status: 'EXECUTED', execution: { onChain: false, attempts: 0, at: at() } },
+        'proposal.executed',
+        true,
+      );
     }
     const attempts = (p.execution?.attempts ?? 0) + 1;
-    const api = readyNodeApi(await this.q.consortiumNodes(c.id));
-    let res: SubmitResult;
-    if (!api) res = { ok: false, code: 'NO_READY_NODE', retry: true, message: 'no ready node of the consortium to submit to' };
-    else res = await this.submitGovernance(c, p, api).catch((err: unknown) => ({ ok: false, code: 'SUBMIT_FAILED', retry: true, message: (err as Error).message }));
-    const execution = { onChain: true, attempts, code: res.code, ...(res.hash ? { txHash: res.hash } : {}), ...(res.height !== undefined ? { height: res.height } : {}), ...(res.message ? { error: res.message } : {}), at: at() };
-    if (res.ok || res.code === 'GOV_ALREADY_EXECUTED') return this.finish(c, p, { status: 'EXECUTED', execution }, 'proposal.executed', true);
-    const timedOut = this.now() - Date.parse(p.decidedAt ?? p.createdAt) > (this.deps.executionTimeoutMs ?? 300_000);
+    const res = await submitToConsortium(
+      this.deps.chain,
+      this.deps.submitter,
+      c.chainId,
+      await this.q.consortiumNodes(c.id),
+      {
+        proposalId: p.id,
+        action: chainActionFromJson(p.chainAction),
+        votes: votesForChain(p.votes),
+      },
+    );
+    const execution = {
+      onChain: true,
+      attempts,
+      code: res.code,
+      ...(res.hash ? { txHash: res.hash } : {}),
+      ...(res.height !== undefined ? { height: res.height } : {}),
+      ...(res.message ? { error: res.message } : {}),
+      at: at(),
+    };
+    if (res.ok || res.code === 'GOV_ALREADY_EXECUTED')
+      return this.finish(c, p, { status: 'EXECUTED', execution }, 'proposal.executed', true);
+    // From when it became executable: approval, or the invitee's acceptance if that came later.
+    const executableAt = Math.max(
+      Date.parse(p.decidedAt ?? p.createdAt),
+      p.invitation?.at ? Date.parse(p.invitation.at) : 0,
+    );
+    const timedOut = this.now() - executableAt > (this.deps.executionTimeoutMs ?? 300_000);
     if (res.retry && !timedOut) return this.finish(c, p, { execution }, undefined);
     return this.finish(c, p, { status: 'EXECUTION_FAILED', execution }, 'proposal.execution_failed');
   }
 
-  private submitGovernance(c: Consortium, p: Proposal, api: string): Promise<SubmitResult> {
-    return submitGovernanceTx(this.deps.chain, this.deps.submitter, c.chainId, api, { proposalId: p.id, action: chainActionFromJson(p.chainAction), votes: votesForChain(p.votes) });
-  }
-
-  private async finish(c: Consortium, p: Proposal, patch: Partial<Proposal>, eventType: string | undefined, effects = false): Promise<Proposal | undefined> {
+  private async finish(
+    c: Consortium,
+    p: Proposal,
+    patch: Partial<Proposal>,
+    eventType: string | undefined,
+    effects = false,
+  ): Promise<Proposal | undefined> {
     return this.deps.store.transact(async (uow) => {
       const repo = repositories(uow);
       const fresh = await repo.proposals.get(c.id, p.id);
@@ -124,18 +154,33 @@ export class GovernanceWorker {
       const saved = await repo.proposals.put({ ...fresh, ...patch });
       if (effects) await applyEffects(repo, saved, at);
       if (eventType) {
-        await recordChange(uow, this.deps.bus, this.now(), { actor: 'control-plane', type: eventType, resource: `consortia/${c.id}/proposals/${p.id}`, orgIds: [...new Set([...p.eligibleMemberIds, ...(p.chainAction.type === 'add_member' ? [p.chainAction.memberId] : [])])], data: saved });
+        await recordChange(uow, this.deps.bus, this.now(), {
+          actor: 'control-plane',
+          type: eventType,
+          resource: `consortia/${c.id}/proposals/${p.id}`,
+          orgIds: [
+            ...new Set([
+              ...p.eligibleMemberIds,
+              ...(p.chainAction.type === 'add_member' ? [p.chainAction.memberId] : []),
+            ]),
+          ],
+          data: saved,
+        });
       }
       return saved;
     });
   }
 }
 
-/** ChainClient over the node HTTP API (docs/protocol.md#node-http-api). */
-export function httpChainClient(timeoutMs = 20_000): ChainClient {
+/**
+ * ChainClient over the node HTTP API (docs/protocol.md#node-http-api). `dispatcher`: trusts the
+ * node CA (main.ts), for nodes serving HTTPS with a certificate it signed.
+ */
+export function httpChainClient(timeoutMs = 20_000, dispatcher?: Dispatcher): ChainClient {
+  const via = dispatcher ? { dispatcher } : {};
   return {
     async accountNonce(api, pk) {
-      const r = await fetch(`${api}/v1/accounts/${pk}`, { signal: AbortSignal.timeout(5000) });
+      const r = await fetch(`${api}/v1/accounts/${pk}`, { signal: AbortSignal.timeout(5000), ...via });
       if (r.status === 404) return null;
       const j = (await r.json()) as { account?: { nonce?: number | string } | null };
       if (!r.ok) throw new Error(`account lookup failed: HTTP ${r.status}`);
@@ -148,14 +193,33 @@ export function httpChainClient(timeoutMs = 20_000): ChainClient {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ tx: txHex }),
         signal: AbortSignal.timeout(timeoutMs + 5000),
+        ...via,
       });
-      const j = (await r.json().catch(() => ({}))) as { hash?: string; status?: string; height?: number; code?: string; error?: { code?: string; message?: string } };
+      const j = (await r.json().catch(() => ({}))) as {
+        hash?: string;
+        status?: string;
+        height?: number;
+        code?: string;
+        error?: { code?: string; message?: string };
+      };
       if (r.status === 200 && j.status === 'committed') {
-        return { ok: j.code === 'OK', code: j.code ?? 'OK', retry: false, ...(j.hash ? { hash: j.hash } : {}), ...(j.height !== undefined ? { height: j.height } : {}) };
+        return {
+          ok: j.code === 'OK',
+          code: j.code ?? 'OK',
+          retry: false,
+          ...(j.hash ? { hash: j.hash } : {}),
+          ...(j.height !== undefined ? { height: j.height } : {}),
+        };
       }
-      if (r.status === 202) return { ok: false, code: 'NOT_COMMITTED_YET', retry: true, ...(j.hash ? { hash: j.hash } : {}) };
+      if (r.status === 202)
+        return { ok: false, code: 'NOT_COMMITTED_YET', retry: true, ...(j.hash ? { hash: j.hash } : {}) };
       const code = j.error?.code ?? `HTTP_${r.status}`;
-      return { ok: false, code, retry: r.status >= 500 || r.status === 429, ...(j.error?.message ? { message: j.error.message } : {}) };
+      return {
+        ok: false,
+        code,
+        retry: r.status >= 500 || r.status === 429,
+        ...(j.error?.message ? { message: j.error.message } : {}),
+      };
     },
   };
 }

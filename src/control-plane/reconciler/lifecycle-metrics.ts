@@ -17,7 +17,11 @@ const seconds = (from: string | undefined, to: string | undefined): number | und
 };
 
 /** One change event: a proposal outcome or a sealed ceremony (read with `loadCeremony`) is observed. */
-export async function observeLifecycle(e: ChangeEvent, m: Durations, loadCeremony: (cid: string) => Promise<Ceremony | undefined>): Promise<void> {
+export async function observeLifecycle(
+  e: ChangeEvent,
+  m: Durations,
+  loadCeremony: (cid: string) => Promise<Ceremony | undefined>,
+): Promise<void> {
   const proposal = /^proposal\.(.+)$/.exec(e.type);
   if (proposal?.[1] && PROPOSAL_OUTCOMES.has(proposal[1])) {
     const p = e.data as Partial<Proposal> | undefined;
@@ -30,7 +34,9 @@ export async function observeLifecycle(e: ChangeEvent, m: Durations, loadCeremon
     const c = cid ? await loadCeremony(cid) : undefined;
     if (!c || c.status !== 'SEALED') return;
     const assembled = c.transcript.find((t) => t.type === 'genesis.assembled')?.at;
-    const obs = (phase: string, s: number | undefined): void => { if (s !== undefined) m.ceremonyDuration.observe({ phase }, s); };
+    const obs = (phase: string, s: number | undefined): void => {
+      if (s !== undefined) m.ceremonyDuration.observe({ phase }, s);
+    };
     obs('collecting_keys', seconds(c.startedAt, assembled));
     obs('awaiting_approvals', seconds(assembled, c.sealedAt));
     obs('total', seconds(c.startedAt, c.sealedAt));
@@ -38,6 +44,12 @@ export async function observeLifecycle(e: ChangeEvent, m: Durations, loadCeremon
 }
 
 /** Subscribes to the bus; returns the unsubscribe function. */
-export function watchLifecycleDurations(bus: ChangeBus, m: Durations, loadCeremony: (cid: string) => Promise<Ceremony | undefined>): () => void {
-  return bus.subscribe((e) => { void observeLifecycle(e, m, loadCeremony).catch(() => undefined); });
+export function watchLifecycleDurations(
+  bus: ChangeBus,
+  m: Durations,
+  loadCeremony: (cid: string) => Promise<Ceremony | undefined>,
+): () => void {
+  return bus.subscribe((e) => {
+    void observeLifecycle(e, m, loadCeremony).catch(() => undefined);
+  });
 }

@@ -10,8 +10,8 @@ import type { ChangeBus } from '../domain/events.js';
 import { chainActionFromJson } from '../domain/governance.js';
 import type { NodeRecord, NodeRegistration } from '../domain/types.js';
 import { queries, recordChange, repositories, type LevelStore } from '../store/index.js';
-import { readyNodeApi, submitGovernanceTx } from './governance-submit.js';
-import type { ChainClient, SubmitResult } from './governance-worker.js';
+import { submitToConsortium } from './governance-submit.js';
+import type { ChainClient } from './chain-client.js';
 
 export interface NodeRegistrarDeps {
   store: LevelStore;
@@ -31,19 +31,16 @@ export async function registerSignedNodes(deps: NodeRegistrarDeps): Promise<void
     const nodes = await q.consortiumNodes(c.id);
     const signed = nodes.filter((n) => n.desired === 'present' && n.registration?.status === 'SIGNED');
     if (signed.length === 0) continue;
-    const api = readyNodeApi(nodes);
     for (const n of signed) {
       const reg = n.registration!;
-      let res: SubmitResult;
-      if (!api) res = { ok: false, code: 'NO_READY_NODE', retry: true, message: 'no ready node of the consortium to submit to' };
-      else {
-        const v = reg.vote!;
-        res = await submitGovernanceTx(deps.chain, deps.submitter, c.chainId, api, {
-          proposalId: reg.proposalId,
-          action: chainActionFromJson(reg.action!),
-          votes: [{ memberId: v.memberId, adminKey: fromHex(v.adminKey, 32), vote: 'YES', signature: fromHex(v.signature, 64) }],
-        }).catch((err: unknown) => ({ ok: false, code: 'SUBMIT_FAILED', retry: true, message: (err as Error).message }));
-      }
+      const v = reg.vote!;
+      const res = await submitToConsortium(deps.chain, deps.submitter, c.chainId, nodes, {
+        proposalId: reg.proposalId,
+        action: chainActionFromJson(reg.action!),
+        votes: [
+          { memberId: v.memberId, adminKey: fromHex(v.adminKey, 32), vote: 'YES', signature: fromHex(v.signature, 64) },
+        ],
+      });
       const done = res.ok || res.code === 'GOV_ALREADY_EXECUTED';
       const next: NodeRegistration = {
         ...reg,
@@ -54,7 +51,13 @@ export async function registerSignedNodes(deps: NodeRegistrarDeps): Promise<void
         ...(res.height !== undefined ? { height: res.height } : {}),
         ...(res.message ? { error: res.message } : {}),
       };
-      if (!done) deps.logger?.warn('node registration not executed', { nodeId: n.id, code: res.code, retry: res.retry, error: res.message });
+      if (!done)
+        deps.logger?.warn('node registration not executed', {
+          nodeId: n.id,
+          code: res.code,
+          retry: res.retry,
+          error: res.message,
+        });
       if (await save(deps, n, next)) admitted ||= done;
     }
   }
@@ -68,10 +71,18 @@ async function save(deps: NodeRegistrarDeps, node: NodeRecord, reg: NodeRegistra
     const repo = repositories(uow);
     const fresh = await repo.nodes.get(node.consortiumId, node.id);
     if (!fresh || fresh.desired === 'deleted' || fresh.registration?.status !== 'SIGNED') return false;
-    const saved = await repo.nodes.put({ ...fresh, registration: reg, ...(reg.status === 'REGISTERED' ? { mode: 'run' as const } : {}) });
+    const saved = await repo.nodes.put({
+      ...fresh,
+      registration: reg,
+      ...(reg.status === 'REGISTERED' ? { mode: 'run' as const } : {}),
+    });
     if (reg.status !== 'SIGNED') {
       await recordChange(uow, deps.bus, now, {
-        actor: 'control-plane', type: `node.registration_${reg.status.toLowerCase()}`, resource: `consortia/${node.consortiumId}/nodes/${node.id}`, orgIds: [node.orgId], data: saved,
+        actor: 'control-plane',
+        type: `node.registration_${reg.status.toLowerCase()}`,
+        resource: `consortia/${node.consortiumId}/nodes/${node.id}`,
+        orgIds: [node.orgId],
+        data: saved,
       });
     }
     return true;

@@ -5,7 +5,11 @@ export class PeriodicTask {
   private running = false;
   private kicked = false;
 
-  constructor(private readonly task: () => Promise<void>, private readonly intervalMs: number, private readonly onError: (err: unknown) => void = () => undefined) {}
+  constructor(
+    private readonly task: () => Promise<void>,
+    private readonly intervalMs: number,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
 
   start(): void {
     if (this.running) return;

@@ -3,7 +3,8 @@
  * - Desired state lives in the store, so after a restart (even SIGKILL mid-apply) the
  *   first pass re-reconciles everything; runtimes key their resources by nodeId, so a
  *   repeated apply() never creates a second node.
- * - One reconcile at a time per node (KeyedQueue); failures back off exponentially per node.
+ * - One reconcile at a time per node (the shared WorkQueue, workqueue/); failures back off
+ *   exponentially per node: each pass is the retry, skipping nodes still in their backoff.
  * - Status (phase, identity, endpoints, height, ready) is written back with a fresh
  *   read-modify-write so it never overwrites a concurrent API change (e.g. a DELETE).
  */
@@ -16,10 +17,11 @@ import { withIdentity } from '../domain/node-registration.js';
 import type { NodeRecord, NodeStatus } from '../domain/types.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 import type { NodeObservation, Runtime } from '../runtimes/runtime.js';
-import { KeyedQueue, queries, recordChange, repositories, type LevelStore } from '../store/index.js';
-import { Backoff } from './backoff.js';
+import { queries, recordChange, repositories, type LevelStore } from '../store/index.js';
+import { Backoff, WorkQueue, type ReconcileResult } from '../workqueue/index.js';
 import { ReconcileBacklog, isPending } from './backlog.js';
 import { advanceCeremony } from './ceremony-driver.js';
+import { PeriodicTask } from './periodic.js';
 import type { RuntimeResolver } from './runtime-registry.js';
 import type { NodeChainStatus } from './node-status.js';
 import { buildSpec, specHash, type FounderKeys } from './spec.js';
@@ -43,17 +45,25 @@ export interface ReconcilerDeps {
   nodeSecretsKey?: Buffer;
 }
 
+/** Pause between passes over all nodes (ReconcilerDeps.intervalMs overrides it). */
+export const RECONCILE_INTERVAL_MS = 1_000;
+/** Retry delay after a node's first failed reconcile; it doubles per failure up to the maximum. */
+export const RECONCILE_BACKOFF_BASE_MS = 250;
+export const RECONCILE_BACKOFF_MAX_MS = 30_000;
+
+interface NodeRef {
+  consortiumId: string;
+  nodeId: string;
+}
+
 export class Reconciler {
   private readonly q;
-  private readonly queue = new KeyedQueue();
+  private readonly queue: WorkQueue<NodeRef>;
   private readonly backoff: Backoff;
+  private readonly loop: PeriodicTask;
   private readonly now: () => number;
   /** The validator being restarted for a new spec, per consortium (cid -> nodeId): one at a time. */
   private readonly restarting = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private passInFlight: Promise<void> | undefined;
-  private kicked = false;
   /** Nodes not yet in their desired state (consortia_reconcile_queue_*), and validators whose update is held back. */
   private readonly backlog = new ReconcileBacklog();
   private readonly held = new Set<string>();
@@ -61,44 +71,43 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     this.q = queries(deps.store);
     this.now = deps.now ?? Date.now;
-    this.backoff = new Backoff(250, deps.maxBackoffMs ?? 30_000);
-    if (deps.metrics) deps.metrics.backlog.source = { depth: () => this.backlog.depth(), oldestAgeSeconds: () => this.backlog.oldestAgeSeconds(this.now()) };
+    this.backoff = new Backoff(RECONCILE_BACKOFF_BASE_MS, deps.maxBackoffMs ?? RECONCILE_BACKOFF_MAX_MS);
+    // Failures are handled by reconcileNode (status message, this.backoff); the next pass retries.
+    const reconcile = async (r: NodeRef): Promise<ReconcileResult> => {
+      await this.reconcileNode(r.consortiumId, r.nodeId);
+      return {};
+    };
+    this.queue = new WorkQueue<NodeRef>(
+      { reconcile },
+      {
+        keyOf: (r) => r.nodeId,
+        concurrency: Infinity,
+        baseMs: RECONCILE_BACKOFF_BASE_MS,
+        maxMs: deps.maxBackoffMs ?? RECONCILE_BACKOFF_MAX_MS,
+        retryFailed: false,
+      },
+    );
+    const onPassError = (err: unknown): void =>
+      this.deps.logger?.error('reconcile pass failed', { error: (err as Error).message });
+    this.loop = new PeriodicTask(() => this.pass(), deps.intervalMs ?? RECONCILE_INTERVAL_MS, onPassError);
+    if (deps.metrics)
+      deps.metrics.backlog.source = {
+        depth: () => this.backlog.depth(),
+        oldestAgeSeconds: () => this.backlog.oldestAgeSeconds(this.now()),
+      };
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
-  }
-
-  private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), ms);
-  }
-
-  private tick(): void {
-    this.timer = undefined;
-    if (!this.running || this.passInFlight) return;
-    this.passInFlight = this.pass()
-      .catch((err: unknown) => this.deps.logger?.error('reconcile pass failed', { error: (err as Error).message }))
-      .finally(() => {
-        this.passInFlight = undefined;
-        if (this.running) this.schedule(this.kicked ? 0 : (this.deps.intervalMs ?? 1000));
-        this.kicked = false;
-      });
+    this.loop.start();
   }
 
   /** Asks for a prompt pass (after an API change). */
   kick(): void {
-    if (!this.running) return;
-    if (this.passInFlight) this.kicked = true;
-    else this.schedule(0);
+    this.loop.kick();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.passInFlight;
+    await this.loop.stop();
   }
 
   /** One pass over all nodes; waits for the reconciles it started. */
@@ -106,12 +115,15 @@ export class Reconciler {
     const nodes = await this.q.allNodes();
     this.updateNodeGauge(nodes);
     const now = this.now();
-    this.backlog.update(nodes.filter((n) => isPending(n, this.backoff.failures(n.id) > 0, this.held.has(n.id))).map((n) => n.id), now);
+    this.backlog.update(
+      nodes.filter((n) => isPending(n, this.backoff.failures(n.id) > 0, this.held.has(n.id))).map((n) => n.id),
+      now,
+    );
     const work: Promise<void>[] = [];
     for (const n of nodes) {
       if (n.desired === 'deleted' && n.status.phase === 'Deleted') continue;
       if (this.queue.busy(n.id) || !this.backoff.ready(n.id, now)) continue;
-      work.push(this.queue.run(n.id, () => this.reconcileNode(n.consortiumId, n.id)).catch(() => undefined));
+      work.push(this.queue.addAndWait({ consortiumId: n.consortiumId, nodeId: n.id }).catch(() => undefined));
     }
     await Promise.all(work);
     await this.finalizeDeletedConsortia();
@@ -131,16 +143,27 @@ export class Reconciler {
           await (await this.deps.runtimes.forCluster(clusterId)).deleteConsortium?.(c.id);
         }
       } catch (err) {
-        this.deps.logger?.warn('consortium cleanup failed; retrying next pass', { consortiumId: c.id, error: (err as Error).message });
+        this.deps.logger?.warn('consortium cleanup failed; retrying next pass', {
+          consortiumId: c.id,
+          error: (err as Error).message,
+        });
         continue;
       }
       await this.deps.store.transact(async (uow) => {
         const repo = repositories(uow);
         const fresh = await repo.consortia.get(c.id);
         if (fresh?.status !== 'DELETING') return;
-        const saved = await repo.consortia.put({ ...fresh, status: 'DELETED', updatedAt: new Date(this.now()).toISOString() });
+        const saved = await repo.consortia.put({
+          ...fresh,
+          status: 'DELETED',
+          updatedAt: new Date(this.now()).toISOString(),
+        });
         await recordChange(uow, this.deps.bus, this.now(), {
-          actor: 'reconciler', type: 'consortium.deleted', resource: `consortia/${c.id}`, orgIds: (await this.q.members(c.id)).map((m) => m.orgId), data: saved,
+          actor: 'reconciler',
+          type: 'consortium.deleted',
+          resource: `consortia/${c.id}`,
+          orgIds: (await this.q.members(c.id)).map((m) => m.orgId),
+          data: saved,
         });
       });
     }
@@ -166,9 +189,16 @@ export class Reconciler {
       this.deps.metrics?.reconcileErrors.inc({ runtime: runtime?.kind ?? 'unknown' });
       const message = `reconcile failed (attempt ${this.backoff.failures(node.id)}, retry in ${Math.round(delay)} ms): ${(err as Error).message}`;
       this.deps.logger?.warn('reconcile failed', { nodeId, consortiumId: cid, error: (err as Error).message });
-      await this.writeStatus(node, (s) => ({ ...s, message, ...(this.backoff.failures(node.id) >= 5 ? { phase: 'Failed' as const, ready: false } : {}) })).catch(() => undefined);
+      await this.writeStatus(node, (s) => ({
+        ...s,
+        message,
+        ...(this.backoff.failures(node.id) >= 5 ? { phase: 'Failed' as const, ready: false } : {}),
+      })).catch(() => undefined);
     } finally {
-      this.deps.metrics?.reconcileDuration.observe({ runtime: runtime?.kind ?? 'unknown' }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.deps.metrics?.reconcileDuration.observe(
+        { runtime: runtime?.kind ?? 'unknown' },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     }
   }
 
@@ -180,12 +210,18 @@ export class Reconciler {
     const all = await this.q.consortiumNodes(cid);
     const founders = ceremony?.status === 'SEALED' ? [] : await this.founders(cid);
     const adminToken = await this.nodeAdminToken(node);
-    const base = buildSpec(node, cons, ceremony, all, cons.nodeImage ?? this.deps.nodeImage, { founders, ...(adminToken !== undefined ? { adminToken } : {}) });
+    const base = buildSpec(node, cons, ceremony, all, cons.nodeImage ?? this.deps.nodeImage, {
+      founders,
+      ...(adminToken !== undefined ? { adminToken } : {}),
+    });
     const hash = specHash(base);
     const needsApply = hash !== node.specHash || node.status.observedGeneration !== node.generation;
     if (needsApply && this.mustHoldRestart(node, all)) {
       this.held.add(node.id);
-      await this.writeStatus(node, (s) => ({ ...s, message: 'update waiting: restarting this validator now would leave the others without a quorum' }));
+      await this.writeStatus(node, (s) => ({
+        ...s,
+        message: 'update waiting: restarting this validator now would leave the others without a quorum',
+      }));
       return;
     }
     this.held.delete(node.id);
@@ -220,31 +256,48 @@ export class Reconciler {
     // Restarted and ready again on the new spec (seen on a later pass than the apply): the next validator may go.
     if (!applied && obs.ready && this.restarting.get(cid) === node.id) this.restarting.delete(cid);
     const identity = obs.identity
-      ? { ...obs.identity, verified: verifyProofOfPossession(cons.chainId, obs.identity.publicKey, obs.identity.proofOfPossession) }
+      ? {
+          ...obs.identity,
+          verified: verifyProofOfPossession(cons.chainId, obs.identity.publicKey, obs.identity.proofOfPossession),
+        }
       : node.status.identity;
     let height = node.status.height;
     let storage = node.status.storage;
+    let inValidatorSet = node.status.inValidatorSet;
     if (obs.ready && obs.endpoints && spec.mode === 'run' && this.deps.fetchStatus) {
       const chain = await this.deps.fetchStatus(obs.endpoints.api).catch(() => undefined);
       if (chain) {
         height = chain.height;
         storage = chain.storage ?? storage;
+        inValidatorSet = chain.inValidatorSet ?? inValidatorSet;
       }
     }
-    const phase: NodeStatus['phase'] = obs.phase === 'Running' ? 'Running' : obs.phase === 'Failed' ? 'Failed' : 'Provisioning';
+    const message = validatorSetMessage(node, inValidatorSet) ?? obs.message;
+    const phase: NodeStatus['phase'] =
+      obs.phase === 'Running' ? 'Running' : obs.phase === 'Failed' ? 'Failed' : 'Provisioning';
     const hadIdentity = node.status.identity?.verified === true;
-    await this.writeStatus(node, () => ({
-      phase,
-      ready: obs.ready,
-      ...(identity ? { identity } : {}),
-      ...(obs.endpoints ? { endpoints: obs.endpoints } : node.status.endpoints ? { endpoints: node.status.endpoints } : {}),
-      ...(height !== undefined ? { height } : {}),
-      ...(storage ? { storage } : {}),
-      ...(obs.message ? { message: obs.message } : {}),
-      ...(obs.restarts !== undefined ? { restarts: obs.restarts } : {}),
-      observedGeneration: generation,
-    }), phase !== node.status.phase || obs.ready !== node.status.ready ? 'node.status' : undefined);
-    if (identity?.verified && node.registration?.status === 'AWAITING_IDENTITY') await this.awaitRegistrationSignature(node, identity.publicKey);
+    await this.writeStatus(
+      node,
+      () => ({
+        phase,
+        ready: obs.ready,
+        ...(identity ? { identity } : {}),
+        ...(obs.endpoints
+          ? { endpoints: obs.endpoints }
+          : node.status.endpoints
+            ? { endpoints: node.status.endpoints }
+            : {}),
+        ...(height !== undefined ? { height } : {}),
+        ...(storage ? { storage } : {}),
+        ...(inValidatorSet !== undefined ? { inValidatorSet } : {}),
+        ...(message ? { message } : {}),
+        ...(obs.restarts !== undefined ? { restarts: obs.restarts } : {}),
+        observedGeneration: generation,
+      }),
+      phase !== node.status.phase || obs.ready !== node.status.ready ? 'node.status' : undefined,
+    );
+    if (identity?.verified && node.registration?.status === 'AWAITING_IDENTITY')
+      await this.awaitRegistrationSignature(node, identity.publicKey);
     if (!hadIdentity && identity?.verified && ceremony?.status === 'COLLECTING_KEYS') {
       await advanceCeremony({ store: this.deps.store, bus: this.deps.bus, now: this.now }, cid);
     }
@@ -274,7 +327,10 @@ export class Reconciler {
       try {
         return openNodeAdminToken(key, rec);
       } catch {
-        this.deps.logger?.warn('node admin credential cannot be opened with the current key; issuing a new one', { nodeId: node.id, consortiumId: node.consortiumId });
+        this.deps.logger?.warn('node admin credential cannot be opened with the current key; issuing a new one', {
+          nodeId: node.id,
+          consortiumId: node.consortiumId,
+        });
       }
     }
     const token = generateNodeAdminToken();
@@ -282,8 +338,11 @@ export class Reconciler {
       const repo = repositories(uow);
       const fresh = await repo.nodeSecrets.get(node.consortiumId, node.id);
       await repo.nodeSecrets.put({
-        consortiumId: node.consortiumId, nodeId: node.id, adminTokenSealed: sealNodeAdminToken(key, token, node.consortiumId, node.id),
-        createdAt: new Date(this.now()).toISOString(), version: fresh?.version ?? 0,
+        consortiumId: node.consortiumId,
+        nodeId: node.id,
+        adminTokenSealed: sealNodeAdminToken(key, token, node.consortiumId, node.id),
+        createdAt: new Date(this.now()).toISOString(),
+        version: fresh?.version ?? 0,
       });
     });
     return token;
@@ -292,7 +351,8 @@ export class Reconciler {
   private async dropNodeSecret(node: NodeRecord): Promise<void> {
     await this.deps.store.transact(async (uow) => {
       const repo = repositories(uow);
-      if (await repo.nodeSecrets.get(node.consortiumId, node.id)) await repo.nodeSecrets.del(node.consortiumId, node.id);
+      if (await repo.nodeSecrets.get(node.consortiumId, node.id))
+        await repo.nodeSecrets.del(node.consortiumId, node.id);
     });
   }
 
@@ -304,7 +364,11 @@ export class Reconciler {
       if (!fresh || fresh.desired === 'deleted' || fresh.registration?.status !== 'AWAITING_IDENTITY') return;
       const saved = await repo.nodes.put({ ...fresh, registration: withIdentity(fresh, publicKey) });
       await recordChange(uow, this.deps.bus, this.now(), {
-        actor: 'reconciler', type: 'node.registration_awaiting_signature', resource: `consortia/${node.consortiumId}/nodes/${node.id}`, orgIds: [node.orgId], data: saved,
+        actor: 'reconciler',
+        type: 'node.registration_awaiting_signature',
+        resource: `consortia/${node.consortiumId}/nodes/${node.id}`,
+        orgIds: [node.orgId],
+        data: saved,
       });
     });
   }
@@ -331,10 +395,17 @@ export class Reconciler {
       if (!fresh) return;
       const next = f(fresh.status);
       if (fresh.desired === 'deleted' && next.phase !== 'Deleted') return;
-      const saved = await repo.nodes.put({ ...fresh, status: { ...next, lastReconciledAt: new Date(this.now()).toISOString() } });
+      const saved = await repo.nodes.put({
+        ...fresh,
+        status: { ...next, lastReconciledAt: new Date(this.now()).toISOString() },
+      });
       if (eventType) {
         await recordChange(uow, this.deps.bus, this.now(), {
-          actor: 'reconciler', type: eventType, resource: `consortia/${node.consortiumId}/nodes/${node.id}`, orgIds: [node.orgId], data: saved,
+          actor: 'reconciler',
+          type: eventType,
+          resource: `consortia/${node.consortiumId}/nodes/${node.id}`,
+          orgIds: [node.orgId],
+          data: saved,
         });
       }
     });
@@ -347,3 +418,17 @@ export class Reconciler {
     for (const n of nodes) g.inc({ consortium: n.consortiumId, role: n.role, status: n.status.phase });
   }
 }
+
+/**
+ * A node requested as a validator votes only once its key is in the chain's validator set (an
+ * add_validator proposal executed), and stops when a remove_validator executes: its status says so
+ * rather than suggesting it signs blocks.
+ */
+export function validatorSetMessage(node: NodeRecord, inValidatorSet: boolean | undefined): string | undefined {
+  if (node.role !== 'validator' || inValidatorSet !== false) return undefined;
+  return node.status.inValidatorSet === true || node.status.message?.startsWith(VALIDATOR_REMOVED)
+    ? `${VALIDATOR_REMOVED}: it follows the chain as a full node and no longer signs blocks`
+    : `${VALIDATOR_PENDING}: its key is not in the validator set until an add_validator proposal executes`;
+}
+const VALIDATOR_PENDING = 'not yet a validator';
+const VALIDATOR_REMOVED = 'removed from the validator set';

@@ -35,7 +35,14 @@ export class RuntimeResolver {
    */
   private readonly cache = new Map<string, Promise<Runtime>>();
 
-  constructor(private readonly opts: { local?: Runtime; encryptionKey?: Buffer; nodeImage?: string; loadCluster: (id: string) => Promise<Cluster | undefined> }) {}
+  constructor(
+    private readonly opts: {
+      local?: Runtime;
+      encryptionKey?: Buffer;
+      nodeImage?: string;
+      loadCluster: (id: string) => Promise<Cluster | undefined>;
+    },
+  ) {}
 
   forCluster(clusterId: string): Promise<Runtime> {
     let rt = this.cache.get(clusterId);
@@ -56,16 +63,25 @@ export class RuntimeResolver {
     }
     const f = factories.get(cluster.kind);
     if (!f) throw new ConsortiaError(CpCodes.UNSUPPORTED, `no runtime registered for cluster kind ${cluster.kind}`);
-    const kubeconfig = cluster.kubeconfigSealed && this.opts.encryptionKey ? openSecret(this.opts.encryptionKey, cluster.kubeconfigSealed, `cluster/${cluster.id}`) : undefined;
+    const kubeconfig =
+      cluster.kubeconfigSealed && this.opts.encryptionKey
+        ? openSecret(this.opts.encryptionKey, cluster.kubeconfigSealed, `cluster/${cluster.id}`)
+        : undefined;
     return f({
-      id: cluster.id, name: cluster.name, kind: 'kubernetes', inCluster: cluster.inCluster,
-      ...(kubeconfig ? { kubeconfig } : {}), ...(this.opts.nodeImage ? { nodeImage: this.opts.nodeImage } : {}), ...(cluster.runtimeOptions ? { runtimeOptions: cluster.runtimeOptions } : {}),
+      id: cluster.id,
+      name: cluster.name,
+      kind: 'kubernetes',
+      inCluster: cluster.inCluster,
+      ...(kubeconfig ? { kubeconfig } : {}),
+      ...(this.opts.nodeImage ? { nodeImage: this.opts.nodeImage } : {}),
+      ...(cluster.runtimeOptions ? { runtimeOptions: cluster.runtimeOptions } : {}),
     });
   }
 
   async closeAll(): Promise<void> {
     const all = await Promise.allSettled(this.cache.values());
     this.cache.clear();
-    for (const r of new Set(all.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : [])))) await r.close().catch(() => undefined);
+    for (const r of new Set(all.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []))))
+      await r.close().catch(() => undefined);
   }
 }

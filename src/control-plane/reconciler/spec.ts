@@ -18,15 +18,28 @@ import type { ExpectedGenesis, NodeSpec, PeerRef } from '../runtimes/runtime.js'
 function admittedBefore(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): NodeRecord[] {
   const genesis = new Set(ceremony?.nodeIds ?? []);
   const before = (n: NodeRecord): boolean =>
-    genesis.has(n.id) || (!genesis.has(node.id) && (n.createdAt < node.createdAt || (n.createdAt === node.createdAt && n.id < node.id)));
+    genesis.has(n.id) ||
+    (!genesis.has(node.id) && (n.createdAt < node.createdAt || (n.createdAt === node.createdAt && n.id < node.id)));
   return all
-    .filter((n) => n.id !== node.id && n.role !== 'light' && n.desired === 'present' && n.mode === 'run' && n.status.identity?.verified && n.status.endpoints?.p2p && before(n))
+    .filter(
+      (n) =>
+        n.id !== node.id &&
+        n.role !== 'light' &&
+        n.desired === 'present' &&
+        n.mode === 'run' &&
+        n.status.identity?.verified &&
+        n.status.endpoints?.p2p &&
+        before(n),
+    )
     .sort((a, b) => a.status.identity!.publicKey.localeCompare(b.status.identity!.publicKey));
 }
 
 /** Whom a node dials. */
 export function peersFor(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): PeerRef[] {
-  return admittedBefore(node, all, ceremony).map((n) => ({ publicKey: n.status.identity!.publicKey, address: n.status.endpoints!.p2p }));
+  return admittedBefore(node, all, ceremony).map((n) => ({
+    publicKey: n.status.identity!.publicKey,
+    address: n.status.endpoints!.p2p,
+  }));
 }
 
 /**
@@ -35,7 +48,9 @@ export function peersFor(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremon
  */
 export function syncSourcesFor(node: NodeRecord, all: NodeRecord[], ceremony?: Ceremony): string[] {
   const joinsLate = node.role === 'light' || (node.role === 'ordinary' && !(ceremony?.nodeIds ?? []).includes(node.id));
-  return joinsLate ? admittedBefore(node, all, ceremony).map((n) => n.status.endpoints!.peerApi ?? n.status.endpoints!.api) : [];
+  return joinsLate
+    ? admittedBefore(node, all, ceremony).map((n) => n.status.endpoints!.peerApi ?? n.status.endpoints!.api)
+    : [];
 }
 
 /** A founding member as a node must see it in its genesis: member id and the admin keys it may have there. */
@@ -62,7 +77,11 @@ export function expectedGenesisFor(ceremony: Ceremony | undefined, founders: Fou
 }
 
 export function buildSpec(
-  node: NodeRecord, c: Consortium, ceremony: Ceremony | undefined, all: NodeRecord[], image?: string,
+  node: NodeRecord,
+  c: Consortium,
+  ceremony: Ceremony | undefined,
+  all: NodeRecord[],
+  image?: string,
   extra: { founders?: FounderKeys[]; adminToken?: string } = {},
 ): Omit<NodeSpec, 'generation'> {
   const run = node.mode === 'run' && ceremony?.status === 'SEALED';

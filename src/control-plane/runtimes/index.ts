@@ -10,4 +10,10 @@ export type {
   NodeObservation,
   Runtime,
 } from './runtime.js';
-export { createLocalRuntime, stopAllLocalNodes, LocalRuntime, type LocalRuntimeOptions, type HostRange } from './local/index.js';
+export {
+  createLocalRuntime,
+  stopAllLocalNodes,
+  LocalRuntime,
+  type LocalRuntimeOptions,
+  type HostRange,
+} from './local/index.js';

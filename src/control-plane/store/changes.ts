@@ -22,7 +22,15 @@ export interface ChangeInput {
 export async function recordChange(uow: UnitOfWork, bus: ChangeBus, nowMs: number, c: ChangeInput): Promise<void> {
   const id = timeOrderedId(nowMs);
   const at = new Date(nowMs).toISOString();
-  const audit: AuditEvent = { id, at, actor: c.actor, action: c.type, resource: c.resource, orgIds: c.orgIds, ...(c.details ? { details: c.details } : {}) };
+  const audit: AuditEvent = {
+    id,
+    at,
+    actor: c.actor,
+    action: c.type,
+    resource: c.resource,
+    orgIds: c.orgIds,
+    ...(c.details ? { details: c.details } : {}),
+  };
   await uow.append(K.audit(id), audit as unknown as Record<string, unknown>);
   const ev: ChangeEvent = { id, type: c.type, resource: c.resource, at, orgIds: c.orgIds, data: c.data };
   uow.afterCommit.push(() => bus.publish(ev));

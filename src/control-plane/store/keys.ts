@@ -7,6 +7,7 @@ export const K = {
   orgs: () => 'org/',
   token: (ownerId: string, tokenId: string) => `token/${ownerId}/${tokenId}`,
   tokens: (ownerId: string) => `token/${ownerId}/`,
+  allTokens: 'token/',
   tokenByHash: (hash: string) => `tokenhash/${hash}`,
   cluster: (id: string) => `cluster/${id}`,
   clusters: () => 'cluster/',
@@ -28,5 +29,27 @@ export const K = {
   idempotency: (principal: string, key: string) => `idem/${principal}/${key}`,
   audit: (id: string) => `audit/${id}`,
   audits: () => 'audit/',
+  /** Index of the `auth.denied` audit records (api/auth-failures.ts keeps at most AUTH_AUDIT_RETAINED_MAX). */
+  authFailure: (id: string) => `authfail/${id}`,
+  authFailures: () => 'authfail/',
+  /** Hashes of configured bootstrap tokens already added: a revoked or rotated one is never re-added at start. */
+  bootstrapHash: (hash: string) => `meta/bootstrap-hash/${hash}`,
   meta: (name: string) => `meta/${name}`,
+  /**
+   * Commit-ordered log of audit records (level-store.ts writes one entry per audit record in the
+   * same batch): delivery/ resumes control-plane events from a sequence, so none is skipped.
+   */
+  change: (seq: number) => `chg/${seq.toString().padStart(15, '0')}`,
+  changes: () => 'chg/',
+  /** Webhook subscriptions (delivery/): the record, its signing secret, its cursor, its dead letters. */
+  subscription: (cid: string, sid: string) => `sub/${cid}/${sid}`,
+  subscriptions: (cid: string) => `sub/${cid}/`,
+  allSubscriptions: () => 'sub/',
+  subscriptionSecret: (cid: string, sid: string) => `subsecret/${cid}/${sid}`,
+  subscriptionCursor: (cid: string, sid: string) => `subcursor/${cid}/${sid}`,
+  deadLetter: (cid: string, sid: string, position: string) => `subdead/${cid}/${sid}/${position}`,
+  deadLetters: (cid: string, sid: string) => `subdead/${cid}/${sid}/`,
+  /** Dead letters an operator asked to redeliver (index, so the worker never scans the whole list). */
+  redelivery: (cid: string, sid: string, position: string) => `subredeliver/${cid}/${sid}/${position}`,
+  redeliveries: (cid: string, sid: string) => `subredeliver/${cid}/${sid}/`,
 };

@@ -52,10 +52,11 @@ export function repositories(uow: UnitOfWork) {
     clusters: repo<Cluster, [string]>(uow, K.cluster, (c) => [c.id]),
     consortia: repo<Consortium, [string]>(uow, K.consortium, (c) => [c.id]),
     members: repo<Member, [string, string]>(uow, K.member, (m) => [m.consortiumId, m.memberId]),
-    orgConsortia: repo<{ version: number; orgId: string; consortiumId: string }, [string, string]>(uow, K.orgConsortium, (x) => [
-      x.orgId,
-      x.consortiumId,
-    ]),
+    orgConsortia: repo<{ version: number; orgId: string; consortiumId: string }, [string, string]>(
+      uow,
+      K.orgConsortium,
+      (x) => [x.orgId, x.consortiumId],
+    ),
     proposals: repo<Proposal, [string, string]>(uow, K.proposal, (p) => [p.consortiumId, p.id]),
     nodes: repo<NodeRecord, [string, string]>(uow, K.node, (n) => [n.consortiumId, n.id]),
     nodeSecrets: repo<NodeSecretRecord, [string, string]>(uow, K.nodeSecret, (r) => [r.consortiumId, r.nodeId]),

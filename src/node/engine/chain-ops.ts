@@ -1,6 +1,21 @@
 import {
-  WorldState, executeBlock, genesisWrites, checkTx, getAccount, getValidators, getNodeRegistry, getParams,
-  computeBodyRoots, decodeBlock, type Block, type Genesis, type Hash, type Tx, type ValidatorInfo, type ChainParams, type BlockExecution,
+  WorldState,
+  executeBlock,
+  genesisWrites,
+  checkTx,
+  getAccount,
+  getValidators,
+  getNodeRegistry,
+  getParams,
+  computeBodyRoots,
+  decodeBlock,
+  type Block,
+  type Genesis,
+  type Hash,
+  type Tx,
+  type ValidatorInfo,
+  type ChainParams,
+  type BlockExecution,
 } from '../../chain/index.js';
 
 /**
@@ -27,9 +42,12 @@ export const chainOps = {
   execute: (s: State, b: Block, verified: Set<string>, onVerified?: (hashHex: string) => void): Execution =>
     executeBlock(s, b, { verifiedTxHashes: verified, ...(onVerified ? { onSignatureVerified: onVerified } : {}) }),
   /** Pass the execution object itself: the state reuses the tree executeBlock precomputed. */
-  apply: (s: State, e: Execution): void => { s.commit(e as unknown as BlockExecution); },
+  apply: (s: State, e: Execution): void => {
+    s.commit(e as unknown as BlockExecution);
+  },
   /** Stateful admission; nonce ordering is the mempool's job, so the tx's own nonce is "expected". */
-  check: (s: State, tx: Tx, txBytes: number): string | null => checkTx(s, tx, { txBytes, expectedNonce: tx.nonce })?.code ?? null,
+  check: (s: State, tx: Tx, txBytes: number): string | null =>
+    checkTx(s, tx, { txBytes, expectedNonce: tx.nonce })?.code ?? null,
   bodyRoots: computeBodyRoots,
   decodeBlock: (b: Uint8Array): Block => decodeBlock(b),
 };

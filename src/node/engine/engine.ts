@@ -1,11 +1,36 @@
 import {
-  type Block, type CommitCertificate, type Evidence, type Hash, type SignedVote, type Tx,
-  blockHash, decodeBlockShared, decodeCommit, encodeBlock, evidenceId, fromHex, proposalSignBytes, toHex,
-  verifyDomain, verifyVote, voteSignBytes, Tags, domainMessage, sha256Hex, bytesEqual,
+  type Block,
+  type CommitCertificate,
+  type Evidence,
+  type Hash,
+  type SignedVote,
+  type Tx,
+  blockHash,
+  decodeBlockShared,
+  decodeCommit,
+  encodeBlock,
+  evidenceId,
+  fromHex,
+  proposalSignBytes,
+  toHex,
+  verifyDomain,
+  verifyVote,
+  voteSignBytes,
+  Tags,
+  domainMessage,
+  sha256Hex,
+  bytesEqual,
 } from '../../chain/index.js';
 import {
-  initialState, step, proposerFor, hasQuorum,
-  type ConsensusEffect, type ConsensusInput, type ConsensusState, type ConsensusTimeouts, type Vote,
+  initialState,
+  step,
+  proposerFor,
+  hasQuorum,
+  type ConsensusEffect,
+  type ConsensusInput,
+  type ConsensusState,
+  type ConsensusTimeouts,
+  type Vote,
 } from '../../consensus/index.js';
 import type { Logger } from '../../lib/logging.js';
 import type { NodeMetrics } from '../metrics.js';
@@ -43,7 +68,11 @@ export interface EngineOptions {
   now?: () => number;
 }
 
-interface CachedBlock { block: Block; bytes: Uint8Array; exec: Execution | null }
+interface CachedBlock {
+  block: Block;
+  bytes: Uint8Array;
+  exec: Execution | null;
+}
 
 // Consensus messages that arrive while a commit is being written wait for the next height.
 // Capped per peer, so one peer's flood cannot push out the honest validators' votes.
@@ -68,7 +97,10 @@ export class ConsensusEngine {
   private readonly chainId: string;
   private blocks = new Map<string, CachedBlock>();
   /** The signed proposal processed per round of the current height (to recognise a re-send). */
-  private proposalsSeen = new Map<number, { bytes: Uint8Array; hashHex: string; polRound: number; signature: Uint8Array; distinct: number }>();
+  private proposalsSeen = new Map<
+    number,
+    { bytes: Uint8Array; hashHex: string; polRound: number; signature: Uint8Array; distinct: number }
+  >();
   private myMsgs: Buffer[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private buffered: { peer: string; payload: Buffer }[] = [];
@@ -99,8 +131,12 @@ export class ConsensusEngine {
     this.now = o.now ?? Date.now;
   }
 
-  get height(): number { return this.cs.height; }
-  get round(): number { return this.cs.round; }
+  get height(): number {
+    return this.cs.height;
+  }
+  get round(): number {
+    return this.cs.round;
+  }
 
   async start(store: { getCommitBytes(h: number): Promise<Uint8Array | undefined> }): Promise<void> {
     const tip = this.o.tip;
@@ -115,7 +151,10 @@ export class ConsensusEngine {
     }
     this.startedAt = this.now();
     this.startHeight();
-    this.regossipTimer = setInterval(() => { this.regossip(); this.watchConnectivity(); }, 1_000);
+    this.regossipTimer = setInterval(() => {
+      this.regossip();
+      this.watchConnectivity();
+    }, 1_000);
     this.regossipTimer.unref();
   }
 
@@ -142,14 +181,22 @@ export class ConsensusEngine {
     this.myMsgs = [];
     this.heightStartedAt = this.now();
     const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
-    this.dispatch({ kind: 'start', height: tip.height + 1, validators, self: this.selfHex, lastCommitRound: this.lastCert?.round ?? 0 });
+    this.dispatch({
+      kind: 'start',
+      height: tip.height + 1,
+      validators,
+      self: this.selfHex,
+      lastCommitRound: this.lastCert?.round ?? 0,
+    });
     const replay = this.buffered;
     this.buffered = [];
     this.bufferedByPeer.clear();
     // Outside the network's handler: one bad message must neither stop the replay nor escape
     // into the commit's promise chain (an unhandled rejection ends the process).
     for (const m of replay) {
-      try { this.onMessage(m.peer, m.payload); } catch (err) {
+      try {
+        this.onMessage(m.peer, m.payload);
+      } catch (err) {
         this.o.logger.debug('dropped a held-back consensus message', { peer: m.peer, err: (err as Error).message });
       }
     }
@@ -169,8 +216,16 @@ export class ConsensusEngine {
     this.cs = r.state;
     this.o.metrics?.consensusRound.set(this.cs.round);
     for (const e of r.effects) {
-      if (e.kind !== 'scheduleTimeout') this.o.logger.debug('consensus effect', { input: input.kind, effect: e.kind, height: this.cs.height, round: this.cs.round });
-      try { this.perform(e); } catch (err) {
+      if (e.kind !== 'scheduleTimeout')
+        this.o.logger.debug('consensus effect', {
+          input: input.kind,
+          effect: e.kind,
+          height: this.cs.height,
+          round: this.cs.round,
+        });
+      try {
+        this.perform(e);
+      } catch (err) {
         this.o.logger.error('consensus effect failed', { effect: e.kind, err: (err as Error).message });
       }
     }
@@ -179,20 +234,32 @@ export class ConsensusEngine {
   private perform(e: ConsensusEffect): void {
     switch (e.kind) {
       case 'scheduleTimeout': {
-        const t = setTimeout(() => { this.timers.delete(t); this.dispatch({ kind: 'timeout', height: e.height, round: e.round, step: e.step }); }, e.durationMs);
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.dispatch({ kind: 'timeout', height: e.height, round: e.round, step: e.step });
+        }, e.durationMs);
         this.timers.add(t);
         return;
       }
-      case 'buildProposal': return this.scheduleBuild(e.height, e.round);
-      case 'broadcastProposal': return this.broadcastProposal(e.height, e.round, e.blockHash, e.polRound);
-      case 'signVote': return this.signVote(e.vote);
-      case 'commit': return void this.commitDecided(e.height, e.round, e.blockHash, e.precommits);
+      case 'buildProposal':
+        return this.scheduleBuild(e.height, e.round);
+      case 'broadcastProposal':
+        return this.broadcastProposal(e.height, e.round, e.blockHash, e.polRound);
+      case 'signVote':
+        return this.signVote(e.vote);
+      case 'commit':
+        return void this.commitDecided(e.height, e.round, e.blockHash, e.precommits);
       case 'evidence': {
         const ev: Evidence = { voteA: toSignedVote(e.a), voteB: toSignedVote(e.b) };
         if (ev.voteA.signature.length !== 64 || ev.voteB.signature.length !== 64) return;
         this.pendingEvidence.set(toHex(evidenceId(ev)), ev);
         this.o.metrics?.evidence.inc();
-        this.o.logger.warn('equivocation evidence', { validator: e.a.validator, height: e.a.height, round: e.a.round, type: e.a.type });
+        this.o.logger.warn('equivocation evidence', {
+          validator: e.a.validator,
+          height: e.a.height,
+          round: e.a.round,
+          type: e.a.type,
+        });
         return;
       }
     }
@@ -218,8 +285,12 @@ export class ConsensusEngine {
     const reaped = this.o.mempool.reap(params.maxBlockTxs, Math.max(0, params.maxBlockBytes - 64 * 1024));
     const evidence = [...this.pendingEvidence.values()].slice(0, 16);
     const { block, exec } = tip.buildNext({
-      proposer: this.o.nodePublicKey, time: this.now(), txs: reaped.map((e) => e.bytes), evidence,
-      lastCommit: this.lastCert, verified: this.o.mempool.verified,
+      proposer: this.o.nodePublicKey,
+      time: this.now(),
+      txs: reaped.map((e) => e.bytes),
+      evidence,
+      lastCommit: this.lastCert,
+      verified: this.o.mempool.verified,
     });
     const bytes = encodeBlock(block);
     const hash = toHex(blockHash(block.header));
@@ -234,19 +305,38 @@ export class ConsensusEngine {
     const hash = fromHex(hashHex, 32);
     let signature: Uint8Array;
     try {
-      signature = this.o.privval.sign(height, round, 'proposal', domainMessage(Tags.PROPOSAL, proposalSignBytes(this.chainId, height, round, hash, polRound)));
+      signature = this.o.privval.sign(
+        height,
+        round,
+        'proposal',
+        domainMessage(Tags.PROPOSAL, proposalSignBytes(this.chainId, height, round, hash, polRound)),
+      );
     } catch (err) {
-      if (err instanceof DoubleSignError) { this.o.logger.warn(err.message); return; }
+      if (err instanceof DoubleSignError) {
+        this.o.logger.warn(err.message);
+        return;
+      }
       throw err;
     }
-    const msg = encodeMsg({ kind: 'proposal', height, round, polRound, proposer: this.o.nodePublicKey, signature, block: cached.bytes });
+    const msg = encodeMsg({
+      kind: 'proposal',
+      height,
+      round,
+      polRound,
+      proposer: this.o.nodePublicKey,
+      signature,
+      block: cached.bytes,
+    });
     // A re-proposed locked value travels with its proof of lock: a peer that missed some of those
     // prevotes (their signer was cut off right after sending them to others; votes are sent by their
     // signer only) can check the POL, unlock and prevote it. Without them the validators locked on
     // it and the ones that cannot see its POL keep voting past each other until the missing
     // signer's link comes back.
     if (polRound >= 0) {
-      for (const v of this.polPrevotes(height, polRound, hashHex)) { this.myMsgs.push(v); this.o.out.broadcast('consensus', v); }
+      for (const v of this.polPrevotes(height, polRound, hashHex)) {
+        this.myMsgs.push(v);
+        this.o.out.broadcast('consensus', v);
+      }
     }
     this.myMsgs.push(msg);
     this.o.out.broadcast('consensus', msg);
@@ -262,7 +352,17 @@ export class ConsensusEngine {
       const v = list.find((x) => x.blockHash === hashHex);
       if (!v?.signature) continue;
       this.polSent.add(key);
-      out.push(encodeMsg({ kind: 'vote', type: 'prevote', height, round, blockHash: fromHex(hashHex, 32), validator: fromHex(validator, 32), signature: fromHex(v.signature, 64) }));
+      out.push(
+        encodeMsg({
+          kind: 'vote',
+          type: 'prevote',
+          height,
+          round,
+          blockHash: fromHex(hashHex, 32),
+          validator: fromHex(validator, 32),
+          signature: fromHex(v.signature, 64),
+        }),
+      );
     }
     return out;
   }
@@ -273,12 +373,28 @@ export class ConsensusEngine {
     const hash = v.blockHash === null ? null : fromHex(v.blockHash, 32);
     let signature: Uint8Array;
     try {
-      signature = this.o.privval.sign(v.height, v.round, v.type, domainMessage(Tags.VOTE, voteSignBytes(this.chainId, v.type, v.height, v.round, hash)));
+      signature = this.o.privval.sign(
+        v.height,
+        v.round,
+        v.type,
+        domainMessage(Tags.VOTE, voteSignBytes(this.chainId, v.type, v.height, v.round, hash)),
+      );
     } catch (err) {
-      if (err instanceof DoubleSignError) { this.o.logger.warn(err.message); return; }
+      if (err instanceof DoubleSignError) {
+        this.o.logger.warn(err.message);
+        return;
+      }
       throw err;
     }
-    const msg = encodeMsg({ kind: 'vote', type: v.type, height: v.height, round: v.round, blockHash: hash, validator: this.o.nodePublicKey, signature });
+    const msg = encodeMsg({
+      kind: 'vote',
+      type: v.type,
+      height: v.height,
+      round: v.round,
+      blockHash: hash,
+      validator: this.o.nodePublicKey,
+      signature,
+    });
     this.mySigs.set(`${v.round}/${v.type}`, signature);
     this.myMsgs.push(msg);
     this.o.out.broadcast('consensus', msg);
@@ -313,19 +429,40 @@ export class ConsensusEngine {
     // re-validating a large block on the busiest path; a different one is processed in full, up
     // to MAX_PROPOSALS_PER_ROUND.
     const seen = this.proposalsSeen.get(m.round);
-    if (seen !== undefined && seen.polRound === m.polRound && bytesEqual(seen.signature, m.signature) &&
-        seen.bytes.length === m.block.length && Buffer.compare(seen.bytes, m.block) === 0) {
+    if (
+      seen !== undefined &&
+      seen.polRound === m.polRound &&
+      bytesEqual(seen.signature, m.signature) &&
+      seen.bytes.length === m.block.length &&
+      Buffer.compare(seen.bytes, m.block) === 0
+    ) {
       // same signed proposal as before: hand it to the state machine again (it may have been too
       // far ahead the first time), but do not decode or validate it again
       const cached = this.blocks.get(seen.hashHex);
-      this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: seen.hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached !== undefined && cached.exec !== null });
+      this.dispatch({
+        kind: 'proposal',
+        height: m.height,
+        round: m.round,
+        blockHash: seen.hashHex,
+        polRound: m.polRound,
+        proposer: toHex(m.proposer),
+        valid: cached !== undefined && cached.exec !== null,
+      });
       return;
     }
     if (seen !== undefined && seen.distinct >= MAX_PROPOSALS_PER_ROUND) return;
     const bytes = new Uint8Array(m.block); // owned and immutable: the block's txs are views into it
     const block = decodeBlockShared(bytes);
     const hash = blockHash(block.header);
-    if (!verifyDomain(Tags.PROPOSAL, m.proposer, proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound), m.signature)) throw badSignature('proposal');
+    if (
+      !verifyDomain(
+        Tags.PROPOSAL,
+        m.proposer,
+        proposalSignBytes(this.chainId, m.height, m.round, hash, m.polRound),
+        m.signature,
+      )
+    )
+      throw badSignature('proposal');
     const hashHex = toHex(hash);
     let cached = this.blocks.get(hashHex);
     if (!cached) {
@@ -337,15 +474,33 @@ export class ConsensusEngine {
       }
       let exec: Execution | null = null;
       try {
-        exec = this.o.tip.validateNext(block, this.o.mempool.verified, { maxFutureMs: 30_000, now: this.now(), onVerified: this.markVerified });
+        exec = this.o.tip.validateNext(block, this.o.mempool.verified, {
+          maxFutureMs: 30_000,
+          now: this.now(),
+          onVerified: this.markVerified,
+        });
       } catch (err) {
         this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
       }
       cached = { block, bytes, exec };
       this.blocks.set(hashHex, cached);
     }
-    this.proposalsSeen.set(m.round, { bytes: cached.bytes, hashHex, polRound: m.polRound, signature: m.signature, distinct: (seen?.distinct ?? 0) + 1 });
-    this.dispatch({ kind: 'proposal', height: m.height, round: m.round, blockHash: hashHex, polRound: m.polRound, proposer: toHex(m.proposer), valid: cached.exec !== null });
+    this.proposalsSeen.set(m.round, {
+      bytes: cached.bytes,
+      hashHex,
+      polRound: m.polRound,
+      signature: m.signature,
+      distinct: (seen?.distinct ?? 0) + 1,
+    });
+    this.dispatch({
+      kind: 'proposal',
+      height: m.height,
+      round: m.round,
+      blockHash: hashHex,
+      polRound: m.polRound,
+      proposer: toHex(m.proposer),
+      valid: cached.exec !== null,
+    });
   }
 
   private onVote(m: VoteMsg, raw: Buffer): void {
@@ -356,12 +511,29 @@ export class ConsensusEngine {
     // hostile peer at will): verify each distinct encoding once per height.
     const key = raw.toString('latin1');
     if (!this.verifiedVotes.has(key)) {
-      const sv: SignedVote = { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature };
+      const sv: SignedVote = {
+        type: m.type,
+        height: m.height,
+        round: m.round,
+        blockHash: m.blockHash,
+        validator: m.validator,
+        signature: m.signature,
+      };
       if (!verifyVote(this.chainId, sv)) throw badSignature('vote');
       if (this.verifiedVotes.size >= MAX_VERIFIED_VOTES) this.verifiedVotes.clear();
       this.verifiedVotes.add(key);
     }
-    this.dispatch({ kind: 'vote', vote: { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash ? toHex(m.blockHash) : null, validator: toHex(m.validator), signature: toHex(m.signature) } });
+    this.dispatch({
+      kind: 'vote',
+      vote: {
+        type: m.type,
+        height: m.height,
+        round: m.round,
+        blockHash: m.blockHash ? toHex(m.blockHash) : null,
+        validator: toHex(m.validator),
+        signature: toHex(m.signature),
+      },
+    });
   }
 
   /**
@@ -373,11 +545,32 @@ export class ConsensusEngine {
    */
   private addLatePrecommit(m: VoteMsg): void {
     const c = this.lastCert;
-    if (!c || m.type !== 'precommit' || m.height !== c.height || m.round !== c.round || m.blockHash === null || !bytesEqual(m.blockHash, c.blockHash)) return;
+    if (
+      !c ||
+      m.type !== 'precommit' ||
+      m.height !== c.height ||
+      m.round !== c.round ||
+      m.blockHash === null ||
+      !bytesEqual(m.blockHash, c.blockHash)
+    )
+      return;
     if (c.signatures.some((s) => bytesEqual(s.validator, m.validator))) return;
     if (!this.o.tip.lastValidators.some((v) => bytesEqual(v.publicKey, m.validator))) return;
-    if (!verifyVote(this.chainId, { type: m.type, height: m.height, round: m.round, blockHash: m.blockHash, validator: m.validator, signature: m.signature })) throw badSignature('vote');
-    this.lastCert = { ...c, signatures: [...c.signatures, { validator: new Uint8Array(m.validator), signature: new Uint8Array(m.signature) }] };
+    if (
+      !verifyVote(this.chainId, {
+        type: m.type,
+        height: m.height,
+        round: m.round,
+        blockHash: m.blockHash,
+        validator: m.validator,
+        signature: m.signature,
+      })
+    )
+      throw badSignature('vote');
+    this.lastCert = {
+      ...c,
+      signatures: [...c.signatures, { validator: new Uint8Array(m.validator), signature: new Uint8Array(m.signature) }],
+    };
   }
 
   /** Re-sends this height's own proposal/votes when the height is not progressing (lost messages, restarted peers). */
@@ -424,15 +617,22 @@ export class ConsensusEngine {
     const ok = hasQuorum(visible, total);
     this.o.metrics?.p2pQuorumVisible.set(ok ? 1 : 0);
     const ctx = (): Record<string, unknown> => ({
-      visiblePower: visible, totalPower: total, missingValidators: missing.map((k) => k.slice(0, 16)),
-      height: this.cs.height, round: this.cs.round, step: this.cs.step,
+      visiblePower: visible,
+      totalPower: total,
+      missingValidators: missing.map((k) => k.slice(0, 16)),
+      height: this.cs.height,
+      round: this.cs.round,
+      step: this.cs.step,
     });
     if (!ok) {
       if (this.quorumVisible !== false) this.quorumLostAt = now;
       this.quorumVisible = false;
       if (now - this.startedAt >= QUORUM_GRACE_MS && now - this.quorumWarnedAt >= CUT_OFF_WARN_INTERVAL_MS) {
         this.quorumWarnedAt = now;
-        this.o.logger.warn('cannot see a quorum of validators: no block can be finalized with the peers connected', { ...ctx(), forMs: now - this.quorumLostAt });
+        this.o.logger.warn('cannot see a quorum of validators: no block can be finalized with the peers connected', {
+          ...ctx(),
+          forMs: now - this.quorumLostAt,
+        });
       }
     } else {
       if (this.quorumVisible === false && this.quorumWarnedAt >= this.quorumLostAt) {
@@ -444,7 +644,12 @@ export class ConsensusEngine {
     const stalledMs = now - this.heightStartedAt;
     if (!this.committing && stalledMs >= STALL_WARN_MS && now - this.stallWarnedAt >= CUT_OFF_WARN_INTERVAL_MS) {
       this.stallWarnedAt = now;
-      this.o.logger.warn('height not finalized yet', { ...ctx(), forMs: stalledMs, peers: this.peersUp.size, quorumVisible: ok });
+      this.o.logger.warn('height not finalized yet', {
+        ...ctx(),
+        forMs: stalledMs,
+        peers: this.peersUp.size,
+        quorumVisible: ok,
+      });
     }
   }
 
@@ -455,7 +660,11 @@ export class ConsensusEngine {
     const signatures = precommits
       .filter((v) => v.blockHash === hashHex)
       .map((v) => {
-        const sig = v.signature ? fromHex(v.signature, 64) : v.validator === this.selfHex ? this.mySigs.get(`${round}/precommit`) : undefined;
+        const sig = v.signature
+          ? fromHex(v.signature, 64)
+          : v.validator === this.selfHex
+            ? this.mySigs.get(`${round}/precommit`)
+            : undefined;
         return sig ? { validator: fromHex(v.validator, 32), signature: sig } : null;
       })
       .filter((x): x is { validator: Uint8Array; signature: Uint8Array } => x !== null);
@@ -470,12 +679,14 @@ export class ConsensusEngine {
     void this.serialize(async () => {
       if (this.o.tip.height + 1 !== height) return; // sync got there first
       await this.applyCommitted(cached.block, cert, exec, cached.bytes);
-    }).catch((err) => {
-      this.o.logger.error('commit failed', { height, err: (err as Error).message });
-    }).finally(() => {
-      this.committing = false;
-      if (this.o.tip.height >= height) this.startHeight();
-    });
+    })
+      .catch((err) => {
+        this.o.logger.error('commit failed', { height, err: (err as Error).message });
+      })
+      .finally(() => {
+        this.committing = false;
+        if (this.o.tip.height >= height) this.startHeight();
+      });
   }
 
   /** Durably commits a validated block, then notifies; caller holds the commit queue. */
@@ -496,7 +707,11 @@ export class ConsensusEngine {
 
 function toSignedVote(v: Vote): SignedVote {
   return {
-    type: v.type, height: v.height, round: v.round, blockHash: v.blockHash === null ? null : fromHex(v.blockHash, 32),
-    validator: fromHex(v.validator, 32), signature: v.signature ? fromHex(v.signature, 64) : new Uint8Array(0),
+    type: v.type,
+    height: v.height,
+    round: v.round,
+    blockHash: v.blockHash === null ? null : fromHex(v.blockHash, 32),
+    validator: fromHex(v.validator, 32),
+    signature: v.signature ? fromHex(v.signature, 64) : new Uint8Array(0),
   };
 }

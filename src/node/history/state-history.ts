@@ -40,7 +40,9 @@ export class StateHistory {
     for (const [k, v] of latest) if (v !== null) entries.push([k, v]);
     const state = WorldState.fromEntries(entries);
     if (!bytesEqual(state.root(), root)) {
-      throw new ConsortiaError('INTERNAL', `state history does not rebuild the root of block ${height}`, { expected: toHex(root) });
+      throw new ConsortiaError('INTERNAL', `state history does not rebuild the root of block ${height}`, {
+        expected: toHex(root),
+      });
     }
     if (this.cache.size >= 4) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(height, state);

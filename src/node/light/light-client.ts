@@ -1,6 +1,21 @@
 import {
-  LightCodes, StateKeys, checkStateValue, checkTxInclusion, decodeAccount, decodeAmount, decodeCommit, decodeHeader, decodeTx,
-  fromHex, isConsortiaError, stateProofFromJSON, toHex, verifyEncodedTxSignature, verifyNextHeader, type BlockHeader, type LightTrust,
+  LightCodes,
+  StateKeys,
+  checkStateValue,
+  checkTxInclusion,
+  decodeAccount,
+  decodeAmount,
+  decodeCommit,
+  decodeHeader,
+  decodeTx,
+  fromHex,
+  isConsortiaError,
+  stateProofFromJSON,
+  toHex,
+  verifyEncodedTxSignature,
+  verifyNextHeader,
+  type BlockHeader,
+  type LightTrust,
 } from '../../chain/index.js';
 import type { Logger } from '../../lib/logging.js';
 import type { NodeMetrics } from '../metrics.js';
@@ -102,7 +117,9 @@ export class LightClient {
   /** Verifies and stores the next batch of headers; returns how many were added. */
   async syncHeaders(count = 200): Promise<number> {
     const added = await this.withSource(async (src) => {
-      const body = (await this.get(`${src}/v1/headers?from=${this.trust.height + 1}&count=${count}`)) as { headers?: { height: number; header: string; commit: string }[] };
+      const body = (await this.get(`${src}/v1/headers?from=${this.trust.height + 1}&count=${count}`)) as {
+        headers?: { height: number; header: string; commit: string }[];
+      };
       if (!body || !Array.isArray(body.headers)) throw new Rejected('malformed header list');
       let trust = this.trust;
       const items: { height: number; header: Uint8Array; commit: Uint8Array }[] = [];
@@ -134,10 +151,17 @@ export class LightClient {
     return added ?? 0;
   }
 
-  private async commitHeaders(items: { height: number; header: Uint8Array; commit: Uint8Array }[], trust: LightTrust, verified: { header: BlockHeader; hash: Uint8Array }[]): Promise<void> {
+  private async commitHeaders(
+    items: { height: number; header: Uint8Array; commit: Uint8Array }[],
+    trust: LightTrust,
+    verified: { header: BlockHeader; hash: Uint8Array }[],
+  ): Promise<void> {
     // the trust point of the last item is the one stored (prefix on failure: recompute from items)
     const last = verified[verified.length - 1]!;
-    const t: LightTrust = last.header.height === trust.height ? trust : { ...trust, height: last.header.height, hash: last.hash, stateRoot: last.header.stateRoot };
+    const t: LightTrust =
+      last.header.height === trust.height
+        ? trust
+        : { ...trust, height: last.header.height, hash: last.hash, stateRoot: last.header.stateRoot };
     await this.o.store.putHeaders(items, t);
     this.trust = t;
     this.o.metrics?.lightVerifiedHeaders.inc(items.length);
@@ -165,11 +189,17 @@ export class LightClient {
 
   /** Throws Rejected on a bad proof; returns undefined when its height is not verified yet. */
   async verifyAccount(acct: string, body: unknown): Promise<VerifiedAccount | undefined> {
-    const b = body as { height?: number; stateRoot?: string; proof?: { key: string; value: string | null; proof: unknown }[] };
-    if (!b || !Number.isSafeInteger(b.height) || !Array.isArray(b.proof)) throw new Rejected('malformed account answer');
+    const b = body as {
+      height?: number;
+      stateRoot?: string;
+      proof?: { key: string; value: string | null; proof: unknown }[];
+    };
+    if (!b || !Number.isSafeInteger(b.height) || !Array.isArray(b.proof))
+      throw new Rejected('malformed account answer');
     const header = await this.header(b.height!);
     if (!header) return undefined;
-    if (b.stateRoot !== toHex(header.stateRoot)) throw new Rejected(`state root at ${b.height} differs from the verified header`);
+    if (b.stateRoot !== toHex(header.stateRoot))
+      throw new Rejected(`state root at ${b.height} differs from the verified header`);
     const pk = fromHex(acct, 32);
     const acctKey = StateKeys.account(pk);
     const balPrefix = StateKeys.balancePrefix(pk);
@@ -188,7 +218,13 @@ export class LightClient {
       throw new Rejected((e as Error).message);
     }
     if (!b.proof.some((p) => p.key === acctKey)) throw new Rejected('account proof missing');
-    return { height: b.height!, stateRoot: b.stateRoot!, account, balances: balances.sort((x, y) => (x.asset < y.asset ? -1 : 1)), proofs: b.proof };
+    return {
+      height: b.height!,
+      stateRoot: b.stateRoot!,
+      account,
+      balances: balances.sort((x, y) => (x.asset < y.asset ? -1 : 1)),
+      proofs: b.proof,
+    };
   }
 
   /**
@@ -201,23 +237,42 @@ export class LightClient {
     let sent = await this.o.store.sentNext(acct);
     const page = this.o.txPageSize ?? 500;
     const n = await this.withSource(async (src) => {
-      const body = (await this.get(`${src}/v1/accounts/${acct}/txs?fromHeight=${cursor.height}&fromIndex=${cursor.index}&limit=${page}`)) as { lowestHeight?: number; txs?: { hash: string; height: number; index: number; code: string; tx: string; proof: { leafIndex: number; treeSize: number; path: string[] } }[] };
+      const body = (await this.get(
+        `${src}/v1/accounts/${acct}/txs?fromHeight=${cursor.height}&fromIndex=${cursor.index}&limit=${page}`,
+      )) as {
+        lowestHeight?: number;
+        txs?: {
+          hash: string;
+          height: number;
+          index: number;
+          code: string;
+          tx: string;
+          proof: { leafIndex: number; treeSize: number; path: string[] };
+        }[];
+      };
       if (!body || !Array.isArray(body.txs)) throw new Rejected('malformed tx list');
       // an ordinary node that pruned those heights cannot serve them: not a lie, ask the next source
-      if (typeof body.lowestHeight === 'number' && body.lowestHeight > cursor.height) throw new Error(`source keeps txs from height ${body.lowestHeight} only`);
+      if (typeof body.lowestHeight === 'number' && body.lowestHeight > cursor.height)
+        throw new Error(`source keeps txs from height ${body.lowestHeight} only`);
       const keep: { height: number; index: number; json: unknown }[] = [];
       let next = sent;
       try {
         // chain order, whatever the answer's: nonces are counted in the order the chain executed them
         const list = [...body.txs].sort((a, b) => a.height - b.height || a.index - b.index);
         for (const t of list) {
-          if (!Number.isSafeInteger(t.height) || !Number.isSafeInteger(t.index) || t.index !== t.proof?.leafIndex) throw new Error('malformed tx position');
+          if (!Number.isSafeInteger(t.height) || !Number.isSafeInteger(t.index) || t.index !== t.proof?.leafIndex)
+            throw new Error('malformed tx position');
           // at or after the cursor only: a page that starts earlier would count a nonce twice
-          if (t.height < cursor.height || (t.height === cursor.height && t.index < cursor.index)) throw new Error('tx before the requested position');
+          if (t.height < cursor.height || (t.height === cursor.height && t.index < cursor.index))
+            throw new Error('tx before the requested position');
           const header = await this.header(t.height);
           if (!header) break; // beyond what we verified: next round
           const tx = fromHex(t.tx);
-          checkTxInclusion(header, tx, { index: t.proof.leafIndex, total: t.proof.treeSize, path: t.proof.path.map((p) => fromHex(p, 32)) });
+          checkTxInclusion(header, tx, {
+            index: t.proof.leafIndex,
+            total: t.proof.treeSize,
+            path: t.proof.path.map((p) => fromHex(p, 32)),
+          });
           if (!accountsOfTx(tx).includes(acct)) throw new Error('tx does not touch the account');
           keep.push({ height: t.height, index: t.index, json: t });
           // a tx it signed, with the next nonce: the chain used that nonce here (a second tx with a
@@ -234,7 +289,12 @@ export class LightClient {
       let sources = this.txSources.get(acct);
       if (!sources) this.txSources.set(acct, (sources = new Set()));
       sources.add(src);
-      await this.o.store.putTxs(acct, keep, full ? { height: last.height, index: last.index + 1 } : { height: this.trust.height + 1, index: 0 }, next);
+      await this.o.store.putTxs(
+        acct,
+        keep,
+        full ? { height: last.height, index: last.index + 1 } : { height: this.trust.height + 1, index: 0 },
+        next,
+      );
       sent = next;
       return keep.length;
     });
@@ -255,7 +315,8 @@ export class LightClient {
     this.txSources.delete(acct);
     if (sent >= v.account.nonce) return true;
     const why = `txs of ${acct} were left out: its txs show ${sent} nonce(s), its state at height ${v.height} has nonce ${v.account.nonce}`;
-    if (sources.size === 0) { // served before a restart: the liar is unknown, the omission still counts
+    if (sources.size === 0) {
+      // served before a restart: the liar is unknown, the omission still counts
       this.rejected++;
       this.o.metrics?.lightRejectedProofs.inc();
       this.o.logger.warn('light: rejected a full node answer', { why });

@@ -9,7 +9,11 @@ export function encodeTxBatch(txs: Uint8Array[]): Buffer {
   const out = Buffer.allocUnsafe(total);
   out.writeUInt32BE(txs.length, 0);
   let off = 4;
-  for (const t of txs) { out.writeUInt32BE(t.length, off); out.set(t, off + 4); off += 4 + t.length; }
+  for (const t of txs) {
+    out.writeUInt32BE(t.length, off);
+    out.set(t, off + 4);
+    off += 4 + t.length;
+  }
   return out;
 }
 
@@ -38,7 +42,11 @@ export class GossipBatcher {
 
   // 25 ms: each flush is one TLS record + write per peer; at 10 ms those writes were a visible share
   // of a busy node's time, while 25 ms is small beside a block interval.
-  constructor(private readonly send: (batch: Buffer) => void, private readonly intervalMs = 25, private readonly maxBatchBytes = 512 * 1024) {}
+  constructor(
+    private readonly send: (batch: Buffer) => void,
+    private readonly intervalMs = 25,
+    private readonly maxBatchBytes = 512 * 1024,
+  ) {}
 
   push(tx: Uint8Array): void {
     this.queue.push(tx);
@@ -48,7 +56,10 @@ export class GossipBatcher {
   }
 
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.queue.length === 0) return;
     const batch = encodeTxBatch(this.queue);
     this.queue = [];
@@ -56,5 +67,9 @@ export class GossipBatcher {
     this.send(batch);
   }
 
-  stop(): void { if (this.timer) clearTimeout(this.timer); this.timer = null; this.queue = []; }
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue = [];
+  }
 }

@@ -6,7 +6,10 @@
  * further gossip is dropped; gossip is best effort (the origin node still proposes its txs,
  * and a proposal's txs are verified during block validation anyway).
  */
-export interface IngestLimits { maxTxs: number; sliceMs: number }
+export interface IngestLimits {
+  maxTxs: number;
+  sliceMs: number;
+}
 
 export class IngestQueue {
   private items: { bytes: Uint8Array; peer: string }[] = [];
@@ -20,7 +23,9 @@ export class IngestQueue {
     private readonly onDrop: (n: number) => void = () => undefined,
   ) {}
 
-  get size(): number { return this.items.length - this.head; }
+  get size(): number {
+    return this.items.length - this.head;
+  }
 
   push(peer: string, txs: Uint8Array[]): void {
     if (this.stopped) return;
@@ -39,12 +44,21 @@ export class IngestQueue {
     while (this.head < this.items.length) {
       const it = this.items[this.head]!;
       this.items[this.head++] = undefined as never; // release the bytes as we go
-      try { this.admit(it.bytes, it.peer); } catch { /* a bad tx must not stop the queue */ }
+      try {
+        this.admit(it.bytes, it.peer);
+      } catch {
+        /* a bad tx must not stop the queue */
+      }
       if ((++n & 7) === 0 && performance.now() >= end) break;
     }
-    if (this.head >= this.items.length) { this.items = []; this.head = 0; }
-    else {
-      if (this.head > 4096 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
+    if (this.head >= this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else {
+      if (this.head > 4096 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
       this.scheduled = setImmediate(this.drain);
     }
   };

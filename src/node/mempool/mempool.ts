@@ -141,19 +141,33 @@ export class Mempool<T> {
   onReject?: (code: string) => void;
   onAdmit?: (entry: MempoolTx<T>, fromPeer: string | null) => void;
 
-  constructor(private readonly chain: MempoolChain<T>, private readonly limits: MempoolLimits, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly chain: MempoolChain<T>,
+    private readonly limits: MempoolLimits,
+    private readonly now: () => number = Date.now,
+  ) {
     this.futureNoncesMax = limits.futureNoncesMax ?? MEMPOOL_FUTURE_NONCES_MAX;
     this.accountMaxTxs = limits.accountMaxTxs ?? MEMPOOL_ACCOUNT_TXS_MAX;
     this.peerMaxTxs = limits.peerMaxTxs ?? Math.max(1, Math.ceil((limits.maxTxs * MEMPOOL_PEER_SHARE_PERCENT) / 100));
     this.ttlMs = limits.txTtlMs ?? MEMPOOL_TX_TTL_MS;
   }
 
-  get size(): number { return this.byHash.size; }
-  get sizeBytes(): number { return this.bytes; }
-  has(hashHex: string): boolean { return this.byHash.has(hashHex); }
-  get(hashHex: string): MempoolTx<T> | undefined { return this.byHash.get(hashHex); }
+  get size(): number {
+    return this.byHash.size;
+  }
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+  has(hashHex: string): boolean {
+    return this.byHash.has(hashHex);
+  }
+  get(hashHex: string): MempoolTx<T> | undefined {
+    return this.byHash.get(hashHex);
+  }
   /** Txs first gossiped by `peer` that are still pending. */
-  peerSize(peer: string): number { return this.peerTxs.get(peer) ?? 0; }
+  peerSize(peer: string): number {
+    return this.peerTxs.get(peer) ?? 0;
+  }
   /** Pending txs that wait for a missing lower nonce. */
   get gappedSize(): number {
     let n = 0;
@@ -172,13 +186,20 @@ export class Mempool<T> {
     if (this.verified.size > cap) {
       const drop = this.verified.size - cap;
       let i = 0;
-      for (const h of this.verified) { if (i++ >= drop) break; this.verified.delete(h); }
+      for (const h of this.verified) {
+        if (i++ >= drop) break;
+        this.verified.delete(h);
+      }
     }
   }
 
   add(bytes: Uint8Array, fromPeer: string | null = null): AdmitResult<T> {
     if (bytes.length > this.limits.maxTxBytes) {
-      return this.reject(MempoolReasons.TX_TOO_LARGE, `tx is ${bytes.length} bytes, limit ${this.limits.maxTxBytes}`, null);
+      return this.reject(
+        MempoolReasons.TX_TOO_LARGE,
+        `tx is ${bytes.length} bytes, limit ${this.limits.maxTxBytes}`,
+        null,
+      );
     }
     this.expire();
     const { hash, hex: hashHex } = this.chain.txId(bytes);
@@ -189,21 +210,31 @@ export class Mempool<T> {
       tx = this.chain.decode(bytes);
     } catch (err) {
       const code = (err as { code?: string }).code ?? MempoolReasons.INVALID_TX;
-      return this.reject(code.startsWith('CODEC') ? code : MempoolReasons.INVALID_TX, `undecodable tx: ${(err as Error).message}`, hash);
+      return this.reject(
+        code.startsWith('CODEC') ? code : MempoolReasons.INVALID_TX,
+        `undecodable tx: ${(err as Error).message}`,
+        hash,
+      );
     }
     const info = this.chain.info(tx);
-    if (info.chainId !== this.chain.chainId) return this.reject(MempoolReasons.WRONG_CHAIN, `tx is for chain ${info.chainId}`, hash);
+    if (info.chainId !== this.chain.chainId)
+      return this.reject(MempoolReasons.WRONG_CHAIN, `tx is for chain ${info.chainId}`, hash);
     const signer = info.signerHex;
     const nonce = info.nonce;
     const stateNonce = this.chain.stateNonce(signer);
     const acct = this.accounts.get(signer);
     if (acct) this.refresh(acct, stateNonce);
-    if (nonce < stateNonce) return this.reject(MempoolReasons.BAD_NONCE, `nonce ${nonce} already used (next ${stateNonce})`, hash);
-    if (acct?.txs.has(nonce)) return this.reject(MempoolReasons.BAD_NONCE, `another tx with nonce ${nonce} is pending`, hash);
+    if (nonce < stateNonce)
+      return this.reject(MempoolReasons.BAD_NONCE, `nonce ${nonce} already used (next ${stateNonce})`, hash);
+    if (acct?.txs.has(nonce))
+      return this.reject(MempoolReasons.BAD_NONCE, `another tx with nonce ${nonce} is pending`, hash);
     const next = acct ? acct.next : stateNonce;
     if (nonce - next > this.futureNoncesMax) {
-      return this.reject(MempoolReasons.NONCE_TOO_FAR_AHEAD,
-        `nonce ${nonce} is more than ${this.futureNoncesMax} above the account's next executable nonce ${next}; submit the missing nonces first`, hash);
+      return this.reject(
+        MempoolReasons.NONCE_TOO_FAR_AHEAD,
+        `nonce ${nonce} is more than ${this.futureNoncesMax} above the account's next executable nonce ${next}; submit the missing nonces first`,
+        hash,
+      );
     }
     // Nonces this tx still waits for once admitted (0: executable, or it closes the account's gap).
     let missing = nonce - next;
@@ -212,7 +243,8 @@ export class Mempool<T> {
     const noRoom = this.makeRoom(acct, fromPeer, missing, bytes.length, true);
     if (noRoom) return this.reject(noRoom.code, noRoom.message, hash);
     if (!this.verified.has(hashHex)) {
-      if (!this.chain.verifySignature(tx, bytes)) return this.reject(MempoolReasons.BAD_SIGNATURE, 'signature does not verify', hash);
+      if (!this.chain.verifySignature(tx, bytes))
+        return this.reject(MempoolReasons.BAD_SIGNATURE, 'signature does not verify', hash);
       this.markVerified(hashHex);
     }
     const code = this.chain.check(tx, bytes);
@@ -220,10 +252,23 @@ export class Mempool<T> {
     const stillNoRoom = this.makeRoom(acct, fromPeer, missing, bytes.length, false);
     if (stillNoRoom) return this.reject(stillNoRoom.code, stillNoRoom.message, hash);
 
-    const entry: MempoolTx<T> = { bytes, hash, hashHex, signer, nonce, tx, admittedAt: this.now(), fromPeer, gapped: false };
+    const entry: MempoolTx<T> = {
+      bytes,
+      hash,
+      hashHex,
+      signer,
+      nonce,
+      tx,
+      admittedAt: this.now(),
+      fromPeer,
+      gapped: false,
+    };
     this.byHash.set(hashHex, entry);
     let a = this.accounts.get(signer); // an eviction may have emptied and dropped `acct`
-    if (!a) { a = { signer, txs: new Map(), next: stateNonce, top: -1, gap: 0 }; this.accounts.set(signer, a); }
+    if (!a) {
+      a = { signer, txs: new Map(), next: stateNonce, top: -1, gap: 0 };
+      this.accounts.set(signer, a);
+    }
     a.txs.set(nonce, entry);
     this.bytes += bytes.length;
     if (fromPeer !== null) this.peerTxs.set(fromPeer, (this.peerTxs.get(fromPeer) ?? 0) + 1);
@@ -237,10 +282,19 @@ export class Mempool<T> {
    * peer's and the pool's caps, by evicting gapped txs that miss more. With `dryRun` only tells
    * whether it can (no eviction). Returns the refusal, or null.
    */
-  private makeRoom(acct: Account<T> | undefined, fromPeer: string | null, missing: number, len: number, dryRun: boolean): { code: string; message: string } | null {
+  private makeRoom(
+    acct: Account<T> | undefined,
+    fromPeer: string | null,
+    missing: number,
+    len: number,
+    dryRun: boolean,
+  ): { code: string; message: string } | null {
     if (acct && acct.txs.size >= this.accountMaxTxs) {
       if (acct.gap <= missing) {
-        return { code: MempoolReasons.ACCOUNT_MEMPOOL_FULL, message: `the account has ${acct.txs.size} pending txs (limit ${this.accountMaxTxs}); wait for them to commit` };
+        return {
+          code: MempoolReasons.ACCOUNT_MEMPOOL_FULL,
+          message: `the account has ${acct.txs.size} pending txs (limit ${this.accountMaxTxs}); wait for them to commit`,
+        };
       }
       if (!dryRun) this.evict(acct.txs.get(acct.top)!);
     }
@@ -248,14 +302,23 @@ export class Mempool<T> {
       // (no scan of the peer's txs when no account at all has a gap larger than `missing`)
       const v = (this.worstAccount()?.gap ?? 0) > missing ? this.worstOfPeer(fromPeer) : undefined;
       if (!v || this.accounts.get(v.signer)!.gap <= missing) {
-        return { code: MempoolReasons.PEER_MEMPOOL_FULL, message: `txs gossiped by this peer occupy ${this.peerSize(fromPeer)} (limit ${this.peerMaxTxs})` };
+        return {
+          code: MempoolReasons.PEER_MEMPOOL_FULL,
+          message: `txs gossiped by this peer occupy ${this.peerSize(fromPeer)} (limit ${this.peerMaxTxs})`,
+        };
       }
       if (!dryRun) this.evict(v);
     }
     while (this.byHash.size >= this.limits.maxTxs || this.bytes + len > this.limits.maxBytes) {
       const worst = this.worstAccount();
       if (!worst || worst.gap <= missing) {
-        return { code: MempoolReasons.MEMPOOL_FULL, message: missing === 0 ? 'mempool is full of executable txs; retry after the next blocks' : `mempool is full; this tx waits for ${missing} missing nonce(s)` };
+        return {
+          code: MempoolReasons.MEMPOOL_FULL,
+          message:
+            missing === 0
+              ? 'mempool is full of executable txs; retry after the next blocks'
+              : `mempool is full; this tx waits for ${missing} missing nonce(s)`,
+        };
       }
       if (dryRun) break;
       this.evict(worst.txs.get(worst.top)!);
@@ -277,7 +340,10 @@ export class Mempool<T> {
     let bestGap = 0;
     for (const e of this.peerGapped.get(peer) ?? []) {
       const g = this.accounts.get(e.signer)!.gap;
-      if (g > bestGap || (g === bestGap && best !== undefined && e.signer === best.signer && e.nonce > best.nonce)) { best = e; bestGap = g; }
+      if (g > bestGap || (g === bestGap && best !== undefined && e.signer === best.signer && e.nonce > best.nonce)) {
+        best = e;
+        bestGap = g;
+      }
     }
     return best;
   }
@@ -302,8 +368,16 @@ export class Mempool<T> {
         e.gapped = g;
         if (e.fromPeer !== null) {
           let s = this.peerGapped.get(e.fromPeer);
-          if (g) { if (!s) { s = new Set(); this.peerGapped.set(e.fromPeer, s); } s.add(e); }
-          else if (s) { s.delete(e); if (s.size === 0) this.peerGapped.delete(e.fromPeer); }
+          if (g) {
+            if (!s) {
+              s = new Set();
+              this.peerGapped.set(e.fromPeer, s);
+            }
+            s.add(e);
+          } else if (s) {
+            s.delete(e);
+            if (s.size === 0) this.peerGapped.delete(e.fromPeer);
+          }
         }
       }
     }
@@ -315,11 +389,17 @@ export class Mempool<T> {
   private setGap(a: Account<T>, gap: number): void {
     if (gap === a.gap) return;
     const old = this.byGap.get(a.gap);
-    if (old) { old.delete(a); if (old.size === 0) this.byGap.delete(a.gap); }
+    if (old) {
+      old.delete(a);
+      if (old.size === 0) this.byGap.delete(a.gap);
+    }
     a.gap = gap;
     if (gap > 0) {
       let s = this.byGap.get(gap);
-      if (!s) { s = new Set(); this.byGap.set(gap, s); }
+      if (!s) {
+        s = new Set();
+        this.byGap.set(gap, s);
+      }
       s.add(a);
     }
   }
@@ -365,9 +445,13 @@ export class Mempool<T> {
     this.bytes -= e.bytes.length;
     if (e.fromPeer !== null) {
       const c = (this.peerTxs.get(e.fromPeer) ?? 1) - 1;
-      if (c > 0) this.peerTxs.set(e.fromPeer, c); else this.peerTxs.delete(e.fromPeer);
+      if (c > 0) this.peerTxs.set(e.fromPeer, c);
+      else this.peerTxs.delete(e.fromPeer);
       const s = this.peerGapped.get(e.fromPeer);
-      if (s) { s.delete(e); if (s.size === 0) this.peerGapped.delete(e.fromPeer); }
+      if (s) {
+        s.delete(e);
+        if (s.size === 0) this.peerGapped.delete(e.fromPeer);
+      }
     }
     const a = this.accounts.get(e.signer);
     if (!a) return undefined;
@@ -390,7 +474,10 @@ export class Mempool<T> {
     const touched = new Set<string>(touchedSigners);
     for (const h of committedHashHex) {
       const e = this.byHash.get(h);
-      if (e) { this.remove(e); touched.add(e.signer); }
+      if (e) {
+        this.remove(e);
+        touched.add(e.signer);
+      }
       this.verified.delete(h);
     }
     for (const signer of touched) {

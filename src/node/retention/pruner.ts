@@ -11,7 +11,10 @@ import { accountsOfTx } from '../engine/tx-accounts.js';
  * (retentionBlocks, retentionSeconds) still covers it; the head block is always kept. State is
  * never pruned (it is current state only); epoch records are kept forever.
  */
-export interface RetentionPolicy { blocks?: number; seconds?: number }
+export interface RetentionPolicy {
+  blocks?: number;
+  seconds?: number;
+}
 
 export interface PrunerOptions {
   store: ChainStore;
@@ -37,7 +40,11 @@ export class Pruner {
   start(): void {
     this.o.metrics?.storageRetainedLowestHeight.set(this.o.store.lowestHeight());
     const loop = (): void => {
-      this.timer = setTimeout(() => { void this.tick().finally(() => { if (!this.stopped) loop(); }); }, this.o.intervalMs ?? 250);
+      this.timer = setTimeout(() => {
+        void this.tick().finally(() => {
+          if (!this.stopped) loop();
+        });
+      }, this.o.intervalMs ?? 250);
       this.timer.unref();
     };
     loop();

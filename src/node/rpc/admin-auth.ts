@@ -70,7 +70,10 @@ export function sameSecret(presented: string, expected: string): boolean {
 }
 
 /** Why `authorization` does not prove the admin credential, or null when it does. */
-export function checkAdminAuthorization(authorization: string | undefined, expected: string | undefined): AdminRefusal | null {
+export function checkAdminAuthorization(
+  authorization: string | undefined,
+  expected: string | undefined,
+): AdminRefusal | null {
   if (expected === undefined) return 'not_configured';
   if (authorization === undefined || authorization.trim() === '') return 'missing';
   const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
@@ -93,11 +96,15 @@ const MESSAGES: Record<AdminRefusal, string> = {
   missing: 'this endpoint needs the node admin credential (Authorization: Bearer <token>)',
   malformed: 'Authorization must be "Bearer <token>"',
   invalid: 'the admin credential is not valid for this node',
-  not_configured: 'this node has no admin credential configured (adminTokenFile): its admin endpoints refuse every request',
+  not_configured:
+    'this node has no admin credential configured (adminTokenFile): its admin endpoints refuse every request',
 };
 
 /** Installs the admin check on every admin route (see isAdminRoute). Call after the rate limit, before routes. */
-export function installAdminAuth(app: NodeApp, opts: { adminToken?: AdminTokenSource | undefined; registry: Registry }): void {
+export function installAdminAuth(
+  app: NodeApp,
+  opts: { adminToken?: AdminTokenSource | undefined; registry: Registry },
+): void {
   const source = opts.adminToken ?? (() => undefined);
   const refused = unauthorizedCounter(opts.registry);
   app.addHook('onRequest', async (req, reply) => {
@@ -107,7 +114,10 @@ export function installAdminAuth(app: NodeApp, opts: { adminToken?: AdminTokenSo
     if (reason === null) return;
     refused.inc({ reason });
     // Never the header itself: a near-miss could be a real token sent to the wrong node.
-    req.log.warn({ event: 'admin-credential-refused', method: req.method, route, client: req.ip, reason }, 'admin credential refused');
+    req.log.warn(
+      { event: 'admin-credential-refused', method: req.method, route, client: req.ip, reason },
+      'admin credential refused',
+    );
     void reply.header('www-authenticate', 'Bearer realm="consortia-node"');
     throw new ConsortiaError(NodeApiCodes.UNAUTHORIZED, MESSAGES[reason], { reason });
   });

@@ -46,7 +46,11 @@ export class AdmissionQueue {
 
   constructor(
     private readonly step: AdmitStep,
-    private readonly limits: AdmissionLimits = { sliceMs: ADMIT_SLICE_MS, stepTxs: ADMIT_STEP_TXS, maxQueuedTxs: ADMIT_QUEUE_TXS_MAX },
+    private readonly limits: AdmissionLimits = {
+      sliceMs: ADMIT_SLICE_MS,
+      stepTxs: ADMIT_STEP_TXS,
+      maxQueuedTxs: ADMIT_QUEUE_TXS_MAX,
+    },
   ) {}
 
   /** Txs waiting for admission. */
@@ -59,7 +63,10 @@ export class AdmissionQueue {
     if (items.length === 0) return Promise.resolve([]);
     if (this.queued + items.length > this.limits.maxQueuedTxs) {
       throw new ConsortiaError(NodeApiCodes.BUSY, `the node is admitting ${this.queued} txs already; retry shortly`, {
-        limit: this.limits.maxQueuedTxs, unit: 'queued txs', queued: this.queued, retryAfterSeconds: 1,
+        limit: this.limits.maxQueuedTxs,
+        unit: 'queued txs',
+        queued: this.queued,
+        retryAfterSeconds: 1,
       });
     }
     return new Promise((resolve) => {

@@ -1,11 +1,4 @@
-import type {
-  Block,
-  BlockHeader,
-  CommitCertificate,
-  Hash,
-  SealedGenesis,
-  ValidatorInfo,
-} from '../../chain/index.js';
+import type { Block, BlockHeader, CommitCertificate, Hash, SealedGenesis, ValidatorInfo } from '../../chain/index.js';
 import type { NodeRoleName } from '../config.js';
 
 /**
@@ -128,10 +121,18 @@ export interface NodeStatus {
   storage?: StorageStatus;
 }
 
-export interface StorageStatus { lowestHeight: number; highestHeight: number; bytes: number }
+export interface StorageStatus {
+  lowestHeight: number;
+  highestHeight: number;
+  bytes: number;
+}
 
 /** Canonical header + commit certificate bytes of one height (what light clients verify). */
-export interface HeaderWithCommit { height: number; header: Uint8Array; commit: Uint8Array }
+export interface HeaderWithCommit {
+  height: number;
+  header: Uint8Array;
+  commit: Uint8Array;
+}
 
 /** Everything a joining node needs to start at `height` without history (verified by the joiner). */
 export interface StateSnapshot {
@@ -201,7 +202,12 @@ export interface NodeApiBackend {
   /** Headers with commit certificates from `from` (at most `count`); throws PRUNED below the lowest retained height. */
   getHeaders?(from: number, count: number): Promise<HeaderWithCommit[]>;
   /** Committed txs touching an account, in chain order from position `fromIndex` of block `fromHeight`, each with its inclusion proof. */
-  getAccountTxs?(publicKey: Uint8Array, fromHeight: number, limit: number, fromIndex?: number): Promise<{ lowestHeight: number; txs: TxLookup[] }>;
+  getAccountTxs?(
+    publicKey: Uint8Array,
+    fromHeight: number,
+    limit: number,
+    fromIndex?: number,
+  ): Promise<{ lowestHeight: number; txs: TxLookup[] }>;
   /** Account state after block `height` with proofs against that header's state root (archive: super). */
   getAccountAt?(publicKey: Uint8Array, height: number): Promise<AccountLookup>;
   /** Proven value of the `valset` key after block `height` plus that set (a validator-set change); null if none. */

@@ -5,7 +5,13 @@ import type { Registry } from 'prom-client';
 import type { NodeApiBackend } from './backend.js';
 
 /** The fastify instance type of the node API (TypeBox-typed routes). */
-export type NodeApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type NodeApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** Limits the API enforces itself (from NodeConfig). */
 export interface NodeApiLimits {

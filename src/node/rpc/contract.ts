@@ -6,7 +6,12 @@
 import swagger from '@fastify/swagger';
 import type { FastifyServerOptions, RouteOptions } from 'fastify';
 import {
-  clientErrorHandler, frameworkErrorsHandler, installContract, notFoundOrMethodNotAllowed, type ContractCodes, type RouteTable,
+  clientErrorHandler,
+  frameworkErrorsHandler,
+  installContract,
+  notFoundOrMethodNotAllowed,
+  type ContractCodes,
+  type RouteTable,
 } from '../../lib/http-contract.js';
 import { isAdminRoute } from './admin-auth.js';
 import type { NodeApp } from './context.js';
@@ -31,7 +36,11 @@ const ErrorBody = {
     error: {
       type: 'object',
       required: ['code', 'message', 'details'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', additionalProperties: true } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
     },
   },
 } as const;
@@ -39,7 +48,9 @@ const err = (description: string) => ({ ...ErrorBody, description });
 
 /** Statuses any route can answer. */
 const COMMON = {
-  400: err('INVALID_REQUEST (every schema problem in details.problems, the first 20, with details.count), BAD_URL, BAD_REQUEST, INVALID_TX, CODEC_*'),
+  400: err(
+    'INVALID_REQUEST (every schema problem in details.problems, the first 20, with details.count), BAD_URL, BAD_REQUEST, INVALID_TX, CODEC_*',
+  ),
   404: err('NOT_FOUND'),
   405: err('METHOD_NOT_ALLOWED: the path does not take this method; the Allow header lists those it takes'),
   408: err('REQUEST_TIMEOUT'),
@@ -51,7 +62,9 @@ const COMMON = {
 };
 /** Statuses of routes that serve chain data (history may be pruned, or not kept by this kind of node). */
 const CHAIN_DATA = {
-  410: err('PRUNED: this node no longer keeps that history (details name the lowest height it keeps); ask a super node'),
+  410: err(
+    'PRUNED: this node no longer keeps that history (details name the lowest height it keeps); ask a super node',
+  ),
   501: err('NOT_SUPPORTED: this kind of node does not serve it (e.g. a light node)'),
 };
 /** Statuses of routes that take a body. */
@@ -59,7 +72,9 @@ const WITH_BODY = {
   409: err('GENESIS_ALREADY_SET, CONFLICT'),
   413: err('BODY_TOO_LARGE, TX_TOO_LARGE, BATCH_TOO_LARGE (details.limit)'),
   415: err('UNSUPPORTED_MEDIA_TYPE'),
-  422: err('the tx was refused: BAD_SIGNATURE, BAD_NONCE, NONCE_TOO_FAR_AHEAD, INSUFFICIENT_BALANCE, GOV_* ... (chain rejection codes)'),
+  422: err(
+    'the tx was refused: BAD_SIGNATURE, BAD_NONCE, NONCE_TOO_FAR_AHEAD, INSUFFICIENT_BALANCE, GOV_* ... (chain rejection codes)',
+  ),
 };
 const ADMIN = { 401: err('UNAUTHORIZED: this endpoint needs the node admin credential (details.reason)') };
 
@@ -81,9 +96,19 @@ function errorResponses(route: RouteOptions): Record<string, unknown> {
 
 const json = (description: string) => ({ description, content: { 'application/json': { schema: {} } } });
 const SUCCESS: Record<string, Record<string, unknown>> = {
-  'POST /v1/txs': { 200: json('committed (also ?wait=commit once it commits)'), 202: json('accepted into this node\'s mempool') },
-  'GET /v1/events': { 200: { description: 'an endless text/event-stream of `block` events', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
-  'GET /metrics': { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  'POST /v1/txs': {
+    200: json('committed (also ?wait=commit once it commits)'),
+    202: json("accepted into this node's mempool"),
+  },
+  'GET /v1/events': {
+    200: {
+      description: 'an endless text/event-stream of `block` events',
+      content: { 'text/event-stream': { schema: { type: 'string' } } },
+    },
+  },
+  'GET /metrics': {
+    200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } },
+  },
   'GET /healthz': { 200: json('healthy'), 503: json('unhealthy: { status, details }') },
   'GET /readyz': { 200: json('ready'), 503: json('not ready: { ready: false, reason }') },
 };
@@ -94,7 +119,9 @@ function successResponses(route: RouteOptions): Record<string, unknown> {
 }
 
 /** Fastify options that shape what is refused before routing (bad URL, 414, 431, malformed HTTP). */
-export function nodeContractServerOptions(table: () => RouteTable | undefined): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'routerOptions'> {
+export function nodeContractServerOptions(
+  table: () => RouteTable | undefined,
+): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler' | 'routerOptions'> {
   const empty = { allowed: () => [] as string[] } as unknown as RouteTable;
   return {
     // a path parameter the schemas allow (asset ids up to 128 characters, percent-encoded) must
@@ -114,7 +141,8 @@ export async function installNodeContract(app: NodeApp): Promise<RouteTable> {
     codes: NODE_CONTRACT_CODES,
     errorResponses,
     successResponses,
-    extraSchema: (route) => (methodsOf(route).some((m) => isAdminRoute(m, route.url)) ? { security: [{ admin: [] }] } : undefined),
+    extraSchema: (route) =>
+      methodsOf(route).some((m) => isAdminRoute(m, route.url)) ? { security: [{ admin: [] }] } : undefined,
   });
   await app.register(swagger, {
     openapi: {
@@ -122,7 +150,8 @@ export async function installNodeContract(app: NodeApp): Promise<RouteTable> {
       info: {
         title: 'Consortia chain node',
         version: '1',
-        description: 'Errors are { "error": { "code", "message", "details" } } with a stable code. Mutating routes other than tx submission need the node admin credential (Authorization: Bearer).',
+        description:
+          'Errors are { "error": { "code", "message", "details" } } with a stable code. Mutating routes other than tx submission need the node admin credential (Authorization: Bearer).',
       },
       components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer' } } },
     },

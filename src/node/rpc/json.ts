@@ -31,11 +31,18 @@ export function toJsonValue(v: unknown): unknown {
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Parses hex from a request (either case accepted), throwing `code` (400) when malformed. */
-export function parseHex(s: string, what: string, code: string = NodeApiCodes.INVALID_REQUEST, expectLen?: number): Uint8Array {
+export function parseHex(
+  s: string,
+  what: string,
+  code: string = NodeApiCodes.INVALID_REQUEST,
+  expectLen?: number,
+): Uint8Array {
   if (!HEX_RE.test(s)) throw new ConsortiaError(code, `${what} must be an even-length hex string`);
   const b = new Uint8Array(Buffer.from(s, 'hex'));
   if (expectLen !== undefined && b.length !== expectLen) {
-    throw new ConsortiaError(code, `${what} must be ${expectLen} bytes (${expectLen * 2} hex chars)`, { length: b.length });
+    throw new ConsortiaError(code, `${what} must be ${expectLen} bytes (${expectLen * 2} hex chars)`, {
+      length: b.length,
+    });
   }
   return b;
 }

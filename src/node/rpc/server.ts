@@ -21,6 +21,8 @@ export interface NodeApiOptions extends NodeApiContext {
   logger?: FastifyServerOptions['logger'];
   /** The node's admin credential (rpc/admin-auth.ts); without it every mutating route but tx submission answers 401. */
   adminToken?: AdminTokenSource;
+  /** Serve HTTPS with this certificate (main.ts, lib/tls-cert.ts); without it plain HTTP. */
+  https?: { cert: string; key: string; ca?: string };
 }
 
 interface ErrorBody {
@@ -42,10 +44,14 @@ function fastifyErrorToApi(err: FastifyError, req: FastifyRequest): { status: nu
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         status: 413,
-        body: body(req.routeOptions.config?.tooLargeCode ?? NodeApiCodes.BODY_TOO_LARGE, `request body is larger than ${req.routeOptions.bodyLimit} bytes`, {
-          limit: req.routeOptions.bodyLimit,
-          unit: 'bytes',
-        }),
+        body: body(
+          req.routeOptions.config?.tooLargeCode ?? NodeApiCodes.BODY_TOO_LARGE,
+          `request body is larger than ${req.routeOptions.bodyLimit} bytes`,
+          {
+            limit: req.routeOptions.bodyLimit,
+            unit: 'bytes',
+          },
+        ),
       };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, body: body(NodeApiCodes.UNSUPPORTED_MEDIA_TYPE, err.message) };
@@ -59,10 +65,19 @@ function fastifyErrorToApi(err: FastifyError, req: FastifyRequest): { status: nu
   if (err instanceof SyntaxError || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
     const status = err.statusCode ?? 400;
     const byStatus: Record<number, string> = {
-      404: NodeApiCodes.NOT_FOUND, 405: NodeApiCodes.METHOD_NOT_ALLOWED, 408: NodeApiCodes.REQUEST_TIMEOUT, 413: NodeApiCodes.BODY_TOO_LARGE,
-      414: NodeApiCodes.URI_TOO_LONG, 415: NodeApiCodes.UNSUPPORTED_MEDIA_TYPE, 429: NodeApiCodes.RATE_LIMITED, 431: NodeApiCodes.HEADERS_TOO_LARGE,
+      404: NodeApiCodes.NOT_FOUND,
+      405: NodeApiCodes.METHOD_NOT_ALLOWED,
+      408: NodeApiCodes.REQUEST_TIMEOUT,
+      413: NodeApiCodes.BODY_TOO_LARGE,
+      414: NodeApiCodes.URI_TOO_LONG,
+      415: NodeApiCodes.UNSUPPORTED_MEDIA_TYPE,
+      429: NodeApiCodes.RATE_LIMITED,
+      431: NodeApiCodes.HEADERS_TOO_LARGE,
     };
-    return { status, body: body(byStatus[status] ?? NodeApiCodes.INVALID_REQUEST, err.message, { fastifyCode: err.code }) };
+    return {
+      status,
+      body: body(byStatus[status] ?? NodeApiCodes.INVALID_REQUEST, err.message, { fastifyCode: err.code }),
+    };
   }
   return null;
 }
@@ -85,10 +100,19 @@ async function installRateLimit(app: NodeApp, opts: NodeApiOptions): Promise<voi
     if (UNLIMITED_ROUTES.has(req.routeOptions.url ?? '')) return;
     const r = await check(req);
     if (r.isAllowed || !r.isExceeded) return;
-    void reply.header('x-ratelimit-limit', r.max).header('x-ratelimit-remaining', 0).header('x-ratelimit-reset', r.ttlInSeconds);
-    throw new ConsortiaError(NodeApiCodes.RATE_LIMITED, `more than ${max} requests in ${windowMs} ms from this client; retry in ${r.ttlInSeconds} s`, {
-      limit: max, windowMs, retryAfterSeconds: r.ttlInSeconds,
-    });
+    void reply
+      .header('x-ratelimit-limit', r.max)
+      .header('x-ratelimit-remaining', 0)
+      .header('x-ratelimit-reset', r.ttlInSeconds);
+    throw new ConsortiaError(
+      NodeApiCodes.RATE_LIMITED,
+      `more than ${max} requests in ${windowMs} ms from this client; retry in ${r.ttlInSeconds} s`,
+      {
+        limit: max,
+        windowMs,
+        retryAfterSeconds: r.ttlInSeconds,
+      },
+    );
   });
 }
 
@@ -100,6 +124,8 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
   let routes: RouteTable | undefined;
   const app = Fastify({
     logger: opts.logger ?? false,
+    // The https server type only differs in its `server` field, which nothing here uses.
+    ...((opts.https ? { https: opts.https } : {}) as Record<string, never>),
     // routes that take bodies set their own limits (tx, batch, genesis); anything else gets little
     bodyLimit: Math.min(OTHER_BODY_BYTES_MAX, opts.limits.bodyLimitBytes),
     requestTimeout: 60_000,
@@ -115,11 +141,14 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
   routes = await installNodeContract(app);
 
   // Binary batches for load generators; limited by the instance/route bodyLimit.
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, payload, done) =>
+    done(null, payload),
+  );
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // a request that matched no route but failed before the 404 handler: 404 / 405 + Allow
-    const unrouted = isConsortiaError(err) || !routes ? null : unroutedReply(routes, NODE_CONTRACT_CODES, req, reply, err);
+    const unrouted =
+      isConsortiaError(err) || !routes ? null : unroutedReply(routes, NODE_CONTRACT_CODES, req, reply, err);
     if (unrouted) return unrouted;
     if (isConsortiaError(err)) {
       const status = statusForCode(err.code);

@@ -31,7 +31,9 @@ export function jsonListStream<T>(
       }
     }
     const close = JSON.stringify(tail);
-    yield (parts.length > 0 && items.length > parts.length ? ',' : '') + parts.join(',') + `]${close.length > 2 ? `,${close.slice(1)}` : '}'}`;
+    yield (parts.length > 0 && items.length > parts.length ? ',' : '') +
+      parts.join(',') +
+      `]${close.length > 2 ? `,${close.slice(1)}` : '}'}`;
   }
   return Readable.from(chunks(), { objectMode: false });
 }

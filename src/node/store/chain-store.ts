@@ -33,8 +33,15 @@ export interface CommittedBlockWrite {
   /** Validator-set change made by this block (see epochs). */
   epoch?: Uint8Array;
 }
-export interface TxLocation { height: number; index: number; code: string }
-export interface Head { height: number; hash: Uint8Array }
+export interface TxLocation {
+  height: number;
+  index: number;
+  code: string;
+}
+export interface Head {
+  height: number;
+  hash: Uint8Array;
+}
 
 export const hkey = (h: number): string => h.toString().padStart(12, '0');
 /** Key builders shared with the pruner (retention/) and history reader. */
@@ -43,15 +50,33 @@ export const StoreKeys = {
   commit: (h: number): string => 'c/' + hkey(h),
   hashIndex: (hashHex: string): string => 'H/' + hashHex,
   tx: (hashHex: string): string => 't/' + hashHex,
-  accountTx: (account: string, h: number, i: number): string => `a/${account}/${hkey(h)}/${i.toString().padStart(6, '0')}`,
+  accountTx: (account: string, h: number, i: number): string =>
+    `a/${account}/${hkey(h)}/${i.toString().padStart(6, '0')}`,
+  /** First key of an account's txs from height `h` (a scan start). */
+  accountTxsFrom: (account: string, h: number): string => `a/${account}/${hkey(h)}`,
+  /** Just past an account's last tx key (a scan end: '0' follows '/'). */
+  accountTxsEnd: (account: string): string => `a/${account}0`,
   history: (stateKey: string, h: number): string => `v/${stateKey}\0${hkey(h)}`,
   epoch: (h: number): string => 'e/' + hkey(h),
+  /** First epoch key (a scan start). */
+  epochsStart: 'e/',
 } as const;
 /** Key ranges by storage kind (consortia_storage_bytes{kind}). */
 export const KIND_RANGES: Record<'blocks' | 'index' | 'state', [string, string][]> = {
-  blocks: [['b/', 'b0'], ['c/', 'c0']],
-  index: [['t/', 't0'], ['H/', 'H0'], ['a/', 'a0']],
-  state: [['s/', 's0'], ['v/', 'v0'], ['e/', 'e0']],
+  blocks: [
+    ['b/', 'b0'],
+    ['c/', 'c0'],
+  ],
+  index: [
+    ['t/', 't0'],
+    ['H/', 'H0'],
+    ['a/', 'a0'],
+  ],
+  state: [
+    ['s/', 's0'],
+    ['v/', 'v0'],
+    ['e/', 'e0'],
+  ],
 };
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -72,7 +97,13 @@ export class ChainStore {
    */
   static async open(dir: string, opts: { writeBufferSize?: number } = {}): Promise<ChainStore> {
     const writeBufferSize = Math.round(8 * 1024 * 1024 * (0.75 + 0.5 * Math.random()));
-    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', compression: false, writeBufferSize, ...opts });
+    const db = new ClassicLevel<string, Uint8Array>(dir, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+      compression: false,
+      writeBufferSize,
+      ...opts,
+    });
     await db.open();
     const s = new ChainStore(db);
     const head = await s.raw('m/head');
@@ -82,22 +113,29 @@ export class ChainStore {
     return s;
   }
 
-  async close(): Promise<void> { await this.db.close(); }
+  async close(): Promise<void> {
+    await this.db.close();
+  }
 
   /** Lowest height whose block is retained (1 unless pruned or started from a snapshot). */
-  lowestHeight(): number { return this.lowestCache; }
+  lowestHeight(): number {
+    return this.lowestCache;
+  }
   private lowestCache = 1;
 
   /** Deletes `keys` and moves the lowest retained height, in one (unsynced: re-pruning is idempotent) batch. */
   async prune(keys: string[], newLowest: number): Promise<void> {
-    const lb = Buffer.alloc(4); lb.writeUInt32BE(newLowest, 0);
+    const lb = Buffer.alloc(4);
+    lb.writeUInt32BE(newLowest, 0);
     const ops = keys.map((key) => ({ type: 'del' as const, key }));
     await this.atomicWrite([...ops, { type: 'put', key: 'm/lowest', value: lb }], false);
     this.lowestCache = newLowest;
   }
 
   /** Lets LevelDB drop pruned data now rather than at some later compaction (keeps disk usage flat). */
-  async compact(start: string, end: string): Promise<void> { await this.db.compactRange(start, end); }
+  async compact(start: string, end: string): Promise<void> {
+    await this.db.compactRange(start, end);
+  }
 
   /** Approximate bytes of the given key ranges (sst files; recent writes may still be in the log). */
   async approximateBytes(ranges: [string, string][]): Promise<number> {
@@ -114,33 +152,49 @@ export class ChainStore {
   }
 
   /** Installs a verified state snapshot as the new head (empty store only): state, head block, commit, metadata. */
-  async installSnapshot(a: { height: number; hash: Uint8Array; blockBytes: Uint8Array; commitBytes: Uint8Array; entries: Iterable<[string, Uint8Array]>; meta: Map<string, Uint8Array>; raw?: [string, Uint8Array][] }): Promise<void> {
+  async installSnapshot(a: {
+    height: number;
+    hash: Uint8Array;
+    blockBytes: Uint8Array;
+    commitBytes: Uint8Array;
+    entries: Iterable<[string, Uint8Array]>;
+    meta: Map<string, Uint8Array>;
+    raw?: [string, Uint8Array][];
+  }): Promise<void> {
     if (this.headCache) throw new Error('store: snapshot into a non-empty store');
     const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
     for (const [k, v] of a.entries) ops.push({ type: 'put', key: 's/' + k, value: v });
     ops.push({ type: 'put', key: StoreKeys.block(a.height), value: a.blockBytes });
     ops.push({ type: 'put', key: StoreKeys.commit(a.height), value: a.commitBytes });
-    const hb = Buffer.alloc(4); hb.writeUInt32BE(a.height, 0);
+    const hb = Buffer.alloc(4);
+    hb.writeUInt32BE(a.height, 0);
     ops.push({ type: 'put', key: StoreKeys.hashIndex(hex(a.hash)), value: hb });
     ops.push({ type: 'put', key: 'm/lowest', value: hb });
     ops.push({ type: 'put', key: 'm/state-init', value: new Uint8Array([1]) });
     for (const [k, v] of a.meta) ops.push({ type: 'put', key: 'm/' + k, value: v });
     for (const [k, v] of a.raw ?? []) ops.push({ type: 'put', key: k, value: v });
-    const head = Buffer.alloc(36); head.writeUInt32BE(a.height, 0); head.set(a.hash, 4);
+    const head = Buffer.alloc(36);
+    head.writeUInt32BE(a.height, 0);
+    head.set(a.hash, 4);
     ops.push({ type: 'put', key: 'm/head', value: head });
     await this.atomicWrite(ops, true);
     this.headCache = { height: a.height, hash: new Uint8Array(a.hash) };
     this.lowestCache = a.height;
   }
 
-  head(): Head | null { return this.headCache; }
+  head(): Head | null {
+    return this.headCache;
+  }
 
   /**
    * One atomic LevelDB write of `ops`. A chained batch is the same single WriteBatch as the
    * array form, but abstract-level's per-op JS in the array form cost ~5x more (profiled: the
    * largest non-signature cost of a committed tx).
    */
-  private async atomicWrite(ops: { type: 'put' | 'del'; key: string; value?: Uint8Array }[], sync: boolean): Promise<void> {
+  private async atomicWrite(
+    ops: { type: 'put' | 'del'; key: string; value?: Uint8Array }[],
+    sync: boolean,
+  ): Promise<void> {
     await this.writeBatch((b) => {
       for (const o of ops) {
         if (o.type === 'put') b.put(o.key, o.value!);
@@ -150,7 +204,10 @@ export class ChainStore {
   }
 
   /** One atomic chained-batch write filled by `fill` (the batch is closed if filling throws). */
-  private async writeBatch(fill: (b: { put(key: string, value: Uint8Array): unknown; del(key: string): unknown }) => void, sync: boolean): Promise<void> {
+  private async writeBatch(
+    fill: (b: { put(key: string, value: Uint8Array): unknown; del(key: string): unknown }) => void,
+    sync: boolean,
+  ): Promise<void> {
     const b = this.db.batch();
     try {
       fill(b);
@@ -166,8 +223,12 @@ export class ChainStore {
     return v ?? undefined;
   }
 
-  async getBlockBytes(height: number): Promise<Uint8Array | undefined> { return this.raw('b/' + hkey(height)); }
-  async getCommitBytes(height: number): Promise<Uint8Array | undefined> { return this.raw('c/' + hkey(height)); }
+  async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
+    return this.raw('b/' + hkey(height));
+  }
+  async getCommitBytes(height: number): Promise<Uint8Array | undefined> {
+    return this.raw('c/' + hkey(height));
+  }
 
   async getHeightByHash(hash: Uint8Array): Promise<number | undefined> {
     const v = await this.raw('H/' + hex(hash));
@@ -181,7 +242,9 @@ export class ChainStore {
     return { height: b.readUInt32BE(0), index: b.readUInt32BE(4), code: b.subarray(8).toString('utf8') };
   }
 
-  async getMeta(key: string): Promise<Uint8Array | undefined> { return this.raw('m/' + key); }
+  async getMeta(key: string): Promise<Uint8Array | undefined> {
+    return this.raw('m/' + key);
+  }
 
   async getGenesisJson(): Promise<string | undefined> {
     const v = await this.raw('m/genesis');
@@ -221,13 +284,16 @@ export class ChainStore {
       const hk = hkey(w.height);
       b.put('b/' + hk, w.blockBytes);
       b.put('c/' + hk, w.commitBytes);
-      const hb = Buffer.alloc(4); hb.writeUInt32BE(w.height, 0);
+      const hb = Buffer.alloc(4);
+      hb.writeUInt32BE(w.height, 0);
       b.put('H/' + hex(w.hash), hb);
       for (let i = 0; i < w.txs.length; i++) {
         const t = w.txs[i]!;
         const codeLen = Buffer.byteLength(t.code, 'utf8');
         const v = Buffer.allocUnsafe(8 + codeLen);
-        v.writeUInt32BE(w.height, 0); v.writeUInt32BE(i, 4); v.write(t.code, 8, 'utf8');
+        v.writeUInt32BE(w.height, 0);
+        v.writeUInt32BE(i, 4);
+        v.write(t.code, 8, 'utf8');
         b.put('t/' + (t.hashHex ?? hex(t.hash)), v);
       }
       // State values are small arrays made in JS, kept on the V8 heap: handed to LevelDB one by one,
@@ -238,13 +304,23 @@ export class ChainStore {
       let off = 0;
       for (const [k, v] of w.writes) {
         if (v === null) b.del('s/' + k);
-        else { arena.set(v, off); b.put('s/' + k, arena.subarray(off, (off += v.length))); }
-        if (w.history) b.put(StoreKeys.history(k, w.height), v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]));
+        else {
+          arena.set(v, off);
+          b.put('s/' + k, arena.subarray(off, (off += v.length)));
+        }
+        if (w.history)
+          b.put(
+            StoreKeys.history(k, w.height),
+            v === null ? new Uint8Array([0]) : Buffer.concat([Buffer.from([1]), v]),
+          );
       }
-      for (const a of w.accountTxs ?? []) b.put(StoreKeys.accountTx(a.account, w.height, a.index), w.txs[a.index]!.hash);
+      for (const a of w.accountTxs ?? [])
+        b.put(StoreKeys.accountTx(a.account, w.height, a.index), w.txs[a.index]!.hash);
       if (w.epoch) b.put(StoreKeys.epoch(w.height), w.epoch);
       for (const [k, v] of w.meta ?? []) b.put('m/' + k, v);
-      const head = Buffer.alloc(36); head.writeUInt32BE(w.height, 0); head.set(w.hash, 4);
+      const head = Buffer.alloc(36);
+      head.writeUInt32BE(w.height, 0);
+      head.set(w.hash, 4);
       b.put('m/head', head);
     }, true);
     this.headCache = { height: w.height, hash: new Uint8Array(w.hash) };

@@ -1,6 +1,16 @@
 import {
-  decodeCommit, decodeHeader, encodeHeader, fromHex, stateProofFromJSON, stateProofToJSON, toHex,
-  type BlockHeader, type CommitCertificate, type StateProof, type ValidatorInfo, type ValsetEpoch,
+  decodeCommit,
+  decodeHeader,
+  encodeHeader,
+  fromHex,
+  stateProofFromJSON,
+  stateProofToJSON,
+  toHex,
+  type BlockHeader,
+  type CommitCertificate,
+  type StateProof,
+  type ValidatorInfo,
+  type ValsetEpoch,
 } from '../../chain/index.js';
 
 /**
@@ -15,7 +25,12 @@ export interface EpochJSON {
   proof: ReturnType<typeof stateProofToJSON>;
 }
 
-export function encodeEpoch(header: BlockHeader, commitBytes: Uint8Array, validators: ValidatorInfo[], proof: StateProof): Uint8Array {
+export function encodeEpoch(
+  header: BlockHeader,
+  commitBytes: Uint8Array,
+  validators: ValidatorInfo[],
+  proof: StateProof,
+): Uint8Array {
   const j: EpochJSON = {
     header: toHex(encodeHeader(header)),
     commit: toHex(commitBytes),
@@ -33,9 +48,11 @@ export function epochToJSON(b: Uint8Array): EpochJSON {
 export function epochFromJSON(j: EpochJSON): ValsetEpoch {
   const header: BlockHeader = decodeHeader(fromHex(j.header));
   const commit: CommitCertificate = decodeCommit(fromHex(j.commit));
-  if (!Array.isArray(j.validators) || j.validators.length === 0 || j.validators.length > 1000) throw new Error('bad epoch validators');
+  if (!Array.isArray(j.validators) || j.validators.length === 0 || j.validators.length > 1000)
+    throw new Error('bad epoch validators');
   const validators = j.validators.map((v) => {
-    if (!Number.isSafeInteger(v.power) || v.power < 1 || typeof v.memberId !== 'string') throw new Error('bad epoch validator');
+    if (!Number.isSafeInteger(v.power) || v.power < 1 || typeof v.memberId !== 'string')
+      throw new Error('bad epoch validator');
     return { publicKey: fromHex(v.publicKey, 32), power: v.power, memberId: v.memberId };
   });
   return { header, commit, change: { validators, proof: stateProofFromJSON(j.proof) } };

@@ -1,4 +1,13 @@
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+  existsSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 
@@ -17,7 +26,13 @@ import { dirname } from 'node:path';
 export const SignStep = { proposal: 1, prevote: 2, precommit: 3 } as const;
 export type SignStepName = keyof typeof SignStep;
 
-interface Record_ { height: number; round: number; step: number; signBytes: string; signature: string }
+interface Record_ {
+  height: number;
+  round: number;
+  step: number;
+  signBytes: string;
+  signature: string;
+}
 
 export class DoubleSignError extends Error {}
 
@@ -33,7 +48,10 @@ function encodeSlot(seq: number, rec: Record_): Buffer {
   b.writeBigUInt64BE(BigInt(seq), 4);
   b.writeUInt32BE(payload.length, 12);
   payload.copy(b, HEAD);
-  createHash('sha256').update(b.subarray(0, HEAD + payload.length)).digest().copy(b, HEAD + payload.length);
+  createHash('sha256')
+    .update(b.subarray(0, HEAD + payload.length))
+    .digest()
+    .copy(b, HEAD + payload.length);
   return b;
 }
 
@@ -41,9 +59,14 @@ function decodeSlot(b: Buffer): { seq: number; rec: Record_ } | null {
   if (b.length < HEAD + 32 || b.readUInt32BE(0) !== MAGIC) return null;
   const len = b.readUInt32BE(12);
   if (HEAD + len + 32 > b.length) return null;
-  const sum = createHash('sha256').update(b.subarray(0, HEAD + len)).digest();
+  const sum = createHash('sha256')
+    .update(b.subarray(0, HEAD + len))
+    .digest();
   if (!sum.equals(b.subarray(HEAD + len, HEAD + len + 32))) return null;
-  return { seq: Number(b.readBigUInt64BE(4)), rec: JSON.parse(b.subarray(HEAD, HEAD + len).toString('utf8')) as Record_ };
+  return {
+    seq: Number(b.readBigUInt64BE(4)),
+    rec: JSON.parse(b.subarray(HEAD, HEAD + len).toString('utf8')) as Record_,
+  };
 }
 
 export class PrivValidator {
@@ -52,15 +75,24 @@ export class PrivValidator {
   private fd: number;
 
   /** `legacyJsonFile`: the earlier single-record JSON file, carried over (durably, once) when `file` is new. */
-  constructor(private readonly file: string, private readonly signer: (msg: Uint8Array) => Uint8Array, legacyJsonFile?: string) {
+  constructor(
+    private readonly file: string,
+    private readonly signer: (msg: Uint8Array) => Uint8Array,
+    legacyJsonFile?: string,
+  ) {
     if (existsSync(file)) {
       const raw = readFileSync(file);
       const slots = [decodeSlot(raw.subarray(0, SLOT)), decodeSlot(raw.subarray(SLOT, 2 * SLOT))];
       const best = slots.reduce((a, b) => (b !== null && (a === null || b.seq > a.seq) ? b : a), null);
       if (best === null && raw.some((x) => x !== 0)) {
-        throw new Error(`privval file ${file} holds no valid record; refusing to sign (restore it, or remove it knowingly)`);
+        throw new Error(
+          `privval file ${file} holds no valid record; refusing to sign (restore it, or remove it knowingly)`,
+        );
       }
-      if (best) { this.last = best.rec; this.seq = best.seq; }
+      if (best) {
+        this.last = best.rec;
+        this.seq = best.seq;
+      }
     } else if (legacyJsonFile !== undefined && existsSync(legacyJsonFile)) {
       this.last = JSON.parse(readFileSync(legacyJsonFile, 'utf8')) as Record_;
       this.seq = 1;
@@ -82,14 +114,23 @@ export class PrivValidator {
     const l = this.last;
     if (l) {
       const cmp = height - l.height || round - l.round || s - l.step;
-      if (cmp < 0) throw new DoubleSignError(`refusing to sign ${height}/${round}/${step}: already signed ${l.height}/${l.round}/${l.step}`);
+      if (cmp < 0)
+        throw new DoubleSignError(
+          `refusing to sign ${height}/${round}/${step}: already signed ${l.height}/${l.round}/${l.step}`,
+        );
       if (cmp === 0) {
         if (l.signBytes === bytesHex) return Buffer.from(l.signature, 'hex');
         throw new DoubleSignError(`refusing conflicting signature at ${height}/${round}/${step}`);
       }
     }
     const signature = this.signer(signBytes);
-    const rec: Record_ = { height, round, step: s, signBytes: bytesHex, signature: Buffer.from(signature).toString('hex') };
+    const rec: Record_ = {
+      height,
+      round,
+      step: s,
+      signBytes: bytesHex,
+      signature: Buffer.from(signature).toString('hex'),
+    };
     const seq = this.seq + 1;
     const slot = encodeSlot(seq, rec);
     writeSync(this.fd, slot, 0, slot.length, (seq % 2) * SLOT);
@@ -100,7 +141,11 @@ export class PrivValidator {
   }
 
   close(): void {
-    try { closeSync(this.fd); } catch { /* already closed */ }
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
   }
 }
 
@@ -108,11 +153,21 @@ export class PrivValidator {
 export function writeDurably(file: string, data: string | Uint8Array): void {
   const tmp = file + '.tmp';
   const fd = openSync(tmp, 'w', 0o600);
-  try { writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data); fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
   try {
     const dfd = openSync(dirname(file), 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch { /* directory fsync unsupported on some filesystems */ }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* directory fsync unsupported on some filesystems */
+  }
 }
-

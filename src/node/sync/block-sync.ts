@@ -47,14 +47,22 @@ export class BlockSync {
   constructor(private readonly o: BlockSyncOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => { this.announce(); this.maybeRequest(); }, 1_000);
+    this.timer = setInterval(() => {
+      this.announce();
+      this.maybeRequest();
+    }, 1_000);
     this.timer.unref();
     this.announce();
   }
-  stop(): void { if (this.timer) clearInterval(this.timer); this.timer = null; }
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
 
   /** True while some peer reports a height above ours by more than one block. */
-  get syncing(): boolean { return this.bestPeerHeight() > this.o.tip.height + 1; }
+  get syncing(): boolean {
+    return this.bestPeerHeight() > this.o.tip.height + 1;
+  }
 
   bestPeerHeight(): number {
     let best = 0;
@@ -76,7 +84,9 @@ export class BlockSync {
   }
 
   /** Called when consensus decided a block we lack, or a proposal from the future arrived. */
-  request(): void { this.maybeRequest(true); }
+  request(): void {
+    this.maybeRequest(true);
+  }
 
   private maybeRequest(force = false): void {
     if (this.applying) return;
@@ -99,7 +109,10 @@ export class BlockSync {
     for (const [p, h] of this.peerHeights) {
       if (!includeUnanswered && this.unanswered.has(p)) continue;
       if ((this.peerLowest.get(p) ?? 1) > want) continue; // pruned what we need: ask a super or a less-pruned peer
-      if (h > bestH || (force && h >= want && best === null)) { best = p; bestH = h; }
+      if (h > bestH || (force && h >= want && best === null)) {
+        best = p;
+        bestH = h;
+      }
     }
     return best !== null && bestH >= want ? best : null;
   }
@@ -139,7 +152,7 @@ export class BlockSync {
     const penaltyMs = Math.min(MAX_DISTRUST_MS, prev ? prev.penaltyMs * 2 : FIRST_DISTRUST_MS);
     this.distrust.set(peer, { until: Date.now() + penaltyMs, penaltyMs });
     this.peerHeights.delete(peer);
-    this.o.logger.warn('sync: ignoring a peer\'s height for a while', { peer, why, forMs: penaltyMs });
+    this.o.logger.warn("sync: ignoring a peer's height for a while", { peer, why, forMs: penaltyMs });
   }
 
   private async serve(peer: string, from: number, count: number): Promise<void> {
@@ -170,7 +183,8 @@ export class BlockSync {
           if (block.header.height !== tip.height + 1) return false;
           const cert = decodeCommit(it.commit);
           const hash = blockHash(block.header);
-          if (cert.height !== block.header.height || !bytesEqual(cert.blockHash, hash)) throw new Error('certificate does not match block');
+          if (cert.height !== block.header.height || !bytesEqual(cert.blockHash, hash))
+            throw new Error('certificate does not match block');
           verifyCommit(tip.chainId, tip.validators, cert); // V(h) signed block h
           const exec = tip.validateNext(block, new Set());
           await this.o.engine.applyCommitted(block, cert, exec, it.block);

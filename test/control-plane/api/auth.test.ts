@@ -24,7 +24,10 @@ describe('authentication and authorization', () => {
 
   it('only platform-admin creates organizations (403, nothing created)', async () => {
     const before = (await call(h, 'GET', '/v1/organizations', h.admin)).json().items.length;
-    const r = await call(h, 'POST', '/v1/organizations', a.adminToken, { name: 'Evil', adminPublicKeys: ['00'.repeat(32)] });
+    const r = await call(h, 'POST', '/v1/organizations', a.adminToken, {
+      name: 'Evil',
+      adminPublicKeys: ['00'.repeat(32)],
+    });
     expect(r.statusCode).toBe(403);
     expect(r.json().error.code).toBe('FORBIDDEN');
     expect((await call(h, 'GET', '/v1/organizations', h.admin)).json().items.length).toBe(before);
@@ -43,20 +46,31 @@ describe('authentication and authorization', () => {
   it('cannot mint or revoke tokens for another org (404, nothing changes)', async () => {
     const r = await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, b.adminToken, { name: 'x', role: 'org-admin' });
     expect(r.statusCode).toBe(404);
-    const ids = (await call(h, 'GET', `/v1/organizations/${a.id}/tokens`, a.adminToken)).json().items.map((t: { id: string }) => t.id);
+    const ids = (await call(h, 'GET', `/v1/organizations/${a.id}/tokens`, a.adminToken))
+      .json()
+      .items.map((t: { id: string }) => t.id);
     expect(ids.length).toBe(3);
     expect((await call(h, 'DELETE', `/v1/organizations/${a.id}/tokens/${ids[0]}`, b.adminToken)).statusCode).toBe(404);
     expect((await call(h, 'GET', `/v1/organizations/${a.id}/tokens`, a.adminToken)).json().items.length).toBe(3);
   });
 
   it('role checks inside the own org: viewer/operator cannot mint tokens (403)', async () => {
-    expect((await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, a.viewerToken, { name: 'x', role: 'org-admin' })).statusCode).toBe(403);
-    expect((await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, a.operatorToken, { name: 'x', role: 'org-admin' })).statusCode).toBe(403);
+    expect(
+      (await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, a.viewerToken, { name: 'x', role: 'org-admin' }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, a.operatorToken, { name: 'x', role: 'org-admin' }))
+        .statusCode,
+    ).toBe(403);
     expect((await call(h, 'GET', `/v1/organizations/${a.id}/tokens`, a.viewerToken)).statusCode).toBe(403);
   });
 
   it('a revoked token stops working', async () => {
-    const t = await call(h, 'POST', `/v1/organizations/${b.id}/tokens`, b.adminToken, { name: 'tmp', role: 'org-viewer' });
+    const t = await call(h, 'POST', `/v1/organizations/${b.id}/tokens`, b.adminToken, {
+      name: 'tmp',
+      role: 'org-viewer',
+    });
     const { id, token } = t.json();
     expect((await call(h, 'GET', `/v1/organizations/${b.id}`, token)).statusCode).toBe(200);
     expect((await call(h, 'DELETE', `/v1/organizations/${b.id}/tokens/${id}`, b.adminToken)).statusCode).toBe(204);
@@ -66,7 +80,9 @@ describe('authentication and authorization', () => {
   it("another org's consortium is 404 for reads and writes, and nothing changes", async () => {
     expect((await call(h, 'GET', `/v1/consortia/${cid}`, b.adminToken)).statusCode).toBe(404);
     expect((await call(h, 'GET', `/v1/consortia/${cid}/members`, b.adminToken)).statusCode).toBe(404);
-    const p = await call(h, 'POST', `/v1/consortia/${cid}/proposals`, b.adminToken, { action: { type: 'invite_member', orgId: b.id } });
+    const p = await call(h, 'POST', `/v1/consortia/${cid}/proposals`, b.adminToken, {
+      action: { type: 'invite_member', orgId: b.id },
+    });
     expect(p.statusCode).toBe(404);
     const n = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.adminToken, { orgId: b.id, role: 'validator' });
     expect(n.statusCode).toBe(404);
@@ -77,23 +93,41 @@ describe('authentication and authorization', () => {
   });
 
   it('cannot create a consortium it does not found, nor act for another org inside one (403)', async () => {
-    const r = await call(h, 'POST', '/v1/consortia', b.adminToken, { name: 'x', founders: [a.id], params: { blockIntervalMs: 500, maxBlockBytes: 1048576 }, votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 } });
+    const r = await call(h, 'POST', '/v1/consortia', b.adminToken, {
+      name: 'x',
+      founders: [a.id],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
+      votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
+    });
     expect(r.statusCode).toBe(403);
     const shared = await createConsortium(h, a, [a.id, b.id]);
-    const n = await call(h, 'POST', `/v1/consortia/${shared.id}/nodes`, b.adminToken, { orgId: a.id, role: 'validator' });
+    const n = await call(h, 'POST', `/v1/consortia/${shared.id}/nodes`, b.adminToken, {
+      orgId: a.id,
+      role: 'validator',
+    });
     expect(n.statusCode).toBe(403);
-    const viewerNode = await call(h, 'POST', `/v1/consortia/${shared.id}/nodes`, b.viewerToken, { orgId: b.id, role: 'validator' });
+    const viewerNode = await call(h, 'POST', `/v1/consortia/${shared.id}/nodes`, b.viewerToken, {
+      orgId: b.id,
+      role: 'validator',
+    });
     expect(viewerNode.statusCode).toBe(403);
-    const viewerProp = await call(h, 'POST', `/v1/consortia/${shared.id}/proposals`, b.operatorToken, { action: { type: 'change_params', params: { blockIntervalMs: 900 } } });
+    const viewerProp = await call(h, 'POST', `/v1/consortia/${shared.id}/proposals`, b.operatorToken, {
+      action: { type: 'change_params', params: { blockIntervalMs: 900 } },
+    });
     expect(viewerProp.statusCode).toBe(403);
     expect((await call(h, 'GET', `/v1/consortia/${shared.id}/nodes`, b.viewerToken)).json().items).toEqual([]);
     expect((await call(h, 'GET', `/v1/consortia/${shared.id}/proposals`, b.viewerToken)).json().items).toEqual([]);
     // a's node cannot be deleted by b
-    const an = await call(h, 'POST', `/v1/consortia/${shared.id}/nodes`, a.operatorToken, { orgId: a.id, role: 'validator' });
+    const an = await call(h, 'POST', `/v1/consortia/${shared.id}/nodes`, a.operatorToken, {
+      orgId: a.id,
+      role: 'validator',
+    });
     expect(an.statusCode).toBe(202);
     const del = await call(h, 'DELETE', `/v1/consortia/${shared.id}/nodes/${an.json().id}`, b.adminToken);
     expect(del.statusCode).toBe(403);
-    expect((await call(h, 'GET', `/v1/consortia/${shared.id}/nodes/${an.json().id}`, a.viewerToken)).json().desired).toBe('present');
+    expect(
+      (await call(h, 'GET', `/v1/consortia/${shared.id}/nodes/${an.json().id}`, a.viewerToken)).json().desired,
+    ).toBe('present');
   });
 
   it('only platform-admin registers clusters; local exists by default', async () => {

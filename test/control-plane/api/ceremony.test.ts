@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromHex, genesisHash, sealedGenesisFromJSON, signDomain, toHex, verifySealedGenesis } from '../../../src/chain/index.js';
+import {
+  fromHex,
+  genesisHash,
+  sealedGenesisFromJSON,
+  signDomain,
+  toHex,
+  verifySealedGenesis,
+} from '../../../src/chain/index.js';
 import { verifyTranscript } from '../../../src/control-plane/domain/index.js';
 import { Reconciler, RuntimeResolver } from '../../../src/control-plane/reconciler/index.js';
 import { queries } from '../../../src/control-plane/store/index.js';
@@ -20,14 +27,19 @@ describe('key ceremony', () => {
     b = await createOrg(h, 'Beta');
     cid = (await createConsortium(h, a, [a.id, b.id])).id;
     world = new FakeWorld();
-    const runtimes = new RuntimeResolver({ local: new FakeRuntime(world), loadCluster: (id) => queries(h.store).cluster(id) });
+    const runtimes = new RuntimeResolver({
+      local: new FakeRuntime(world),
+      loadCluster: (id) => queries(h.store).cluster(id),
+    });
     rec = new Reconciler({ store: h.store, bus: h.ctx.bus, runtimes, now: () => h.clock.ms });
   });
   afterAll(async () => h.close());
 
   const approve = (org: OrgFixture, hashHex: string, asToken = org.adminToken, key = org.key) =>
     call(h, 'POST', `/v1/consortia/${cid}/ceremony/approvals`, asToken, {
-      memberId: org.id, adminKey: toHex(key.publicKey), signature: toHex(signDomain('consortia/genesis-approval/v1', key.secretKey, fromHex(hashHex, 32))),
+      memberId: org.id,
+      adminKey: toHex(key.publicKey),
+      signature: toHex(signDomain('consortia/genesis-approval/v1', key.secretKey, fromHex(hashHex, 32))),
     });
 
   it('refuses to start before validator nodes are requested', async () => {
@@ -37,7 +49,12 @@ describe('key ceremony', () => {
   });
 
   it('happy path: keys collected -> genesis -> approvals -> SEALED -> nodes run with the sealed genesis', async () => {
-    for (const [org, role] of [[a, 'validator'], [a, 'validator'], [b, 'validator'], [b, 'super']] as const) {
+    for (const [org, role] of [
+      [a, 'validator'],
+      [a, 'validator'],
+      [b, 'validator'],
+      [b, 'super'],
+    ] as const) {
       const r = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, org.operatorToken, { orgId: org.id, role });
       expect(r.statusCode).toBe(202);
       expect(r.json().status.phase).toBe('Pending');
@@ -84,7 +101,12 @@ describe('key ceremony', () => {
     await rec.pass();
     await rec.pass(); // second pass: peers' endpoints known, specs settle
     const nodes = (await call(h, 'GET', `/v1/consortia/${cid}/nodes`, a.viewerToken)).json().items;
-    expect(nodes.every((n: { mode: string; status: { phase: string; ready: boolean } }) => n.mode === 'run' && n.status.phase === 'Running' && n.status.ready)).toBe(true);
+    expect(
+      nodes.every(
+        (n: { mode: string; status: { phase: string; ready: boolean } }) =>
+          n.mode === 'run' && n.status.phase === 'Running' && n.status.ready,
+      ),
+    ).toBe(true);
     for (const n of world.nodes.values()) {
       expect(n.spec.mode).toBe('run');
       const sg = sealedGenesisFromJSON(n.spec.genesis);
@@ -94,16 +116,31 @@ describe('key ceremony', () => {
     }
     // after sealing, a validator starts directly in run mode (it joins the set by an add_validator proposal);
     // any other node waits in keygen mode until its organization's signed registration is executed on chain
-    const lateValidator = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.operatorToken, { orgId: b.id, role: 'validator' });
+    const lateValidator = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.operatorToken, {
+      orgId: b.id,
+      role: 'validator',
+    });
     expect(lateValidator.json().mode).toBe('run');
-    const late = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.operatorToken, { orgId: b.id, role: 'ordinary', tier: { retentionBlocks: 100 } });
+    const late = await call(h, 'POST', `/v1/consortia/${cid}/nodes`, b.operatorToken, {
+      orgId: b.id,
+      role: 'ordinary',
+      tier: { retentionBlocks: 100 },
+    });
     expect(late.json()).toMatchObject({ mode: 'keygen', registration: { status: 'AWAITING_IDENTITY' } });
   });
 
   it('transcript is hash-chained, verifies, and detects tampering; no private key appears', async () => {
     const t = (await call(h, 'GET', `/v1/consortia/${cid}/ceremony/transcript`, b.viewerToken)).json();
     expect(t.entries.map((e: { type: string }) => e.type)).toEqual([
-      'ceremony.started', 'identity.reported', 'identity.reported', 'identity.reported', 'identity.reported', 'genesis.assembled', 'approval.recorded', 'approval.recorded', 'genesis.sealed',
+      'ceremony.started',
+      'identity.reported',
+      'identity.reported',
+      'identity.reported',
+      'identity.reported',
+      'genesis.assembled',
+      'approval.recorded',
+      'approval.recorded',
+      'genesis.sealed',
     ]);
     const ok = verifyTranscript(t.entries);
     expect(ok).toEqual({ ok: true, head: t.head, length: t.entries.length });
@@ -114,7 +151,8 @@ describe('key ceremony', () => {
     rehashed.splice(3, 1);
     expect(verifyTranscript(rehashed).ok).toBe(false);
     const text = JSON.stringify(t);
-    for (const sk of [...world.secretKeysHex(), toHex(a.key.secretKey), toHex(b.key.secretKey)]) expect(text).not.toContain(sk);
+    for (const sk of [...world.secretKeysHex(), toHex(a.key.secretKey), toHex(b.key.secretKey)])
+      expect(text).not.toContain(sk);
   });
 
   it('outsiders cannot see the ceremony', async () => {

@@ -11,7 +11,9 @@ import { call, createOrg, startHarness, type Harness, type OrgFixture } from '..
 
 const KEY = 'ab'.repeat(32);
 const consortiumBody = (founders: string[]) => ({
-  name: 'c', founders, params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
+  name: 'c',
+  founders,
+  params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
   votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
 });
 
@@ -25,7 +27,8 @@ describe('control-plane strict contract', () => {
   });
   afterAll(async () => h.close());
 
-  const orgs = async () => (await call(h, 'GET', '/v1/organizations?limit=1000', h.admin)).json().items.length as number;
+  const orgs = async () =>
+    (await call(h, 'GET', '/v1/organizations?limit=1000', h.admin)).json().items.length as number;
 
   it.each([
     ['a boolean name', { name: false, adminPublicKeys: [KEY] }, 'name'],
@@ -43,26 +46,43 @@ describe('control-plane strict contract', () => {
 
   it('refuses a consortium whose integers are strings or whose threshold is a float', async () => {
     const body = consortiumBody([a.id]);
-    const r = await call(h, 'POST', '/v1/consortia', a.adminToken, { ...body, params: { blockIntervalMs: '500', maxBlockBytes: 1048576 }, votingPolicy: { ...body.votingPolicy, thresholdPercentage: 50.5 } });
+    const r = await call(h, 'POST', '/v1/consortia', a.adminToken, {
+      ...body,
+      params: { blockIntervalMs: '500', maxBlockBytes: 1048576 },
+      votingPolicy: { ...body.votingPolicy, thresholdPercentage: 50.5 },
+    });
     expect(r.statusCode).toBe(400);
-    expect(r.json().error.details.problems.map((p: { field: string }) => p.field)).toEqual(['params.blockIntervalMs', 'votingPolicy.thresholdPercentage']);
+    expect(r.json().error.details.problems.map((p: { field: string }) => p.field)).toEqual([
+      'params.blockIntervalMs',
+      'votingPolicy.thresholdPercentage',
+    ]);
   });
 
   it('refuses unknown fields, top-level and nested, naming each', async () => {
     orgCount = await orgs();
-    const r = await call(h, 'POST', '/v1/organizations', h.admin, { name: 'x', adminPublicKeys: [KEY], admin: true, role: 'platform-admin' });
+    const r = await call(h, 'POST', '/v1/organizations', h.admin, {
+      name: 'x',
+      adminPublicKeys: [KEY],
+      admin: true,
+      role: 'platform-admin',
+    });
     expect(r.statusCode).toBe(400);
     expectShape(r.json(), 'VALIDATION_FAILED');
     expect(r.json().error.details.unknownFields).toEqual(['admin', 'role']);
     expect(r.json().error.message).toContain('admin');
     expect(await orgs()).toBe(orgCount);
 
-    const nested = await call(h, 'POST', '/v1/consortia', a.adminToken, { ...consortiumBody([a.id]), params: { blockIntervalMs: 500, maxBlockBytes: 1048576, gasLimit: 1 } });
+    const nested = await call(h, 'POST', '/v1/consortia', a.adminToken, {
+      ...consortiumBody([a.id]),
+      params: { blockIntervalMs: 500, maxBlockBytes: 1048576, gasLimit: 1 },
+    });
     expect(nested.statusCode).toBe(400);
     expect(nested.json().error.details.unknownFields).toEqual(['params.gasLimit']);
 
     // a variant of a union is closed too, and only that variant's problems are reported
-    const action = await call(h, 'POST', '/v1/consortia/cons_x/proposals', a.adminToken, { action: { type: 'invite_member', orgId: a.id, weight: 2 } });
+    const action = await call(h, 'POST', '/v1/consortia/cons_x/proposals', a.adminToken, {
+      action: { type: 'invite_member', orgId: a.id, weight: 2 },
+    });
     expect(action.statusCode).toBe(400);
     expect(action.json().error.details.problems).toEqual([{ field: 'action.weight', message: 'is not a known field' }]);
   });
@@ -72,7 +92,12 @@ describe('control-plane strict contract', () => {
     expect(r.statusCode).toBe(400);
     const d = r.json().error.details;
     expect(d.count).toBe(4);
-    expect(d.problems.map((p: { field: string }) => p.field).sort()).toEqual(['adminPublicKeys.0', 'adminPublicKeys.1', 'name', 'x']);
+    expect(d.problems.map((p: { field: string }) => p.field).sort()).toEqual([
+      'adminPublicKeys.0',
+      'adminPublicKeys.1',
+      'name',
+      'x',
+    ]);
 
     const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`extra${i}`, i]));
     const capped = await call(h, 'POST', '/v1/organizations', h.admin, { name: 'x', adminPublicKeys: [KEY], ...many });
@@ -120,25 +145,33 @@ describe('control-plane strict contract', () => {
     expectShape(none.json(), 'NOT_FOUND');
   });
 
-  it('shapes fastify\'s own refusals: bad URL 400, long path parameter 414, 413, 415', async () => {
+  it("shapes fastify's own refusals: bad URL 400, long path parameter 414, 413, 415", async () => {
     const bad = await call(h, 'GET', '/v1/organizations/%zz', h.admin);
     expect(bad.statusCode).toBe(400);
     expectShape(bad.json(), 'BAD_URL');
     const long = await call(h, 'GET', `/v1/organizations/${'o'.repeat(200)}`, h.admin);
     expect(long.statusCode).toBe(414);
     expectShape(long.json(), 'URI_TOO_LONG');
-    const big = await call(h, 'POST', '/v1/organizations', h.admin, { name: 'x'.repeat(2 * 1024 * 1024), adminPublicKeys: [KEY] });
+    const big = await call(h, 'POST', '/v1/organizations', h.admin, {
+      name: 'x'.repeat(2 * 1024 * 1024),
+      adminPublicKeys: [KEY],
+    });
     expect(big.statusCode).toBe(413);
     expectShape(big.json(), 'PAYLOAD_TOO_LARGE');
-    const media = await call(h, 'POST', '/v1/organizations', h.admin, 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    const media = await call(h, 'POST', '/v1/organizations', h.admin, 'name=x', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(media.statusCode).toBe(415);
     expectShape(media.json(), 'UNSUPPORTED_MEDIA_TYPE');
   });
 
-  it('shapes what Node\'s HTTP parser refuses: 431, 414, unknown method 405, malformed 400', async () => {
+  it("shapes what Node's HTTP parser refuses: 431, 414, unknown method 405, malformed 400", async () => {
     await h.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (h.app.server.address() as AddressInfo).port;
-    const headers = await raw(port, `GET /v1/organizations HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`);
+    const headers = await raw(
+      port,
+      `GET /v1/organizations HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`,
+    );
     expect(headers.status).toBe(431);
     expectShape(headers.body, 'HEADERS_TOO_LARGE');
     const line = await raw(port, `GET /v1/organizations?cursor=${'c'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
@@ -155,13 +188,19 @@ describe('control-plane strict contract', () => {
 
   it('documents every status of every operation in OpenAPI, and closed request schemas', async () => {
     const doc = (await call(h, 'GET', '/openapi.json')).json();
-    const ops = Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: any }>>)
-      .flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ path, method, op })));
+    const ops = Object.entries(
+      doc.paths as Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: any }>>,
+    ).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ path, method, op })));
     expect(ops.length).toBeGreaterThan(25);
     for (const { path, method, op } of ops) {
       const codes = Object.keys(op.responses);
-      expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '401', '403', '404', '405', '413', '414', '415', '429', '431', '500']));
-      expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
+      expect(codes, `${method} ${path}`).toEqual(
+        expect.arrayContaining(['400', '401', '403', '404', '405', '413', '414', '415', '429', '431', '500']),
+      );
+      expect(
+        codes.some((c) => c.startsWith('2')),
+        `${method} ${path}`,
+      ).toBe(true);
       const schema = op.requestBody?.content?.['application/json']?.schema;
       if (schema?.type === 'object') expect(schema.additionalProperties, `${method} ${path}`).toBe(false);
     }

@@ -8,7 +8,12 @@ import { CONTROL_PLANE_METRIC_NAMES, createControlPlaneMetrics } from '../../../
 import { queries } from '../../../src/control-plane/store/index.js';
 import { call, createOrg, startHarness, type Harness } from '../helpers.js';
 
-function readEvents(url: string, token: string, want: number, timeoutMs = 5000): Promise<{ type: string; resource: string }[]> {
+function readEvents(
+  url: string,
+  token: string,
+  want: number,
+  timeoutMs = 5000,
+): Promise<{ type: string; resource: string }[]> {
   return new Promise((resolve, reject) => {
     const got: { type: string; resource: string }[] = [];
     const req = request(url, { headers: { authorization: `Bearer ${token}` } }, (res) => {
@@ -67,10 +72,18 @@ describe('events, clusters, metrics', () => {
       if (input.kubeconfig?.includes('unreachable')) throw new Error('connect ECONNREFUSED');
       return { serverVersion: 'v1.31.0' };
     });
-    const bad = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k0', kind: 'kubernetes', kubeconfig: 'server: unreachable' });
+    const bad = await call(h, 'POST', '/v1/clusters', h.admin, {
+      name: 'k0',
+      kind: 'kubernetes',
+      kubeconfig: 'server: unreachable',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('CLUSTER_UNREACHABLE');
-    const r = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k1', kind: 'kubernetes', kubeconfig: 'apiVersion: v1 # secret-token-xyz' });
+    const r = await call(h, 'POST', '/v1/clusters', h.admin, {
+      name: 'k1',
+      kind: 'kubernetes',
+      kubeconfig: 'apiVersion: v1 # secret-token-xyz',
+    });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toMatchObject({ status: 'Ready', serverVersion: 'v1.31.0', hasKubeconfig: true });
     expect(r.body).not.toContain('secret-token-xyz');
@@ -81,12 +94,24 @@ describe('events, clusters, metrics', () => {
     expect(names).toEqual(expect.arrayContaining(['local', 'k1']));
     expect(names).not.toContain('k0');
     // Per-cluster runtime settings: schema-checked (400 naming the field), stored, and returned.
-    const badOpts = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k2', kind: 'kubernetes', kubeconfig: 'x', runtimeOptions: { nodeAccess: 'sideways' } });
+    const badOpts = await call(h, 'POST', '/v1/clusters', h.admin, {
+      name: 'k2',
+      kind: 'kubernetes',
+      kubeconfig: 'x',
+      runtimeOptions: { nodeAccess: 'sideways' },
+    });
     expect(badOpts.statusCode).toBe(400);
     expect(badOpts.body).toContain('nodeAccess');
-    const withOpts = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k3', kind: 'kubernetes', kubeconfig: 'x', runtimeOptions: { p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443' } });
+    const withOpts = await call(h, 'POST', '/v1/clusters', h.admin, {
+      name: 'k3',
+      kind: 'kubernetes',
+      kubeconfig: 'x',
+      runtimeOptions: { p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443' },
+    });
     expect(withOpts.statusCode).toBe(201);
-    expect((await call(h, 'GET', `/v1/clusters/${withOpts.json().id}`, h.admin)).json().runtimeOptions).toEqual({ p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443' });
+    expect((await call(h, 'GET', `/v1/clusters/${withOpts.json().id}`, h.admin)).json().runtimeOptions).toEqual({
+      p2pAdvertiseTemplate: '{node}.p2p.eu.example.com:443',
+    });
   });
 
   it('exports every control-plane metric name', async () => {

@@ -27,24 +27,32 @@ describe('schemas, idempotency, optimistic versions', () => {
 
   it('names nested fields of consortium and vote bodies', async () => {
     const r = await call(h, 'POST', '/v1/consortia', a.adminToken, {
-      name: 'c', founders: [a.id], params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
+      name: 'c',
+      founders: [a.id],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
       votingPolicy: { thresholdPercentage: 101, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
     });
     expect(r.statusCode).toBe(400);
     expect(r.json().error.details.field).toBe('votingPolicy.thresholdPercentage');
     const r2 = await call(h, 'POST', '/v1/consortia', a.adminToken, {
-      name: 'c', founders: [a.id], params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
+      name: 'c',
+      founders: [a.id],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
       votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'MORE', proposalDurationSeconds: 60 },
     });
     expect(r2.statusCode).toBe(400);
     expect(r2.json().error.details.field).toBe('votingPolicy.thresholdComparator');
     const r3 = await call(h, 'POST', '/v1/consortia', a.adminToken, {
-      name: 'c', founders: ['org_missing'], params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
+      name: 'c',
+      founders: ['org_missing'],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
       votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
     });
     expect(r3.statusCode).toBe(403); // not a founder itself
     const r4 = await call(h, 'POST', '/v1/consortia', h.admin, {
-      name: 'c', founders: ['org_missing'], params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
+      name: 'c',
+      founders: ['org_missing'],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1048576 },
       votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
     });
     expect(r4.statusCode).toBe(400);
@@ -53,7 +61,12 @@ describe('schemas, idempotency, optimistic versions', () => {
   });
 
   it('bad JSON is a 400 in the error envelope', async () => {
-    const r = await h.app.inject({ method: 'POST', url: '/v1/organizations', headers: { authorization: `Bearer ${h.admin}`, 'content-type': 'application/json' }, payload: '{bad' });
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/v1/organizations',
+      headers: { authorization: `Bearer ${h.admin}`, 'content-type': 'application/json' },
+      payload: '{bad',
+    });
     expect(r.statusCode).toBe(400);
     expect(r.json().error.code).toBe('VALIDATION_FAILED');
   });
@@ -65,25 +78,52 @@ describe('schemas, idempotency, optimistic versions', () => {
     expect(r1.statusCode).toBe(201);
     expect(r2.statusCode).toBe(201);
     expect(r2.json()).toEqual(r1.json());
-    const r3 = await call(h, 'POST', '/v1/organizations', h.admin, { ...body, name: 'Delta' }, { 'idempotency-key': 'k-1' });
+    const r3 = await call(
+      h,
+      'POST',
+      '/v1/organizations',
+      h.admin,
+      { ...body, name: 'Delta' },
+      { 'idempotency-key': 'k-1' },
+    );
     expect(r3.statusCode).toBe(422);
     expect(r3.json().error.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    const names = (await call(h, 'GET', '/v1/organizations', h.admin)).json().items.map((o: { name: string }) => o.name);
+    const names = (await call(h, 'GET', '/v1/organizations', h.admin))
+      .json()
+      .items.map((o: { name: string }) => o.name);
     expect(names.filter((n: string) => n === 'Gamma').length).toBe(1);
     expect(names).not.toContain('Delta');
   });
 
   it('Idempotency-Key under concurrency creates once', async () => {
     const body = { name: 'Epsilon', adminPublicKeys: ['ef'.repeat(32)] };
-    const rs = await Promise.all([1, 2, 3, 4].map(() => call(h, 'POST', '/v1/organizations', h.admin, body, { 'idempotency-key': 'k-conc' })));
+    const rs = await Promise.all(
+      [1, 2, 3, 4].map(() => call(h, 'POST', '/v1/organizations', h.admin, body, { 'idempotency-key': 'k-conc' })),
+    );
     expect(new Set(rs.map((r) => r.json().id)).size).toBe(1);
-    const names = (await call(h, 'GET', '/v1/organizations', h.admin)).json().items.map((o: { name: string }) => o.name);
+    const names = (await call(h, 'GET', '/v1/organizations', h.admin))
+      .json()
+      .items.map((o: { name: string }) => o.name);
     expect(names.filter((n: string) => n === 'Epsilon').length).toBe(1);
   });
 
   it('token secrets are not replayed from the idempotency record', async () => {
-    const r1 = await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, a.adminToken, { name: 'ci', role: 'org-viewer' }, { 'idempotency-key': 'tk' });
-    const r2 = await call(h, 'POST', `/v1/organizations/${a.id}/tokens`, a.adminToken, { name: 'ci', role: 'org-viewer' }, { 'idempotency-key': 'tk' });
+    const r1 = await call(
+      h,
+      'POST',
+      `/v1/organizations/${a.id}/tokens`,
+      a.adminToken,
+      { name: 'ci', role: 'org-viewer' },
+      { 'idempotency-key': 'tk' },
+    );
+    const r2 = await call(
+      h,
+      'POST',
+      `/v1/organizations/${a.id}/tokens`,
+      a.adminToken,
+      { name: 'ci', role: 'org-viewer' },
+      { 'idempotency-key': 'tk' },
+    );
     expect(r1.json().token).toMatch(/^csa_/);
     expect(r2.json().id).toBe(r1.json().id);
     expect(r2.json().token).toBeUndefined();
@@ -91,10 +131,16 @@ describe('schemas, idempotency, optimistic versions', () => {
 
   it('stale version -> 409 VERSION_CONFLICT and the newer write survives', async () => {
     const org = (await call(h, 'GET', `/v1/organizations/${a.id}`, a.adminToken)).json();
-    const ok = await call(h, 'PATCH', `/v1/organizations/${a.id}`, a.adminToken, { version: org.version, name: 'Alpha2' });
+    const ok = await call(h, 'PATCH', `/v1/organizations/${a.id}`, a.adminToken, {
+      version: org.version,
+      name: 'Alpha2',
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().version).toBe(org.version + 1);
-    const stale = await call(h, 'PATCH', `/v1/organizations/${a.id}`, a.adminToken, { version: org.version, name: 'Alpha3' });
+    const stale = await call(h, 'PATCH', `/v1/organizations/${a.id}`, a.adminToken, {
+      version: org.version,
+      name: 'Alpha3',
+    });
     expect(stale.statusCode).toBe(409);
     expect(stale.json().error.code).toBe('VERSION_CONFLICT');
     expect((await call(h, 'GET', `/v1/organizations/${a.id}`, a.adminToken)).json().name).toBe('Alpha2');
@@ -102,7 +148,11 @@ describe('schemas, idempotency, optimistic versions', () => {
 
   it('concurrent updates with the same version: exactly one wins, the rest get 409', async () => {
     const org = (await call(h, 'GET', `/v1/organizations/${a.id}`, a.adminToken)).json();
-    const rs = await Promise.all(['n1', 'n2', 'n3', 'n4', 'n5'].map((name) => call(h, 'PATCH', `/v1/organizations/${a.id}`, a.adminToken, { version: org.version, name })));
+    const rs = await Promise.all(
+      ['n1', 'n2', 'n3', 'n4', 'n5'].map((name) =>
+        call(h, 'PATCH', `/v1/organizations/${a.id}`, a.adminToken, { version: org.version, name }),
+      ),
+    );
     const codes = rs.map((r) => r.statusCode).sort();
     expect(codes).toEqual([200, 409, 409, 409, 409]);
     const winner = rs.find((r) => r.statusCode === 200)!.json().name;
@@ -120,7 +170,9 @@ describe('schemas, idempotency, optimistic versions', () => {
       cursor = page.nextCursor;
       if (!cursor) break;
     }
-    const all = (await call(h, 'GET', '/v1/organizations?limit=1000', h.admin)).json().items.map((o: { id: string }) => o.id);
+    const all = (await call(h, 'GET', '/v1/organizations?limit=1000', h.admin))
+      .json()
+      .items.map((o: { id: string }) => o.id);
     expect(seen).toEqual(all);
     expect(all.length).toBeGreaterThan(2);
   });
@@ -130,7 +182,13 @@ describe('schemas, idempotency, optimistic versions', () => {
     expect(r.statusCode).toBe(200);
     const doc = r.json();
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/organizations', '/v1/consortia/{cid}/proposals/{pid}/votes', '/v1/consortia/{cid}/ceremony']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/organizations',
+        '/v1/consortia/{cid}/proposals/{pid}/votes',
+        '/v1/consortia/{cid}/ceremony',
+      ]),
+    );
     expect(doc.paths['/v1/organizations'].post.requestBody).toBeDefined();
     expect((await call(h, 'GET', '/docs')).statusCode).toBeLessThan(400);
     expect((await call(h, 'GET', '/healthz')).statusCode).toBe(200);
@@ -139,7 +197,11 @@ describe('schemas, idempotency, optimistic versions', () => {
   });
 
   it('cluster registration encrypts the kubeconfig or refuses without a key', async () => {
-    const r = await call(h, 'POST', '/v1/clusters', h.admin, { name: 'k', kind: 'kubernetes', kubeconfig: 'apiVersion: v1' });
+    const r = await call(h, 'POST', '/v1/clusters', h.admin, {
+      name: 'k',
+      kind: 'kubernetes',
+      kubeconfig: 'apiVersion: v1',
+    });
     expect(r.statusCode).toBe(400);
     expect(r.json().error.code).toBe('ENCRYPTION_NOT_CONFIGURED');
   });

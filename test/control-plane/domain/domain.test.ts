@@ -1,15 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { appendEntry, decide, openSecret, parseEncryptionKey, sealSecret, verifyTranscript } from '../../../src/control-plane/domain/index.js';
+import {
+  appendEntry,
+  decide,
+  openSecret,
+  parseEncryptionKey,
+  sealSecret,
+  verifyTranscript,
+} from '../../../src/control-plane/domain/index.js';
 
 describe('decide (threshold over all members)', () => {
   const gt = { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN' as const, proposalDurationSeconds: 1 };
   const ge = { ...gt, thresholdComparator: 'GREATER_THAN_OR_EQUAL_TO' as const };
   it.each([
-    [gt, 2, 0, 4, 'IN_PROGRESS'], [gt, 3, 0, 4, 'APPROVED'], [gt, 0, 1, 4, 'IN_PROGRESS'], [gt, 0, 2, 4, 'REJECTED'],
-    [ge, 2, 0, 4, 'APPROVED'], [ge, 1, 2, 4, 'IN_PROGRESS'], [ge, 0, 3, 4, 'REJECTED'],
-    [{ ...gt, thresholdPercentage: 0 }, 0, 0, 3, 'IN_PROGRESS'], [{ ...gt, thresholdPercentage: 0 }, 1, 0, 3, 'APPROVED'],
-    [{ ...ge, thresholdPercentage: 100 }, 2, 0, 3, 'IN_PROGRESS'], [{ ...ge, thresholdPercentage: 100 }, 2, 1, 3, 'REJECTED'],
+    [gt, 2, 0, 4, 'IN_PROGRESS'],
+    [gt, 3, 0, 4, 'APPROVED'],
+    [gt, 0, 1, 4, 'IN_PROGRESS'],
+    [gt, 0, 2, 4, 'REJECTED'],
+    [ge, 2, 0, 4, 'APPROVED'],
+    [ge, 1, 2, 4, 'IN_PROGRESS'],
+    [ge, 0, 3, 4, 'REJECTED'],
+    [{ ...gt, thresholdPercentage: 0 }, 0, 0, 3, 'IN_PROGRESS'],
+    [{ ...gt, thresholdPercentage: 0 }, 1, 0, 3, 'APPROVED'],
+    [{ ...ge, thresholdPercentage: 100 }, 2, 0, 3, 'IN_PROGRESS'],
+    [{ ...ge, thresholdPercentage: 100 }, 2, 1, 3, 'REJECTED'],
   ])('%j yes=%i no=%i of %i -> %s', (policy, yes, no, n, out) => {
     expect(decide(policy, yes, no, n)).toBe(out);
   });

@@ -1,8 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTx, generateKeyPair, governanceVotePayload, toHex, verifyDomain, verifyTxSignature, fromHex } from '../../../src/chain/index.js';
+import {
+  decodeTx,
+  generateKeyPair,
+  governanceVotePayload,
+  toHex,
+  verifyDomain,
+  verifyTxSignature,
+  fromHex,
+} from '../../../src/chain/index.js';
 import { GovernanceWorker, type ChainClient, type SubmitResult } from '../../../src/control-plane/reconciler/index.js';
 import { repositories } from '../../../src/control-plane/store/index.js';
-import { call, createConsortium, createOrg, signVote, startHarness, type Harness, type OrgFixture } from '../helpers.js';
+import {
+  call,
+  createConsortium,
+  createOrg,
+  signVote,
+  startHarness,
+  type Harness,
+  type OrgFixture,
+} from '../helpers.js';
 
 class FakeChain implements ChainClient {
   accounts = new Map<string, number>();
@@ -35,22 +51,126 @@ describe('governance worker', () => {
   });
   afterAll(async () => h.close());
 
-  async function approvedInvite(active: boolean) {
-    const c = await createConsortium(h, orgs[0]!, orgs.map((o) => o.id));
+  /** Governance txs the worker submitted for one proposal (a pass also executes other tests' proposals). */
+  const submittedFor = (chain: FakeChain, pid: string) =>
+    chain.submitted
+      .map((x) => decodeTx(fromHex(x)).body)
+      .filter((b) => b.type === 'governance' && b.proposalId === pid);
+
+  async function answer(
+    c: { id: string; chainId: string },
+    p: { id: string; actionHash: string },
+    vote: 'YES' | 'NO',
+    as = newcomer,
+  ) {
+    const { memberId: _m, ...signed } = signVote(as, c.chainId, p.id, p.actionHash, vote);
+    return call(h, 'POST', `/v1/consortia/${c.id}/proposals/${p.id}/invitation`, as.adminToken, {
+      orgId: newcomer.id,
+      ...signed,
+    });
+  }
+
+  async function approvedInvite(active: boolean, accept = true) {
+    const c = await createConsortium(
+      h,
+      orgs[0]!,
+      orgs.map((o) => o.id),
+    );
     if (active) {
       await h.store.transact(async (uow) => {
         const repo = repositories(uow);
         const cons = (await repo.consortia.get(c.id))!;
         await repo.consortia.put({ ...cons, status: 'ACTIVE' });
         const at = new Date().toISOString();
-        await repo.nodes.put({ id: 'node_x', consortiumId: c.id, orgId: orgs[0]!.id, role: 'validator', clusterId: 'local', tier: {}, resources: { cpu: '1', memory: '1Gi' }, desired: 'present', mode: 'run', generation: 1, createdAt: at, version: 0, status: { phase: 'Running', ready: true, endpoints: { api: 'http://127.0.0.9:1', p2p: '127.0.0.9:2', metrics: 'http://127.0.0.9:1/metrics' } } });
+        await repo.nodes.put({
+          id: 'node_x',
+          consortiumId: c.id,
+          orgId: orgs[0]!.id,
+          role: 'validator',
+          clusterId: 'local',
+          tier: {},
+          resources: { cpu: '1', memory: '1Gi' },
+          desired: 'present',
+          mode: 'run',
+          generation: 1,
+          createdAt: at,
+          version: 0,
+          status: {
+            phase: 'Running',
+            ready: true,
+            endpoints: { api: 'http://127.0.0.9:1', p2p: '127.0.0.9:2', metrics: 'http://127.0.0.9:1/metrics' },
+          },
+        });
       });
     }
-    const p = (await call(h, 'POST', `/v1/consortia/${c.id}/proposals`, orgs[0]!.adminToken, { action: { type: 'invite_member', orgId: newcomer.id } })).json();
-    for (const o of orgs.slice(0, 2)) await call(h, 'POST', `/v1/consortia/${c.id}/proposals/${p.id}/votes`, o.adminToken, signVote(o, c.chainId, p.id, p.actionHash, 'YES'));
-    expect((await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${p.id}`, orgs[0]!.adminToken)).json().status).toBe('APPROVED');
+    const p = (
+      await call(h, 'POST', `/v1/consortia/${c.id}/proposals`, orgs[0]!.adminToken, {
+        action: { type: 'invite_member', orgId: newcomer.id },
+      })
+    ).json();
+    for (const o of orgs.slice(0, 2))
+      await call(
+        h,
+        'POST',
+        `/v1/consortia/${c.id}/proposals/${p.id}/votes`,
+        o.adminToken,
+        signVote(o, c.chainId, p.id, p.actionHash, 'YES'),
+      );
+    expect((await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${p.id}`, orgs[0]!.adminToken)).json().status).toBe(
+      'APPROVED',
+    );
+    if (accept) expect((await answer(c, p, 'YES')).json().invitation.status).toBe('ACCEPTED');
     return { c, p };
   }
+
+  it('an approved invitation executes only once the invited organization accepted it, signed with its own admin key', async () => {
+    const chain = new FakeChain();
+    const w = new GovernanceWorker({ store: h.store, bus: h.ctx.bus, submitter, chain, now: () => h.clock.ms });
+    const { c, p } = await approvedInvite(true, false);
+    await w.pass();
+    expect(submittedFor(chain, p.id)).toEqual([]);
+    const waiting = (await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${p.id}`, newcomer.viewerToken)).json();
+    expect(waiting).toMatchObject({ status: 'APPROVED', invitation: { status: 'PENDING' } });
+    expect(
+      (await call(h, 'GET', `/v1/organizations/${newcomer.id}/invitations`, newcomer.viewerToken))
+        .json()
+        .items.map((x: { id: string }) => x.id),
+    ).toContain(p.id);
+    // a member cannot answer for the invitee; a signature by another organization's key is refused
+    expect((await answer(c, p, 'YES', orgs[0]!)).statusCode).toBe(403);
+    const { memberId: _m, ...foreign } = signVote(orgs[0]!, c.chainId, p.id, p.actionHash, 'YES');
+    const wrongKey = await call(h, 'POST', `/v1/consortia/${c.id}/proposals/${p.id}/invitation`, newcomer.adminToken, {
+      orgId: newcomer.id,
+      ...foreign,
+    });
+    expect(wrongKey.json().error.code).toBe('INVALID_SIGNATURE');
+    await w.pass();
+    expect(submittedFor(chain, p.id)).toEqual([]);
+    expect((await answer(c, p, 'YES')).statusCode).toBe(200);
+    expect((await answer(c, p, 'YES')).json().error.code).toBe('PROPOSAL_CLOSED');
+    await w.pass();
+    expect((await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${p.id}`, orgs[0]!.adminToken)).json().status).toBe(
+      'EXECUTED',
+    );
+    expect(
+      (await call(h, 'GET', `/v1/organizations/${newcomer.id}/invitations`, newcomer.viewerToken)).json().items,
+    ).toEqual([]);
+  });
+
+  it('a declined invitation is rejected and never executes', async () => {
+    const chain = new FakeChain();
+    const w = new GovernanceWorker({ store: h.store, bus: h.ctx.bus, submitter, chain, now: () => h.clock.ms });
+    const { c, p } = await approvedInvite(true, false);
+    const declined = await answer(c, p, 'NO');
+    expect(declined.json()).toMatchObject({ status: 'REJECTED', invitation: { status: 'DECLINED' } });
+    await w.pass();
+    expect(submittedFor(chain, p.id)).toEqual([]);
+    expect(
+      (await call(h, 'GET', `/v1/consortia/${c.id}/members`, orgs[0]!.adminToken))
+        .json()
+        .items.map((m: { memberId: string }) => m.memberId),
+    ).not.toContain(newcomer.id);
+  });
 
   it('executes on chain: governance tx with the signed votes, signed by the submitter (not an org key)', async () => {
     const chain = new FakeChain();
@@ -69,7 +189,15 @@ describe('governance worker', () => {
     expect(tx.body.proposalId).toBe(p.id);
     expect(tx.body.action).toMatchObject({ type: 'add_member', memberId: newcomer.id });
     expect(tx.body.votes.length).toBe(2);
-    for (const v of tx.body.votes) expect(verifyDomain('consortia/gov-vote/v1', v.adminKey, governanceVotePayload(c.chainId, p.id, fromHex(p.actionHash, 32), v.vote), v.signature)).toBe(true);
+    for (const v of tx.body.votes)
+      expect(
+        verifyDomain(
+          'consortia/gov-vote/v1',
+          v.adminKey,
+          governanceVotePayload(c.chainId, p.id, fromHex(p.actionHash, 32), v.vote),
+          v.signature,
+        ),
+      ).toBe(true);
     const members = (await call(h, 'GET', `/v1/consortia/${c.id}/members`, newcomer.viewerToken)).json().items;
     expect(members.map((m: { memberId: string }) => m.memberId)).toContain(newcomer.id);
   });
@@ -90,16 +218,22 @@ describe('governance worker', () => {
     const chain = new FakeChain();
     const w = new GovernanceWorker({ store: h.store, bus: h.ctx.bus, submitter, chain, now: () => h.clock.ms });
     const { c, p } = await approvedInvite(false);
-    const open = (await call(h, 'POST', `/v1/consortia/${c.id}/proposals`, orgs[0]!.adminToken, { action: { type: 'change_params', params: { blockIntervalMs: 800 } } })).json();
+    const open = (
+      await call(h, 'POST', `/v1/consortia/${c.id}/proposals`, orgs[0]!.adminToken, {
+        action: { type: 'change_params', params: { blockIntervalMs: 800 } },
+      })
+    ).json();
     const t0 = h.clock.ms;
     h.clock.ms = Date.parse(open.expiresAt);
     await w.pass();
     h.clock.ms = t0;
-    expect(chain.submitted).toEqual([]);
+    expect(submittedFor(chain, p.id)).toEqual([]);
     const got = (await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${p.id}`, orgs[0]!.adminToken)).json();
     expect(got.status).toBe('EXECUTED');
     expect(got.execution.onChain).toBe(false);
     expect((await call(h, 'GET', `/v1/consortia/${c.id}/members`, orgs[0]!.adminToken)).json().items.length).toBe(4);
-    expect((await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${open.id}`, orgs[0]!.adminToken)).json().status).toBe('EXPIRED');
+    expect(
+      (await call(h, 'GET', `/v1/consortia/${c.id}/proposals/${open.id}`, orgs[0]!.adminToken)).json().status,
+    ).toBe('EXPIRED');
   });
 });

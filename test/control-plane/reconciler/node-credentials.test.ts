@@ -33,21 +33,66 @@ async function setup(): Promise<{ store: LevelStore; dir: string }> {
   await store.transact(async (uow) => {
     const repo = repositories(uow);
     const at = new Date().toISOString();
-    for (const [id, key] of [['org_a', KEY_A], ['org_b', KEY_B]] as const) {
+    for (const [id, key] of [
+      ['org_a', KEY_A],
+      ['org_b', KEY_B],
+    ] as const) {
       await repo.orgs.put({ id, name: id, adminPublicKeys: [key], createdAt: at, updatedAt: at, version: 0 });
-      await repo.members.put({ consortiumId: 'cons_1', memberId: id, orgId: id, name: id, status: 'ACTIVE', joinedAt: at, version: 0 });
+      await repo.members.put({
+        consortiumId: 'cons_1',
+        memberId: id,
+        orgId: id,
+        name: id,
+        status: 'ACTIVE',
+        joinedAt: at,
+        version: 0,
+      });
     }
-    await repo.consortia.put({ id: 'cons_1', name: 'c', chainId: 'consortia-1', founders: ['org_a', 'org_b'], params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 }, votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 }, status: 'FORMING', createdAt: at, updatedAt: at, version: 0 });
+    await repo.consortia.put({
+      id: 'cons_1',
+      name: 'c',
+      chainId: 'consortia-1',
+      founders: ['org_a', 'org_b'],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 },
+      votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
+      status: 'FORMING',
+      createdAt: at,
+      updatedAt: at,
+      version: 0,
+    });
     for (const id of ['node_0', 'node_1']) {
-      await repo.nodes.put({ id, consortiumId: 'cons_1', orgId: 'org_a', role: 'validator', clusterId: 'local', tier: {}, resources: { cpu: '100m', memory: '64Mi' }, desired: 'present', mode: 'keygen', generation: 1, status: { phase: 'Pending', ready: false }, createdAt: at, version: 0 } satisfies NodeRecord);
+      await repo.nodes.put({
+        id,
+        consortiumId: 'cons_1',
+        orgId: 'org_a',
+        role: 'validator',
+        clusterId: 'local',
+        tier: {},
+        resources: { cpu: '100m', memory: '64Mi' },
+        desired: 'present',
+        mode: 'keygen',
+        generation: 1,
+        status: { phase: 'Pending', ready: false },
+        createdAt: at,
+        version: 0,
+      } satisfies NodeRecord);
     }
   });
   return { store, dir };
 }
 
 function reconciler(store: LevelStore, world: FakeWorld, nodeSecretsKey?: Buffer) {
-  const runtimes = new RuntimeResolver({ local: new FakeRuntime(world), loadCluster: (id) => queries(store).cluster(id) });
-  return new Reconciler({ store, bus: new ChangeBus(), runtimes, intervalMs: 20, ...(nodeSecretsKey ? { nodeSecretsKey } : {}) });
+  const runtimes = new RuntimeResolver({
+    local: new FakeRuntime(world),
+    loadCluster: (id) => queries(store).cluster(id),
+  });
+  return new Reconciler({
+    store,
+    bus: new ChangeBus(),
+    runtimes,
+    intervalMs: 20,
+    ...(nodeSecretsKey ? { nodeSecretsKey } : {}),
+  });
 }
 
 describe('node admin credential in the reconciler', () => {
@@ -82,7 +127,10 @@ describe('node admin credential in the reconciler', () => {
     const world = new FakeWorld();
     await reconciler(store, world, randomBytes(32)).pass();
     expect(world.nodes.get('node_0')!.spec.expectedGenesis).toEqual({
-      members: [{ memberId: 'org_a', adminKeys: [KEY_A] }, { memberId: 'org_b', adminKeys: [KEY_B] }],
+      members: [
+        { memberId: 'org_a', adminKeys: [KEY_A] },
+        { memberId: 'org_b', adminKeys: [KEY_B] },
+      ],
       includesSelf: true,
     });
     await store.close();
@@ -120,14 +168,30 @@ describe('node admin credential in the reconciler', () => {
 });
 
 describe('the genesis a spec pins', () => {
-  const members = [{ memberId: 'org_b', adminKeys: [KEY_B.toUpperCase(), KEY_B] }, { memberId: 'org_a', adminKeys: [KEY_A] }];
+  const members = [
+    { memberId: 'org_b', adminKeys: [KEY_B.toUpperCase(), KEY_B] },
+    { memberId: 'org_a', adminKeys: [KEY_A] },
+  ];
   it('is the exact hash once sealed, else the founders (from the assembled genesis once there is one) and the node itself', () => {
     expect(expectedGenesisFor(undefined, members)).toEqual({
-      members: [{ memberId: 'org_a', adminKeys: [KEY_A] }, { memberId: 'org_b', adminKeys: [KEY_B] }], includesSelf: true,
+      members: [
+        { memberId: 'org_a', adminKeys: [KEY_A] },
+        { memberId: 'org_b', adminKeys: [KEY_B] },
+      ],
+      includesSelf: true,
     });
-    const assembled = { status: 'AWAITING_APPROVALS', genesisHash: 'cd'.repeat(32), genesis: { members: [{ memberId: 'org_a', name: 'a', adminKeys: [KEY_A] }] } } as unknown as Ceremony;
-    expect(expectedGenesisFor(assembled, members)).toEqual({ members: [{ memberId: 'org_a', adminKeys: [KEY_A] }], includesSelf: true });
-    expect(expectedGenesisFor({ ...assembled, status: 'SEALED' } as Ceremony, members)).toEqual({ hash: 'cd'.repeat(32) });
+    const assembled = {
+      status: 'AWAITING_APPROVALS',
+      genesisHash: 'cd'.repeat(32),
+      genesis: { members: [{ memberId: 'org_a', name: 'a', adminKeys: [KEY_A] }] },
+    } as unknown as Ceremony;
+    expect(expectedGenesisFor(assembled, members)).toEqual({
+      members: [{ memberId: 'org_a', adminKeys: [KEY_A] }],
+      includesSelf: true,
+    });
+    expect(expectedGenesisFor({ ...assembled, status: 'SEALED' } as Ceremony, members)).toEqual({
+      hash: 'cd'.repeat(32),
+    });
     expect(expectedGenesisFor(undefined, [])).toEqual({ includesSelf: true });
   });
 });

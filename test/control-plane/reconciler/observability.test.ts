@@ -46,15 +46,43 @@ describe('reconcile backlog', () => {
     const at = new Date().toISOString();
     await store.transact(async (uow) => {
       const repo = repositories(uow);
-      await repo.consortia.put({ id: 'cons_1', name: 'c', chainId: 'consortia-1', founders: ['org_a'], params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 }, votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 }, status: 'FORMING', createdAt: at, updatedAt: at, version: 0 });
+      await repo.consortia.put({
+        id: 'cons_1',
+        name: 'c',
+        chainId: 'consortia-1',
+        founders: ['org_a'],
+        params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 },
+        votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
+        status: 'FORMING',
+        createdAt: at,
+        updatedAt: at,
+        version: 0,
+      });
       for (const id of ['node_0', 'node_1']) {
-        await repo.nodes.put({ id, consortiumId: 'cons_1', orgId: 'org_a', role: 'validator', clusterId: 'local', tier: {}, resources: { cpu: '100m', memory: '64Mi' }, desired: 'present', mode: 'keygen', generation: 1, status: { phase: 'Pending', ready: false }, createdAt: at, version: 0 } satisfies NodeRecord);
+        await repo.nodes.put({
+          id,
+          consortiumId: 'cons_1',
+          orgId: 'org_a',
+          role: 'validator',
+          clusterId: 'local',
+          tier: {},
+          resources: { cpu: '100m', memory: '64Mi' },
+          desired: 'present',
+          mode: 'keygen',
+          generation: 1,
+          status: { phase: 'Pending', ready: false },
+          createdAt: at,
+          version: 0,
+        } satisfies NodeRecord);
       }
     });
     const registry = new Registry();
     const metrics = createControlPlaneMetrics(registry);
     let now = 1_000_000;
-    const runtimes = new RuntimeResolver({ local: new FakeRuntime(new FakeWorld()), loadCluster: (id) => queries(store).cluster(id) });
+    const runtimes = new RuntimeResolver({
+      local: new FakeRuntime(new FakeWorld()),
+      loadCluster: (id) => queries(store).cluster(id),
+    });
     const r = new Reconciler({ store, bus: new ChangeBus(), runtimes, metrics, now: () => now });
     await r.pass(); // sees two new nodes, applies them
     now += 42_000;
@@ -70,14 +98,33 @@ describe('reconcile backlog', () => {
 });
 
 describe('ceremony and proposal durations', () => {
-  const ev = (type: string, resource: string, at: string, data: unknown): ChangeEvent => ({ id: 'e', type, resource, at, orgIds: [], data });
+  const ev = (type: string, resource: string, at: string, data: unknown): ChangeEvent => ({
+    id: 'e',
+    type,
+    resource,
+    at,
+    orgIds: [],
+    data,
+  });
 
   it('observes a proposal outcome from its creation time, and ignores other events', async () => {
     const registry = new Registry();
     const m = createControlPlaneMetrics(registry);
     const none = async (): Promise<undefined> => undefined;
-    await observeLifecycle(ev('proposal.approved', 'consortia/c/proposals/p', '2030-01-01T00:10:00.000Z', { createdAt: '2030-01-01T00:00:00.000Z' }), m, none);
-    await observeLifecycle(ev('proposal.voted', 'consortia/c/proposals/p', '2030-01-01T00:05:00.000Z', { createdAt: '2030-01-01T00:00:00.000Z' }), m, none);
+    await observeLifecycle(
+      ev('proposal.approved', 'consortia/c/proposals/p', '2030-01-01T00:10:00.000Z', {
+        createdAt: '2030-01-01T00:00:00.000Z',
+      }),
+      m,
+      none,
+    );
+    await observeLifecycle(
+      ev('proposal.voted', 'consortia/c/proposals/p', '2030-01-01T00:05:00.000Z', {
+        createdAt: '2030-01-01T00:00:00.000Z',
+      }),
+      m,
+      none,
+    );
     const text = await registry.metrics();
     expect(text).toContain('consortia_proposal_duration_seconds_sum{outcome="approved"} 600');
     expect(text).toContain('consortia_proposal_duration_seconds_count{outcome="approved"} 1');
@@ -88,10 +135,20 @@ describe('ceremony and proposal durations', () => {
     const registry = new Registry();
     const m = createControlPlaneMetrics(registry);
     const cer = {
-      consortiumId: 'c1', status: 'SEALED', nodeIds: [], approvals: [], startedAt: '2030-01-01T00:00:00.000Z', sealedAt: '2030-01-01T01:00:00.000Z',
-      transcript: [{ seq: 1, type: 'genesis.assembled', at: '2030-01-01T00:15:00.000Z', data: {}, prevHash: '', hash: '' }], version: 1,
+      consortiumId: 'c1',
+      status: 'SEALED',
+      nodeIds: [],
+      approvals: [],
+      startedAt: '2030-01-01T00:00:00.000Z',
+      sealedAt: '2030-01-01T01:00:00.000Z',
+      transcript: [
+        { seq: 1, type: 'genesis.assembled', at: '2030-01-01T00:15:00.000Z', data: {}, prevHash: '', hash: '' },
+      ],
+      version: 1,
     } as unknown as Ceremony;
-    await observeLifecycle(ev('ceremony.sealed', 'consortia/c1/ceremony', cer.sealedAt!, {}), m, async (cid) => (cid === 'c1' ? cer : undefined));
+    await observeLifecycle(ev('ceremony.sealed', 'consortia/c1/ceremony', cer.sealedAt!, {}), m, async (cid) =>
+      cid === 'c1' ? cer : undefined,
+    );
     const text = await registry.metrics();
     expect(text).toContain('consortia_ceremony_duration_seconds_sum{phase="collecting_keys"} 900');
     expect(text).toContain('consortia_ceremony_duration_seconds_sum{phase="awaiting_approvals"} 2700');

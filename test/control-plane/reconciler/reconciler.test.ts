@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ensureBootstrap } from '../../../src/control-plane/api/bootstrap.js';
 import { ChangeBus } from '../../../src/control-plane/domain/events.js';
 import type { NodeRecord } from '../../../src/control-plane/domain/types.js';
-import { Backoff, Reconciler, RuntimeResolver } from '../../../src/control-plane/reconciler/index.js';
+import { Reconciler, RuntimeResolver } from '../../../src/control-plane/reconciler/index.js';
 import { LevelStore, queries, repositories } from '../../../src/control-plane/store/index.js';
 import { FakeRuntime, FakeWorld } from '../fake-runtime.js';
 
@@ -26,18 +26,46 @@ async function seed(store: LevelStore, n: number): Promise<string[]> {
   await store.transact(async (uow) => {
     const repo = repositories(uow);
     const at = new Date().toISOString();
-    await repo.consortia.put({ id: 'cons_1', name: 'c', chainId: 'consortia-1', founders: ['org_a'], params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 }, votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 }, status: 'FORMING', createdAt: at, updatedAt: at, version: 0 });
+    await repo.consortia.put({
+      id: 'cons_1',
+      name: 'c',
+      chainId: 'consortia-1',
+      founders: ['org_a'],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 },
+      votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
+      status: 'FORMING',
+      createdAt: at,
+      updatedAt: at,
+      version: 0,
+    });
     for (let i = 0; i < n; i++) {
       const id = `node_${i}`;
       ids.push(id);
-      await repo.nodes.put({ id, consortiumId: 'cons_1', orgId: 'org_a', role: 'validator', clusterId: 'local', tier: {}, resources: { cpu: '100m', memory: '64Mi' }, desired: 'present', mode: 'keygen', generation: 1, status: { phase: 'Pending', ready: false }, createdAt: at, version: 0 } satisfies NodeRecord);
+      await repo.nodes.put({
+        id,
+        consortiumId: 'cons_1',
+        orgId: 'org_a',
+        role: 'validator',
+        clusterId: 'local',
+        tier: {},
+        resources: { cpu: '100m', memory: '64Mi' },
+        desired: 'present',
+        mode: 'keygen',
+        generation: 1,
+        status: { phase: 'Pending', ready: false },
+        createdAt: at,
+        version: 0,
+      } satisfies NodeRecord);
     }
   });
   return ids;
 }
 
 function reconciler(store: LevelStore, world: FakeWorld) {
-  const runtimes = new RuntimeResolver({ local: new FakeRuntime(world), loadCluster: (id) => queries(store).cluster(id) });
+  const runtimes = new RuntimeResolver({
+    local: new FakeRuntime(world),
+    loadCluster: (id) => queries(store).cluster(id),
+  });
   return new Reconciler({ store, bus: new ChangeBus(), runtimes, intervalMs: 20 });
 }
 
@@ -136,18 +164,5 @@ describe('reconciler', () => {
     expect((await queries(store).node('cons_1', 'node_0'))!.status.phase).toBe('Deleted');
     expect(world.nodes.has('node_1')).toBe(true);
     await store.close();
-  });
-
-  it('backoff grows exponentially and is capped', () => {
-    const b = new Backoff(100, 1000, () => 0.5);
-    expect(b.failure('x', 0)).toBe(100);
-    expect(b.failure('x', 0)).toBe(200);
-    expect(b.failure('x', 0)).toBe(400);
-    expect(b.failure('x', 0)).toBe(800);
-    expect(b.failure('x', 0)).toBe(1000);
-    expect(b.ready('x', 999)).toBe(false);
-    expect(b.ready('x', 1000)).toBe(true);
-    b.success('x');
-    expect(b.failures('x')).toBe(0);
   });
 });

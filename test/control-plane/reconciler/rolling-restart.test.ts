@@ -16,13 +16,20 @@ class RestartingRuntime extends FakeRuntime {
   /** Nodes kept down for good (crashed hosts). */
   readonly broken = new Set<string>();
   maxValidatorsDown = 0;
-  constructor(world: FakeWorld, private readonly downFor = 2) { super(world); }
+  constructor(
+    world: FakeWorld,
+    private readonly downFor = 2,
+  ) {
+    super(world);
+  }
 
   override async apply(spec: NodeSpec): Promise<void> {
     const existed = this.world.nodes.has(spec.nodeId);
     await super.apply(spec);
     if (existed) this.down.set(spec.nodeId, this.downFor);
-    const validatorsDown = [...this.world.nodes.values()].filter((n) => n.spec.role === 'validator' && (this.down.has(n.spec.nodeId) || this.broken.has(n.spec.nodeId))).length;
+    const validatorsDown = [...this.world.nodes.values()].filter(
+      (n) => n.spec.role === 'validator' && (this.down.has(n.spec.nodeId) || this.broken.has(n.spec.nodeId)),
+    ).length;
     this.maxValidatorsDown = Math.max(this.maxValidatorsDown, validatorsDown);
   }
 
@@ -40,7 +47,9 @@ class RestartingRuntime extends FakeRuntime {
 }
 
 const dirs: string[] = [];
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 async function setup(validators: number) {
   const dir = mkdtempSync(join(tmpdir(), 'roll-'));
@@ -51,20 +60,53 @@ async function setup(validators: number) {
   const at = new Date().toISOString();
   await store.transact(async (uow) => {
     const repo = repositories(uow);
-    await repo.consortia.put({ id: 'cons_1', name: 'c', chainId: 'consortia-1', founders: ['org_a'], params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 }, votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 }, status: 'ACTIVE', createdAt: at, updatedAt: at, version: 0 });
+    await repo.consortia.put({
+      id: 'cons_1',
+      name: 'c',
+      chainId: 'consortia-1',
+      founders: ['org_a'],
+      params: { blockIntervalMs: 500, maxBlockBytes: 1 << 20, maxTxBytes: 65536, maxBlockTxs: 1000 },
+      votingPolicy: { thresholdPercentage: 50, thresholdComparator: 'GREATER_THAN', proposalDurationSeconds: 60 },
+      status: 'ACTIVE',
+      createdAt: at,
+      updatedAt: at,
+      version: 0,
+    });
     const roles: NodeRecord['role'][] = [...Array<NodeRecord['role']>(validators).fill('validator'), 'ordinary'];
     for (const [i, role] of roles.entries()) {
-      await repo.nodes.put({ id: `node_${i}`, consortiumId: 'cons_1', orgId: 'org_a', role, clusterId: 'local', tier: {}, resources: { cpu: '100m', memory: '64Mi' }, desired: 'present', mode: 'keygen', generation: 1, status: { phase: 'Pending', ready: false }, createdAt: at, version: 0 } satisfies NodeRecord);
+      await repo.nodes.put({
+        id: `node_${i}`,
+        consortiumId: 'cons_1',
+        orgId: 'org_a',
+        role,
+        clusterId: 'local',
+        tier: {},
+        resources: { cpu: '100m', memory: '64Mi' },
+        desired: 'present',
+        mode: 'keygen',
+        generation: 1,
+        status: { phase: 'Pending', ready: false },
+        createdAt: at,
+        version: 0,
+      } satisfies NodeRecord);
     }
   });
   const runtime = new RestartingRuntime(new FakeWorld());
-  const rec = new Reconciler({ store, bus: new ChangeBus(), runtimes: new RuntimeResolver({ local: runtime, loadCluster: (id) => queries(store).cluster(id) }), nodeImage: 'img:1' });
-  const passes = async (n: number) => { for (let i = 0; i < n; i++) await rec.pass(); };
-  const setImage = (image: string) => store.transact(async (uow) => {
-    const repo = repositories(uow);
-    const c = (await repo.consortia.get('cons_1'))!;
-    await repo.consortia.put({ ...c, nodeImage: image });
+  const rec = new Reconciler({
+    store,
+    bus: new ChangeBus(),
+    runtimes: new RuntimeResolver({ local: runtime, loadCluster: (id) => queries(store).cluster(id) }),
+    nodeImage: 'img:1',
   });
+  const passes = async (n: number) => {
+    for (let i = 0; i < n; i++) await rec.pass();
+  };
+  const setImage = (image: string) =>
+    store.transact(async (uow) => {
+      const repo = repositories(uow);
+      const c = (await repo.consortia.get('cons_1'))!;
+      await repo.consortia.put({ ...c, nodeImage: image });
+    });
   return { store, runtime, passes, setImage };
 }
 

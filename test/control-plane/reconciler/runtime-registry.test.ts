@@ -10,9 +10,22 @@ describe('RuntimeResolver', () => {
       built++;
       return new FakeRuntime(new FakeWorld());
     });
-    const cluster = { id: 'cls_1', name: 'k', kind: 'kubernetes', inCluster: true, status: 'Ready', version: 0, createdAt: '' } as unknown as Cluster;
+    const cluster = {
+      id: 'cls_1',
+      name: 'k',
+      kind: 'kubernetes',
+      inCluster: true,
+      status: 'Ready',
+      version: 0,
+      createdAt: '',
+    } as unknown as Cluster;
     // The store read is asynchronous: every concurrent first call is in flight before any returns.
-    const resolver = new RuntimeResolver({ loadCluster: async (id) => { await new Promise((r) => setTimeout(r, 20)); return id === 'cls_1' ? cluster : undefined; } });
+    const resolver = new RuntimeResolver({
+      loadCluster: async (id) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return id === 'cls_1' ? cluster : undefined;
+      },
+    });
     const got = await Promise.all(Array.from({ length: 8 }, () => resolver.forCluster('cls_1')));
     expect(built).toBe(1);
     expect(new Set(got).size).toBe(1);

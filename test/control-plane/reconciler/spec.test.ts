@@ -2,14 +2,35 @@ import { describe, expect, it } from 'vitest';
 import type { Ceremony, NodeRecord } from '../../../src/control-plane/domain/types.js';
 import { peersFor, syncSourcesFor } from '../../../src/control-plane/reconciler/spec.js';
 
-function node(id: string, role: NodeRecord['role'], createdAt: string, over: { peerApi?: string; mode?: NodeRecord['mode'] } = {}): NodeRecord {
+function node(
+  id: string,
+  role: NodeRecord['role'],
+  createdAt: string,
+  over: { peerApi?: string; mode?: NodeRecord['mode'] } = {},
+): NodeRecord {
   return {
-    id, consortiumId: 'c1', orgId: 'org_a', role, clusterId: 'local', tier: {}, resources: { cpu: '100m', memory: '64Mi' },
-    desired: 'present', mode: over.mode ?? 'run', generation: 1, createdAt, version: 0,
+    id,
+    consortiumId: 'c1',
+    orgId: 'org_a',
+    role,
+    clusterId: 'local',
+    tier: {},
+    resources: { cpu: '100m', memory: '64Mi' },
+    desired: 'present',
+    mode: over.mode ?? 'run',
+    generation: 1,
+    createdAt,
+    version: 0,
     status: {
-      phase: 'Running', ready: true,
+      phase: 'Running',
+      ready: true,
       identity: { publicKey: `pk-${id}`, proofOfPossession: 'pop', verified: true },
-      endpoints: { api: `http://api-${id}`, p2p: `p2p-${id}:1`, metrics: `http://api-${id}/metrics`, ...(over.peerApi ? { peerApi: over.peerApi } : {}) },
+      endpoints: {
+        api: `http://api-${id}`,
+        p2p: `p2p-${id}:1`,
+        metrics: `http://api-${id}/metrics`,
+        ...(over.peerApi ? { peerApi: over.peerApi } : {}),
+      },
     },
   };
 }
@@ -31,11 +52,30 @@ describe('sync sources and peers of a node spec', () => {
     const later = node('s2', 'super', '2026-01-05T00:00:00Z');
     const keygen = node('s0', 'super', '2026-01-01T12:00:00Z', { mode: 'keygen' }); // not admitted yet
     const all = [...vals, superNode, light, ordinary, later, keygen];
-    expect(syncSourcesFor(light, all, ceremony)).toEqual(['http://svc-s1.ns.svc:26657', 'http://api-v1', 'http://api-v2', 'http://api-v3', 'http://api-v4']);
-    expect(syncSourcesFor(ordinary, all, ceremony)).toEqual(['http://svc-s1.ns.svc:26657', 'http://api-v1', 'http://api-v2', 'http://api-v3', 'http://api-v4']);
+    expect(syncSourcesFor(light, all, ceremony)).toEqual([
+      'http://svc-s1.ns.svc:26657',
+      'http://api-v1',
+      'http://api-v2',
+      'http://api-v3',
+      'http://api-v4',
+    ]);
+    expect(syncSourcesFor(ordinary, all, ceremony)).toEqual([
+      'http://svc-s1.ns.svc:26657',
+      'http://api-v1',
+      'http://api-v2',
+      'http://api-v3',
+      'http://api-v4',
+    ]);
     expect(syncSourcesFor(later, all, ceremony)).toEqual([]); // a super keeps all history: it block-syncs
     // Light nodes have no P2P listener: nobody dials them.
     expect(peersFor(ordinary, all, ceremony).map((p) => p.publicKey)).not.toContain('pk-l1');
-    expect(peersFor(later, all, ceremony).map((p) => p.publicKey)).toEqual(['pk-o1', 'pk-s1', 'pk-v1', 'pk-v2', 'pk-v3', 'pk-v4']);
+    expect(peersFor(later, all, ceremony).map((p) => p.publicKey)).toEqual([
+      'pk-o1',
+      'pk-s1',
+      'pk-v1',
+      'pk-v2',
+      'pk-v3',
+      'pk-v4',
+    ]);
   });
 });

@@ -1,10 +1,10 @@
 /**
  * The real one-node cluster by hand, for a developer's look:
- *   npx tsx test/k8s/cluster/cli.ts up     start it (builds or reuses binaries and images), print the
+ *   npx tsx test/harness/kube-cluster/cli.ts up     start it (builds or reuses binaries and images), print the
  *                                          kubeconfig path, keep running until Ctrl-C, then tear down
- *   npx tsx test/k8s/cluster/cli.ts down   tear down a cluster left by a killed run
+ *   npx tsx test/harness/kube-cluster/cli.ts down   tear down a cluster left by a killed run
  */
-import { ensureClusterBinaries } from '../env/binaries.js';
+import { ensureClusterBinaries } from '../kube-env/binaries.js';
 import { startCluster, teardown } from './cluster.js';
 import { buildImages } from './images.js';
 
@@ -21,7 +21,10 @@ async function main(): Promise<void> {
   }
   const binaries = ensureClusterBinaries();
   const images = process.argv.includes('--no-images') ? undefined : buildImages();
-  const cluster = await startCluster({ binaries, images: images ? [images.node.archive, images.controlPlane.archive] : [] });
+  const cluster = await startCluster({
+    binaries,
+    images: images ? [images.node.archive, images.controlPlane.archive] : [],
+  });
   console.log(`kubeconfig: ${cluster.kubeconfigPath}`);
   console.log(`logs: ${cluster.layout.logDir}`);
   const stop = () => {

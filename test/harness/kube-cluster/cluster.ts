@@ -14,13 +14,20 @@ import { Resolver } from 'node:dns/promises';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import type { ClusterBinaries } from '../env/binaries.js';
-import { generateCerts, generateClientCert } from '../env/certs.js';
-import { kubeconfigYaml } from '../env/kubeconfig.js';
-import { freePort } from '../env/ports.js';
-import { get, startProcess, tail, waitUntil } from '../env/process.js';
+import type { ClusterBinaries } from '../kube-env/binaries.js';
+import { generateCerts, generateClientCert } from '../kube-env/certs.js';
+import { kubeconfigYaml } from '../kube-env/kubeconfig.js';
+import { freePort } from '../kube-env/ports.js';
+import { get, startProcess, tail, waitUntil } from '../kube-env/process.js';
 import { containerdConfig, cniConfig, corefile, kubeletConfig } from './config-files.js';
-import { captureHostState, diffHostState, listNetns, restoreHostState, writeSysctl, type HostState } from './host-state.js';
+import {
+  captureHostState,
+  diffHostState,
+  listNetns,
+  restoreHostState,
+  writeSysctl,
+  type HostState,
+} from './host-state.js';
 import { clusterLayout, type ClusterLayout } from './layout.js';
 
 export const SANDBOX_IMAGE = 'localhost/consortia/pause:1';
@@ -35,7 +42,16 @@ const PVS_PER_CLASS = 12;
 const PV_CAPACITY = '1Ti';
 const START_TIMEOUT_MS = 180_000;
 const STOP_GRACE_MS = 10_000;
-const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns'] as const;
+const COMPONENTS = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'containerd',
+  'kubelet',
+  'kube-proxy',
+  'coredns',
+] as const;
 type Component = (typeof COMPONENTS)[number];
 
 interface StateFile {
@@ -62,7 +78,11 @@ export interface Cluster {
 const log = (msg: string) => process.stderr.write(`[cluster] ${msg}\n`);
 const sh = (cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}): string => {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 120_000 });
+    return execFileSync(cmd, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 120_000,
+    });
   } catch (err) {
     if (opts.allowFail) return '';
     const e = err as { stderr?: string; message: string };
@@ -98,7 +118,9 @@ async function killPid(pid: number | undefined, graceMs = STOP_GRACE_MS): Promis
 }
 
 function cgroupControllers(): string[] {
-  return readdirSync('/sys/fs/cgroup').filter((c) => c !== 'unified' && existsSync(join('/sys/fs/cgroup', c, 'cgroup.procs')));
+  return readdirSync('/sys/fs/cgroup').filter(
+    (c) => c !== 'unified' && existsSync(join('/sys/fs/cgroup', c, 'cgroup.procs')),
+  );
 }
 
 /** kubelet needs its cgroup root under every v1 controller; cpuset children start empty and must copy their parent's cpus/mems. */
@@ -107,7 +129,8 @@ function createCgroupRoot(root: string): void {
     const dir = join('/sys/fs/cgroup', c, root);
     mkdirSync(dir, { recursive: true });
     if (c === 'cpuset') {
-      for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, f), readFileSync(join('/sys/fs/cgroup', c, f), 'utf8'));
+      for (const f of ['cpuset.cpus', 'cpuset.mems'])
+        writeFileSync(join(dir, f), readFileSync(join('/sys/fs/cgroup', c, f), 'utf8'));
     }
   }
 }
@@ -190,12 +213,15 @@ export async function teardown(stateFile = clusterLayout().stateFile): Promise<s
   const state = readState(stateFile);
   if (!state) return [];
   const l = state.layout;
-  for (const c of ['kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'coredns'] as const) await killPid(state.pids[c]);
+  for (const c of ['kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'coredns'] as const)
+    await killPid(state.pids[c]);
   if (state.kubeProxy && existsSync(state.kubeProxy)) sh(state.kubeProxy, ['--cleanup'], { allowFail: true });
   // Pods: kill every task containerd knows, then containerd itself and any shim it left.
   if (state.pids.containerd && alive(state.pids.containerd)) {
-    const ctr = (args: string[]) => sh('ctr', ['--address', l.containerdSocket, '-n', 'k8s.io', ...args], { allowFail: true, timeoutMs: 30_000 });
-    for (const id of ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean)) ctr(['tasks', 'kill', '-s', 'SIGKILL', id]);
+    const ctr = (args: string[]) =>
+      sh('ctr', ['--address', l.containerdSocket, '-n', 'k8s.io', ...args], { allowFail: true, timeoutMs: 30_000 });
+    for (const id of ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean))
+      ctr(['tasks', 'kill', '-s', 'SIGKILL', id]);
     for (const id of ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean)) ctr(['tasks', 'rm', '-f', id]);
     for (const id of ctr(['containers', 'ls', '-q']).split('\n').filter(Boolean)) ctr(['containers', 'rm', id]);
   }
@@ -233,7 +259,12 @@ function storageObjects(l: ClusterLayout): KubernetesObject[] {
     out.push({
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
-      metadata: { name: cls, ...(cls === DEFAULT_STORAGE_CLASS ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+      metadata: {
+        name: cls,
+        ...(cls === DEFAULT_STORAGE_CLASS
+          ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }
+          : {}),
+      },
       provisioner: 'kubernetes.io/no-provisioner',
       volumeBindingMode: 'WaitForFirstConsumer',
       reclaimPolicy: 'Retain',
@@ -253,7 +284,13 @@ function storageObjects(l: ClusterLayout): KubernetesObject[] {
           storageClassName: cls,
           volumeMode: 'Filesystem',
           local: { path },
-          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [l.nodeName] }] }] } },
+          nodeAffinity: {
+            required: {
+              nodeSelectorTerms: [
+                { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [l.nodeName] }] },
+              ],
+            },
+          },
         },
       } as KubernetesObject);
     }
@@ -298,7 +335,11 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     kubeconfigPath: join(l.runDir, 'admin.kubeconfig'),
     server: `https://${l.net.gateway}:${l.net.apiserverPort}`,
     importImage: (archive) => {
-      sh('ctr', ['--address', l.containerdSocket, '-n', 'k8s.io', 'images', 'import', '--snapshotter', 'overlayfs', archive], { timeoutMs: 600_000 });
+      sh(
+        'ctr',
+        ['--address', l.containerdSocket, '-n', 'k8s.io', 'images', 'import', '--snapshotter', 'overlayfs', archive],
+        { timeoutMs: 600_000 },
+      );
     },
     ctr: (args) => sh('ctr', ['--address', l.containerdSocket, '-n', 'k8s.io', ...args]),
     logs: (c, lines = 40) => tail(join(l.logDir, `${c}.log`), lines),
@@ -311,7 +352,17 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     unmountBelow([l.runDir]);
     rmSync(l.runDir, { recursive: true, force: true });
     rmSync(l.logDir, { recursive: true, force: true });
-    for (const d of [l.runDir, l.logDir, l.kubeletRoot, l.cniConfDir, l.cniIpamDir, l.pvDir, l.containerdRoot, join(l.runDir, 'pki')]) mkdirSync(d, { recursive: true });
+    for (const d of [
+      l.runDir,
+      l.logDir,
+      l.kubeletRoot,
+      l.cniConfDir,
+      l.cniIpamDir,
+      l.pvDir,
+      l.containerdRoot,
+      join(l.runDir, 'pki'),
+    ])
+      mkdirSync(d, { recursive: true });
 
     // Network: our bridge, forwarding and the bridge netfilter hooks kube-proxy's Service rules rely on.
     sh('ip', ['link', 'add', l.net.bridge, 'type', 'bridge']);
@@ -322,8 +373,19 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     writeFileSync(l.resolvConf, `nameserver ${l.net.gateway}\n`);
 
     const pki = join(l.runDir, 'pki');
-    const certs = generateCerts(pki, [`IP:${l.net.gateway}`, `IP:${l.net.kubernetesServiceIp}`, 'DNS:kubernetes', 'DNS:kubernetes.default', `DNS:kubernetes.default.svc.${l.net.clusterDomain}`]);
-    const kubeletClient = generateClientCert(pki, 'apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'system:masters');
+    const certs = generateCerts(pki, [
+      `IP:${l.net.gateway}`,
+      `IP:${l.net.kubernetesServiceIp}`,
+      'DNS:kubernetes',
+      'DNS:kubernetes.default',
+      `DNS:kubernetes.default.svc.${l.net.clusterDomain}`,
+    ]);
+    const kubeletClient = generateClientCert(
+      pki,
+      'apiserver-kubelet-client',
+      'kube-apiserver-kubelet-client',
+      'system:masters',
+    );
     const token = randomBytes(24).toString('hex');
     writeFileSync(join(pki, 'tokens.csv'), `${token},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
     const ca = readFileSync(certs.caCert, 'utf8');
@@ -334,42 +396,91 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const etcd = spawnComponent('etcd', bins.etcd, [
-      '--name', 'default', '--data-dir', join(l.runDir, 'etcd'),
-      '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
-      '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-      '--initial-cluster', `default=http://127.0.0.1:${etcdPeer}`, '--quota-backend-bytes', String(1024 * 1024 * 1024),
+      '--name',
+      'default',
+      '--data-dir',
+      join(l.runDir, 'etcd'),
+      '--listen-client-urls',
+      etcdUrl,
+      '--advertise-client-urls',
+      etcdUrl,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${etcdPeer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${etcdPeer}`,
+      '--initial-cluster',
+      `default=http://127.0.0.1:${etcdPeer}`,
+      '--quota-backend-bytes',
+      String(1024 * 1024 * 1024),
       '--unsafe-no-fsync',
     ]);
-    await waitUntil('etcd', 60_000, etcd.proc, async () => (await get(`${etcdUrl}/health`)).status === 200, etcd.logFile);
+    await waitUntil(
+      'etcd',
+      60_000,
+      etcd.proc,
+      async () => (await get(`${etcdUrl}/health`)).status === 200,
+      etcd.logFile,
+    );
 
     // kube-apiserver on the bridge address: pods reach it through the `kubernetes` Service.
     const apiserver = spawnComponent('kube-apiserver', bins.kubeApiserver, [
       `--etcd-servers=${etcdUrl}`,
-      `--bind-address=${l.net.gateway}`, `--advertise-address=${l.net.gateway}`, `--secure-port=${l.net.apiserverPort}`,
-      `--cert-dir=${join(pki, 'apiserver')}`, `--tls-cert-file=${certs.servingCert}`, `--tls-private-key-file=${certs.servingKey}`,
-      `--client-ca-file=${certs.caCert}`, `--token-auth-file=${join(pki, 'tokens.csv')}`,
-      `--kubelet-client-certificate=${kubeletClient.cert}`, `--kubelet-client-key=${kubeletClient.key}`,
+      `--bind-address=${l.net.gateway}`,
+      `--advertise-address=${l.net.gateway}`,
+      `--secure-port=${l.net.apiserverPort}`,
+      `--cert-dir=${join(pki, 'apiserver')}`,
+      `--tls-cert-file=${certs.servingCert}`,
+      `--tls-private-key-file=${certs.servingKey}`,
+      `--client-ca-file=${certs.caCert}`,
+      `--token-auth-file=${join(pki, 'tokens.csv')}`,
+      `--kubelet-client-certificate=${kubeletClient.cert}`,
+      `--kubelet-client-key=${kubeletClient.key}`,
       // The node's name resolves nowhere (no DNS of the host's knows it): reach the kubelet by address.
       '--kubelet-preferred-address-types=InternalIP',
       '--authorization-mode=RBAC',
       `--service-account-issuer=https://kubernetes.default.svc.${l.net.clusterDomain}`,
-      `--service-account-key-file=${certs.saPub}`, `--service-account-signing-key-file=${certs.saKey}`,
+      `--service-account-key-file=${certs.saPub}`,
+      `--service-account-signing-key-file=${certs.saKey}`,
       `--service-cluster-ip-range=${l.net.serviceCidr}`,
-      '--allow-privileged=false', '--enable-priority-and-fairness=false', '--profiling=false', '--v=1',
+      '--allow-privileged=false',
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+      '--v=1',
     ]);
-    await waitUntil('kube-apiserver', START_TIMEOUT_MS, apiserver.proc, async () => (await get(`${cluster.server}/readyz`, { ca, token })).status === 200, apiserver.logFile);
+    await waitUntil(
+      'kube-apiserver',
+      START_TIMEOUT_MS,
+      apiserver.proc,
+      async () => (await get(`${cluster.server}/readyz`, { ca, token })).status === 200,
+      apiserver.logFile,
+    );
 
     const componentKubeconfig = join(l.runDir, 'component.kubeconfig');
     writeFileSync(componentKubeconfig, cluster.kubeconfig, { mode: 0o600 });
     spawnComponent('kube-controller-manager', bins.kubeControllerManager, [
-      `--kubeconfig=${componentKubeconfig}`, `--authentication-kubeconfig=${componentKubeconfig}`, `--authorization-kubeconfig=${componentKubeconfig}`,
-      `--service-account-private-key-file=${certs.saKey}`, `--root-ca-file=${certs.caCert}`,
-      '--leader-elect=false', '--use-service-account-credentials=false', '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`,
-      `--service-cluster-ip-range=${l.net.serviceCidr}`, '--controllers=*,-nodeipam,-cloud-node-lifecycle', '--profiling=false', '--v=1',
+      `--kubeconfig=${componentKubeconfig}`,
+      `--authentication-kubeconfig=${componentKubeconfig}`,
+      `--authorization-kubeconfig=${componentKubeconfig}`,
+      `--service-account-private-key-file=${certs.saKey}`,
+      `--root-ca-file=${certs.caCert}`,
+      '--leader-elect=false',
+      '--use-service-account-credentials=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+      `--service-cluster-ip-range=${l.net.serviceCidr}`,
+      '--controllers=*,-nodeipam,-cloud-node-lifecycle',
+      '--profiling=false',
+      '--v=1',
     ]);
     spawnComponent('kube-scheduler', bins.kubeScheduler, [
-      `--kubeconfig=${componentKubeconfig}`, `--authentication-kubeconfig=${componentKubeconfig}`, `--authorization-kubeconfig=${componentKubeconfig}`,
-      '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`, '--profiling=false', '--v=1',
+      `--kubeconfig=${componentKubeconfig}`,
+      `--authentication-kubeconfig=${componentKubeconfig}`,
+      `--authorization-kubeconfig=${componentKubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+      '--profiling=false',
+      '--v=1',
     ]);
 
     // containerd + images, before the kubelet asks for them.
@@ -377,7 +488,15 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     writeFileSync(containerdToml, containerdConfig(l, SANDBOX_IMAGE));
     writeFileSync(join(l.cniConfDir, '10-consortia.conflist'), cniConfig(l));
     const containerd = spawnComponent('containerd', 'containerd', ['--config', containerdToml]);
-    await waitUntil('containerd', 60_000, containerd.proc, async () => existsSync(l.containerdSocket) && sh('ctr', ['--address', l.containerdSocket, 'version'], { allowFail: true }).includes('Server'), containerd.logFile);
+    await waitUntil(
+      'containerd',
+      60_000,
+      containerd.proc,
+      async () =>
+        existsSync(l.containerdSocket) &&
+        sh('ctr', ['--address', l.containerdSocket, 'version'], { allowFail: true }).includes('Server'),
+      containerd.logFile,
+    );
     for (const archive of [bins.pauseArchive, ...(o.images ?? [])]) {
       const t = Date.now();
       cluster.importImage(archive);
@@ -388,14 +507,26 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     const kubeletCfg = join(l.runDir, 'kubelet.yaml');
     writeFileSync(kubeletCfg, kubeletConfig(l, certs.caCert, await freePort()));
     const kubelet = spawnComponent('kubelet', bins.kubelet, [
-      `--config=${kubeletCfg}`, `--kubeconfig=${componentKubeconfig}`, `--root-dir=${l.kubeletRoot}`,
-      `--cert-dir=${join(pki, 'kubelet')}`, `--hostname-override=${l.nodeName}`, `--node-ip=${l.net.gateway}`, '--v=1',
+      `--config=${kubeletCfg}`,
+      `--kubeconfig=${componentKubeconfig}`,
+      `--root-dir=${l.kubeletRoot}`,
+      `--cert-dir=${join(pki, 'kubelet')}`,
+      `--hostname-override=${l.nodeName}`,
+      `--node-ip=${l.net.gateway}`,
+      '--v=1',
     ]);
     spawnComponent('kube-proxy', bins.kubeProxy, [
-      `--kubeconfig=${componentKubeconfig}`, `--hostname-override=${l.nodeName}`, '--proxy-mode=iptables',
-      `--cluster-cidr=${l.net.podCidr}`, '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0s',
-      '--conntrack-tcp-timeout-close-wait=0s', '--iptables-localhost-nodeports=false',
-      `--metrics-bind-address=127.0.0.1:${await freePort()}`, `--healthz-bind-address=127.0.0.1:${await freePort()}`, '--v=1',
+      `--kubeconfig=${componentKubeconfig}`,
+      `--hostname-override=${l.nodeName}`,
+      '--proxy-mode=iptables',
+      `--cluster-cidr=${l.net.podCidr}`,
+      '--conntrack-max-per-core=0',
+      '--conntrack-tcp-timeout-established=0s',
+      '--conntrack-tcp-timeout-close-wait=0s',
+      '--iptables-localhost-nodeports=false',
+      `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+      `--healthz-bind-address=127.0.0.1:${await freePort()}`,
+      '--v=1',
     ]);
     const corefilePath = join(l.runDir, 'Corefile');
     writeFileSync(corefilePath, corefile(l, componentKubeconfig, KUBECONFIG_CONTEXT));
@@ -410,10 +541,25 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     await waitUntil('kubelet (node Ready)', START_TIMEOUT_MS, kubelet.proc, nodeReady, kubelet.logFile);
     await createObjects(cluster.kubeconfig, storageObjects(l));
     // The `default` ServiceAccount (pods are refused without it) and cluster DNS for the API server's Service.
-    await waitUntil('default ServiceAccount', START_TIMEOUT_MS, apiserver.proc, async () => (await get(`${cluster.server}/api/v1/namespaces/default/serviceaccounts/default`, { ca, token })).status === 200, apiserver.logFile);
+    await waitUntil(
+      'default ServiceAccount',
+      START_TIMEOUT_MS,
+      apiserver.proc,
+      async () =>
+        (await get(`${cluster.server}/api/v1/namespaces/default/serviceaccounts/default`, { ca, token })).status ===
+        200,
+      apiserver.logFile,
+    );
     const resolver = new Resolver({ timeout: 1000, tries: 1 });
     resolver.setServers([`${l.net.gateway}:${l.net.dnsPort}`]);
-    await waitUntil('cluster DNS', 60_000, dns.proc, async () => (await resolver.resolve4(`kubernetes.default.svc.${l.net.clusterDomain}`)).includes(l.net.kubernetesServiceIp), dns.logFile);
+    await waitUntil(
+      'cluster DNS',
+      60_000,
+      dns.proc,
+      async () =>
+        (await resolver.resolve4(`kubernetes.default.svc.${l.net.clusterDomain}`)).includes(l.net.kubernetesServiceIp),
+      dns.logFile,
+    );
     log(`ready: ${cluster.server}, node ${l.nodeName}, pods on ${l.net.podCidr}`);
     return cluster;
   } catch (err) {

@@ -50,7 +50,11 @@ export function writeSysctl(name: string, value: string): void {
 }
 
 const run = (cmd: string, args: string[], input?: string): string =>
-  execFileSync(cmd, args, { encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
+  execFileSync(cmd, args, {
+    encoding: 'utf8',
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    ...(input !== undefined ? { input } : {}),
+  });
 
 /**
  * iptables-save without the comments and counters that change on their own, and without tables
@@ -106,7 +110,12 @@ function restoreInput(saved: string, current: string): string {
   for (const t of parseTables(current)) {
     const keep = before.get(t.name);
     if (keep) out.push(...keep.lines);
-    else out.push(`*${t.name}`, ...t.lines.filter((l) => /^:\S+ (ACCEPT|DROP) /.test(l)).map((l) => l.replace(/ (DROP) /, ' ACCEPT ')), 'COMMIT');
+    else
+      out.push(
+        `*${t.name}`,
+        ...t.lines.filter((l) => /^:\S+ (ACCEPT|DROP) /.test(l)).map((l) => l.replace(/ (DROP) /, ' ACCEPT ')),
+        'COMMIT',
+      );
   }
   for (const [name, t] of before) if (!parseTables(current).some((c) => c.name === name)) out.push(...t.lines);
   return `${out.join('\n')}\n`;
@@ -130,7 +139,13 @@ export function captureHostState(): HostState {
     const v = readSysctl(s);
     if (v !== undefined) sysctls[s] = v;
   }
-  return { sysctls, iptables: rules('iptables-save'), ip6tables: rules('ip6tables-save'), netns: listNetns(), links: links() };
+  return {
+    sysctls,
+    iptables: rules('iptables-save'),
+    ip6tables: rules('ip6tables-save'),
+    netns: listNetns(),
+    links: links(),
+  };
 }
 
 /** Puts back sysctls and firewall rules as recorded (the other parts are removed by the cluster's teardown). */
@@ -144,7 +159,10 @@ export function restoreHostState(saved: HostState): void {
       }
     }
   }
-  for (const [save, restore, want] of [['iptables-save', 'iptables-restore', saved.iptables], ['ip6tables-save', 'ip6tables-restore', saved.ip6tables]] as const) {
+  for (const [save, restore, want] of [
+    ['iptables-save', 'iptables-restore', saved.iptables],
+    ['ip6tables-save', 'ip6tables-restore', saved.ip6tables],
+  ] as const) {
     if (rules(save) === want) continue;
     run(restore, [], restoreInput(want, run(save, [])));
   }
@@ -153,7 +171,8 @@ export function restoreHostState(saved: HostState): void {
 /** Differences between two snapshots, one line each (empty: the host is as it was). */
 export function diffHostState(before: HostState, after: HostState): string[] {
   const out: string[] = [];
-  for (const [k, v] of Object.entries(before.sysctls)) if (after.sysctls[k] !== v) out.push(`sysctl ${k}: ${v} -> ${after.sysctls[k]}`);
+  for (const [k, v] of Object.entries(before.sysctls))
+    if (after.sysctls[k] !== v) out.push(`sysctl ${k}: ${v} -> ${after.sysctls[k]}`);
   if (before.iptables !== after.iptables) out.push('iptables rules differ');
   if (before.ip6tables !== after.ip6tables) out.push('ip6tables rules differ');
   const added = (a: string[], b: string[]) => b.filter((x) => !a.includes(x));

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../env/binaries.js';
+import { REPO_ROOT } from '../kube-env/binaries.js';
 
 export interface BuiltImage {
   image: string;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { REPO_ROOT } from '../env/binaries.js';
+import { REPO_ROOT } from '../kube-env/binaries.js';
 
 /**
  * Where the one-node cluster keeps its files and which addresses it uses. Only loopback and one

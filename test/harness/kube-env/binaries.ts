@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root (test/k8s/env -> ../../..). */
+/** Repository root (test/harness/kube-env -> ../../..). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export interface KubeBinaries {
@@ -44,14 +44,20 @@ export function runTool(script: string, args: string[] = []): string {
  * .cache/k8s and ~/.cache/consortia/k8s). KUBE_APISERVER_BIN / ETCD_BIN override.
  */
 export function ensureKubeBinaries(env: NodeJS.ProcessEnv = process.env): KubeBinaries {
-  const kubeApiserver = env['KUBE_APISERVER_BIN'] && existsSync(env['KUBE_APISERVER_BIN']) ? env['KUBE_APISERVER_BIN'] : join(runTool('kube.sh'), 'kube-apiserver');
+  const kubeApiserver =
+    env['KUBE_APISERVER_BIN'] && existsSync(env['KUBE_APISERVER_BIN'])
+      ? env['KUBE_APISERVER_BIN']
+      : join(runTool('kube.sh'), 'kube-apiserver');
   const etcd = env['ETCD_BIN'] && existsSync(env['ETCD_BIN']) ? env['ETCD_BIN'] : runTool('etcd.sh');
   return { kubeApiserver, etcd };
 }
 
 /** The cluster's binaries: installs the Debian packages first (root), then builds or reuses the rest. */
 export function ensureClusterBinaries(): ClusterBinaries {
-  execFileSync('bash', [join(REPO_ROOT, '.ci', 'tools', 'cluster-packages.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 20 * 60_000 });
+  execFileSync('bash', [join(REPO_ROOT, '.ci', 'tools', 'cluster-packages.sh')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 20 * 60_000,
+  });
   const kube = runTool('kube.sh');
   return {
     kubeApiserver: join(kube, 'kube-apiserver'),

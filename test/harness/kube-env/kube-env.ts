@@ -54,18 +54,32 @@ export async function startKubeEnv(o: StartKubeEnvOptions = {}): Promise<KubeEnv
     etcd = startProcess(
       bins.etcd,
       [
-        '--name', 'default',
-        '--data-dir', join(dir, 'etcd'),
-        '--listen-client-urls', etcdUrl,
-        '--advertise-client-urls', etcdUrl,
-        '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
-        '--initial-cluster', `default=http://127.0.0.1:${etcdPeer}`,
-        '--quota-backend-bytes', String(1024 * 1024 * 1024),
+        '--name',
+        'default',
+        '--data-dir',
+        join(dir, 'etcd'),
+        '--listen-client-urls',
+        etcdUrl,
+        '--advertise-client-urls',
+        etcdUrl,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${etcdPeer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${etcdPeer}`,
+        '--initial-cluster',
+        `default=http://127.0.0.1:${etcdPeer}`,
+        '--quota-backend-bytes',
+        String(1024 * 1024 * 1024),
       ],
       join(dir, 'etcd.log'),
     );
-    await waitUntil('etcd', 30_000, etcd, async () => (await get(`${etcdUrl}/health`)).status === 200, join(dir, 'etcd.log'));
+    await waitUntil(
+      'etcd',
+      30_000,
+      etcd,
+      async () => (await get(`${etcdUrl}/health`)).status === 200,
+      join(dir, 'etcd.log'),
+    );
 
     const certs = generateCerts(dir);
     const token = randomBytes(24).toString('hex');

@@ -4,12 +4,20 @@ import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 
 /** Child processes of the test clusters (kube-env.ts, ../cluster): started with a log file, stopped with a grace period. */
-export function get(url: string, opts: { ca?: string; token?: string } = {}): Promise<{ status: number; body: string }> {
+export function get(
+  url: string,
+  opts: { ca?: string; token?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? request : httpRequest)(
       u,
-      { method: 'GET', timeout: 3000, ...(opts.ca ? { ca: opts.ca } : {}), headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {} },
+      {
+        method: 'GET',
+        timeout: 3000,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -23,7 +31,13 @@ export function get(url: string, opts: { ca?: string; token?: string } = {}): Pr
   });
 }
 
-export async function waitUntil(what: string, timeoutMs: number, proc: ChildProcess, check: () => Promise<boolean>, logFile: string): Promise<void> {
+export async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  proc: ChildProcess,
+  check: () => Promise<boolean>,
+  logFile: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
@@ -62,4 +76,3 @@ export function stopProcess(p: ChildProcess | undefined, graceMs = 5000): Promis
     p.kill('SIGTERM');
   });
 }
-

@@ -1,12 +1,19 @@
 import type { TestProject } from 'vitest/node';
-import { ensureClusterBinaries } from '../env/binaries.js';
-import { helmBinary, promOperatorCrdDir } from '../../charts/helm.js';
-import { buildImages, type BuiltImages } from './images.js';
-import { startCluster, type Cluster } from './cluster.js';
+import { ensureClusterBinaries } from '../../harness/kube-env/binaries.js';
+import { helmBinary, promOperatorCrdDir } from '../../harness/helm.js';
+import { buildImages, type BuiltImages } from '../../harness/kube-cluster/images.js';
+import { startCluster, type Cluster } from '../../harness/kube-cluster/cluster.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    cluster: { kubeconfig: string; kubeconfigPath: string; server: string; containerdSocket: string; gateway: string; dnsPort: number };
+    cluster: {
+      kubeconfig: string;
+      kubeconfigPath: string;
+      server: string;
+      containerdSocket: string;
+      gateway: string;
+      dnsPort: number;
+    };
     clusterImages: BuiltImages;
     clusterHelm: string;
     clusterKubectl: string;
@@ -28,7 +35,9 @@ export async function setup(project: TestProject): Promise<void> {
   const images = buildImages();
   const t2 = Date.now();
   const helm = helmBinary();
-  process.stderr.write(`[cluster] binaries ${t1 - t0} ms, images ${t2 - t1} ms (node ${images.node.bytes} B, control plane ${images.controlPlane.bytes} B), helm ${Date.now() - t2} ms\n`);
+  process.stderr.write(
+    `[cluster] binaries ${t1 - t0} ms, images ${t2 - t1} ms (node ${images.node.bytes} B, control plane ${images.controlPlane.bytes} B), helm ${Date.now() - t2} ms\n`,
+  );
   const t3 = Date.now();
   cluster = await startCluster({ binaries, images: [images.node.archive, images.controlPlane.archive] });
   process.stderr.write(`[cluster] started in ${Date.now() - t3} ms\n`);

@@ -3,12 +3,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  Tags, blockHash, decodeTxShared, encodeBlock, pkHexOf, proposalSignBytes, sign, signDomain, signVote, toHex, txIdShared, verifyEncodedTxSignature, verifyVote,
-  type KeyPair, type Tx,
+  Tags,
+  blockHash,
+  decodeTxShared,
+  encodeBlock,
+  pkHexOf,
+  proposalSignBytes,
+  sign,
+  signDomain,
+  signVote,
+  toHex,
+  txIdShared,
+  verifyEncodedTxSignature,
+  verifyVote,
+  type KeyPair,
+  type Tx,
 } from '../../../src/chain/index.js';
 import { proposerFor } from '../../../src/consensus/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import { ChainTip, ConsensusEngine, chainOps, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
+import {
+  ChainTip,
+  ConsensusEngine,
+  chainOps,
+  decodeMsg,
+  encodeMsg,
+  type WireMsg,
+} from '../../../src/node/engine/index.js';
 import { Mempool } from '../../../src/node/mempool/index.js';
 import { P2PCodes } from '../../../src/node/p2p/index.js';
 import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
@@ -22,7 +42,9 @@ vi.mock('../../../src/chain/index.js', async (importOriginal) => {
   return { ...real, verifyVote: vi.fn(real.verifyVote) };
 });
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 async function oneEngine() {
   const f = makeFixture(4);
@@ -36,30 +58,71 @@ async function oneEngine() {
   // this engine is a validator that does not propose height 1 round 0
   const proposer0 = keyOf(proposerFor(validators, 1, 0));
   const self = f.validators.find((k) => k !== proposer0)!;
-  const mempool = new Mempool<Tx>({
-    chainId: CHAIN, txId: txIdShared, decode: decodeTxShared,
-    info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-    verifySignature: (t, b) => verifyEncodedTxSignature(b, t), stateNonce: () => 0, check: (t, b) => chainOps.check(tip.state, t, b.length),
-  }, { maxTxs: 1000, maxBytes: 1 << 20, maxTxBytes: 4096 });
+  const mempool = new Mempool<Tx>(
+    {
+      chainId: CHAIN,
+      txId: txIdShared,
+      decode: decodeTxShared,
+      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+      verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
+      stateNonce: () => 0,
+      check: (t, b) => chainOps.check(tip.state, t, b.length),
+    },
+    { maxTxs: 1000, maxBytes: 1 << 20, maxTxBytes: 4096 },
+  );
   const sent: WireMsg[] = [];
   const engine = new ConsensusEngine({
-    tip, mempool, nodePublicKey: self.publicKey, logger: createLogger('silent'),
-    out: { broadcast: (_ch, p) => { sent.push(decodeMsg(Buffer.from(p))); }, send: (_peer, _ch, p) => { sent.push(decodeMsg(Buffer.from(p))); } },
+    tip,
+    mempool,
+    nodePublicKey: self.publicKey,
+    logger: createLogger('silent'),
+    out: {
+      broadcast: (_ch, p) => {
+        sent.push(decodeMsg(Buffer.from(p)));
+      },
+      send: (_peer, _ch, p) => {
+        sent.push(decodeMsg(Buffer.from(p)));
+      },
+    },
     privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self.secretKey, m)),
     timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 }, // no round changes during a test
-    onCommitted: () => undefined, requestSync: () => undefined,
+    onCommitted: () => undefined,
+    requestSync: () => undefined,
   });
   await engine.start(store);
   cleanups.push(() => engine.stop());
 
   /** A valid block for height 1 proposed by `k` in `round` (distinct per `time`), as a signed proposal message. */
   const proposal = (k: KeyPair, round: number, time: number): { msg: Buffer; hashHex: string } => {
-    const { block } = tip.buildNext({ proposer: k.publicKey, time: f.genesis.genesisTime + time, txs: [], evidence: [], lastCommit: null, verified: new Set() });
+    const { block } = tip.buildNext({
+      proposer: k.publicKey,
+      time: f.genesis.genesisTime + time,
+      txs: [],
+      evidence: [],
+      lastCommit: null,
+      verified: new Set(),
+    });
     const hash = blockHash(block.header);
     const signature = signDomain(Tags.PROPOSAL, k.secretKey, proposalSignBytes(CHAIN, 1, round, hash, -1));
-    return { msg: encodeMsg({ kind: 'proposal', height: 1, round, polRound: -1, proposer: k.publicKey, signature, block: encodeBlock(block) }), hashHex: toHex(hash) };
+    return {
+      msg: encodeMsg({
+        kind: 'proposal',
+        height: 1,
+        round,
+        polRound: -1,
+        proposer: k.publicKey,
+        signature,
+        block: encodeBlock(block),
+      }),
+      hashHex: toHex(hash),
+    };
   };
-  const prevotes = () => sent.flatMap((m) => (m.kind === 'vote' && m.type === 'prevote' ? [{ round: m.round, hash: m.blockHash ? toHex(m.blockHash) : null }] : []));
+  const prevotes = () =>
+    sent.flatMap((m) =>
+      m.kind === 'vote' && m.type === 'prevote'
+        ? [{ round: m.round, hash: m.blockHash ? toHex(m.blockHash) : null }]
+        : [],
+    );
   return { engine, tip, validators, keyOf, proposer0, proposal, prevotes };
 }
 
@@ -99,15 +162,23 @@ describe('consensus engine: proposals', () => {
     const validate = vi.spyOn(tip, 'validateNext');
     const p = proposal(proposer0, 0, 1_000);
     const forged = Buffer.from(p.msg);
-    forged[50] ^= 1; // inside the signature
+    forged.writeUInt8(forged.readUInt8(50) ^ 1, 50); // inside the signature
     expect(() => engine.onMessage('peer', forged)).toThrow(expect.objectContaining({ code: P2PCodes.BAD_SIGNATURE }));
-    const vote = encodeMsg({ kind: 'vote', type: 'prevote', height: 1, round: 0, blockHash: null, validator: proposer0.publicKey, signature: new Uint8Array(64) });
+    const vote = encodeMsg({
+      kind: 'vote',
+      type: 'prevote',
+      height: 1,
+      round: 0,
+      blockHash: null,
+      validator: proposer0.publicKey,
+      signature: new Uint8Array(64),
+    });
     expect(() => engine.onMessage('peer', vote)).toThrow(expect.objectContaining({ code: P2PCodes.BAD_SIGNATURE }));
     expect(validate).not.toHaveBeenCalled();
     expect(prevotes()).toEqual([]);
   });
 
-  it('ignores a proposal signed by a validator that is not the round\'s proposer', async () => {
+  it("ignores a proposal signed by a validator that is not the round's proposer", async () => {
     const { engine, tip, validators, keyOf, proposal, prevotes } = await oneEngine();
     const validate = vi.spyOn(tip, 'validateNext');
     const other = keyOf(validators.map((v) => v.id).find((id) => id !== proposerFor(validators, 1, 0))!);
@@ -124,7 +195,15 @@ describe('consensus engine: votes', () => {
     verify.mockClear();
     const vote = (round: number): Buffer => {
       const v = signVote(CHAIN, proposer0.secretKey, proposer0.publicKey, 'prevote', 1, round, null);
-      return encodeMsg({ kind: 'vote', type: 'prevote', height: 1, round, blockHash: null, validator: v.validator, signature: v.signature });
+      return encodeMsg({
+        kind: 'vote',
+        type: 'prevote',
+        height: 1,
+        round,
+        blockHash: null,
+        validator: v.validator,
+        signature: v.signature,
+      });
     };
     for (let i = 0; i < 5; i++) engine.onMessage('peer', vote(0));
     expect(verify).toHaveBeenCalledTimes(1);

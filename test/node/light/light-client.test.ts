@@ -18,12 +18,19 @@ const bobHex = toHex(fx.bob.publicKey);
 
 type Built = ReturnType<typeof buildChain>;
 /** GET /v1/headers?from= over a built chain. */
-const headersFrom = (c: Built, from: number) => c.encoded.filter((e) => e.height >= from).map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) }));
+const headersFrom = (c: Built, from: number) =>
+  c.encoded
+    .filter((e) => e.height >= from)
+    .map((e) => ({ height: e.height, header: toHex(e.header), commit: toHex(e.commit) }));
 /** GET /v1/accounts/:pk over a built chain at `height`: the account and its USD balance, with proofs. */
 function accountAnswer(c: Built, pk: Uint8Array, height: number) {
   const b = c.blocks[height - 1]!;
   const keys = [StateKeys.account(pk), StateKeys.balance(pk, 'USD')];
-  const proof = keys.map((k) => ({ key: k, value: b.state.get(k) ? toHex(b.state.get(k)!) : null, proof: stateProofToJSON(b.state.prove(k)) }));
+  const proof = keys.map((k) => ({
+    key: k,
+    value: b.state.get(k) ? toHex(b.state.get(k)!) : null,
+    proof: stateProofToJSON(b.state.prove(k)),
+  }));
   return { height, stateRoot: toHex(b.block.header.stateRoot), proof };
 }
 
@@ -33,7 +40,8 @@ function server(lie: 'none' | 'balance' | 'header'): FetchJson {
     const u = new URL(url);
     if (u.pathname === '/v1/headers') {
       const list = headersFrom(chain, Number(u.searchParams.get('from')));
-      if (lie === 'header' && list[0]) list[0].header = list[0].header.slice(0, -2) + (list[0].header.endsWith('00') ? '01' : '00');
+      if (lie === 'header' && list[0])
+        list[0].header = list[0].header.slice(0, -2) + (list[0].header.endsWith('00') ? '01' : '00');
       return { status: 200, body: { headers: list } };
     }
     if (u.pathname === `/v1/accounts/${bobHex}`) {
@@ -44,7 +52,14 @@ function server(lie: 'none' | 'balance' | 'header'): FetchJson {
     if (u.pathname === `/v1/accounts/${bobHex}/txs`) {
       const txs = chain.blocks.map((b) => {
         const p = merkleProof(b.block.txs, 0);
-        return { hash: '00', height: b.block.header.height, index: 0, code: 'OK', tx: toHex(b.block.txs[0]!), proof: { txRoot: toHex(b.block.header.txRoot), leafIndex: 0, treeSize: p.total, path: p.path.map(toHex) } };
+        return {
+          hash: '00',
+          height: b.block.header.height,
+          index: 0,
+          code: 'OK',
+          tx: toHex(b.block.txs[0]!),
+          proof: { txRoot: toHex(b.block.header.txRoot), leafIndex: 0, treeSize: p.total, path: p.path.map(toHex) },
+        };
       });
       if (lie === 'balance') txs[3]!.tx = txs[4]!.tx; // a tx moved to another block
       return { status: 200, body: { lowestHeight: 1, txs } };
@@ -57,11 +72,29 @@ async function client(sources: Record<string, FetchJson>, follow = bobHex, txPag
   const dir = mkdtempSync(join(tmpdir(), 'light-'));
   const store = await LightStore.open(dir);
   const metrics = createNodeMetrics(new Registry());
-  const fetchJson: FetchJson = (url) => { const src = Object.keys(sources).find((s) => url.startsWith(s))!; return sources[src]!(url); };
+  const fetchJson: FetchJson = (url) => {
+    const src = Object.keys(sources).find((s) => url.startsWith(s))!;
+    return sources[src]!(url);
+  };
   const c = new LightClient({
-    store, trust: genesisTrust(fx.genesis), sources: Object.keys(sources), follow: [follow], logger: createLogger('silent'), metrics, fetchJson, ...(txPageSize ? { txPageSize } : {}),
+    store,
+    trust: genesisTrust(fx.genesis),
+    sources: Object.keys(sources),
+    follow: [follow],
+    logger: createLogger('silent'),
+    metrics,
+    fetchJson,
+    ...(txPageSize ? { txPageSize } : {}),
   });
-  return { c, store, metrics, done: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    c,
+    store,
+    metrics,
+    done: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 describe('LightClient', () => {
@@ -76,7 +109,9 @@ describe('LightClient', () => {
       expect((await store.txs(bobHex, 1, 100)).length).toBe(12);
       expect((await metrics.lightVerifiedHeaders.get()).values[0]!.value).toBe(12);
       expect(c.rejected).toBe(0);
-    } finally { await done(); }
+    } finally {
+      await done();
+    }
   });
 
   it('rejects a lying node (forged header, tampered proof, misplaced tx), counts it and falls back to an honest one', async () => {
@@ -88,7 +123,9 @@ describe('LightClient', () => {
       expect(await liar.c.syncHeaders()).toBe(0);
       expect(liar.c.rejected).toBe(1); // benched, not asked again at once
       expect((await liar.metrics.lightRejectedProofs.get()).values[0]!.value).toBe(1);
-    } finally { await liar.done(); }
+    } finally {
+      await liar.done();
+    }
 
     const tamper = await client({ 'http://liar': server('balance') });
     try {
@@ -97,7 +134,9 @@ describe('LightClient', () => {
       expect(await tamper.store.account(bobHex)).toBeUndefined(); // nothing unproven is kept
       expect(tamper.c.rejected).toBe(1);
       expect(await tamper.c.syncAccountTxs(bobHex)).toBe(0); // benched
-    } finally { await tamper.done(); }
+    } finally {
+      await tamper.done();
+    }
 
     const misplaced = await client({ 'http://liar': server('balance') });
     try {
@@ -105,7 +144,9 @@ describe('LightClient', () => {
       expect(await misplaced.c.syncAccountTxs(bobHex)).toBe(0);
       expect(misplaced.c.rejected).toBe(1);
       expect(await misplaced.store.txs(bobHex, 1, 100)).toEqual([]);
-    } finally { await misplaced.done(); }
+    } finally {
+      await misplaced.done();
+    }
   });
 });
 
@@ -116,28 +157,54 @@ describe('LightClient: txs a full node leaves out', () => {
   const forged = stx(fx.alice, 4, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n });
   forged[forged.length - 1]! ^= 1;
   const pay = paymentsToBob(fx);
-  const transfer = (nonce: number): Uint8Array => stx(fx.alice, nonce, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n });
-  const ac = buildChain(13, (h) => (h === 6 ? [forged, ...pay(h)] : h === 13 ? [12, 13, 14].map(transfer) : pay(h)), fx);
+  const transfer = (nonce: number): Uint8Array =>
+    stx(fx.alice, nonce, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n });
+  const ac = buildChain(
+    13,
+    (h) => (h === 6 ? [forged, ...pay(h)] : h === 13 ? [12, 13, 14].map(transfer) : pay(h)),
+    fx,
+  );
   const aliceHex = toHex(fx.alice.publicKey);
 
   /** A full node over `ac` serving alice; 'omit' leaves out her tx of height 5, 'pruned' kept only heights >= 6. */
   function aliceServer(mode: 'honest' | 'omit' | 'pruned'): FetchJson {
     return async (url) => {
       const u = new URL(url);
-      if (u.pathname === '/v1/headers') return { status: 200, body: { headers: headersFrom(ac, Number(u.searchParams.get('from'))) } };
-      if (u.pathname === `/v1/accounts/${aliceHex}`) return { status: 200, body: accountAnswer(ac, fx.alice.publicKey, 13) };
+      if (u.pathname === '/v1/headers')
+        return { status: 200, body: { headers: headersFrom(ac, Number(u.searchParams.get('from'))) } };
+      if (u.pathname === `/v1/accounts/${aliceHex}`)
+        return { status: 200, body: accountAnswer(ac, fx.alice.publicKey, 13) };
       if (u.pathname === `/v1/accounts/${aliceHex}/txs`) {
         const lowestHeight = mode === 'pruned' ? 6 : 1;
         const fromHeight = Number(u.searchParams.get('fromHeight'));
         const fromIndex = Number(u.searchParams.get('fromIndex') ?? 0);
-        const after = (h: number, i: number): boolean => (fromHeight < lowestHeight ? h >= lowestHeight : h > fromHeight || (h === fromHeight && i >= fromIndex));
-        const txs = ac.blocks.filter((b) => !(mode === 'omit' && b.block.header.height === 5)).flatMap((b) =>
-          b.block.txs.flatMap((t, i) => {
-            const h = b.block.header.height;
-            if (!after(h, i) || !accountsOfTx(t).includes(aliceHex)) return [];
-            const p = merkleProof(b.block.txs, i);
-            return [{ hash: '00', height: h, index: i, code: 'OK', tx: toHex(t), proof: { txRoot: toHex(b.block.header.txRoot), leafIndex: i, treeSize: p.total, path: p.path.map(toHex) } }];
-          })).slice(0, Number(u.searchParams.get('limit')));
+        const after = (h: number, i: number): boolean =>
+          fromHeight < lowestHeight ? h >= lowestHeight : h > fromHeight || (h === fromHeight && i >= fromIndex);
+        const txs = ac.blocks
+          .filter((b) => !(mode === 'omit' && b.block.header.height === 5))
+          .flatMap((b) =>
+            b.block.txs.flatMap((t, i) => {
+              const h = b.block.header.height;
+              if (!after(h, i) || !accountsOfTx(t).includes(aliceHex)) return [];
+              const p = merkleProof(b.block.txs, i);
+              return [
+                {
+                  hash: '00',
+                  height: h,
+                  index: i,
+                  code: 'OK',
+                  tx: toHex(t),
+                  proof: {
+                    txRoot: toHex(b.block.header.txRoot),
+                    leafIndex: i,
+                    treeSize: p.total,
+                    path: p.path.map(toHex),
+                  },
+                },
+              ];
+            }),
+          )
+          .slice(0, Number(u.searchParams.get('limit')));
         return { status: 200, body: { lowestHeight, txs } };
       }
       return { status: 404, body: null };
@@ -158,11 +225,16 @@ describe('LightClient: txs a full node leaves out', () => {
       expect(await store.sentNext(aliceHex)).toBe(15);
       expect(await c.checkSentTxs(aliceHex)).toBe(true);
       expect(c.rejected).toBe(0);
-    } finally { await done(); }
+    } finally {
+      await done();
+    }
   });
 
   it('a list that leaves out a tx she sent is rejected and fetched again from an honest node', async () => {
-    const { c, store, metrics, done } = await aliceClient({ 'http://liar': aliceServer('omit'), 'http://honest': aliceServer('honest') });
+    const { c, store, metrics, done } = await aliceClient({
+      'http://liar': aliceServer('omit'),
+      'http://honest': aliceServer('honest'),
+    });
     try {
       await c.syncAccount(aliceHex); // the liar's state proof is true
       // its list proves every tx it holds, but nonce 4 is missing (the forged one does not stand in for it)
@@ -175,17 +247,24 @@ describe('LightClient: txs a full node leaves out', () => {
       expect(await store.sentNext(aliceHex)).toBe(15);
       expect(c.rejected).toBe(1);
       expect((await store.txs(aliceHex, 1, 100)).map((t) => (t as { height: number }).height)).toContain(5);
-    } finally { await done(); }
+    } finally {
+      await done();
+    }
   });
 
   it('a node that pruned the heights asked for is skipped, not taken for a liar', async () => {
-    const { c, store, done } = await aliceClient({ 'http://ordinary': aliceServer('pruned'), 'http://honest': aliceServer('honest') });
+    const { c, store, done } = await aliceClient({
+      'http://ordinary': aliceServer('pruned'),
+      'http://honest': aliceServer('honest'),
+    });
     try {
       await c.syncAccount(aliceHex);
       expect(await c.syncAccountTxs(aliceHex)).toBe(16);
       expect(await store.sentNext(aliceHex)).toBe(15);
       expect(c.rejected).toBe(0);
-    } finally { await done(); }
+    } finally {
+      await done();
+    }
   });
 
   it('pages through a long list, inside one block too, and still counts every nonce once', async () => {
@@ -200,6 +279,8 @@ describe('LightClient: txs a full node leaves out', () => {
       expect(await store.sentNext(aliceHex)).toBe(15);
       expect(await c.checkSentTxs(aliceHex)).toBe(true);
       expect(c.rejected).toBe(0);
-    } finally { await done(); }
+    } finally {
+      await done();
+    }
   });
 });

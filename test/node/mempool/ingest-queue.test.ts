@@ -17,8 +17,21 @@ describe('IngestQueue', () => {
   it('yields to the event loop after its time slice and drops beyond its bound', async () => {
     let admitted = 0;
     let dropped = 0;
-    const q = new IngestQueue(() => { admitted++; const end = performance.now() + 1; while (performance.now() < end); }, { maxTxs: 50, sliceMs: 5 }, (n) => { dropped += n; });
-    q.push('p', Array.from({ length: 60 }, () => new Uint8Array(1)));
+    const q = new IngestQueue(
+      () => {
+        admitted++;
+        const end = performance.now() + 1;
+        while (performance.now() < end);
+      },
+      { maxTxs: 50, sliceMs: 5 },
+      (n) => {
+        dropped += n;
+      },
+    );
+    q.push(
+      'p',
+      Array.from({ length: 60 }, () => new Uint8Array(1)),
+    );
     expect(q.size).toBe(50);
     expect(dropped).toBe(10);
     await tick();
@@ -30,7 +43,10 @@ describe('IngestQueue', () => {
 
   it('a throwing admit does not stop the queue; stop() discards the rest', async () => {
     let n = 0;
-    const q = new IngestQueue(() => { n++; if (n === 1) throw new Error('bad'); });
+    const q = new IngestQueue(() => {
+      n++;
+      if (n === 1) throw new Error('bad');
+    });
     q.push('p', [new Uint8Array(1), new Uint8Array(1)]);
     while (q.size > 0) await tick();
     expect(n).toBe(2);

@@ -10,7 +10,12 @@ import { Mempool, type MempoolChain, type MempoolLimits } from '../../../src/nod
  */
 
 // A fake tx: "chain|signer|nonce|sigok|pad"
-interface FakeTx { chainId: string; signer: string; nonce: number; sigOk: boolean }
+interface FakeTx {
+  chainId: string;
+  signer: string;
+  nonce: number;
+  sigOk: boolean;
+}
 const hexOf = (s: string): string => Buffer.from(s.padEnd(4, '0')).toString('hex');
 
 function setup(limits: Partial<MempoolLimits> = {}) {
@@ -19,14 +24,20 @@ function setup(limits: Partial<MempoolLimits> = {}) {
   let clock = 0;
   const chain: MempoolChain<FakeTx> = {
     chainId: 'c1',
-    txId: (b) => { const hash = createHash('sha256').update(b).digest(); return { hash, hex: hash.toString('hex') }; },
+    txId: (b) => {
+      const hash = createHash('sha256').update(b).digest();
+      return { hash, hex: hash.toString('hex') };
+    },
     decode: (b) => {
       const p = Buffer.from(b).toString().split('|');
       if (p.length !== 5) throw Object.assign(new Error('bad'), { code: 'CODEC_TRUNCATED' });
       return { chainId: p[0]!, signer: p[1]!, nonce: Number(p[2]), sigOk: p[3] === '1' };
     },
     info: (t) => ({ chainId: t.chainId, signerHex: hexOf(t.signer), nonce: t.nonce }),
-    verifySignature: (t) => { verifies++; return t.sigOk; },
+    verifySignature: (t) => {
+      verifies++;
+      return t.sigOk;
+    },
     stateNonce: (s) => nonces.get(s) ?? 0,
     check: () => null,
   };
@@ -38,16 +49,31 @@ function setup(limits: Partial<MempoolLimits> = {}) {
   /** The pool's txs as "signer+nonce", sorted. */
   const contents = (): string[] => {
     const out: string[] = [];
-    for (const s of 'abcdefghijklmnopqrstuvwxyz') for (let n = 0; n < 300; n++) if (pool.has(createHash('sha256').update(tx(s, n)).digest('hex'))) out.push(`${s}${n}`);
+    for (const s of 'abcdefghijklmnopqrstuvwxyz')
+      for (let n = 0; n < 300; n++)
+        if (pool.has(createHash('sha256').update(tx(s, n)).digest('hex'))) out.push(`${s}${n}`);
     return out.sort();
   };
-  const reaped = (): string[] => pool.reap(1000, 1_000_000).map((e) => `${Buffer.from(e.signer, 'hex').toString()[0]}${e.nonce}`).sort();
+  const reaped = (): string[] =>
+    pool
+      .reap(1000, 1_000_000)
+      .map((e) => `${Buffer.from(e.signer, 'hex').toString()[0]}${e.nonce}`)
+      .sort();
   const count = (code: string): number => reasons.filter((c) => c === code).length;
   return {
-    pool, nonces, reasons, add, tx, contents, reaped, count,
+    pool,
+    nonces,
+    reasons,
+    add,
+    tx,
+    contents,
+    reaped,
+    count,
     setNonce: (s: string, n: number) => nonces.set(hexOf(s), n),
     verifies: () => verifies,
-    tick: (ms: number) => { clock += ms; },
+    tick: (ms: number) => {
+      clock += ms;
+    },
   };
 }
 
@@ -84,7 +110,13 @@ describe('Mempool: nonce gaps cannot wedge it', () => {
   it('an executable or gap-closing tx evicts a gapped one instead of being refused; a gapped tx only evicts one missing more nonces', () => {
     const m = setup({ maxTxs: 4 });
     // x: 1,2 (1 nonce missing); y: 5 (5 missing); z: 3 (3 missing)
-    for (const [s, n] of [['x', 1], ['x', 2], ['y', 5], ['z', 3]] as const) expect(m.add(s, n).ok).toBe(true);
+    for (const [s, n] of [
+      ['x', 1],
+      ['x', 2],
+      ['y', 5],
+      ['z', 3],
+    ] as const)
+      expect(m.add(s, n).ok).toBe(true);
     const v0 = m.verifies();
     // a gapped tx missing as many nonces as the worst one is refused, before its signature is verified
     expect(m.add('w', 5)).toMatchObject({ ok: false, code: 'MEMPOOL_FULL' });

@@ -3,22 +3,38 @@ import { createHash } from 'node:crypto';
 import { Mempool, type MempoolChain, decodeTxBatch, encodeTxBatch } from '../../../src/node/mempool/index.js';
 
 // A fake tx: "chain|signer|nonce|sigok|pad"
-interface FakeTx { chainId: string; signer: string; nonce: number; sigOk: boolean }
-const enc = (t: FakeTx, pad = ''): Uint8Array => Buffer.from(`${t.chainId}|${t.signer}|${t.nonce}|${t.sigOk ? 1 : 0}|${pad}`);
+interface FakeTx {
+  chainId: string;
+  signer: string;
+  nonce: number;
+  sigOk: boolean;
+}
+const enc = (t: FakeTx, pad = ''): Uint8Array =>
+  Buffer.from(`${t.chainId}|${t.signer}|${t.nonce}|${t.sigOk ? 1 : 0}|${pad}`);
 
 function setup(limits = { maxTxs: 10, maxBytes: 10_000, maxTxBytes: 100 }) {
   const nonces = new Map<string, number>();
   let verifies = 0;
   const chain: MempoolChain<FakeTx> = {
     chainId: 'c1',
-    txId: (b) => { const hash = createHash('sha256').update(b).digest(); return { hash, hex: hash.toString('hex') }; },
+    txId: (b) => {
+      const hash = createHash('sha256').update(b).digest();
+      return { hash, hex: hash.toString('hex') };
+    },
     decode: (b) => {
       const p = Buffer.from(b).toString().split('|');
       if (p.length !== 5) throw Object.assign(new Error('bad'), { code: 'CODEC_TRUNCATED' });
       return { chainId: p[0]!, signer: p[1]!, nonce: Number(p[2]), sigOk: p[3] === '1' };
     },
-    info: (t) => ({ chainId: t.chainId, signerHex: Buffer.from(t.signer.padEnd(4, '0')).toString('hex'), nonce: t.nonce }),
-    verifySignature: (t) => { verifies++; return t.sigOk; },
+    info: (t) => ({
+      chainId: t.chainId,
+      signerHex: Buffer.from(t.signer.padEnd(4, '0')).toString('hex'),
+      nonce: t.nonce,
+    }),
+    verifySignature: (t) => {
+      verifies++;
+      return t.sigOk;
+    },
     stateNonce: (s) => nonces.get(s) ?? 0,
     check: () => null,
   };
@@ -33,22 +49,54 @@ describe('Mempool', () => {
     const rejected: string[] = [];
     pool.onReject = (c) => rejected.push(c);
     nonces.set(signerHex('a'), 2);
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }, 'x'.repeat(200)))).toMatchObject({ ok: false, code: 'TX_TOO_LARGE' });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }, 'x'.repeat(200)))).toMatchObject({
+      ok: false,
+      code: 'TX_TOO_LARGE',
+    });
     expect(pool.add(Buffer.from('garbage'))).toMatchObject({ ok: false, code: 'CODEC_TRUNCATED' });
-    expect(pool.add(enc({ chainId: 'c2', signer: 'a', nonce: 2, sigOk: true }))).toMatchObject({ ok: false, code: 'WRONG_CHAIN' });
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: false }))).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 1, sigOk: true }))).toMatchObject({ ok: false, code: 'BAD_NONCE' });
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }))).toMatchObject({ ok: true, duplicate: false });
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }))).toMatchObject({ ok: true, duplicate: true });
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }, 'other'))).toMatchObject({ ok: false, code: 'BAD_NONCE' });
-    expect(rejected).toEqual(['TX_TOO_LARGE', 'CODEC_TRUNCATED', 'WRONG_CHAIN', 'BAD_SIGNATURE', 'BAD_NONCE', 'BAD_NONCE']);
+    expect(pool.add(enc({ chainId: 'c2', signer: 'a', nonce: 2, sigOk: true }))).toMatchObject({
+      ok: false,
+      code: 'WRONG_CHAIN',
+    });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: false }))).toMatchObject({
+      ok: false,
+      code: 'BAD_SIGNATURE',
+    });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 1, sigOk: true }))).toMatchObject({
+      ok: false,
+      code: 'BAD_NONCE',
+    });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }))).toMatchObject({
+      ok: true,
+      duplicate: false,
+    });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }))).toMatchObject({
+      ok: true,
+      duplicate: true,
+    });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 2, sigOk: true }, 'other'))).toMatchObject({
+      ok: false,
+      code: 'BAD_NONCE',
+    });
+    expect(rejected).toEqual([
+      'TX_TOO_LARGE',
+      'CODEC_TRUNCATED',
+      'WRONG_CHAIN',
+      'BAD_SIGNATURE',
+      'BAD_NONCE',
+      'BAD_NONCE',
+    ]);
     expect(pool.size).toBe(1);
   });
 
   it('enforces count and byte caps', () => {
     const { pool } = setup({ maxTxs: 2, maxBytes: 10_000, maxTxBytes: 100 });
-    for (let i = 0; i < 2; i++) expect(pool.add(enc({ chainId: 'c1', signer: 's' + i, nonce: 0, sigOk: true })).ok).toBe(true);
-    expect(pool.add(enc({ chainId: 'c1', signer: 'z', nonce: 0, sigOk: true }))).toMatchObject({ ok: false, code: 'MEMPOOL_FULL' });
+    for (let i = 0; i < 2; i++)
+      expect(pool.add(enc({ chainId: 'c1', signer: 's' + i, nonce: 0, sigOk: true })).ok).toBe(true);
+    expect(pool.add(enc({ chainId: 'c1', signer: 'z', nonce: 0, sigOk: true }))).toMatchObject({
+      ok: false,
+      code: 'MEMPOOL_FULL',
+    });
   });
 
   it('reaps contiguous nonce runs in order, removes committed and stale txs, verifies once', () => {
@@ -66,7 +114,10 @@ describe('Mempool', () => {
     expect(pool.verified.has(reaped[2]!.hashHex)).toBe(true); // b0 is still pending
     // a late gossip copy of the committed tx is refused on its nonce, without verifying again
     nonces.set(signerHex('a'), 4);
-    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 0, sigOk: true }))).toMatchObject({ ok: false, code: 'BAD_NONCE' });
+    expect(pool.add(enc({ chainId: 'c1', signer: 'a', nonce: 0, sigOk: true }))).toMatchObject({
+      ok: false,
+      code: 'BAD_NONCE',
+    });
     expect(verifies()).toBe(4);
   });
 

@@ -4,23 +4,42 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { P2PNetwork, P2P_ALPN, bindAddressFor, makeTlsIdentity, type NetworkOptions, type PeerLostReason } from '../../../src/node/p2p/index.js';
+import {
+  P2PNetwork,
+  P2P_ALPN,
+  bindAddressFor,
+  makeTlsIdentity,
+  type NetworkOptions,
+  type PeerLostReason,
+} from '../../../src/node/p2p/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
 
 const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => { for (const c of closers.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
 
 async function waitFor(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error(`timeout: ${what}`); await new Promise((r) => setTimeout(r, 10)); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timeout: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 const keyOf = (seed: Buffer): string => Buffer.from(makeTlsIdentity(seed).publicKey).toString('hex');
 
 function net2p(seed: Buffer, allowed: Set<string>, o: Partial<NetworkOptions> = {}): P2PNetwork {
   const n = new P2PNetwork({
-    nodeSeed: seed, listenHost: '127.0.0.1', listenPort: 0, peers: [], isAllowed: (k) => allowed.has(k),
-    onMessage: () => undefined, backoffBaseMs: 20, backoffMaxMs: 100, ...o,
+    nodeSeed: seed,
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    peers: [],
+    isAllowed: (k) => allowed.has(k),
+    onMessage: () => undefined,
+    backoffBaseMs: 20,
+    backoffMaxMs: 100,
+    ...o,
   });
   closers.push(() => n.close());
   return n;
@@ -47,22 +66,39 @@ class CuttableLink {
   }
   private accept(c: net.Socket): void {
     c.on('error', () => undefined);
-    if (this.cut) { this.held.push(c); return; }
+    if (this.cut) {
+      this.held.push(c);
+      return;
+    }
     const up = net.connect(this.target, '127.0.0.1');
     up.on('error', () => undefined);
     const pair = { socks: [c, up], dead: false };
     this.pairs.push(pair);
-    c.on('data', (d) => { if (!pair.dead) up.write(d); });
-    up.on('data', (d) => { if (!pair.dead) c.write(d); });
-    c.on('close', () => { if (!pair.dead) up.destroy(); });
-    up.on('close', () => { if (!pair.dead) c.destroy(); });
+    c.on('data', (d) => {
+      if (!pair.dead) up.write(d);
+    });
+    up.on('data', (d) => {
+      if (!pair.dead) c.write(d);
+    });
+    c.on('close', () => {
+      if (!pair.dead) up.destroy();
+    });
+    up.on('close', () => {
+      if (!pair.dead) c.destroy();
+    });
   }
   setCut(cut: boolean, keepOld = false): void {
     this.cut = cut;
-    if (cut) { for (const p of this.pairs) p.dead = true; return; }
+    if (cut) {
+      for (const p of this.pairs) p.dead = true;
+      return;
+    }
     for (const s of this.held) s.destroy();
     this.held = [];
-    if (!keepOld) { for (const p of this.pairs.filter((x) => x.dead)) for (const s of p.socks) s.destroy(); this.pairs = this.pairs.filter((x) => !x.dead); }
+    if (!keepOld) {
+      for (const p of this.pairs.filter((x) => x.dead)) for (const s of p.socks) s.destroy();
+      this.pairs = this.pairs.filter((x) => !x.dead);
+    }
   }
   async close(): Promise<void> {
     for (const s of [...this.held, ...this.pairs.flatMap((p) => p.socks)]) s.destroy();
@@ -82,8 +118,9 @@ describe('outgoing connections leave from the node address', () => {
     expect(bindAddressFor('localhost')).toBeUndefined();
   });
 
-  it('a peer sees the dialer\'s own 127.0.0.x as the source address', async () => {
-    const sa = randomBytes(32), sb = randomBytes(32);
+  it("a peer sees the dialer's own 127.0.0.x as the source address", async () => {
+    const sa = randomBytes(32),
+      sb = randomBytes(32);
     const allowed = new Set([keyOf(sa), keyOf(sb)]);
     const a = net2p(sa, allowed, { listenHost: '127.0.0.5' });
     const b = net2p(sb, allowed, { listenHost: '127.0.0.6' });
@@ -98,18 +135,27 @@ describe('outgoing connections leave from the node address', () => {
 
 describe('dead-peer detection', () => {
   it('closes a silently cut connection on both ends within the deadline, logs and counts it once, and reconnects after the heal', async () => {
-    const sa = randomBytes(32), sb = randomBytes(32);
-    const ka = keyOf(sa), kb = keyOf(sb);
+    const sa = randomBytes(32),
+      sb = randomBytes(32);
+    const ka = keyOf(sa),
+      kb = keyOf(sb);
     const allowed = new Set([ka, kb]);
     const lost: { side: string; reason: PeerLostReason }[] = [];
     const warnings: Record<string, unknown>[] = [];
     const got: string[] = [];
     const live = { pingIntervalMs: 100, peerTimeoutMs: 400 };
     const a = net2p(sa, allowed, {
-      ...live, onPeerDown: (_p, reason) => lost.push({ side: 'a', reason }),
-      logger: createLogger('info', {}, (line) => { warnings.push(JSON.parse(line) as Record<string, unknown>); }),
+      ...live,
+      onPeerDown: (_p, reason) => lost.push({ side: 'a', reason }),
+      logger: createLogger('info', {}, (line) => {
+        warnings.push(JSON.parse(line) as Record<string, unknown>);
+      }),
     });
-    const b = net2p(sb, allowed, { ...live, onPeerDown: (_p, reason) => lost.push({ side: 'b', reason }), onMessage: (_p, ch, m) => got.push(`${ch}:${m.toString()}`) });
+    const b = net2p(sb, allowed, {
+      ...live,
+      onPeerDown: (_p, reason) => lost.push({ side: 'b', reason }),
+      onMessage: (_p, ch, m) => got.push(`${ch}:${m.toString()}`),
+    });
     await a.start();
     const pb = await b.start();
     const link = new CuttableLink(pb.port);
@@ -125,7 +171,12 @@ describe('dead-peer detection', () => {
     const detectMs = Date.now() - cutAt;
     expect(detectMs).toBeGreaterThanOrEqual(400);
     expect(detectMs).toBeLessThan(1_500);
-    expect(lost).toEqual(expect.arrayContaining([{ side: 'a', reason: 'timeout' }, { side: 'b', reason: 'timeout' }]));
+    expect(lost).toEqual(
+      expect.arrayContaining([
+        { side: 'a', reason: 'timeout' },
+        { side: 'b', reason: 'timeout' },
+      ]),
+    );
     // a keeps redialing while cut (held, never answered), logging the loss once
     await new Promise((r) => setTimeout(r, 800));
     expect(warnings.filter((w) => w.msg === 'p2p peer lost')).toHaveLength(1);
@@ -140,13 +191,19 @@ describe('dead-peer detection', () => {
   });
 
   it('takes a redial from a peer that lost the connection although this end did not notice yet', async () => {
-    const sa = randomBytes(32), sb = randomBytes(32);
-    const ka = keyOf(sa), kb = keyOf(sb);
+    const sa = randomBytes(32),
+      sb = randomBytes(32);
+    const ka = keyOf(sa),
+      kb = keyOf(sb);
     const allowed = new Set([ka, kb]);
     const got: string[] = [];
     const a = net2p(sa, allowed, { pingIntervalMs: 100, peerTimeoutMs: 300 });
     // b would notice only after 30 s
-    const b = net2p(sb, allowed, { pingIntervalMs: 100, peerTimeoutMs: 30_000, onMessage: (_p, ch, m) => got.push(`${ch}:${m.toString()}`) });
+    const b = net2p(sb, allowed, {
+      pingIntervalMs: 100,
+      peerTimeoutMs: 30_000,
+      onMessage: (_p, ch, m) => got.push(`${ch}:${m.toString()}`),
+    });
     await a.start();
     const pb = await b.start();
     const link = new CuttableLink(pb.port);
@@ -164,16 +221,23 @@ describe('dead-peer detection', () => {
   });
 
   it('a peer of an older version (no ALPN) gets no control frames and no deadline', async () => {
-    const sa = randomBytes(32), so = randomBytes(32);
-    const ka = keyOf(sa), ko = keyOf(so);
+    const sa = randomBytes(32),
+      so = randomBytes(32);
+    const ka = keyOf(sa),
+      ko = keyOf(so);
     const id = makeTlsIdentity(so);
     const received: Buffer[] = [];
-    const old = tls.createServer({ cert: id.certPem, key: id.keyPem, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false }, (s) => {
-      expect(s.alpnProtocol).toBe(false);
-      s.on('data', (d: Buffer) => received.push(d));
-      s.on('error', () => undefined);
-      closers.push(() => { s.destroy(); });
-    });
+    const old = tls.createServer(
+      { cert: id.certPem, key: id.keyPem, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false },
+      (s) => {
+        expect(s.alpnProtocol).toBe(false);
+        s.on('data', (d: Buffer) => received.push(d));
+        s.on('error', () => undefined);
+        closers.push(() => {
+          s.destroy();
+        });
+      },
+    );
     await new Promise<void>((r) => old.listen(0, '127.0.0.1', () => r()));
     closers.push(() => new Promise<void>((r) => old.close(() => r())));
     const a = net2p(sa, new Set([ka, ko]), { pingIntervalMs: 100, peerTimeoutMs: 300 });

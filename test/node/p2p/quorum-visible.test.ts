@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeTxShared, pkHexOf, sign, toHex, txIdShared, verifyEncodedTxSignature, type Tx } from '../../../src/chain/index.js';
+import {
+  decodeTxShared,
+  pkHexOf,
+  sign,
+  toHex,
+  txIdShared,
+  verifyEncodedTxSignature,
+  type Tx,
+} from '../../../src/chain/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
 import { ChainTip, ConsensusEngine, chainOps } from '../../../src/node/engine/index.js';
 import { Mempool } from '../../../src/node/mempool/index.js';
@@ -14,7 +22,9 @@ import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
 import { CHAIN, makeFixture } from '../../chain/fixtures.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 describe('quorum visibility', () => {
   it('tracks whether the connected validators hold a quorum, and says so in the log (rate-limited)', async () => {
@@ -24,28 +34,44 @@ describe('quorum visibility', () => {
     const store = await ChainStore.open(join(dir, 'chain'));
     cleanups.push(() => store.close());
     const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
-    const mempool = new Mempool<Tx>({
-      chainId: CHAIN, txId: txIdShared, decode: decodeTxShared,
-      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-      verifySignature: (t, b) => verifyEncodedTxSignature(b, t), stateNonce: () => 0, check: (t, b) => chainOps.check(tip.state, t, b.length),
-    }, { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 });
+    const mempool = new Mempool<Tx>(
+      {
+        chainId: CHAIN,
+        txId: txIdShared,
+        decode: decodeTxShared,
+        info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+        verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
+        stateNonce: () => 0,
+        check: (t, b) => chainOps.check(tip.state, t, b.length),
+      },
+      { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
+    );
     const registry = new Registry();
     const metrics = createNodeMetrics(registry);
     const lines: Record<string, unknown>[] = [];
     let clock = 1_000_000;
     const [self, ...others] = f.validators;
     const engine = new ConsensusEngine({
-      tip, mempool, nodePublicKey: self!.publicKey, metrics, now: () => clock,
-      logger: createLogger('info', {}, (l) => { lines.push(JSON.parse(l) as Record<string, unknown>); }),
+      tip,
+      mempool,
+      nodePublicKey: self!.publicKey,
+      metrics,
+      now: () => clock,
+      logger: createLogger('info', {}, (l) => {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      }),
       out: { broadcast: () => undefined, send: () => undefined },
       privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self!.secretKey, m)),
       timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 },
-      onCommitted: () => undefined, requestSync: () => undefined,
+      onCommitted: () => undefined,
+      requestSync: () => undefined,
     });
     await engine.start(store);
     cleanups.push(() => engine.stop());
-    const gauge = async (): Promise<number> => Number(/^consortia_p2p_quorum_visible (\d)$/m.exec(await registry.metrics())![1]);
-    const cutOff = (): Record<string, unknown>[] => lines.filter((l) => String(l.msg).startsWith('cannot see a quorum'));
+    const gauge = async (): Promise<number> =>
+      Number(/^consortia_p2p_quorum_visible (\d)$/m.exec(await registry.metrics())![1]);
+    const cutOff = (): Record<string, unknown>[] =>
+      lines.filter((l) => String(l.msg).startsWith('cannot see a quorum'));
     const [b, c, d] = others.map((k) => toHex(k.publicKey));
 
     engine.onPeerUp(b!);

@@ -13,16 +13,27 @@ import { makeFixture, stx } from '../../chain/fixtures.js';
 
 const logger = createLogger('silent');
 const fx = makeFixture();
-const chain = buildChain(30, (h) => [stx(fx.alice, h - 1, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n })], fx);
+const chain = buildChain(
+  30,
+  (h) => [stx(fx.alice, h - 1, { type: 'transfer', asset: 'USD', to: fx.bob.publicKey, amount: 1n })],
+  fx,
+);
 
 async function filledStore(dir: string): Promise<ChainStore> {
   const s = await ChainStore.open(dir);
   for (const e of chain.encoded) {
     const b = chain.blocks[e.height - 1]!.block;
     await s.commitBlock({
-      height: e.height, hash: new Uint8Array(32).fill(e.height), blockBytes: e.block, commitBytes: e.commit,
-      txs: b.txs.map((t) => ({ hash: txHash(t), code: 'OK' })), writes: new Map(),
-      accountTxs: [{ account: toHex(fx.alice.publicKey), index: 0 }, { account: toHex(fx.bob.publicKey), index: 0 }],
+      height: e.height,
+      hash: new Uint8Array(32).fill(e.height),
+      blockBytes: e.block,
+      commitBytes: e.commit,
+      txs: b.txs.map((t) => ({ hash: txHash(t), code: 'OK' })),
+      writes: new Map(),
+      accountTxs: [
+        { account: toHex(fx.alice.publicKey), index: 0 },
+        { account: toHex(fx.bob.publicKey), index: 0 },
+      ],
     });
   }
   return s;
@@ -37,7 +48,9 @@ describe('Pruner', () => {
       const p = new Pruner({ store: s, policy: { blocks: 10 }, logger, metrics, batchBlocks: 8 });
       expect(await p.tick()).toBe(8); // bounded
       expect(s.lowestHeight()).toBe(9);
-      while ((await p.tick()) > 0) { /* drain */ }
+      while ((await p.tick()) > 0) {
+        /* drain */
+      }
       expect(s.lowestHeight()).toBe(21); // head 30, window 10: heights 21..30 kept
       expect(await s.getBlockBytes(20)).toBeUndefined();
       expect(await s.getCommitBytes(20)).toBeUndefined();
@@ -54,7 +67,9 @@ describe('Pruner', () => {
       const again = await ChainStore.open(dir); // the lowest height survives a restart
       expect(again.lowestHeight()).toBe(21);
       await again.close();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('by age: keeps a block while any configured window covers it', async () => {
@@ -64,14 +79,20 @@ describe('Pruner', () => {
       const t0 = fx.genesis.genesisTime; // block h has time t0 + 100h
       // age window: blocks older than 1 s at now = t0 + 2500 are prunable (h < 15); count window keeps the last 20 (h > 10)
       const p = new Pruner({ store: s, policy: { seconds: 1, blocks: 20 }, logger, now: () => t0 + 2_500 });
-      while ((await p.tick()) > 0) { /* drain */ }
+      while ((await p.tick()) > 0) {
+        /* drain */
+      }
       expect(s.lowestHeight()).toBe(11);
       const ageOnly = new Pruner({ store: s, policy: { seconds: 1 }, logger, now: () => t0 + 2_500 });
-      while ((await ageOnly.tick()) > 0) { /* drain */ }
+      while ((await ageOnly.tick()) > 0) {
+        /* drain */
+      }
       expect(s.lowestHeight()).toBe(15);
       expect(await s.getBlockBytes(15)).toBeDefined();
       await s.close();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never prunes without a policy, and never the head', async () => {
@@ -85,6 +106,8 @@ describe('Pruner', () => {
       expect(await s.getBlockBytes(30)).toBeDefined();
       expect(StoreKeys.block(30)).toBe('b/000000000030');
       await s.close();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,10 +2,22 @@ import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_PARAMS, fromHex, generateKeyPair, sealedGenesisToJSON, signGenesisApproval, type Genesis,
+  DEFAULT_PARAMS,
+  fromHex,
+  generateKeyPair,
+  sealedGenesisToJSON,
+  signGenesisApproval,
+  type Genesis,
 } from '../../../src/chain/index.js';
 import {
-  ADMIN_TOKEN_MIN_CHARS, SIGNED_TX_ROUTES, UNAUTHORIZED_METRIC, adminTokenFromFile, checkAdminAuthorization, isAdminRoute, sameSecret, validAdminToken,
+  ADMIN_TOKEN_MIN_CHARS,
+  SIGNED_TX_ROUTES,
+  UNAUTHORIZED_METRIC,
+  adminTokenFromFile,
+  checkAdminAuthorization,
+  isAdminRoute,
+  sameSecret,
+  validAdminToken,
 } from '../../../src/node/rpc/admin-auth.js';
 import { createNodeApi, type NodeApp } from '../../../src/node/rpc/index.js';
 import { FakeBackend } from './fake-backend.js';
@@ -28,7 +40,11 @@ function routesOf(app: NodeApp): { method: string; path: string }[] {
     const depth = m[1]!.length / 4;
     const path = (depth > 0 ? stack[depth - 1]! : '') + m[2]!;
     stack[depth] = path;
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) out.push({ method, path });
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.push({ method, path });
   }
   return out;
 }
@@ -37,13 +53,25 @@ function routesOf(app: NodeApp): { method: string; path: string }[] {
 function takeoverGenesis(chainId: string, id: { publicKey: string; proofOfPossession: string }): unknown {
   const mallory = generateKeyPair();
   const genesis: Genesis = {
-    chainId, genesisTime: Date.now(), params: DEFAULT_PARAMS,
+    chainId,
+    genesisTime: Date.now(),
+    params: DEFAULT_PARAMS,
     members: [{ memberId: 'mallory', name: 'Mallory', adminKeys: [mallory.publicKey] }],
-    validators: [{ memberId: 'mallory', publicKey: fromHex(id.publicKey), power: 1, proofOfPossession: fromHex(id.proofOfPossession) }],
+    validators: [
+      {
+        memberId: 'mallory',
+        publicKey: fromHex(id.publicKey),
+        power: 1,
+        proofOfPossession: fromHex(id.proofOfPossession),
+      },
+    ],
     nodes: [{ memberId: 'mallory', publicKey: fromHex(id.publicKey), role: 'validator' }],
     accounts: [],
   };
-  return sealedGenesisToJSON({ genesis, approvals: [signGenesisApproval(genesis, 'mallory', mallory.secretKey, mallory.publicKey)] });
+  return sealedGenesisToJSON({
+    genesis,
+    approvals: [signGenesisApproval(genesis, 'mallory', mallory.secretKey, mallory.publicKey)],
+  });
 }
 
 async function counter(registry: Registry, reason: string): Promise<number> {
@@ -58,8 +86,19 @@ describe('node admin credential', () => {
   let app: NodeApp;
 
   beforeAll(async () => {
-    const stream = new Writable({ write(chunk, _enc, cb) { logs += chunk.toString(); cb(); } });
-    app = await createNodeApi({ backend, registry, limits: LIMITS, adminToken: () => TOKEN, logger: { level: 'warn', stream } });
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        logs += chunk.toString();
+        cb();
+      },
+    });
+    app = await createNodeApi({
+      backend,
+      registry,
+      limits: LIMITS,
+      adminToken: () => TOKEN,
+      logger: { level: 'warn', stream },
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -70,7 +109,12 @@ describe('node admin credential', () => {
     const admin = mutating.filter((r) => isAdminRoute(r.method, r.path)).map((r) => `${r.method} ${r.path}`);
     // the list as of today (grep app.put/post/patch/delete in src/node/rpc): a new mutating route joins it by default
     expect(admin).toEqual(['PUT /v1/genesis']);
-    expect(mutating.map((r) => `${r.method} ${r.path}`).filter((r) => !admin.includes(r)).sort()).toEqual([...SIGNED_TX_ROUTES].sort());
+    expect(
+      mutating
+        .map((r) => `${r.method} ${r.path}`)
+        .filter((r) => !admin.includes(r))
+        .sort(),
+    ).toEqual([...SIGNED_TX_ROUTES].sort());
     for (const r of mutating) {
       const res = await app.inject({ method: r.method as 'PUT', url: r.path.replace(/:[A-Za-z]+/g, 'x'), payload: {} });
       if (admin.includes(`${r.method} ${r.path}`)) {
@@ -82,8 +126,12 @@ describe('node admin credential', () => {
     }
   });
 
-  it('refuses the outsider\'s one-member genesis without, with a wrong and with a malformed credential; logs and counts each', async () => {
-    const id = (await app.inject({ method: 'GET', url: '/v1/identity' })).json() as { publicKey: string; proofOfPossession: string; chainId: string };
+  it("refuses the outsider's one-member genesis without, with a wrong and with a malformed credential; logs and counts each", async () => {
+    const id = (await app.inject({ method: 'GET', url: '/v1/identity' })).json() as {
+      publicKey: string;
+      proofOfPossession: string;
+      chainId: string;
+    };
     const forged = takeoverGenesis(id.chainId, id);
     const wrongSameLength = TOKEN.slice(0, -1) + (TOKEN.endsWith('x') ? 'y' : 'x');
     const attempts: [Record<string, string>, string][] = [
@@ -108,18 +156,33 @@ describe('node admin credential', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/status' })).json().genesisInstalled).toBe(false);
     const refusals = logs.split('\n').filter((l) => l.includes('admin-credential-refused'));
     expect(refusals.length).toBeGreaterThanOrEqual(attempts.length);
-    expect(JSON.parse(refusals[0]!)).toMatchObject({ level: 40, method: 'PUT', route: '/v1/genesis', reason: 'missing' });
+    expect(JSON.parse(refusals[0]!)).toMatchObject({
+      level: 40,
+      method: 'PUT',
+      route: '/v1/genesis',
+      reason: 'missing',
+    });
     expect(logs).not.toContain(wrongSameLength);
     expect(logs).not.toContain(TOKEN);
   });
 
   it('refuses before reading the body: an unauthenticated oversized upload is 401, not 413', async () => {
-    const r = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: { 'content-type': 'application/json' }, payload: '{"x":"' + 'a'.repeat(LIMITS.bodyLimitBytes * 2) + '"}' });
+    const r = await app.inject({
+      method: 'PUT',
+      url: '/v1/genesis',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"x":"' + 'a'.repeat(LIMITS.bodyLimitBytes * 2) + '"}',
+    });
     expect(r.statusCode).toBe(401);
   });
 
   it('the holder of the credential reaches the endpoint (the backend then judges the genesis)', async () => {
-    const r = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: { authorization: `bearer ${TOKEN}` }, payload: { hello: 'world' } });
+    const r = await app.inject({
+      method: 'PUT',
+      url: '/v1/genesis',
+      headers: { authorization: `bearer ${TOKEN}` },
+      payload: { hello: 'world' },
+    });
     expect(r.statusCode).toBe(400); // past the credential: an invalid genesis
     expect(r.json().error.code).toMatch(/^GENESIS_|^CODEC_/);
   });
@@ -132,7 +195,12 @@ describe('a node without an admin credential configured', () => {
     const app = await createNodeApi({ backend, registry, limits: LIMITS });
     try {
       for (const authorization of [undefined, 'Bearer ', `Bearer ${TOKEN}`, 'Bearer undefined']) {
-        const r = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: authorization ? { authorization } : {}, payload: {} });
+        const r = await app.inject({
+          method: 'PUT',
+          url: '/v1/genesis',
+          headers: authorization ? { authorization } : {},
+          payload: {},
+        });
         expect(r.statusCode).toBe(401);
         expect(r.json().error.details.reason).toBe('not_configured');
       }

@@ -22,17 +22,25 @@ describe('node API strict contract', () => {
   });
   afterAll(async () => app.close());
 
-  it.each(['1.5', '0x10', '1e1', '0b11', '01', '+1', '-1', ' 1', '1 ', '9007199254740993', '1_0'])('refuses the block height %j instead of serving another block', async (h) => {
-    for (const suffix of ['', '/header', '/commit']) {
-      const r = await app.inject({ method: 'GET', url: `/v1/blocks/${encodeURIComponent(h)}${suffix}` });
-      expect(r.statusCode, `${h}${suffix}`).toBe(400);
-      expectShape(r.json(), 'INVALID_REQUEST');
-      expect(r.json().error.details.field).toBe('params.height');
-    }
-  });
+  it.each(['1.5', '0x10', '1e1', '0b11', '01', '+1', '-1', ' 1', '1 ', '9007199254740993', '1_0'])(
+    'refuses the block height %j instead of serving another block',
+    async (h) => {
+      for (const suffix of ['', '/header', '/commit']) {
+        const r = await app.inject({ method: 'GET', url: `/v1/blocks/${encodeURIComponent(h)}${suffix}` });
+        expect(r.statusCode, `${h}${suffix}`).toBe(400);
+        expectShape(r.json(), 'INVALID_REQUEST');
+        expect(r.json().error.details.field).toBe('params.height');
+      }
+    },
+  );
 
   it('refuses non-decimal query integers and unknown query parameters', async () => {
-    for (const url of ['/v1/headers?from=0x1', '/v1/headers?from=1&count=1e1', '/v1/accounts/' + 'ab'.repeat(32) + '?height=1.0', `/v1/accounts/${'ab'.repeat(32)}/txs?limit=0b11`]) {
+    for (const url of [
+      '/v1/headers?from=0x1',
+      '/v1/headers?from=1&count=1e1',
+      '/v1/accounts/' + 'ab'.repeat(32) + '?height=1.0',
+      `/v1/accounts/${'ab'.repeat(32)}/txs?limit=0b11`,
+    ]) {
       const r = await app.inject({ method: 'GET', url });
       expect(r.statusCode, url).toBe(400);
       expectShape(r.json(), 'INVALID_REQUEST');
@@ -50,9 +58,16 @@ describe('node API strict contract', () => {
     const batch = await app.inject({ method: 'POST', url: '/v1/txs/batch', payload: { txs: [], priority: 'high' } });
     expect(batch.statusCode).toBe(400);
     expect(batch.json().error.details.unknownFields).toEqual(['priority']);
-    const all = await app.inject({ method: 'POST', url: '/v1/txs?wait=maybe&timeoutMs=1e3', payload: { tx: 5, fee: 1 } });
+    const all = await app.inject({
+      method: 'POST',
+      url: '/v1/txs?wait=maybe&timeoutMs=1e3',
+      payload: { tx: 5, fee: 1 },
+    });
     expect(all.statusCode).toBe(400);
-    const fields = all.json().error.details.problems.map((p: { field: string }) => p.field).sort();
+    const fields = all
+      .json()
+      .error.details.problems.map((p: { field: string }) => p.field)
+      .sort();
     expect(fields).toEqual(['fee', 'querystring.timeoutMs', 'querystring.wait', 'tx']);
     expect(all.json().error.details.count).toBe(4);
   });
@@ -84,7 +99,7 @@ describe('node API strict contract', () => {
     expectShape(none.json(), 'NOT_FOUND');
   });
 
-  it('shapes what fastify and Node\'s parser refuse: bad URL, 414, 431, unknown method', async () => {
+  it("shapes what fastify and Node's parser refuse: bad URL, 414, 431, unknown method", async () => {
     const bad = await app.inject({ method: 'GET', url: '/v1/txs/%zz' });
     expect(bad.statusCode).toBe(400);
     expectShape(bad.json(), 'BAD_URL');
@@ -109,15 +124,32 @@ describe('node API strict contract', () => {
     expect(r.statusCode).toBe(200);
     const doc = r.json();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/v1/status', '/v1/txs', '/v1/blocks/{height}', '/v1/accounts/{publicKey}/txs', '/v1/events', '/v1/genesis']) expect(doc.paths).toHaveProperty([p]);
-    for (const [path, byMethod] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+    for (const p of [
+      '/v1/status',
+      '/v1/txs',
+      '/v1/blocks/{height}',
+      '/v1/accounts/{publicKey}/txs',
+      '/v1/events',
+      '/v1/genesis',
+    ])
+      expect(doc.paths).toHaveProperty([p]);
+    for (const [path, byMethod] of Object.entries(
+      doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>,
+    )) {
       for (const [method, op] of Object.entries(byMethod)) {
         const codes = Object.keys(op.responses);
-        expect(codes, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '404', '405', '414', '429', '431', '500', '503']));
-        expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
+        expect(codes, `${method} ${path}`).toEqual(
+          expect.arrayContaining(['400', '404', '405', '414', '429', '431', '500', '503']),
+        );
+        expect(
+          codes.some((c) => c.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true);
       }
     }
-    expect(Object.keys(doc.paths['/v1/txs'].post.responses)).toEqual(expect.arrayContaining(['200', '202', '413', '415', '422']));
+    expect(Object.keys(doc.paths['/v1/txs'].post.responses)).toEqual(
+      expect.arrayContaining(['200', '202', '413', '415', '422']),
+    );
     expect(Object.keys(doc.paths['/v1/genesis'].put.responses)).toEqual(expect.arrayContaining(['401', '409', '413']));
     expect(doc.paths['/v1/blocks/{height}'].get.parameters[0].schema).toMatchObject({ type: 'integer', minimum: 1 });
     expect(doc.paths['/v1/txs'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);

@@ -58,7 +58,15 @@ describe('node API over a real socket', () => {
     const events = text
       .split('\n\n')
       .filter((chunk) => chunk.includes('event: block'))
-      .map((chunk) => JSON.parse(chunk.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { height: number; hash: string });
+      .map(
+        (chunk) =>
+          JSON.parse(
+            chunk
+              .split('\n')
+              .find((l) => l.startsWith('data: '))!
+              .slice(6),
+          ) as { height: number; hash: string },
+      );
     expect(events.map((e) => e.height)).toEqual([b1.header.height, b2.header.height]);
     expect(events[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(text).toContain(`id: ${b1.header.height}`);
@@ -88,11 +96,17 @@ describe('node API over a real socket', () => {
 
   it('answers 413 to a streamed body over the limit and keeps serving', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${base}/v1/txs/batch`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', (err) => (String(err).includes('EPIPE') || String(err).includes('ECONNRESET') ? resolve(413) : reject(err)));
+      const req = request(
+        `${base}/v1/txs/batch`,
+        { method: 'POST', headers: { 'content-type': 'application/octet-stream' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', (err) =>
+        String(err).includes('EPIPE') || String(err).includes('ECONNRESET') ? resolve(413) : reject(err),
+      );
       // chunked upload without content-length: the limit must be enforced while reading
       const chunk = Buffer.alloc(8 * 1024);
       let sent = 0;

@@ -31,7 +31,11 @@ import type {
 } from '../../../src/node/rpc/backend.js';
 
 /** A sealed genesis with one member and one validator, signed for real. */
-export function makeSealedGenesis(chainId = 'test-chain'): { sealed: SealedGenesis; validator: KeyPair; admin: KeyPair } {
+export function makeSealedGenesis(chainId = 'test-chain'): {
+  sealed: SealedGenesis;
+  validator: KeyPair;
+  admin: KeyPair;
+} {
   const validator = generateKeyPair();
   const admin = generateKeyPair();
   const genesis: Genesis = {
@@ -40,12 +44,21 @@ export function makeSealedGenesis(chainId = 'test-chain'): { sealed: SealedGenes
     params: DEFAULT_PARAMS,
     members: [{ memberId: 'org1', name: 'Org 1', adminKeys: [admin.publicKey] }],
     validators: [
-      { memberId: 'org1', publicKey: validator.publicKey, power: 1, proofOfPossession: signProofOfPossession(chainId, validator.secretKey, validator.publicKey) },
+      {
+        memberId: 'org1',
+        publicKey: validator.publicKey,
+        power: 1,
+        proofOfPossession: signProofOfPossession(chainId, validator.secretKey, validator.publicKey),
+      },
     ],
     nodes: [{ memberId: 'org1', publicKey: validator.publicKey, role: 'validator' }],
     accounts: [],
   };
-  return { sealed: { genesis, approvals: [signGenesisApproval(genesis, 'org1', admin.secretKey, admin.publicKey)] }, validator, admin };
+  return {
+    sealed: { genesis, approvals: [signGenesisApproval(genesis, 'org1', admin.secretKey, admin.publicKey)] },
+    validator,
+    admin,
+  };
 }
 
 /**
@@ -66,12 +79,20 @@ export class FakeBackend implements NodeApiBackend {
   waiters = new Map<string, (r: TxSubmitResult) => void>();
   ready = true;
 
-  constructor(readonly chainId: string, sealed: SealedGenesis | null) {
+  constructor(
+    readonly chainId: string,
+    sealed: SealedGenesis | null,
+  ) {
     this.sealed = sealed;
   }
 
   identity() {
-    return { publicKey: this.nodeKey.publicKey, proofOfPossession: signProofOfPossession(this.chainId, this.nodeKey.secretKey, this.nodeKey.publicKey), role: 'validator' as const, chainId: this.chainId };
+    return {
+      publicKey: this.nodeKey.publicKey,
+      proofOfPossession: signProofOfPossession(this.chainId, this.nodeKey.secretKey, this.nodeKey.publicKey),
+      role: 'validator' as const,
+      chainId: this.chainId,
+    };
   }
 
   async installGenesis(sealed: SealedGenesis): Promise<void> {
@@ -90,8 +111,10 @@ export class FakeBackend implements NodeApiBackend {
     if (!verifyTxSignature(tx)) throw new ConsortiaError('BAD_SIGNATURE', 'bad signature');
     const key = toHex(tx.signer);
     const expected = this.nonces.get(key) ?? 0;
-    if (tx.nonce !== expected) throw new ConsortiaError('BAD_NONCE', `expected nonce ${expected}`, { expected, got: tx.nonce });
-    if (this.mempool.length >= this.mempoolCap) throw new ConsortiaError('MEMPOOL_FULL', 'mempool is full', { maxTxs: this.mempoolCap });
+    if (tx.nonce !== expected)
+      throw new ConsortiaError('BAD_NONCE', `expected nonce ${expected}`, { expected, got: tx.nonce });
+    if (this.mempool.length >= this.mempoolCap)
+      throw new ConsortiaError('MEMPOOL_FULL', 'mempool is full', { maxTxs: this.mempoolCap });
     this.nonces.set(key, expected + 1);
     this.mempool.push(bytes);
     const hash = txHash(bytes);
@@ -136,7 +159,12 @@ export class FakeBackend implements NodeApiBackend {
     };
     this.blocks.push(block);
     const hash = blockHash(block.header);
-    this.commits.push({ height, round: 0, blockHash: hash, signatures: [{ validator: this.nodeKey.publicKey, signature: new Uint8Array(64) }] });
+    this.commits.push({
+      height,
+      round: 0,
+      blockHash: hash,
+      signatures: [{ validator: this.nodeKey.publicKey, signature: new Uint8Array(64) }],
+    });
     txs.forEach((t, index) => {
       const h = toHex(txHash(t));
       this.txIndex.set(h, { height, index });
@@ -151,7 +179,8 @@ export class FakeBackend implements NodeApiBackend {
   async getTx(hash: Uint8Array): Promise<TxLookup | null> {
     const loc = this.txIndex.get(toHex(hash));
     if (!loc) return null;
-    if (loc.height < this.lowestHeight) throw new ConsortiaError('PRUNED', 'pruned', { lowestHeight: this.lowestHeight });
+    if (loc.height < this.lowestHeight)
+      throw new ConsortiaError('PRUNED', 'pruned', { lowestHeight: this.lowestHeight });
     const block = this.blocks[loc.height - 1]!;
     const p = merkleProof(block.txs, loc.index);
     return {
@@ -170,7 +199,8 @@ export class FakeBackend implements NodeApiBackend {
 
   private checkHeight(height: number): boolean {
     if (height > this.blocks.length) return false;
-    if (height < this.lowestHeight) throw new ConsortiaError('PRUNED', `block ${height} was pruned`, { lowestHeight: this.lowestHeight });
+    if (height < this.lowestHeight)
+      throw new ConsortiaError('PRUNED', `block ${height} was pruned`, { lowestHeight: this.lowestHeight });
     return true;
   }
 
@@ -199,11 +229,21 @@ export class FakeBackend implements NodeApiBackend {
 
   async getAsset(assetId: string): Promise<StateLookup> {
     const value = assetId === 'USD' ? { id: 'USD', issuer: this.nodeKey.publicKey, supply: 5n } : null;
-    return { height: this.blocks.length, stateRoot: new Uint8Array(32), value, proof: { key: `asset/${assetId}`, value: null, proof: {} } };
+    return {
+      height: this.blocks.length,
+      stateRoot: new Uint8Array(32),
+      value,
+      proof: { key: `asset/${assetId}`, value: null, proof: {} },
+    };
   }
 
   async getAnchor(): Promise<StateLookup> {
-    return { height: this.blocks.length, stateRoot: new Uint8Array(32), value: null, proof: { key: 'anchor/x', value: null, proof: {} } };
+    return {
+      height: this.blocks.length,
+      stateRoot: new Uint8Array(32),
+      value: null,
+      proof: { key: 'anchor/x', value: null, proof: {} },
+    };
   }
 
   status(): NodeStatus {
@@ -234,6 +274,10 @@ export class FakeBackend implements NodeApiBackend {
   }
 
   readiness() {
-    return this.sealed ? (this.ready ? { ready: true } : { ready: false, reason: 'syncing' }) : { ready: false, reason: 'awaiting genesis' };
+    return this.sealed
+      ? this.ready
+        ? { ready: true }
+        : { ready: false, reason: 'syncing' }
+      : { ready: false, reason: 'awaiting genesis' };
   }
 }

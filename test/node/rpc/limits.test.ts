@@ -5,8 +5,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTx, generateKeyPair, signTx, toHex, txHash } from '../../../src/chain/index.js';
 import { ConsortiaError } from '../../../src/lib/errors.js';
 import {
-  AdmissionQueue, BATCH_BODY_BYTES_MAX, SNAPSHOTS_IN_FLIGHT_MAX, SSE_STREAMS_PER_CLIENT_MAX, TXS_PER_BATCH_MAX,
-  createNodeApi, encodeLengthPrefixed, type NodeApp, type StateSnapshot, type TxBatchItemResult, type TxLookup,
+  AdmissionQueue,
+  BATCH_BODY_BYTES_MAX,
+  SNAPSHOTS_IN_FLIGHT_MAX,
+  SSE_STREAMS_PER_CLIENT_MAX,
+  TXS_PER_BATCH_MAX,
+  createNodeApi,
+  encodeLengthPrefixed,
+  type NodeApp,
+  type StateSnapshot,
+  type TxBatchItemResult,
+  type TxLookup,
 } from '../../../src/node/rpc/index.js';
 import { jsonListStream } from '../../../src/node/rpc/stream.js';
 import { FakeBackend, makeSealedGenesis } from './fake-backend.js';
@@ -17,7 +26,9 @@ const LIMITS = { maxTxBytes: 2048, bodyLimitBytes: 16 * 1024 * 1024, maxWaitMs: 
 const ADMIN_TOKEN = 'limits-test-admin-token-0123456789abcdef';
 const busyWait = (ms: number): void => {
   const end = performance.now() + ms;
-  while (performance.now() < end) { /* CPU, as signature verification is */ }
+  while (performance.now() < end) {
+    /* CPU, as signature verification is */
+  }
 };
 
 /** A node whose batch admission costs `costMs` of synchronous CPU per tx, with a snapshot that can be held. */
@@ -33,21 +44,40 @@ class SlowBackend extends FakeBackend {
     return txs.map((b) => {
       busyWait(this.costMs);
       this.admitted++;
-      return b.length > 1 ? { status: 'accepted', hash: txHash(b) } : { status: 'rejected', hash: txHash(b), code: 'CODEC_TRUNCATED', message: 'x'.repeat(5000) };
+      return b.length > 1
+        ? { status: 'accepted', hash: txHash(b) }
+        : { status: 'rejected', hash: txHash(b), code: 'CODEC_TRUNCATED', message: 'x'.repeat(5000) };
     });
   }
 
-  async getAccountTxs(_pk: Uint8Array, fromHeight: number, limit: number): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
-    const txs = Array.from({ length: Math.min(limit, 3000) }, (_, i): TxLookup => ({
-      hash: new Uint8Array(32).fill(i & 0xff), height: fromHeight + (i >> 4), index: i & 15, code: 'OK', tx: new Uint8Array(200).fill(7),
-      proof: { txRoot: new Uint8Array(32), leafIndex: i & 15, treeSize: 16, path: [new Uint8Array(32).fill(1)] },
-    }));
+  async getAccountTxs(
+    _pk: Uint8Array,
+    fromHeight: number,
+    limit: number,
+  ): Promise<{ lowestHeight: number; txs: TxLookup[] }> {
+    const txs = Array.from(
+      { length: Math.min(limit, 3000) },
+      (_, i): TxLookup => ({
+        hash: new Uint8Array(32).fill(i & 0xff),
+        height: fromHeight + (i >> 4),
+        index: i & 15,
+        code: 'OK',
+        tx: new Uint8Array(200).fill(7),
+        proof: { txRoot: new Uint8Array(32), leafIndex: i & 15, treeSize: 16, path: [new Uint8Array(32).fill(1)] },
+      }),
+    );
     return { lowestHeight: 1, txs };
   }
 
   async getSnapshot(): Promise<StateSnapshot> {
     await this.snapshotGate;
-    return { height: 7, block: new Uint8Array([1, 2]), commit: new Uint8Array([3]), epochs: [{ height: 0 }], entries: this.entries };
+    return {
+      height: 7,
+      block: new Uint8Array([1, 2]),
+      commit: new Uint8Array([3]),
+      epochs: [{ height: 0 }],
+      entries: this.entries,
+    };
   }
 }
 
@@ -69,7 +99,12 @@ describe('node API request limits', () => {
   const backend = new SlowBackend('test-chain', makeSealedGenesis().sealed);
   let app: NodeApp;
   beforeAll(async () => {
-    app = await createNodeApi({ backend, registry: new Registry(), limits: { ...LIMITS, rateLimit: { max: 0, windowMs: 1000 } }, adminToken: () => ADMIN_TOKEN });
+    app = await createNodeApi({
+      backend,
+      registry: new Registry(),
+      limits: { ...LIMITS, rateLimit: { max: 0, windowMs: 1000 } },
+      adminToken: () => ADMIN_TOKEN,
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -79,18 +114,37 @@ describe('node API request limits', () => {
   });
 
   const postBinary = (items: Uint8Array[] | Buffer) =>
-    app.inject({ method: 'POST', url: '/v1/txs/batch', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.isBuffer(items) ? items : Buffer.from(encodeLengthPrefixed(items)) });
+    app.inject({
+      method: 'POST',
+      url: '/v1/txs/batch',
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: Buffer.isBuffer(items) ? items : Buffer.from(encodeLengthPrefixed(items)),
+    });
 
   it('refuses a batch of more than TXS_PER_BATCH_MAX items with 413 BATCH_TOO_LARGE before admitting any', async () => {
     const before = backend.admitted;
     // 800 KB of zero-length items: 200k items, the probe that stalled a node for seconds
     const bin = await postBinary(Buffer.alloc(800_000));
     expect(bin.statusCode).toBe(413);
-    expect(bin.json().error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { limit: TXS_PER_BATCH_MAX, unit: 'txs', count: 200_000 } });
-    const json = await app.inject({ method: 'POST', url: '/v1/txs/batch', payload: Array.from({ length: TXS_PER_BATCH_MAX + 1 }, () => '') });
+    expect(bin.json().error).toMatchObject({
+      code: 'BATCH_TOO_LARGE',
+      details: { limit: TXS_PER_BATCH_MAX, unit: 'txs', count: 200_000 },
+    });
+    const json = await app.inject({
+      method: 'POST',
+      url: '/v1/txs/batch',
+      payload: Array.from({ length: TXS_PER_BATCH_MAX + 1 }, () => ''),
+    });
     expect(json.statusCode).toBe(413);
-    expect(json.json().error).toMatchObject({ code: 'BATCH_TOO_LARGE', details: { limit: TXS_PER_BATCH_MAX, unit: 'txs', count: TXS_PER_BATCH_MAX + 1 } });
-    const wrapped = await app.inject({ method: 'POST', url: '/v1/txs/batch', payload: { txs: Array.from({ length: TXS_PER_BATCH_MAX + 1 }, () => '00') } });
+    expect(json.json().error).toMatchObject({
+      code: 'BATCH_TOO_LARGE',
+      details: { limit: TXS_PER_BATCH_MAX, unit: 'txs', count: TXS_PER_BATCH_MAX + 1 },
+    });
+    const wrapped = await app.inject({
+      method: 'POST',
+      url: '/v1/txs/batch',
+      payload: { txs: Array.from({ length: TXS_PER_BATCH_MAX + 1 }, () => '00') },
+    });
     expect(wrapped.statusCode).toBe(413);
     expect(backend.admitted).toBe(before);
   });
@@ -98,7 +152,10 @@ describe('node API request limits', () => {
   it('refuses a batch body over BATCH_BODY_BYTES_MAX with 413 BODY_TOO_LARGE naming the limit', async () => {
     const r = await postBinary(Buffer.alloc(BATCH_BODY_BYTES_MAX + 1));
     expect(r.statusCode).toBe(413);
-    expect(r.json().error).toMatchObject({ code: 'BODY_TOO_LARGE', details: { limit: BATCH_BODY_BYTES_MAX, unit: 'bytes' } });
+    expect(r.json().error).toMatchObject({
+      code: 'BODY_TOO_LARGE',
+      details: { limit: BATCH_BODY_BYTES_MAX, unit: 'bytes' },
+    });
   });
 
   it('answers a batch at the limit item by item, with a bounded answer', async () => {
@@ -108,7 +165,11 @@ describe('node API request limits', () => {
     const body = r.json();
     expect(body.results).toHaveLength(TXS_PER_BATCH_MAX);
     expect(body.rejected).toBe(TXS_PER_BATCH_MAX);
-    expect(body.results[0]).toMatchObject({ hash: toHex(txHash(items[0]!)), status: 'rejected', error: { code: 'CODEC_TRUNCATED' } });
+    expect(body.results[0]).toMatchObject({
+      hash: toHex(txHash(items[0]!)),
+      status: 'rejected',
+      error: { code: 'CODEC_TRUNCATED' },
+    });
     // a 5000-char message per item is clipped: the answer stays ~200 bytes per item
     expect(body.results[0].error.message.length).toBeLessThanOrEqual(160);
     expect(r.body.length).toBeLessThan(TXS_PER_BATCH_MAX * (64 + 160 + 100));
@@ -116,7 +177,14 @@ describe('node API request limits', () => {
 
   it('admits a large batch in slices: the event loop is never held for the whole batch', async () => {
     backend.costMs = 0.25; // 4096 txs x 0.25 ms = ~1 s of synchronous admission
-    const items = Array.from({ length: TXS_PER_BATCH_MAX }, (_, i) => encodeTx(signTx({ chainId: 'test-chain', signer: new Uint8Array(32).fill(1), nonce: i, body: { type: 'create_account' } }, generateKeyPair().secretKey)));
+    const items = Array.from({ length: TXS_PER_BATCH_MAX }, (_, i) =>
+      encodeTx(
+        signTx(
+          { chainId: 'test-chain', signer: new Uint8Array(32).fill(1), nonce: i, body: { type: 'create_account' } },
+          generateKeyPair().secretKey,
+        ),
+      ),
+    );
     await postBinary(items.slice(0, 64)); // warm: the first pass compiles the code
     let accepted = 0;
     const t0 = performance.now();
@@ -133,27 +201,48 @@ describe('node API request limits', () => {
   });
 
   it('refuses PUT /v1/genesis on a running node before reading the body', async () => {
-    const r = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, payload: '{"not": json' + ' '.repeat(100_000) });
+    const r = await app.inject({
+      method: 'PUT',
+      url: '/v1/genesis',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      payload: '{"not": json' + ' '.repeat(100_000),
+    });
     expect(r.statusCode).toBe(409);
     expect(r.json().error.code).toBe('GENESIS_ALREADY_SET');
   });
 
   it('bounds bodies of routes that declare none', async () => {
-    const r = await app.inject({ method: 'POST', url: '/v1/nothing', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ x: 'a'.repeat(200_000) }) });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/v1/nothing',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ x: 'a'.repeat(200_000) }),
+    });
     expect(r.statusCode).toBe(413);
     expect(r.json().error).toMatchObject({ code: 'BODY_TOO_LARGE', details: { unit: 'bytes' } });
   });
 
   it('streams a snapshot with the same JSON, and serves at most SNAPSHOTS_IN_FLIGHT_MAX at once', async () => {
-    backend.entries = Array.from({ length: 5000 }, (_, i) => [`acct/${i}`, new Uint8Array([i & 0xff, 1])] as [string, Uint8Array]);
+    backend.entries = Array.from(
+      { length: 5000 },
+      (_, i) => [`acct/${i}`, new Uint8Array([i & 0xff, 1])] as [string, Uint8Array],
+    );
     const one = await app.inject({ method: 'GET', url: '/v1/snapshot' });
     expect(one.statusCode).toBe(200);
     expect(one.headers['content-type']).toMatch(/^application\/json/);
-    expect(one.json()).toEqual({ height: 7, block: '0102', commit: '03', epochs: [{ height: 0 }], entries: backend.entries.map(([k, v]) => [k, toHex(v)]) });
+    expect(one.json()).toEqual({
+      height: 7,
+      block: '0102',
+      commit: '03',
+      epochs: [{ height: 0 }],
+      entries: backend.entries.map(([k, v]) => [k, toHex(v)]),
+    });
 
     let open!: () => void;
     backend.snapshotGate = new Promise((r) => (open = r));
-    const held = Array.from({ length: SNAPSHOTS_IN_FLIGHT_MAX }, () => app.inject({ method: 'GET', url: '/v1/snapshot' }));
+    const held = Array.from({ length: SNAPSHOTS_IN_FLIGHT_MAX }, () =>
+      app.inject({ method: 'GET', url: '/v1/snapshot' }),
+    );
     await new Promise((r) => setTimeout(r, 50));
     const busy = await app.inject({ method: 'GET', url: '/v1/snapshot' });
     expect(busy.statusCode).toBe(503);
@@ -173,7 +262,14 @@ describe('node API request limits', () => {
     const last = all.txs[999]!;
     expect(page.json()).toEqual({
       lowestHeight: 1,
-      txs: all.txs.map((t) => ({ hash: toHex(t.hash), height: t.height, index: t.index, code: 'OK', tx: toHex(t.tx), proof: { txRoot: toHex(t.proof.txRoot), leafIndex: t.index, treeSize: 16, path: [toHex(t.proof.path[0]!)] } })),
+      txs: all.txs.map((t) => ({
+        hash: toHex(t.hash),
+        height: t.height,
+        index: t.index,
+        code: 'OK',
+        tx: toHex(t.tx),
+        proof: { txRoot: toHex(t.proof.txRoot), leafIndex: t.index, treeSize: 16, path: [toHex(t.proof.path[0]!)] },
+      })),
       next: { fromHeight: last.height, fromIndex: last.index + 1 },
     });
     const short = await app.inject({ method: 'GET', url: `/v1/accounts/${pk}/txs?limit=1001` });
@@ -188,13 +284,18 @@ describe('node API request limits', () => {
 });
 
 describe('AdmissionQueue', () => {
-  const accept = async (txs: Uint8Array[]): Promise<TxBatchItemResult[]> => txs.map((b) => ({ status: 'accepted', hash: txHash(b) }));
+  const accept = async (txs: Uint8Array[]): Promise<TxBatchItemResult[]> =>
+    txs.map((b) => ({ status: 'accepted', hash: txHash(b) }));
 
   it('refuses a batch that would overfill it with BUSY, admitting nothing of it', async () => {
     const q = new AdmissionQueue(accept, { sliceMs: 1, stepTxs: 4, maxQueuedTxs: 10 });
     const first = q.submit(Array.from({ length: 8 }, () => new Uint8Array([1])));
     let err: unknown;
-    try { void q.submit(Array.from({ length: 3 }, () => new Uint8Array([2]))); } catch (e) { err = e; }
+    try {
+      void q.submit(Array.from({ length: 3 }, () => new Uint8Array([2])));
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ConsortiaError);
     expect((err as ConsortiaError).code).toBe('BUSY');
     expect((err as ConsortiaError).details).toMatchObject({ limit: 10, queued: 8 });
@@ -204,7 +305,14 @@ describe('AdmissionQueue', () => {
 
   it('takes steps from waiting batches in turn, so a small batch is not held behind a big one', async () => {
     const order: string[] = [];
-    const q = new AdmissionQueue(async (txs) => { order.push(String(txs[0]![0])); busyWait(1); return accept(txs); }, { sliceMs: 2, stepTxs: 2, maxQueuedTxs: 1000 });
+    const q = new AdmissionQueue(
+      async (txs) => {
+        order.push(String(txs[0]![0]));
+        busyWait(1);
+        return accept(txs);
+      },
+      { sliceMs: 2, stepTxs: 2, maxQueuedTxs: 1000 },
+    );
     const big = q.submit(Array.from({ length: 200 }, () => new Uint8Array([1])));
     const small = q.submit(Array.from({ length: 4 }, () => new Uint8Array([2])));
     let bigDone = false;
@@ -224,7 +332,12 @@ describe('jsonListStream', () => {
   }
   it('renders exactly what JSON.stringify would, across slices', async () => {
     const items = Array.from({ length: 3000 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) }));
-    for (const [head, list, tail] of [[{}, [], {}], [{ a: 1 }, items.slice(0, 1), {}], [{ a: 1, b: 'q' }, items, { next: null }], [{}, items, { next: { h: 1 } }]] as const) {
+    for (const [head, list, tail] of [
+      [{}, [], {}],
+      [{ a: 1 }, items.slice(0, 1), {}],
+      [{ a: 1, b: 'q' }, items, { next: null }],
+      [{}, items, { next: { h: 1 } }],
+    ] as const) {
       const got = await text(jsonListStream(head, 'xs', list, (x) => x, tail, 0));
       expect(got).toBe(JSON.stringify({ ...head, xs: list, ...tail }));
     }
@@ -236,7 +349,11 @@ describe('node API rate limit', () => {
   let app: NodeApp;
   let base: string;
   beforeAll(async () => {
-    app = await createNodeApi({ backend, registry: new Registry(), limits: { ...LIMITS, rateLimit: { max: 3, windowMs: 60_000 } } });
+    app = await createNodeApi({
+      backend,
+      registry: new Registry(),
+      limits: { ...LIMITS, rateLimit: { max: 3, windowMs: 60_000 } },
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
@@ -279,7 +396,10 @@ describe('node API event streams', () => {
     for (const s of streams) expect(s.status).toBe(200);
     const over = await fetch(`${base}/v1/events`);
     expect(over.status).toBe(429);
-    expect(((await over.json()) as { error: { code: string; details: { limit: number } } }).error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: SSE_STREAMS_PER_CLIENT_MAX } });
+    expect(((await over.json()) as { error: { code: string; details: { limit: number } } }).error).toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { limit: SSE_STREAMS_PER_CLIENT_MAX },
+    });
     acs[0]!.abort();
     await streams[0]!.body?.cancel().catch(() => undefined);
     const end = Date.now() + 5000;
@@ -292,6 +412,9 @@ describe('node API event streams', () => {
     }
     expect(again?.status).toBe(200);
     await again?.body?.cancel().catch(() => undefined);
-    for (const [i, ac] of acs.entries()) { ac.abort(); await streams[i]!.body?.cancel().catch(() => undefined); }
+    for (const [i, ac] of acs.entries()) {
+      ac.abort();
+      await streams[i]!.body?.cancel().catch(() => undefined);
+    }
   });
 });

@@ -1,6 +1,16 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTx, generateKeyPair, sealedGenesisToJSON, signTx, toHex, txHash, verifyMerkleProof, fromHex, type KeyPair } from '../../../src/chain/index.js';
+import {
+  encodeTx,
+  generateKeyPair,
+  sealedGenesisToJSON,
+  signTx,
+  toHex,
+  txHash,
+  verifyMerkleProof,
+  fromHex,
+  type KeyPair,
+} from '../../../src/chain/index.js';
 import { createNodeMetrics } from '../../../src/node/metrics.js';
 import { createNodeApi, encodeLengthPrefixed, type NodeApp } from '../../../src/node/rpc/index.js';
 import { FakeBackend, makeSealedGenesis } from './fake-backend.js';
@@ -31,11 +41,25 @@ describe('node API routes', () => {
   it('GET /v1/identity and /v1/status render bytes as lowercase hex', async () => {
     const id = await app.inject({ method: 'GET', url: '/v1/identity' });
     expect(id.statusCode).toBe(200);
-    expect(id.json()).toMatchObject({ publicKey: toHex(backend.nodeKey.publicKey), role: 'validator', chainId: 'test-chain' });
+    expect(id.json()).toMatchObject({
+      publicKey: toHex(backend.nodeKey.publicKey),
+      role: 'validator',
+      chainId: 'test-chain',
+    });
     expect(id.json().proofOfPossession).toMatch(/^[0-9a-f]{128}$/);
     const st = await app.inject({ method: 'GET', url: '/v1/status' });
-    expect(st.json()).toMatchObject({ chainId: 'test-chain', height: 0, latestBlockHash: null, syncing: false, genesisInstalled: true });
-    expect(st.json().validators[0]).toEqual({ publicKey: toHex(backend.nodeKey.publicKey), power: 1, memberId: 'org1' });
+    expect(st.json()).toMatchObject({
+      chainId: 'test-chain',
+      height: 0,
+      latestBlockHash: null,
+      syncing: false,
+      genesisInstalled: true,
+    });
+    expect(st.json().validators[0]).toEqual({
+      publicKey: toHex(backend.nodeKey.publicKey),
+      power: 1,
+      memberId: 'org1',
+    });
   });
 
   it('POST /v1/txs admits a valid tx with 202 and maps rejections to 4xx with error bodies', async () => {
@@ -67,7 +91,12 @@ describe('node API routes', () => {
     expect(noField.statusCode).toBe(400);
     expect(noField.json().error.code).toBe('INVALID_REQUEST');
 
-    const badJson = await app.inject({ method: 'POST', url: '/v1/txs', headers: { 'content-type': 'application/json' }, payload: '{"tx":' });
+    const badJson = await app.inject({
+      method: 'POST',
+      url: '/v1/txs',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"tx":',
+    });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json().error.code).toBe('INVALID_REQUEST');
     expect(backend.mempool).toHaveLength(1);
@@ -78,7 +107,11 @@ describe('node API routes', () => {
     const r = await app.inject({ method: 'POST', url: '/v1/txs', payload: { tx: big } });
     expect(r.statusCode).toBe(413);
     expect(r.json().error.code).toBe('TX_TOO_LARGE');
-    const huge = await app.inject({ method: 'POST', url: '/v1/txs', payload: { tx: 'ab'.repeat(LIMITS.maxTxBytes * 4) } });
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/v1/txs',
+      payload: { tx: 'ab'.repeat(LIMITS.maxTxBytes * 4) },
+    });
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('TX_TOO_LARGE');
     const batch = await app.inject({
@@ -95,9 +128,16 @@ describe('node API routes', () => {
     const saved = backend.mempoolCap;
     backend.mempoolCap = backend.mempool.length;
     try {
-      const r = await app.inject({ method: 'POST', url: '/v1/txs', payload: { tx: toHex(signedTx(generateKeyPair(), 0)) } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/txs',
+        payload: { tx: toHex(signedTx(generateKeyPair(), 0)) },
+      });
       expect(r.statusCode).toBe(429);
-      expect(r.json().error).toMatchObject({ code: 'MEMPOOL_FULL', details: { maxTxs: saved === 0 ? 0 : backend.mempoolCap } });
+      expect(r.json().error).toMatchObject({
+        code: 'MEMPOOL_FULL',
+        details: { maxTxs: saved === 0 ? 0 : backend.mempoolCap },
+      });
     } finally {
       backend.mempoolCap = saved;
     }
@@ -124,7 +164,11 @@ describe('node API routes', () => {
     const json = await app.inject({ method: 'POST', url: '/v1/txs/batch', payload: [toHex(signedTx(a, 1)), 'zz'] });
     expect(json.statusCode).toBe(200);
     expect(json.json().results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
-    const wrapped = await app.inject({ method: 'POST', url: '/v1/txs/batch', payload: { txs: [toHex(signedTx(b, 1))] } });
+    const wrapped = await app.inject({
+      method: 'POST',
+      url: '/v1/txs/batch',
+      payload: { txs: [toHex(signedTx(b, 1))] },
+    });
     expect(wrapped.json().accepted).toBe(1);
 
     const truncated = await app.inject({
@@ -148,8 +192,17 @@ describe('node API routes', () => {
     expect(got.statusCode).toBe(200);
     const t = got.json();
     expect(t).toMatchObject({ hash: toHex(txHash(tx)), height, code: 'OK', tx: toHex(tx) });
-    expect(t.decoded).toMatchObject({ chainId: 'test-chain', signer: toHex(kp.publicKey), nonce: 0, body: { type: 'create_account' } });
-    const proof = { index: t.proof.leafIndex, total: t.proof.treeSize, path: t.proof.path.map((p: string) => fromHex(p)) };
+    expect(t.decoded).toMatchObject({
+      chainId: 'test-chain',
+      signer: toHex(kp.publicKey),
+      nonce: 0,
+      body: { type: 'create_account' },
+    });
+    const proof = {
+      index: t.proof.leafIndex,
+      total: t.proof.treeSize,
+      path: t.proof.path.map((p: string) => fromHex(p)),
+    };
     expect(verifyMerkleProof(fromHex(t.proof.txRoot), tx, proof)).toBe(true);
 
     const latest = await app.inject({ method: 'GET', url: '/v1/blocks/latest' });
@@ -187,19 +240,35 @@ describe('node API routes', () => {
   it('POST /v1/txs?wait=commit returns 200 committed once the block lands, 202 on timeout', async () => {
     const kp = generateKeyPair();
     const tx = signedTx(kp, 0);
-    const pending = app.inject({ method: 'POST', url: '/v1/txs?wait=commit&timeoutMs=1500', payload: { tx: toHex(tx) } });
+    const pending = app.inject({
+      method: 'POST',
+      url: '/v1/txs?wait=commit&timeoutMs=1500',
+      payload: { tx: toHex(tx) },
+    });
     await new Promise((r) => setTimeout(r, 50));
     const block = backend.commitPending();
     const r = await pending;
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ hash: toHex(txHash(tx)), status: 'committed', height: block.header.height, index: 0, code: 'OK' });
+    expect(r.json()).toEqual({
+      hash: toHex(txHash(tx)),
+      status: 'committed',
+      height: block.header.height,
+      index: 0,
+      code: 'OK',
+    });
 
     const t0 = Date.now();
-    const slow = await app.inject({ method: 'POST', url: '/v1/txs?wait=commit&timeoutMs=100', payload: { tx: toHex(signedTx(kp, 1)) } });
+    const slow = await app.inject({
+      method: 'POST',
+      url: '/v1/txs?wait=commit&timeoutMs=100',
+      payload: { tx: toHex(signedTx(kp, 1)) },
+    });
     expect(slow.statusCode).toBe(202);
     expect(slow.json().status).toBe('accepted');
     expect(Date.now() - t0).toBeLessThan(1500);
-    expect((await app.inject({ method: 'POST', url: '/v1/txs?wait=later', payload: { tx: '00' } })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/v1/txs?wait=later', payload: { tx: '00' } })).statusCode).toBe(
+      400,
+    );
   });
 
   it('serves account and asset state with proofs; unknown ones are 404', async () => {
@@ -207,9 +276,14 @@ describe('node API routes', () => {
     await app.inject({ method: 'POST', url: '/v1/txs', payload: { tx: toHex(signedTx(kp, 0)) } });
     const acct = await app.inject({ method: 'GET', url: `/v1/accounts/${toHex(kp.publicKey)}` });
     expect(acct.statusCode).toBe(200);
-    expect(acct.json()).toMatchObject({ account: { publicKey: toHex(kp.publicKey), nonce: 1 }, balances: [{ asset: 'USD', amount: '12345678901234567890' }] });
+    expect(acct.json()).toMatchObject({
+      account: { publicKey: toHex(kp.publicKey), nonce: 1 },
+      balances: [{ asset: 'USD', amount: '12345678901234567890' }],
+    });
     expect(acct.json().proof[0].key).toBe(`acct/${toHex(kp.publicKey)}`);
-    expect((await app.inject({ method: 'GET', url: `/v1/accounts/${toHex(generateKeyPair().publicKey)}` })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ method: 'GET', url: `/v1/accounts/${toHex(generateKeyPair().publicKey)}` })).statusCode,
+    ).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/v1/accounts/nothex' })).statusCode).toBe(400);
     const asset = await app.inject({ method: 'GET', url: '/v1/assets/USD' });
     expect(asset.json()).toMatchObject({ asset: { id: 'USD', supply: '5' } });
@@ -222,7 +296,12 @@ describe('node API routes', () => {
     expect(g.statusCode).toBe(200);
     expect(g.json().genesis.chainId).toBe('test-chain');
     expect(g.json().genesisHash).toMatch(/^[0-9a-f]{64}$/);
-    const again = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: ADMIN, payload: sealedGenesisToJSON(sealed) });
+    const again = await app.inject({
+      method: 'PUT',
+      url: '/v1/genesis',
+      headers: ADMIN,
+      payload: sealedGenesisToJSON(sealed),
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('GENESIS_ALREADY_SET');
   });
@@ -276,7 +355,12 @@ describe('node API in awaiting-genesis mode', () => {
     expect(junk.statusCode).toBe(400);
     expect(backend.sealed).toBeNull();
 
-    const ok = await app.inject({ method: 'PUT', url: '/v1/genesis', headers: ADMIN, payload: sealedGenesisToJSON(sealed) });
+    const ok = await app.inject({
+      method: 'PUT',
+      url: '/v1/genesis',
+      headers: ADMIN,
+      payload: sealedGenesisToJSON(sealed),
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ status: 'installed', chainId: 'test-chain' });
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);

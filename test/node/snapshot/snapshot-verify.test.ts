@@ -8,10 +8,20 @@ const fx = makeFixture();
 const chain = buildChain(4, paymentsToBob(fx), fx);
 const last = chain.blocks[3]!;
 const good = (): SnapshotJSON => ({
-  height: 4, block: toHex(chain.encoded[3]!.block), commit: toHex(chain.encoded[3]!.commit), epochs: [],
+  height: 4,
+  block: toHex(chain.encoded[3]!.block),
+  commit: toHex(chain.encoded[3]!.commit),
+  epochs: [],
   entries: [...last.state.entries()].map(([k, v]) => [k, toHex(v)]),
 });
-const code = (fn: () => unknown): string => { try { fn(); return 'OK'; } catch (e) { return (e as { code?: string }).code ?? 'ERROR'; } };
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'OK';
+  } catch (e) {
+    return (e as { code?: string }).code ?? 'ERROR';
+  }
+};
 
 describe('snapshot verification (joining ordinary node)', () => {
   it('accepts a snapshot certified by the genesis validator set and rebuilding the header root', () => {
@@ -22,7 +32,10 @@ describe('snapshot verification (joining ordinary node)', () => {
 
   it('rejects tampered state, a commit by non-validators and a mismatched height', () => {
     const tampered = good();
-    tampered.entries = tampered.entries.map(([k, v]) => [k, k === `bal/${toHex(fx.bob.publicKey)}/USD` ? toHex(encodeAmount(10_000n)) : v]);
+    tampered.entries = tampered.entries.map(([k, v]) => [
+      k,
+      k === `bal/${toHex(fx.bob.publicKey)}/USD` ? toHex(encodeAmount(10_000n)) : v,
+    ]);
     expect(code(() => verifySnapshot(fx.genesis, tampered))).toBe('SNAPSHOT_ROOT_MISMATCH');
     const forged = good();
     forged.commit = toHex(encodeCommit(certify(last.block, [generateKeyPair(), generateKeyPair(), generateKeyPair()])));

@@ -15,25 +15,41 @@ const HONEST = 'bb'.repeat(32);
 function setup() {
   const sent: { peer: string | null; msg: WireMsg }[] = [];
   const warnings: Record<string, unknown>[] = [];
-  const logger = createLogger('warn', {}, (line) => { warnings.push(JSON.parse(line) as Record<string, unknown>); });
+  const logger = createLogger('warn', {}, (line) => {
+    warnings.push(JSON.parse(line) as Record<string, unknown>);
+  });
   const sync = new BlockSync({
     tip: { height: 10, chainId: 'c', validators: [] } as unknown as ChainTip,
-    store: { lowestHeight: () => 1, getBlockBytes: async () => undefined, getCommitBytes: async () => undefined } as unknown as ChainStore,
+    store: {
+      lowestHeight: () => 1,
+      getBlockBytes: async () => undefined,
+      getCommitBytes: async () => undefined,
+    } as unknown as ChainStore,
     engine: { serialize: async () => false, resyncedTo: () => undefined } as unknown as ConsensusEngine,
     out: {
-      send: (peer, _ch, p) => { sent.push({ peer, msg: decodeMsg(Buffer.from(p)) }); },
-      broadcast: (_ch, p) => { sent.push({ peer: null, msg: decodeMsg(Buffer.from(p)) }); },
+      send: (peer, _ch, p) => {
+        sent.push({ peer, msg: decodeMsg(Buffer.from(p)) });
+      },
+      broadcast: (_ch, p) => {
+        sent.push({ peer: null, msg: decodeMsg(Buffer.from(p)) });
+      },
     },
     logger,
   });
-  const status = (peer: string, height: number): void => sync.onMessage(peer, encodeMsg({ kind: 'status', height, lowest: 1 }));
+  const status = (peer: string, height: number): void =>
+    sync.onMessage(peer, encodeMsg({ kind: 'status', height, lowest: 1 }));
   const requests = (): { peer: string | null; from: number }[] =>
     sent.flatMap((s) => (s.msg.kind === 'getBlocks' ? [{ peer: s.peer, from: s.msg.from }] : []));
   return { sync, sent, warnings, status, requests };
 }
 
-beforeEach(() => { vi.useFakeTimers({ toFake: ['Date'] }); vi.setSystemTime(1_000_000); });
-afterEach(() => { vi.useRealTimers(); });
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(1_000_000);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('block sync: peers that claim more than they deliver', () => {
   it('a peer that answers without the block it claimed stops counting, longer each time', () => {
@@ -67,7 +83,10 @@ describe('block sync: peers that claim more than they deliver', () => {
     expect(requests()).toHaveLength(1); // still waiting for the answer
     vi.setSystemTime(1_000_000 + 5_001);
     sync.request();
-    expect(requests()).toEqual([{ peer: LIAR, from: 11 }, { peer: HONEST, from: 11 }]);
+    expect(requests()).toEqual([
+      { peer: LIAR, from: 11 },
+      { peer: HONEST, from: 11 },
+    ]);
     expect(sync.bestPeerHeight()).toBe(12);
     // a late answer is still taken: this one has no block, so the claim was a lie
     sync.onMessage(LIAR, encodeMsg({ kind: 'blocks', items: [] }));
@@ -85,17 +104,30 @@ describe('block sync: peers that claim more than they deliver', () => {
     status(LIAR, 1_000_000);
     expect(sync.syncing).toBe(false);
     // with nobody else to ask it is still asked (its answer would prove it)
-    expect(requests()).toEqual([{ peer: LIAR, from: 11 }, { peer: LIAR, from: 11 }]);
+    expect(requests()).toEqual([
+      { peer: LIAR, from: 11 },
+      { peer: LIAR, from: 11 },
+    ]);
   });
 
   it('refuses blocks nobody asked for, and answers one getBlocks per peer at a time', async () => {
     const { sync, sent } = setup();
-    expect(() => sync.onMessage(HONEST, encodeMsg({ kind: 'blocks', items: [{ block: new Uint8Array(5), commit: new Uint8Array(5) }] }))).toThrow(/not requested/);
+    expect(() =>
+      sync.onMessage(
+        HONEST,
+        encodeMsg({ kind: 'blocks', items: [{ block: new Uint8Array(5), commit: new Uint8Array(5) }] }),
+      ),
+    ).toThrow(/not requested/);
     sync.onMessage(HONEST, encodeMsg({ kind: 'getBlocks', from: 1, count: 10 }));
     sync.onMessage(HONEST, encodeMsg({ kind: 'getBlocks', from: 1, count: 10 }));
     sync.onMessage(LIAR, encodeMsg({ kind: 'getBlocks', from: 1, count: 10 }));
     await vi.waitFor(() => expect(sent.filter((s) => s.msg.kind === 'blocks')).toHaveLength(2));
-    expect(sent.filter((s) => s.msg.kind === 'blocks').map((s) => s.peer).sort()).toEqual([LIAR, HONEST]);
+    expect(
+      sent
+        .filter((s) => s.msg.kind === 'blocks')
+        .map((s) => s.peer)
+        .sort(),
+    ).toEqual([LIAR, HONEST]);
     // once answered, the peer may ask again
     sync.onMessage(HONEST, encodeMsg({ kind: 'getBlocks', from: 1, count: 10 }));
     await vi.waitFor(() => expect(sent.filter((s) => s.msg.kind === 'blocks')).toHaveLength(3));

@@ -83,15 +83,28 @@ export function toConsortiaError(err: unknown, op: string, ref: ObjectRef): Cons
     const body = statusBody(err);
     const details = { status: err.code, reason: body.reason, causes: body.details?.causes ?? [], object: ref };
     if (err.code === 409 && op === 'apply') {
-      return new ConsortiaError(KubernetesCodes.K8S_APPLY_CONFLICT, `${where}: field conflict: ${body.message ?? ''}`, details);
+      return new ConsortiaError(
+        KubernetesCodes.K8S_APPLY_CONFLICT,
+        `${where}: field conflict: ${body.message ?? ''}`,
+        details,
+      );
     }
     if (err.code === 401 || err.code === 403) {
       return new ConsortiaError(KubernetesCodes.K8S_FORBIDDEN, `${where}: ${body.message ?? 'forbidden'}`, details);
     }
-    return new ConsortiaError(KubernetesCodes.K8S_API_ERROR, `${where}: HTTP ${err.code}: ${body.message ?? ''}`, details);
+    return new ConsortiaError(
+      KubernetesCodes.K8S_API_ERROR,
+      `${where}: HTTP ${err.code}: ${body.message ?? ''}`,
+      details,
+    );
   }
   const msg = (err as Error)?.message ?? String(err);
-  return new ConsortiaError(KubernetesCodes.K8S_CLUSTER_UNREACHABLE, `${where}: ${msg}`, { object: ref }, { cause: err });
+  return new ConsortiaError(
+    KubernetesCodes.K8S_CLUSTER_UNREACHABLE,
+    `${where}: ${msg}`,
+    { object: ref },
+    { cause: err },
+  );
 }
 
 /** Thin typed layer over the generic object API: server-side apply, delete, read, list. */
@@ -130,10 +143,17 @@ export class KubeClient {
   }
 
   /** Deletes; absent is success. Returns whether the object existed. */
-  async delete(ref: ObjectRef, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
+  async delete(
+    ref: ObjectRef,
+    propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+  ): Promise<boolean> {
     try {
       await this.objects.delete(
-        { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } },
+        {
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+        },
         undefined,
         undefined,
         undefined,
@@ -160,9 +180,23 @@ export class KubeClient {
     }
   }
 
-  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<T[]> {
+  async list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector: string,
+  ): Promise<T[]> {
     try {
-      const res = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+      const res = await this.objects.list(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      );
       return res.items as T[];
     } catch (err) {
       if (httpStatus(err) === 404) return [];
@@ -177,7 +211,11 @@ export class KubeClient {
       return list.resources.some((r) => r.name === resource);
     } catch (err) {
       if (httpStatus(err) === 404) return false;
-      throw toConsortiaError(err, 'discover', { apiVersion: `${group}/${version}`, kind: 'APIResourceList', name: resource });
+      throw toConsortiaError(err, 'discover', {
+        apiVersion: `${group}/${version}`,
+        kind: 'APIResourceList',
+        name: resource,
+      });
     }
   }
 
@@ -189,7 +227,8 @@ export class KubeClient {
   /** GET through the API server's proxy to one pod, ready or not (for a control plane outside the cluster). */
   async proxyGetPod(namespace: string, pod: string, port: number, path: string): Promise<string> {
     return (await this.core.connectGetNamespacedPodProxyWithPath({
-      name: `${pod}:${port}`,
+      // Node APIs serve HTTPS only; the API server does not verify the pod's certificate on this hop.
+      name: `https:${pod}:${port}`,
       namespace,
       path: path.replace(/^\//, ''),
     })) as string;

@@ -14,14 +14,24 @@ export interface ClusterCheck {
  * Registration-time check of a cluster: credentials parse, the API server answers /version,
  * and the credentials can list namespaces. Throws a ConsortiaError with a clear message.
  */
-export async function checkCluster(src: { kubeconfig?: string; inCluster?: boolean }, timeoutMs = 10_000): Promise<ClusterCheck> {
+export async function checkCluster(
+  src: { kubeconfig?: string; inCluster?: boolean },
+  timeoutMs = 10_000,
+): Promise<ClusterCheck> {
   const kc = loadKubeConfig(src);
   const server = kc.getCurrentCluster()?.server ?? '';
   const client = new KubeClient(kc, 'consortia');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new ConsortiaError(KubernetesCodes.K8S_CLUSTER_UNREACHABLE, `cluster ${server} did not answer within ${timeoutMs} ms`, { server })),
+      () =>
+        reject(
+          new ConsortiaError(
+            KubernetesCodes.K8S_CLUSTER_UNREACHABLE,
+            `cluster ${server} did not answer within ${timeoutMs} ms`,
+            { server },
+          ),
+        ),
       timeoutMs,
     );
   });
@@ -30,7 +40,11 @@ export async function checkCluster(src: { kubeconfig?: string; inCluster?: boole
       client.serverVersion().catch((err: unknown) => {
         const status = httpStatus(err);
         if (status === 401 || status === 403) {
-          throw new ConsortiaError(KubernetesCodes.K8S_FORBIDDEN, `cluster ${server} rejected the credentials (HTTP ${status})`, { server });
+          throw new ConsortiaError(
+            KubernetesCodes.K8S_FORBIDDEN,
+            `cluster ${server} rejected the credentials (HTTP ${status})`,
+            { server },
+          );
         }
         throw new ConsortiaError(
           KubernetesCodes.K8S_CLUSTER_UNREACHABLE,

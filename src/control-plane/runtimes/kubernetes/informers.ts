@@ -41,13 +41,25 @@ export class OwnedInformers {
     const net = this.kc.makeApiClient(NetworkingV1Api);
     const policy = this.kc.makeApiClient(PolicyV1Api);
     const labelSelector = MANAGED_SELECTOR;
-    const defs: [WatchedKind, string, () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>][] = [
+    const defs: [
+      WatchedKind,
+      string,
+      () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>,
+    ][] = [
       ['StatefulSet', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces({ labelSelector })],
       ['Service', '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector })],
       ['ConfigMap', '/api/v1/configmaps', () => core.listConfigMapForAllNamespaces({ labelSelector })],
       ['Pod', '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector })],
-      ['NetworkPolicy', '/apis/networking.k8s.io/v1/networkpolicies', () => net.listNetworkPolicyForAllNamespaces({ labelSelector })],
-      ['PodDisruptionBudget', '/apis/policy/v1/poddisruptionbudgets', () => policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })],
+      [
+        'NetworkPolicy',
+        '/apis/networking.k8s.io/v1/networkpolicies',
+        () => net.listNetworkPolicyForAllNamespaces({ labelSelector }),
+      ],
+      [
+        'PodDisruptionBudget',
+        '/apis/policy/v1/poddisruptionbudgets',
+        () => policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector }),
+      ],
     ];
     await Promise.all(
       defs.map(async ([kind, path, list]) => {
@@ -63,7 +75,11 @@ export class OwnedInformers {
           if (this.stopped) return;
           failures++;
           const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(failures, 16));
-          this.log.warn('watch failed; restarting', { kind, delayMs: delay, error: String((err as Error)?.message ?? err) });
+          this.log.warn('watch failed; restarting', {
+            kind,
+            delayMs: delay,
+            error: String((err as Error)?.message ?? err),
+          });
           const t = setTimeout(() => {
             this.restartTimers.delete(t);
             if (!this.stopped) inf.start().catch(() => undefined);

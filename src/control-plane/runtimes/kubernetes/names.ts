@@ -24,6 +24,8 @@ export const ANNOTATION = {
   orgId: 'consortia.io/org-id',
   configHash: 'consortia.io/config-hash',
   generation: 'consortia.io/spec-generation',
+  /** Node CA + certificate names of the node's TLS Secret (node-tls.ts): a change restarts the pod. */
+  tlsDigest: 'consortia.io/tls-digest',
 } as const;
 /** Selector of everything this runtime owns. */
 export const MANAGED_SELECTOR = `${LABEL.managedBy}=${MANAGED_BY}`;
@@ -34,7 +36,10 @@ function shortHash(s: string, n = 6): string {
 
 /** DNS-1123 label (<= max chars): lowercase alnum and '-', alnum at both ends. */
 export function dnsLabel(id: string, max = 63): string {
-  const s = id.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const s = id
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (s === id && s.length > 0 && s.length <= max) return s;
   const head = s.slice(0, max - 7).replace(/-+$/, '');
   return `${head || 'x'}-${shortHash(id)}`;
@@ -65,8 +70,10 @@ export const nodeObjectNames = (nodeId: string) => {
     clientService: base,
     externalP2pService: `${base}-p2p-ext`,
     configMap: `${base}-config`,
-    /** The node's admin credential (the only Secret per node; the node key never leaves the pod). */
+    /** The node's admin credential (the node key never leaves the pod). */
     adminSecret: `${base}-admin`,
+    /** The node's HTTPS certificate and key, issued by the control plane's node CA (node-tls.ts). */
+    tlsSecret: `${base}-tls`,
     serviceMonitor: base,
     pvcTemplate: 'data',
     pvc: `data-${base}-0`,

@@ -90,7 +90,8 @@ export type KubernetesRuntimeInput = Partial<Omit<KubernetesRuntimeOptions, 'sto
 
 const DNS_PREFIX = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?-?)?$/;
 /** Kubernetes label key (optional DNS-subdomain prefix, name <= 63) and value (<= 63). */
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$/;
 
@@ -117,15 +118,19 @@ export function resolveOptions(input: KubernetesRuntimeInput): KubernetesRuntime
     backoff: { ...DEFAULT_OPTIONS.backoff, ...backoff },
   };
   if (opts.kubeconfig && opts.inCluster) bad('kubeconfig', 'give either kubeconfig or inCluster, not both');
-  if (!DNS_PREFIX.test(opts.namespacePrefix) || opts.namespacePrefix.length > 30) bad('namespacePrefix', 'must be a short DNS-1123 prefix');
-  for (const [k, p] of Object.entries(opts.ports)) if (!Number.isInteger(p) || p < 1 || p > 65535) bad(`ports.${k}`, 'not a port');
+  if (!DNS_PREFIX.test(opts.namespacePrefix) || opts.namespacePrefix.length > 30)
+    bad('namespacePrefix', 'must be a short DNS-1123 prefix');
+  for (const [k, p] of Object.entries(opts.ports))
+    if (!Number.isInteger(p) || p < 1 || p > 65535) bad(`ports.${k}`, 'not a port');
   if (!opts.image) bad('image', 'required');
   if (opts.backoff.baseMs <= 0 || opts.backoff.maxMs < opts.backoff.baseMs) bad('backoff', 'need 0 < baseMs <= maxMs');
   const sm = opts.serviceMonitorLabels as unknown;
-  if (typeof sm !== 'object' || sm === null || Array.isArray(sm)) bad('serviceMonitorLabels', 'must be a map of label names to values');
+  if (typeof sm !== 'object' || sm === null || Array.isArray(sm))
+    bad('serviceMonitorLabels', 'must be a map of label names to values');
   for (const [k, v] of Object.entries(opts.serviceMonitorLabels)) {
     if (!LABEL_KEY.test(k) || k.length > 316) bad(`serviceMonitorLabels.${k}`, 'not a label name');
-    if (typeof v !== 'string' || !LABEL_VALUE.test(v)) bad(`serviceMonitorLabels.${k}`, `not a label value: ${String(v)}`);
+    if (typeof v !== 'string' || !LABEL_VALUE.test(v))
+      bad(`serviceMonitorLabels.${k}`, `not a label value: ${String(v)}`);
   }
   return opts;
 }

@@ -14,9 +14,13 @@ export const kubernetesClusterValidator: ClusterValidator = async (input) => {
     resolveOptions(input.runtimeOptions ?? {});
   } catch (err) {
     const key = (err as ConsortiaError).details?.['key'];
-    throw new ConsortiaError(CpCodes.VALIDATION_FAILED, (err as Error).message, { field: `runtimeOptions${key ? `.${String(key)}` : ''}` });
+    throw new ConsortiaError(CpCodes.VALIDATION_FAILED, (err as Error).message, {
+      field: `runtimeOptions${key ? `.${String(key)}` : ''}`,
+    });
   }
-  const v = await checkCluster(input.inCluster ? { inCluster: true } : { ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}) });
+  const v = await checkCluster(
+    input.inCluster ? { inCluster: true } : { ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}) },
+  );
   return { serverVersion: v.gitVersion };
 };
 
@@ -24,7 +28,10 @@ export const kubernetesClusterValidator: ClusterValidator = async (input) => {
  * Runtime factory for one registered cluster: the control plane passes the cluster's decrypted
  * kubeconfig (or inCluster) plus its runtime configuration (namespace prefix, storage classes, image...).
  */
-export function kubernetesRuntimeFactory(cluster: { kubeconfig?: string; inCluster?: boolean }, config: Omit<CreateKubernetesRuntimeInput, 'kubeconfig' | 'inCluster'> = {}): KubernetesRuntime {
+export function kubernetesRuntimeFactory(
+  cluster: { kubeconfig?: string; inCluster?: boolean },
+  config: Omit<CreateKubernetesRuntimeInput, 'kubeconfig' | 'inCluster'> = {},
+): KubernetesRuntime {
   return createKubernetesRuntime({
     ...config,
     ...(cluster.inCluster ? { inCluster: true } : {}),

@@ -9,13 +9,23 @@ export interface NodeReport {
   status?: { height?: number; peers?: unknown[]; syncing?: boolean };
 }
 
-const FAILING_WAIT_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'InvalidImageName']);
+const FAILING_WAIT_REASONS = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'CreateContainerConfigError',
+  'InvalidImageName',
+]);
 
 /**
  * Node observation from the StatefulSet and its pod as the API reports them (pure: no I/O),
  * enriched with what the node answered at /v1/identity and /v1/status.
  */
-export function deriveObservation(sts: V1StatefulSet | undefined, pod: V1Pod | undefined, report: NodeReport = {}): NodeObservation {
+export function deriveObservation(
+  sts: V1StatefulSet | undefined,
+  pod: V1Pod | undefined,
+  report: NodeReport = {},
+): NodeObservation {
   if (!sts) return { phase: 'Absent', ready: false };
   const containers = pod?.status?.containerStatuses ?? [];
   const restarts = containers.reduce((n, c) => n + (c.restartCount ?? 0), 0);
@@ -30,7 +40,9 @@ export function deriveObservation(sts: V1StatefulSet | undefined, pod: V1Pod | u
     message = 'pod terminating';
   } else if (pod.status?.phase === 'Failed' || (waiting?.reason && FAILING_WAIT_REASONS.has(waiting.reason))) {
     phase = 'Failed';
-    message = waiting?.reason ? `${waiting.reason}: ${waiting.message ?? ''}`.trim() : (pod.status?.message ?? 'pod failed');
+    message = waiting?.reason
+      ? `${waiting.reason}: ${waiting.message ?? ''}`.trim()
+      : (pod.status?.message ?? 'pod failed');
   } else if (pod.status?.phase === 'Running') {
     phase = 'Running';
   } else {
@@ -69,18 +81,26 @@ type ContainerStatus = NonNullable<NonNullable<V1Pod['status']>['containerStatus
 export function genesisMismatchOf(containers: ContainerStatus[]): string | undefined {
   const node = containers.find((c) => c.name === 'node') ?? containers[0];
   if (!node || node.ready) return undefined;
-  const term = node.state?.terminated?.exitCode === NodeExitCodes.GENESIS_MISMATCH ? node.state.terminated
-    : node.lastState?.terminated?.exitCode === NodeExitCodes.GENESIS_MISMATCH ? node.lastState.terminated : undefined;
+  const term =
+    node.state?.terminated?.exitCode === NodeExitCodes.GENESIS_MISMATCH
+      ? node.state.terminated
+      : node.lastState?.terminated?.exitCode === NodeExitCodes.GENESIS_MISMATCH
+        ? node.lastState.terminated
+        : undefined;
   return term ? genesisMismatchStatus(term.message) : undefined;
 }
 
 /** Whether the pod was made from the StatefulSet's current template (its config hash and image). */
 export function podIsCurrent(sts: V1StatefulSet, pod: V1Pod): boolean {
   const tpl = sts.spec?.template;
-  const node = (p: { containers: { name: string; image?: string }[] } | undefined) => p?.containers.find((c) => c.name === 'node')?.image;
+  const node = (p: { containers: { name: string; image?: string }[] } | undefined) =>
+    p?.containers.find((c) => c.name === 'node')?.image;
   const wantHash = tpl?.metadata?.annotations?.[ANNOTATION.configHash];
   const wantImage = node(tpl?.spec);
-  return (wantHash === undefined || wantHash === pod.metadata?.annotations?.[ANNOTATION.configHash]) && (wantImage === undefined || wantImage === node(pod.spec));
+  return (
+    (wantHash === undefined || wantHash === pod.metadata?.annotations?.[ANNOTATION.configHash]) &&
+    (wantImage === undefined || wantImage === node(pod.spec))
+  );
 }
 
 /** Whether the pod runs `image` and is Ready (rolling upgrade step done). */

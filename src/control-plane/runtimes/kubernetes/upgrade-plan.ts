@@ -17,5 +17,8 @@ export function canTakeDown(readyValidatorsOtherThanTarget: number, totalValidat
 /** Upgrade order: non-validators first (cheap to lose), then validators, each sorted by id for determinism. */
 export function upgradeOrder<T extends { nodeId: string; role: NodeRole }>(nodes: T[]): T[] {
   const byId = (a: T, b: T) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0);
-  return [...nodes.filter((n) => n.role !== 'validator').sort(byId), ...nodes.filter((n) => n.role === 'validator').sort(byId)];
+  return [
+    ...nodes.filter((n) => n.role !== 'validator').sort(byId),
+    ...nodes.filter((n) => n.role === 'validator').sort(byId),
+  ];
 }

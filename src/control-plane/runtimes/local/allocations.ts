@@ -21,9 +21,13 @@ export interface HostRange {
 export const DEFAULT_HOST_RANGE: HostRange = { first: 2, last: 254 };
 
 export function validateHostRange(r: HostRange): void {
-  const ok = Number.isInteger(r.first) && Number.isInteger(r.last) && r.first >= 1 && r.last <= 254 && r.first <= r.last;
+  const ok =
+    Number.isInteger(r.first) && Number.isInteger(r.last) && r.first >= 1 && r.last <= 254 && r.first <= r.last;
   if (!ok) {
-    throw new ConsortiaError(LocalRuntimeCodes.LOCAL_INVALID_HOST_RANGE, `hostRange must be 1 <= first <= last <= 254, got ${r.first}..${r.last}`);
+    throw new ConsortiaError(
+      LocalRuntimeCodes.LOCAL_INVALID_HOST_RANGE,
+      `hostRange must be 1 <= first <= last <= 254, got ${r.first}..${r.last}`,
+    );
   }
 }
 
@@ -48,7 +52,10 @@ export function probeFreePort(host: string): Promise<number> {
 export class AllocationTable {
   private table: Record<string, Allocation>;
 
-  constructor(private readonly file: string, private readonly range: HostRange) {
+  constructor(
+    private readonly file: string,
+    private readonly range: HostRange,
+  ) {
     validateHostRange(range);
     this.table = AllocationTable.load(file);
   }
@@ -92,13 +99,20 @@ export class AllocationTable {
 
   private pickHost(key: string): string {
     const size = this.range.last - this.range.first + 1;
-    const used = new Set(Object.entries(this.table).filter(([k]) => k !== key).map(([, a]) => a.host));
+    const used = new Set(
+      Object.entries(this.table)
+        .filter(([k]) => k !== key)
+        .map(([, a]) => a.host),
+    );
     const start = createHash('sha256').update(key).digest().readUInt32BE(0) % size;
     for (let i = 0; i < size; i++) {
       const host = `127.0.0.${this.range.first + ((start + i) % size)}`;
       if (!used.has(host)) return host;
     }
-    throw new ConsortiaError(LocalRuntimeCodes.LOCAL_NO_HOST_AVAILABLE, `all ${size} loopback hosts in 127.0.0.${this.range.first}-${this.range.last} are allocated`);
+    throw new ConsortiaError(
+      LocalRuntimeCodes.LOCAL_NO_HOST_AVAILABLE,
+      `all ${size} loopback hosts in 127.0.0.${this.range.first}-${this.range.last} are allocated`,
+    );
   }
 
   private save(): void {

@@ -1,4 +1,16 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../../lib/logging.js';
@@ -62,7 +74,10 @@ export class LocalRuntime implements Runtime {
     this.entrypoint = resolve(opts.nodeEntrypoint ?? defaultEntrypoint());
     this.logger = opts.logger ?? createLogger('info', { component: 'local-runtime' });
     mkdirSync(this.baseDir, { recursive: true });
-    this.allocations = new AllocationTable(join(this.baseDir, 'allocations.json'), opts.hostRange ?? DEFAULT_HOST_RANGE);
+    this.allocations = new AllocationTable(
+      join(this.baseDir, 'allocations.json'),
+      opts.hostRange ?? DEFAULT_HOST_RANGE,
+    );
     // Resume supervision of nodes that outlived a previous control plane right away, so a
     // crash of one of them is restarted even before the reconciler gets to it.
     if (opts.adoptOnStart !== false) this.adoptExisting();
@@ -124,12 +139,20 @@ export class LocalRuntime implements Runtime {
     // A node that refused its data directory's genesis stays Failed (GENESIS_MISMATCH) through its restarts
     // until one of them serves its API again (the data directory was fixed).
     const genesisMismatch = proc?.lastExitCode === NodeExitCodes.GENESIS_MISMATCH;
-    const mismatch = (): NodeObservation => ({ phase: 'Failed', ready: false, endpoints, restarts, message: genesisMismatchMessage(paths.logFile) });
+    const mismatch = (): NodeObservation => ({
+      phase: 'Failed',
+      ready: false,
+      endpoints,
+      restarts,
+      message: genesisMismatchMessage(paths.logFile),
+    });
     if (!alive) {
       if (genesisMismatch) return mismatch();
       const crashes = proc?.consecutiveCrashes ?? 0;
       const failed = crashes >= FAILED_AFTER_CRASHES;
-      const message = proc?.lastExit ? `node exited (${proc.lastExit}); ${failed ? 'crash-looping, ' : ''}restart pending` : 'node not running';
+      const message = proc?.lastExit
+        ? `node exited (${proc.lastExit}); ${failed ? 'crash-looping, ' : ''}restart pending`
+        : 'node not running';
       return { phase: failed ? 'Failed' : 'Pending', ready: false, endpoints, restarts, message };
     }
     const timeout = this.opts.probeTimeoutMs ?? 1500;
@@ -192,9 +215,11 @@ export class LocalRuntime implements Runtime {
     const prev = this.locks.get(k) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(fn);
     this.locks.set(k, next);
-    void next.finally(() => {
-      if (this.locks.get(k) === next) this.locks.delete(k);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.locks.get(k) === next) this.locks.delete(k);
+      })
+      .catch(() => undefined);
     return next;
   }
 }
@@ -259,7 +284,9 @@ function isLiveFromPidFile(paths: NodePaths): boolean {
 
 function safeReaddir(dir: string): string[] {
   try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return [];
   }

@@ -34,13 +34,21 @@ export function nodePaths(baseDir: string, consortiumId: string, nodeId: string)
 /** Ids become directory names: refuse anything that could escape baseDir. */
 function safeSegment(id: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id)) {
-    throw new ConsortiaError(LocalRuntimeCodes.LOCAL_INVALID_SPEC, `id ${JSON.stringify(id)} is not a safe directory name`);
+    throw new ConsortiaError(
+      LocalRuntimeCodes.LOCAL_INVALID_SPEC,
+      `id ${JSON.stringify(id)} is not a safe directory name`,
+    );
   }
   return id;
 }
 
 /** The node config file (src/node/config.ts) derived from a NodeSpec; generation is deliberately not part of it. */
-export function buildNodeConfig(spec: NodeSpec, paths: NodePaths, alloc: Allocation, logLevel: string): Record<string, unknown> {
+export function buildNodeConfig(
+  spec: NodeSpec,
+  paths: NodePaths,
+  alloc: Allocation,
+  logLevel: string,
+): Record<string, unknown> {
   if (spec.mode === 'run' && spec.genesis === undefined) {
     throw new ConsortiaError(LocalRuntimeCodes.LOCAL_INVALID_SPEC, `node ${spec.nodeId}: mode 'run' needs a genesis`);
   }
@@ -56,6 +64,9 @@ export function buildNodeConfig(spec: NodeSpec, paths: NodePaths, alloc: Allocat
     logLevel,
     // The token itself is not in this file: it is in adminTokenFile (0600), present only while the spec carries one.
     adminTokenFile: paths.adminTokenFile,
+    // Plain HTTP, asked for explicitly: the node listens on a loopback address only (allocations.ts), where
+    // the node refuses anything else (lib/tls-config.ts); docs/trust-model.md#transport-security.
+    tls: { mode: 'off' },
   };
   if (spec.expectedGenesis !== undefined) cfg.expectedGenesis = spec.expectedGenesis;
   if (spec.mode === 'run') cfg.genesisFile = paths.genesisFile;

@@ -56,7 +56,10 @@ export class NodeProcess {
   private restartTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly paths: NodePaths, private readonly opts: SupervisorOptions) {}
+  constructor(
+    readonly paths: NodePaths,
+    private readonly opts: SupervisorOptions,
+  ) {}
 
   get running(): boolean {
     return this.pid !== undefined && isPidAlive(this.pid) && !isZombie(this.pid);
@@ -81,7 +84,10 @@ export class NodeProcess {
       if (orphan === undefined) return false;
       this.pid = orphan;
       this.startedAt = Date.now();
-      writeFileSync(this.paths.pidFile, JSON.stringify({ pid: orphan, configFile: this.paths.configFile, startedAt: this.startedAt } satisfies PidFile));
+      writeFileSync(
+        this.paths.pidFile,
+        JSON.stringify({ pid: orphan, configFile: this.paths.configFile, startedAt: this.startedAt } satisfies PidFile),
+      );
       this.opts.logger.warn('adopted a node process that had no pid file', { pid: orphan, dir: this.paths.dir });
     }
     this.wanted = true;
@@ -103,14 +109,21 @@ export class NodeProcess {
     const logFd = openSync(this.paths.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(this.opts.execPath, [...CHAIN_NODE_V8_FLAGS, this.opts.nodeEntrypoint, '--config', this.paths.configFile], {
-        cwd: this.paths.dir,
-        detached: true,
-        stdio: ['ignore', logFd, logFd],
-        env: process.env,
-      });
+      child = spawn(
+        this.opts.execPath,
+        [...CHAIN_NODE_V8_FLAGS, this.opts.nodeEntrypoint, '--config', this.paths.configFile],
+        {
+          cwd: this.paths.dir,
+          detached: true,
+          stdio: ['ignore', logFd, logFd],
+          env: process.env,
+        },
+      );
     } catch (err) {
-      throw new ConsortiaError(LocalRuntimeCodes.LOCAL_SPAWN_FAILED, `cannot start node in ${this.paths.dir}: ${(err as Error).message}`);
+      throw new ConsortiaError(
+        LocalRuntimeCodes.LOCAL_SPAWN_FAILED,
+        `cannot start node in ${this.paths.dir}: ${(err as Error).message}`,
+      );
     } finally {
       closeSync(logFd);
     }
@@ -124,8 +137,12 @@ export class NodeProcess {
     this.startedAt = Date.now();
     const rec: PidFile = { pid, configFile: this.paths.configFile, startedAt: this.startedAt };
     writeFileSync(this.paths.pidFile, JSON.stringify(rec));
-    child.once('exit', (code, signal) => this.onExit(pid, code === null ? `signal ${signal}` : `exit code ${code}`, code ?? undefined));
-    child.once('error', (err) => this.opts.logger.warn('node process error', { dir: this.paths.dir, error: err.message }));
+    child.once('exit', (code, signal) =>
+      this.onExit(pid, code === null ? `signal ${signal}` : `exit code ${code}`, code ?? undefined),
+    );
+    child.once('error', (err) =>
+      this.opts.logger.warn('node process error', { dir: this.paths.dir, error: err.message }),
+    );
     this.startPolling();
     this.opts.logger.info('started node process', { pid, dir: this.paths.dir });
   }
@@ -134,7 +151,8 @@ export class NodeProcess {
     if (this.pollTimer) return;
     this.pollTimer = setInterval(() => {
       // Our own child reports its exit (with its exit code) through the 'exit' event; polling is for adopted ones.
-      if (this.pid !== undefined && this.child === undefined && !this.running) this.onExit(this.pid, 'process disappeared');
+      if (this.pid !== undefined && this.child === undefined && !this.running)
+        this.onExit(this.pid, 'process disappeared');
     }, this.opts.pollMs);
     this.pollTimer.unref();
   }

@@ -41,14 +41,25 @@ export function registerEventRoutes(app: NodeApp, ctx: NodeApiContext): void {
     const client = req.ip;
     const mine = perClient.get(client) ?? 0;
     if (open.size >= SSE_STREAMS_MAX) {
-      throw new ConsortiaError(NodeApiCodes.BUSY, `${SSE_STREAMS_MAX} event streams are open on this node; retry later`, {
-        limit: SSE_STREAMS_MAX, unit: 'event streams', retryAfterSeconds: 10,
-      });
+      throw new ConsortiaError(
+        NodeApiCodes.BUSY,
+        `${SSE_STREAMS_MAX} event streams are open on this node; retry later`,
+        {
+          limit: SSE_STREAMS_MAX,
+          unit: 'event streams',
+          retryAfterSeconds: 10,
+        },
+      );
     }
     if (mine >= SSE_STREAMS_PER_CLIENT_MAX) {
-      throw new ConsortiaError(NodeApiCodes.RATE_LIMITED, `this client has ${mine} event streams open; close one first`, {
-        limit: SSE_STREAMS_PER_CLIENT_MAX, unit: 'event streams per client',
-      });
+      throw new ConsortiaError(
+        NodeApiCodes.RATE_LIMITED,
+        `this client has ${mine} event streams open; close one first`,
+        {
+          limit: SSE_STREAMS_PER_CLIENT_MAX,
+          unit: 'event streams per client',
+        },
+      );
     }
     perClient.set(client, mine + 1);
     reply.hijack();

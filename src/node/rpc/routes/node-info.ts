@@ -11,7 +11,12 @@ export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void 
 
   app.get('/v1/identity', async () => {
     const id = backend.identity();
-    return { publicKey: hex(id.publicKey), proofOfPossession: hex(id.proofOfPossession), role: id.role, chainId: id.chainId };
+    return {
+      publicKey: hex(id.publicKey),
+      proofOfPossession: hex(id.proofOfPossession),
+      role: id.role,
+      chainId: id.chainId,
+    };
   });
 
   app.get('/v1/status', async () => {
@@ -42,20 +47,27 @@ export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void 
   // Sealed genesis JSON (sealedGenesisToJSON form, docs/protocol.md#genesis); verified by the node before use.
   // The only large body besides batches (up to api.bodyLimitBytes): once a genesis is installed it
   // is refused before the body is read, so a running node never parses (or verifies) one.
-  app.put('/v1/genesis', {
-    bodyLimit: limits.bodyLimitBytes,
-    onRequest: async () => {
-      if (backend.status().genesisInstalled) throw new ConsortiaError(NodeApiCodes.GENESIS_ALREADY_SET, 'genesis already installed');
+  app.put(
+    '/v1/genesis',
+    {
+      bodyLimit: limits.bodyLimitBytes,
+      onRequest: async () => {
+        if (backend.status().genesisInstalled)
+          throw new ConsortiaError(NodeApiCodes.GENESIS_ALREADY_SET, 'genesis already installed');
+      },
     },
-  }, async (req) => {
-    const sealed = sealedGenesisFromJSON(req.body);
-    await backend.installGenesis(sealed);
-    return { status: 'installed', chainId: sealed.genesis.chainId, genesisHash: hex(genesisHash(sealed.genesis)) };
-  });
+    async (req) => {
+      const sealed = sealedGenesisFromJSON(req.body);
+      await backend.installGenesis(sealed);
+      return { status: 'installed', chainId: sealed.genesis.chainId, genesisHash: hex(genesisHash(sealed.genesis)) };
+    },
+  );
 
   app.get('/healthz', async (_req, reply) => {
     const h = backend.health();
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'unhealthy', ...(h.details ? { details: h.details } : {}) });
+    return reply
+      .code(h.ok ? 200 : 503)
+      .send({ status: h.ok ? 'ok' : 'unhealthy', ...(h.details ? { details: h.details } : {}) });
   });
 
   app.get('/readyz', async (_req, reply) => {

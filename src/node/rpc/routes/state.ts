@@ -13,19 +13,26 @@ export function registerStateRoutes(app: NodeApp, ctx: NodeApiContext): void {
   const { backend } = ctx;
   const pre = requireGenesis(backend);
 
-  app.get('/v1/accounts/:publicKey', { preHandler: pre, schema: { params: PublicKeyParam, querystring: AtHeightQuery } }, async (req) => {
-    const pk = parseHex(req.params.publicKey, 'publicKey', NodeApiCodes.INVALID_REQUEST, 32);
-    const at = req.query.height;
-    const r = at === undefined ? await backend.getAccount(pk) : await supported(backend.getAccountAt, 'state at a past height').call(backend, pk, at);
-    if (!r.account) throw notFound(`account ${hex(pk)}`);
-    return {
-      height: r.height,
-      stateRoot: hex(r.stateRoot),
-      account: toJsonValue(r.account),
-      balances: r.balances.map((b) => ({ asset: b.asset, amount: b.amount.toString(10) })),
-      proof: toJsonValue(r.proofs),
-    };
-  });
+  app.get(
+    '/v1/accounts/:publicKey',
+    { preHandler: pre, schema: { params: PublicKeyParam, querystring: AtHeightQuery } },
+    async (req) => {
+      const pk = parseHex(req.params.publicKey, 'publicKey', NodeApiCodes.INVALID_REQUEST, 32);
+      const at = req.query.height;
+      const r =
+        at === undefined
+          ? await backend.getAccount(pk)
+          : await supported(backend.getAccountAt, 'state at a past height').call(backend, pk, at);
+      if (!r.account) throw notFound(`account ${hex(pk)}`);
+      return {
+        height: r.height,
+        stateRoot: hex(r.stateRoot),
+        account: toJsonValue(r.account),
+        balances: r.balances.map((b) => ({ asset: b.asset, amount: b.amount.toString(10) })),
+        proof: toJsonValue(r.proofs),
+      };
+    },
+  );
 
   app.get('/v1/assets/:id', { preHandler: pre, schema: { params: AssetParam } }, async (req) => {
     const r = await backend.getAsset(req.params.id);

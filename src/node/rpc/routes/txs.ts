@@ -16,7 +16,10 @@ function singleTxBodyLimit(maxTxBytes: number): number {
 
 function parseTxHex(s: string, maxTxBytes: number): Uint8Array {
   if (s.length > maxTxBytes * 2) {
-    throw new ConsortiaError(NodeApiCodes.TX_TOO_LARGE, `tx is larger than ${maxTxBytes} bytes`, { maxTxBytes, size: Math.ceil(s.length / 2) });
+    throw new ConsortiaError(NodeApiCodes.TX_TOO_LARGE, `tx is larger than ${maxTxBytes} bytes`, {
+      maxTxBytes,
+      size: Math.ceil(s.length / 2),
+    });
   }
   const b = parseHex(s, 'tx', NodeApiCodes.INVALID_TX);
   if (b.length === 0) throw new ConsortiaError(NodeApiCodes.INVALID_TX, 'tx is empty');
@@ -31,7 +34,11 @@ export function renderSubmit(r: TxSubmitResult): Record<string, unknown> {
 
 /** 413 BATCH_TOO_LARGE: more than `limit` items (counted without decoding any). */
 function tooManyTxs(limit: number, count: number): ConsortiaError {
-  return new ConsortiaError(NodeApiCodes.BATCH_TOO_LARGE, `a batch carries at most ${limit} txs; split it`, { limit, unit: 'txs', count });
+  return new ConsortiaError(NodeApiCodes.BATCH_TOO_LARGE, `a batch carries at most ${limit} txs; split it`, {
+    limit,
+    unit: 'txs',
+    count,
+  });
 }
 
 /**
@@ -45,10 +52,14 @@ export function splitLengthPrefixed(buf: Uint8Array, maxItems: number = Number.P
   let off = 0;
   while (off < buf.length) {
     if (out.length >= maxItems) throw tooManyTxs(maxItems, out.length + countFramed(view, off));
-    if (off + 4 > buf.length) throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `truncated length prefix at byte ${off}`);
+    if (off + 4 > buf.length)
+      throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `truncated length prefix at byte ${off}`);
     const len = view.getUint32(off);
     off += 4;
-    if (off + len > buf.length) throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `item at byte ${off - 4} overruns the body`, { length: len });
+    if (off + len > buf.length)
+      throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `item at byte ${off - 4} overruns the body`, {
+        length: len,
+      });
     out.push(buf.subarray(off, off + len));
     off += len;
   }
@@ -77,7 +88,9 @@ export function encodeLengthPrefixed(items: readonly Uint8Array[]): Uint8Array {
 }
 
 function clip(message: string): string {
-  return message.length > BATCH_ITEM_MESSAGE_CHARS_MAX ? `${message.slice(0, BATCH_ITEM_MESSAGE_CHARS_MAX - 3)}...` : message;
+  return message.length > BATCH_ITEM_MESSAGE_CHARS_MAX
+    ? `${message.slice(0, BATCH_ITEM_MESSAGE_CHARS_MAX - 3)}...`
+    : message;
 }
 
 /** The node's batch fast path, else one submitTx per item (test doubles). */
@@ -114,12 +127,12 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
       schema: {
         summary: 'Submit one signed tx',
         description:
-          '202 `accepted`: the tx passed admission and is in THIS node\'s mempool, which is not durable (a restart, the ' +
+          "202 `accepted`: the tx passed admission and is in THIS node's mempool, which is not durable (a restart, the " +
           'mempool TTL `mempool.txTtlMs` (60 s by default) or eviction drops it); it is gossiped to the other nodes on a best-effort basis. A client that ' +
           'sees no commit within the TTL resubmits the same signed bytes, to any node: submission is idempotent by tx hash ' +
           '(a pending tx answers 202 again, a committed one 200 `committed` with its height, index and result code). ' +
           '200 `committed`: in a finalized block (also `?wait=commit` once it commits). A refusal is 4xx with a stable code: ' +
-          'BAD_NONCE / NONCE_TOO_FAR_AHEAD (more than `mempool.futureNoncesMax` above the account\'s next executable nonce) 422, ' +
+          "BAD_NONCE / NONCE_TOO_FAR_AHEAD (more than `mempool.futureNoncesMax` above the account's next executable nonce) 422, " +
           'MEMPOOL_FULL / ACCOUNT_MEMPOOL_FULL 429 (retry later), BAD_SIGNATURE and other chain codes 422.',
         querystring: SubmitQuery,
         body: Type.Object({ tx: Type.String() }),
@@ -152,16 +165,28 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
       } else {
         const list = Array.isArray(body) ? body : (body as { txs?: unknown } | null)?.txs;
         // the object form is closed, like every schema-checked body (lib/http-contract.ts)
-        const unknown = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => k !== 'txs') : [];
+        const unknown =
+          body !== null && typeof body === 'object' && !Array.isArray(body)
+            ? Object.keys(body).filter((k) => k !== 'txs')
+            : [];
         if (unknown.length > 0) {
-          throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, `${unknown[0]}: is not a known field (a JSON batch is [hex] or { txs: [hex] })`, {
-            field: unknown[0], unknownFields: unknown.slice(0, 20), count: unknown.length,
-            problems: unknown.slice(0, 20).map((field) => ({ field, message: 'is not a known field' })),
-          });
+          throw new ConsortiaError(
+            NodeApiCodes.INVALID_REQUEST,
+            `${unknown[0]}: is not a known field (a JSON batch is [hex] or { txs: [hex] })`,
+            {
+              field: unknown[0],
+              unknownFields: unknown.slice(0, 20),
+              count: unknown.length,
+              problems: unknown.slice(0, 20).map((field) => ({ field, message: 'is not a known field' })),
+            },
+          );
         }
         if (Array.isArray(list) && list.length > TXS_PER_BATCH_MAX) throw tooManyTxs(TXS_PER_BATCH_MAX, list.length);
         if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
-          throw new ConsortiaError(NodeApiCodes.INVALID_REQUEST, 'JSON batch must be an array of hex txs or { txs: [hex] }');
+          throw new ConsortiaError(
+            NodeApiCodes.INVALID_REQUEST,
+            'JSON batch must be an array of hex txs or { txs: [hex] }',
+          );
         }
         items = (list as string[]).map((s) => {
           try {
@@ -176,8 +201,12 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
       items.forEach((it, i) => {
         if (it instanceof ConsortiaError) results[i] = rejectionOf(it, null);
         else if (it.length > limits.maxTxBytes) {
-          results[i] = rejectionOf(new ConsortiaError(NodeApiCodes.TX_TOO_LARGE, `tx is larger than ${limits.maxTxBytes} bytes`), it);
-        } else if (it.length === 0) results[i] = rejectionOf(new ConsortiaError(NodeApiCodes.INVALID_TX, 'tx is empty'), null);
+          results[i] = rejectionOf(
+            new ConsortiaError(NodeApiCodes.TX_TOO_LARGE, `tx is larger than ${limits.maxTxBytes} bytes`),
+            it,
+          );
+        } else if (it.length === 0)
+          results[i] = rejectionOf(new ConsortiaError(NodeApiCodes.INVALID_TX, 'tx is empty'), null);
         else good.push({ i, bytes: it });
       });
       const out = await admission.submit(good.map((g) => g.bytes));
@@ -189,7 +218,11 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
         results: results.map((r) =>
           r.status === 'accepted'
             ? { hash: hex(r.hash), status: 'accepted' }
-            : { hash: r.hash ? hex(r.hash) : null, status: 'rejected', error: { code: r.code, message: clip(r.message) } },
+            : {
+                hash: r.hash ? hex(r.hash) : null,
+                status: 'rejected',
+                error: { code: r.code, message: clip(r.message) },
+              },
         ),
       };
     },

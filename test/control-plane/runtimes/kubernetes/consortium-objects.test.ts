@@ -12,7 +12,11 @@ type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 describe('consortium manifest builders', () => {
   it('match the snapshot', () => {
-    expect([buildNamespace('consortia-c1', 'c1'), buildNetworkPolicy('consortia-c1', 'c1', opts), buildValidatorPdb('consortia-c1', 'c1', 4)]).toMatchSnapshot();
+    expect([
+      buildNamespace('consortia-c1', 'c1'),
+      buildNetworkPolicy('consortia-c1', 'c1', opts),
+      buildValidatorPdb('consortia-c1', 'c1', 4),
+    ]).toMatchSnapshot();
   });
 
   it.each([
@@ -26,26 +30,40 @@ describe('consortium manifest builders', () => {
     expect(faultTolerance(n)).toBe(f);
     const pdb = buildValidatorPdb('ns', 'c1', n) as Any;
     expect(pdb.spec.maxUnavailable).toBe(f);
-    expect(pdb.spec.selector.matchLabels).toEqual({ 'consortia.io/consortium': 'c1', 'consortia.io/role': 'validator' });
+    expect(pdb.spec.selector.matchLabels).toEqual({
+      'consortia.io/consortium': 'c1',
+      'consortia.io/role': 'validator',
+    });
   });
 
   it('no validators -> no PDB', () => {
     expect(buildValidatorPdb('ns', 'c1', 0)).toBeUndefined();
   });
 
-  it('network policy: only this consortium\'s node pods (plus listed CIDRs) reach P2P; API open', () => {
+  it("network policy: only this consortium's node pods (plus listed CIDRs) reach P2P; API open", () => {
     const np = buildNetworkPolicy('consortia-c1', 'c1', opts) as Any;
-    expect(np.spec.podSelector.matchLabels).toEqual({ 'consortia.io/consortium': 'c1', 'app.kubernetes.io/name': 'consortia-node' });
+    expect(np.spec.podSelector.matchLabels).toEqual({
+      'consortia.io/consortium': 'c1',
+      'app.kubernetes.io/name': 'consortia-node',
+    });
     const [p2p, api] = np.spec.ingress;
     expect(p2p.ports).toEqual([{ protocol: 'TCP', port: 26656 }]);
-    expect(p2p.from).toEqual([{ podSelector: { matchLabels: { 'consortia.io/consortium': 'c1', 'app.kubernetes.io/name': 'consortia-node' } } }]);
+    expect(p2p.from).toEqual([
+      { podSelector: { matchLabels: { 'consortia.io/consortium': 'c1', 'app.kubernetes.io/name': 'consortia-node' } } },
+    ]);
     expect(api).toEqual({ ports: [{ protocol: 'TCP', port: 26657 }] });
-    const multi = buildNetworkPolicy('ns', 'c1', resolveOptions({ image: 'x:1', p2pAllowedCidrs: ['203.0.113.0/24'] })) as Any;
+    const multi = buildNetworkPolicy(
+      'ns',
+      'c1',
+      resolveOptions({ image: 'x:1', p2pAllowedCidrs: ['203.0.113.0/24'] }),
+    ) as Any;
     expect(multi.spec.ingress[0].from).toContainEqual({ ipBlock: { cidr: '203.0.113.0/24' } });
     expect(buildNetworkPolicy('ns', 'c2', opts).spec).not.toEqual(np.spec);
   });
 
   it('namespace enforces the restricted pod security standard', () => {
-    expect(buildNamespace('consortia-c1', 'c1').metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(buildNamespace('consortia-c1', 'c1').metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe(
+      'restricted',
+    );
   });
 });

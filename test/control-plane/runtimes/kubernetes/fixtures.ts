@@ -8,7 +8,15 @@ export const opts = resolveOptions({
   storage: { validator: { size: '40Gi' }, super: { size: '1Ti' }, ordinary: { size: '30Gi' }, light: { size: '2Gi' } },
 });
 
-export const ctx: BuildContext = { opts, namespace: 'consortia-c1', serviceMonitorAvailable: true };
+/** Fixed TLS material (the builders only copy it into the Secret), so snapshots stay stable; node-tls.test.ts issues real ones. */
+export const tls = {
+  cert: '-----BEGIN CERTIFICATE-----\nfixture-node-cert\n-----END CERTIFICATE-----\n',
+  key: '-----BEGIN PRIVATE KEY-----\nfixture-node-key\n-----END PRIVATE KEY-----\n',
+  ca: '-----BEGIN CERTIFICATE-----\nfixture-node-ca\n-----END CERTIFICATE-----\n',
+  digest: '0123456789abcdef',
+};
+
+export const ctx: BuildContext = { opts, namespace: 'consortia-c1', serviceMonitorAvailable: true, tls };
 
 export function spec(over: Partial<NodeSpec> = {}): NodeSpec {
   return {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import {
-  WorkQueue,
   canTakeDown,
   deriveObservation,
   dnsLabel,
@@ -50,21 +49,56 @@ describe('status from the API', () => {
     expect(deriveObservation(sts, undefined)).toMatchObject({ phase: 'Pending', ready: false });
     expect(deriveObservation(sts, pod('Running', false))).toMatchObject({ phase: 'Running', ready: false });
     expect(deriveObservation(sts, pod('Running', true))).toMatchObject({ phase: 'Running', ready: true, restarts: 0 });
-    const crash = pod('Running', false, { containerStatuses: [{ name: 'node', image: 'i', imageID: '', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff' } } }] });
+    const crash = pod('Running', false, {
+      containerStatuses: [
+        {
+          name: 'node',
+          image: 'i',
+          imageID: '',
+          ready: false,
+          restartCount: 5,
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+        },
+      ],
+    });
     expect(deriveObservation(sts, crash)).toMatchObject({ phase: 'Failed', restarts: 5 });
     expect(deriveObservation(sts, pod('Failed', false)).phase).toBe('Failed');
     // A Ready pod made from an older template (config hash or image) is not ready for the current spec.
-    const rolled = { metadata: { name: 's' }, spec: { template: { metadata: { annotations: { 'consortia.io/config-hash': 'h2' } }, spec: { containers: [{ name: 'node', image: 'img:2' }] } } } } as unknown as V1StatefulSet;
-    const stale = { ...pod('Running', true, {}, 'img:2'), metadata: { annotations: { 'consortia.io/config-hash': 'h1' } } } as V1Pod;
-    expect(deriveObservation(rolled, stale)).toMatchObject({ phase: 'Running', ready: false, message: expect.stringContaining('rolling') });
-    const oldImage = { ...pod('Running', true, {}, 'img:1'), metadata: { annotations: { 'consortia.io/config-hash': 'h2' } } } as V1Pod;
+    const rolled = {
+      metadata: { name: 's' },
+      spec: {
+        template: {
+          metadata: { annotations: { 'consortia.io/config-hash': 'h2' } },
+          spec: { containers: [{ name: 'node', image: 'img:2' }] },
+        },
+      },
+    } as unknown as V1StatefulSet;
+    const stale = {
+      ...pod('Running', true, {}, 'img:2'),
+      metadata: { annotations: { 'consortia.io/config-hash': 'h1' } },
+    } as V1Pod;
+    expect(deriveObservation(rolled, stale)).toMatchObject({
+      phase: 'Running',
+      ready: false,
+      message: expect.stringContaining('rolling'),
+    });
+    const oldImage = {
+      ...pod('Running', true, {}, 'img:1'),
+      metadata: { annotations: { 'consortia.io/config-hash': 'h2' } },
+    } as V1Pod;
     expect(deriveObservation(rolled, oldImage).ready).toBe(false);
-    const fresh = { ...pod('Running', true, {}, 'img:2'), metadata: { annotations: { 'consortia.io/config-hash': 'h2' } } } as V1Pod;
+    const fresh = {
+      ...pod('Running', true, {}, 'img:2'),
+      metadata: { annotations: { 'consortia.io/config-hash': 'h2' } },
+    } as V1Pod;
     expect(deriveObservation(rolled, fresh)).toMatchObject({ phase: 'Running', ready: true });
   });
 
   it('adds what the node reports', () => {
-    const o = deriveObservation(sts, pod('Running', true), { identity: { publicKey: 'aa', proofOfPossession: 'bb' }, status: { height: 12, peers: [1, 2, 3] } });
+    const o = deriveObservation(sts, pod('Running', true), {
+      identity: { publicKey: 'aa', proofOfPossession: 'bb' },
+      status: { height: 12, peers: [1, 2, 3] },
+    });
     expect(o.identity).toEqual({ publicKey: 'aa', proofOfPossession: 'bb' });
     expect(o.message).toBe('height 12, 3 peers');
   });
@@ -97,49 +131,13 @@ describe('rolling upgrade plan', () => {
 
 describe('conflict parsing', () => {
   it('extracts the managers named in a 409', () => {
-    expect(conflictManagers({ causes: [{ message: 'conflict with "kubectl-edit" using apps/v1: .spec.replicas' }, { message: 'conflict with "hpa" with subresource "scale"' }] })).toEqual(['kubectl-edit', 'hpa']);
-  });
-});
-
-describe('WorkQueue', () => {
-  it('coalesces events for a key and never runs a key twice at once', async () => {
-    const runs: string[] = [];
-    let concurrent = 0;
-    let maxConcurrent = 0;
-    const q = new WorkQueue(async (k) => {
-      concurrent++;
-      maxConcurrent = Math.max(maxConcurrent, concurrent);
-      runs.push(k);
-      await new Promise((r) => setTimeout(r, 20));
-      concurrent--;
-    }, { concurrency: 4, baseMs: 10, maxMs: 100 });
-    q.add('a');
-    q.add('a'); // running -> dirty: one more run
-    q.add('a'); // coalesced into that run
-    q.add('b');
-    await new Promise((r) => setTimeout(r, 5));
-    q.add('a');
-    await q.idle();
-    expect(runs.filter((k) => k === 'a')).toHaveLength(2);
-    expect(runs.filter((k) => k === 'b')).toHaveLength(1);
-    expect(maxConcurrent).toBe(2);
-    q.close();
-  });
-
-  it('retries failures with exponential backoff and resets on success', async () => {
-    const times: number[] = [];
-    const delays: number[] = [];
-    const q = new WorkQueue(async () => {
-      times.push(Date.now());
-      if (times.length < 4) throw new Error('boom');
-    }, { concurrency: 1, baseMs: 20, maxMs: 1000, onError: (_k, _e, _a, d) => delays.push(d) });
-    q.add('k');
-    const deadline = Date.now() + 3000;
-    while (times.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(delays).toEqual([20, 40, 80]);
-    expect(times).toHaveLength(4);
-    expect(q.retries('k')).toBe(0);
-    expect(q.backoffMs(20)).toBe(1000);
-    q.close();
+    expect(
+      conflictManagers({
+        causes: [
+          { message: 'conflict with "kubectl-edit" using apps/v1: .spec.replicas' },
+          { message: 'conflict with "hpa" with subresource "scale"' },
+        ],
+      }),
+    ).toEqual(['kubectl-edit', 'hpa']);
   });
 });

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../src/lib/logging.js';
-import { createLocalRuntime, stopAllLocalNodes, type LocalRuntime } from '../../../../src/control-plane/runtimes/local/index.js';
+import {
+  createLocalRuntime,
+  stopAllLocalNodes,
+  type LocalRuntime,
+} from '../../../../src/control-plane/runtimes/local/index.js';
 import { isPidAlive, processCommandLine } from '../../../../src/control-plane/runtimes/local/process-info.js';
 import { readPidFile } from '../../../../src/control-plane/runtimes/local/node-process.js';
 import type { NodeObservation, NodeSpec } from '../../../../src/control-plane/runtimes/runtime.js';
@@ -16,19 +20,39 @@ const runtimes: LocalRuntime[] = [];
 function newRuntime(baseDir?: string): LocalRuntime {
   const dir = baseDir ?? mkdtempSync(join(tmpdir(), 'consortia-local-rt-'));
   if (!baseDir) dirs.push(dir);
-  const rt = createLocalRuntime({ baseDir: dir, nodeEntrypoint: FAKE_NODE, logger: createLogger('silent'), hostRange: { first: 200, last: 220 }, baseBackoffMs: 100 });
+  const rt = createLocalRuntime({
+    baseDir: dir,
+    nodeEntrypoint: FAKE_NODE,
+    logger: createLogger('silent'),
+    hostRange: { first: 200, last: 220 },
+    baseBackoffMs: 100,
+  });
   runtimes.push(rt);
   return rt;
 }
 
 function spec(nodeId: string, over: Partial<NodeSpec> = {}): NodeSpec {
   return {
-    nodeId, consortiumId: 'c1', chainId: 'chain-c1', orgId: 'org1', role: 'validator', tier: {},
-    resources: { cpu: '500m', memory: '256Mi' }, mode: 'keygen', peers: [], generation: 1, ...over,
+    nodeId,
+    consortiumId: 'c1',
+    chainId: 'chain-c1',
+    orgId: 'org1',
+    role: 'validator',
+    tier: {},
+    resources: { cpu: '500m', memory: '256Mi' },
+    mode: 'keygen',
+    peers: [],
+    generation: 1,
+    ...over,
   };
 }
 
-async function until(rt: LocalRuntime, s: NodeSpec, pred: (o: NodeObservation) => boolean, ms = 10_000): Promise<NodeObservation> {
+async function until(
+  rt: LocalRuntime,
+  s: NodeSpec,
+  pred: (o: NodeObservation) => boolean,
+  ms = 10_000,
+): Promise<NodeObservation> {
   const deadline = Date.now() + ms;
   let last: NodeObservation = { phase: 'Absent', ready: false };
   while (Date.now() < deadline) {
@@ -103,7 +127,13 @@ describe('local runtime', () => {
     const before = await until(rt, s, (o) => o.phase === 'Running');
     const pid = pidOf(rt, s);
     const genesis = { genesis: { chainId: 'chain-c1' }, approvals: [] };
-    const run = { ...s, mode: 'run' as const, genesis, generation: 2, peers: [{ publicKey: 'aa'.repeat(32), address: '127.0.0.9:1' }] };
+    const run = {
+      ...s,
+      mode: 'run' as const,
+      genesis,
+      generation: 2,
+      peers: [{ publicKey: 'aa'.repeat(32), address: '127.0.0.9:1' }],
+    };
     await rt.apply(run);
     const after = await until(rt, run, (o) => o.ready);
     expect(pidOf(rt, s)).not.toBe(pid);

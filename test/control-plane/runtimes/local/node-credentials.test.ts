@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../src/lib/logging.js';
-import { createLocalRuntime, stopAllLocalNodes, type LocalRuntime } from '../../../../src/control-plane/runtimes/local/index.js';
+import {
+  createLocalRuntime,
+  stopAllLocalNodes,
+  type LocalRuntime,
+} from '../../../../src/control-plane/runtimes/local/index.js';
 import { readPidFile } from '../../../../src/control-plane/runtimes/local/node-process.js';
 import type { NodeObservation, NodeSpec } from '../../../../src/control-plane/runtimes/runtime.js';
 
@@ -17,19 +21,40 @@ const TOKEN = 'cna_' + 'T'.repeat(43);
 function newRuntime(entrypoint = FAKE_NODE): LocalRuntime {
   const dir = mkdtempSync(join(tmpdir(), 'consortia-local-cred-'));
   dirs.push(dir);
-  const rt = createLocalRuntime({ baseDir: dir, nodeEntrypoint: entrypoint, logger: createLogger('silent'), hostRange: { first: 221, last: 230 }, baseBackoffMs: 100, maxBackoffMs: 400 });
+  const rt = createLocalRuntime({
+    baseDir: dir,
+    nodeEntrypoint: entrypoint,
+    logger: createLogger('silent'),
+    hostRange: { first: 221, last: 230 },
+    baseBackoffMs: 100,
+    maxBackoffMs: 400,
+  });
   runtimes.push(rt);
   return rt;
 }
 
 function spec(over: Partial<NodeSpec> = {}): NodeSpec {
   return {
-    nodeId: 'n1', consortiumId: 'c1', chainId: 'chain-c1', orgId: 'org1', role: 'validator', tier: {},
-    resources: { cpu: '500m', memory: '256Mi' }, mode: 'keygen', peers: [], generation: 1, ...over,
+    nodeId: 'n1',
+    consortiumId: 'c1',
+    chainId: 'chain-c1',
+    orgId: 'org1',
+    role: 'validator',
+    tier: {},
+    resources: { cpu: '500m', memory: '256Mi' },
+    mode: 'keygen',
+    peers: [],
+    generation: 1,
+    ...over,
   };
 }
 
-async function until(rt: LocalRuntime, s: NodeSpec, pred: (o: NodeObservation) => boolean, ms = 15_000): Promise<NodeObservation> {
+async function until(
+  rt: LocalRuntime,
+  s: NodeSpec,
+  pred: (o: NodeObservation) => boolean,
+  ms = 15_000,
+): Promise<NodeObservation> {
   const deadline = Date.now() + ms;
   let last: NodeObservation = { phase: 'Absent', ready: false };
   while (Date.now() < deadline) {
@@ -79,16 +104,21 @@ describe('local runtime: node admin credential', () => {
     dirs.push(dir);
     // stands in for dist/node/main.js finding a foreign genesis in its data directory
     const script = join(dir, 'mismatch-node.mjs');
-    writeFileSync(script, [
-      `process.stderr.write(JSON.stringify({ level: 'info', msg: 'starting' }) + '\\n');`,
-      `process.stderr.write(JSON.stringify({ level: 'error', msg: 'fatal', code: 'GENESIS_MISMATCH', error: 'the data directory holds genesis ${'aa'.repeat(32)}, not the configured genesis ${'bb'.repeat(32)}' }) + '\\n');`,
-      `setTimeout(() => process.exit(3), 150);`,
-    ].join('\n'));
+    writeFileSync(
+      script,
+      [
+        `process.stderr.write(JSON.stringify({ level: 'info', msg: 'starting' }) + '\\n');`,
+        `process.stderr.write(JSON.stringify({ level: 'error', msg: 'fatal', code: 'GENESIS_MISMATCH', error: 'the data directory holds genesis ${'aa'.repeat(32)}, not the configured genesis ${'bb'.repeat(32)}' }) + '\\n');`,
+        `setTimeout(() => process.exit(3), 150);`,
+      ].join('\n'),
+    );
     const rt = newRuntime(script);
     const s = spec({ adminToken: TOKEN });
     await rt.apply(s);
     const failed = await until(rt, s, (o) => o.phase === 'Failed');
-    expect(failed.message).toBe(`GENESIS_MISMATCH: the data directory holds genesis ${'aa'.repeat(32)}, not the configured genesis ${'bb'.repeat(32)}`);
+    expect(failed.message).toBe(
+      `GENESIS_MISMATCH: the data directory holds genesis ${'aa'.repeat(32)}, not the configured genesis ${'bb'.repeat(32)}`,
+    );
     expect(failed.ready).toBe(false);
     // it keeps being restarted (a fixed data directory recovers on its own) and keeps being reported
     await until(rt, s, (o) => (o.restarts ?? 0) >= 2);

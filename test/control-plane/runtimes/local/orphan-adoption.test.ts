@@ -25,10 +25,24 @@ afterAll(async () => {
 describe('local runtime: a node process without a pid file', () => {
   it('is adopted by the next apply instead of being started a second time', async () => {
     const spec: NodeSpec = {
-      nodeId: 'n1', consortiumId: 'c1', chainId: 'chain-c1', orgId: 'org1', role: 'validator', tier: {},
-      resources: { cpu: '500m', memory: '256Mi' }, mode: 'keygen', peers: [], generation: 1,
+      nodeId: 'n1',
+      consortiumId: 'c1',
+      chainId: 'chain-c1',
+      orgId: 'org1',
+      role: 'validator',
+      tier: {},
+      resources: { cpu: '500m', memory: '256Mi' },
+      mode: 'keygen',
+      peers: [],
+      generation: 1,
     };
-    const rt = createLocalRuntime({ baseDir: dir, nodeEntrypoint: FAKE_NODE, logger: createLogger('silent'), hostRange: { first: 231, last: 235 }, baseBackoffMs: 100 });
+    const rt = createLocalRuntime({
+      baseDir: dir,
+      nodeEntrypoint: FAKE_NODE,
+      logger: createLogger('silent'),
+      hostRange: { first: 231, last: 235 },
+      baseBackoffMs: 100,
+    });
     try {
       // what the killed control plane left: config written, process started, no pid file
       await rt.apply(spec);
@@ -38,11 +52,21 @@ describe('local runtime: a node process without a pid file', () => {
       process.kill(-first, 'SIGTERM');
       await waitUntil(() => !isPidAlive(first));
       rmSync(paths.pidFile, { force: true });
-      const orphan = spawn(process.execPath, [FAKE_NODE, '--config', paths.configFile], { cwd: paths.dir, detached: true, stdio: 'ignore' });
+      const orphan = spawn(process.execPath, [FAKE_NODE, '--config', paths.configFile], {
+        cwd: paths.dir,
+        detached: true,
+        stdio: 'ignore',
+      });
       orphan.unref();
       await waitUntil(() => processesFor(paths.configFile).includes(orphan.pid!));
 
-      const rt2 = createLocalRuntime({ baseDir: dir, nodeEntrypoint: FAKE_NODE, logger: createLogger('silent'), hostRange: { first: 231, last: 235 }, baseBackoffMs: 100 });
+      const rt2 = createLocalRuntime({
+        baseDir: dir,
+        nodeEntrypoint: FAKE_NODE,
+        logger: createLogger('silent'),
+        hostRange: { first: 231, last: 235 },
+        baseBackoffMs: 100,
+      });
       try {
         await rt2.apply(spec);
         expect(processesFor(paths.configFile)).toEqual([orphan.pid]);

@@ -11,14 +11,22 @@ mkdirSync(dirname(cfg.keyFile), { recursive: true });
 if (!existsSync(cfg.keyFile)) writeFileSync(cfg.keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
 const key = readFileSync(cfg.keyFile, 'utf8').trim();
 const hasGenesis = typeof cfg.genesisFile === 'string' && existsSync(cfg.genesisFile);
-const [host, port] = [cfg.apiListen.slice(0, cfg.apiListen.lastIndexOf(':')), Number(cfg.apiListen.slice(cfg.apiListen.lastIndexOf(':') + 1))];
+const [host, port] = [
+  cfg.apiListen.slice(0, cfg.apiListen.lastIndexOf(':')),
+  Number(cfg.apiListen.slice(cfg.apiListen.lastIndexOf(':') + 1)),
+];
 
 const server = createServer((req, res) => {
-  const send = (code, body) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
-  if (req.url === '/v1/identity') return send(200, { publicKey: key, proofOfPossession: 'ab'.repeat(64), role: cfg.role, chainId: cfg.chainId });
+  const send = (code, body) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  if (req.url === '/v1/identity')
+    return send(200, { publicKey: key, proofOfPossession: 'ab'.repeat(64), role: cfg.role, chainId: cfg.chainId });
   if (req.url === '/healthz') return send(200, { ok: true });
   if (req.url === '/readyz') return send(hasGenesis ? 200 : 503, { ready: hasGenesis });
-  if (req.url === '/v1/status') return send(200, { chainId: cfg.chainId, role: cfg.role, height: hasGenesis ? 7 : 0, peers: cfg.peers });
+  if (req.url === '/v1/status')
+    return send(200, { chainId: cfg.chainId, role: cfg.role, height: hasGenesis ? 7 : 0, peers: cfg.peers });
   send(404, { error: { code: 'NOT_FOUND', message: req.url } });
 });
 server.listen(port, host, () => console.log(`fake node ${cfg.role} listening on ${host}:${port}`));

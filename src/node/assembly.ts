@@ -1,0 +1,362 @@
+/**
+ * The chain node's composition root: one function per subsystem, each taking the configuration
+ * and the subsystems it depends on and returning its own, called in dependency order by
+ * assembleChain(). Nothing here starts anything: ChainNode (chain-node.ts) owns start and stop.
+ */
+import { join } from 'node:path';
+import {
+  type SealedGenesis,
+  type Tx,
+  StateKeys,
+  decodeAccount,
+  decodeTxShared,
+  getMembers,
+  pkHexOf,
+  toHex,
+  txIdShared,
+  verifyEncodedTxSignature,
+} from '../chain/index.js';
+import type { Logger } from '../lib/logging.js';
+import { parseHostPort, type NodeConfig } from './config.js';
+import { ChainTip, ConsensusEngine, chainOps, type Outbox } from './engine/index.js';
+import type { EngineOptions } from './engine/index.js';
+import { StateHistory } from './history/index.js';
+import {
+  GossipBatcher,
+  IngestQueue,
+  Mempool,
+  MempoolReasons,
+  decodeTxBatch,
+  type MempoolChain,
+} from './mempool/index.js';
+import type { NodeMetrics } from './metrics.js';
+import type { NodeKey } from './node-key.js';
+import { P2PNetwork } from './p2p/index.js';
+import { Pruner, type RetentionPolicy } from './retention/index.js';
+import { bootstrapFromSnapshot } from './snapshot/index.js';
+import { StorageStats } from './storage-stats.js';
+import { ChainStore, PrivValidator } from './store/index.js';
+import { BlockSync } from './sync/index.js';
+import { ValidatorLiveness } from './validator-liveness.js';
+
+/** Blocks an ordinary node keeps when its configuration sets no retention. */
+export const DEFAULT_ORDINARY_RETENTION_BLOCKS = 100_000;
+/** LevelDB write buffer of a pruning node: small, so disk usage tracks the retained window. */
+export const PRUNING_WRITE_BUFFER_BYTES = 1024 * 1024;
+
+/** What every subsystem function may read: the node's configuration, key and outputs. */
+export interface NodeContext {
+  config: NodeConfig;
+  key: NodeKey;
+  logger: Logger;
+  metrics: NodeMetrics | undefined;
+}
+
+/** The running chain's subsystems, in the order assembleChain() builds them. */
+export interface ChainSubsystems {
+  sealed: SealedGenesis;
+  tip: ChainTip;
+  mempool: Mempool<Tx>;
+  allowList: AllowList;
+  network: P2PNetwork;
+  ingest: IngestQueue;
+  gossip: GossipBatcher;
+  privval: PrivValidator;
+  engine: ConsensusEngine;
+  sync: BlockSync;
+  pruner: Pruner | null;
+  storage: StorageStats;
+  /** Per-validator signing liveness from each committed block's lastCommit (metrics only). */
+  liveness: ValidatorLiveness | null;
+}
+
+/** Retention window of a node: ordinary (and validators that opt in) prune; super keeps everything. */
+export function retentionOf(cfg: NodeConfig): RetentionPolicy | null {
+  if (cfg.role === 'super' || cfg.role === 'light') return null;
+  if (cfg.retentionBlocks === undefined && cfg.retentionSeconds === undefined)
+    return cfg.role === 'ordinary' ? { blocks: DEFAULT_ORDINARY_RETENTION_BLOCKS } : null;
+  return {
+    ...(cfg.retentionBlocks !== undefined ? { blocks: cfg.retentionBlocks } : {}),
+    ...(cfg.retentionSeconds !== undefined ? { seconds: cfg.retentionSeconds } : {}),
+  };
+}
+
+export function openStore(cfg: NodeConfig): Promise<ChainStore> {
+  return ChainStore.open(
+    join(cfg.dataDir, 'chain'),
+    retentionOf(cfg) ? { writeBufferSize: PRUNING_WRITE_BUFFER_BYTES } : {},
+  );
+}
+
+/** Past states for GET /v1/accounts/{key}?height= (super nodes keep every version). */
+export function createHistory(cfg: NodeConfig, store: ChainStore): StateHistory | null {
+  return cfg.role === 'super' ? new StateHistory(store) : null;
+}
+
+/** An empty ordinary node with peers to sync from starts from a verified snapshot instead of block 1. */
+export async function restoreSnapshot(ctx: NodeContext, sealed: SealedGenesis, store: ChainStore): Promise<void> {
+  const cfg = ctx.config;
+  if (cfg.role !== 'ordinary' || store.head() !== null || cfg.syncFrom.length === 0) return;
+  const h = await bootstrapFromSnapshot(sealed.genesis, store, cfg.syncFrom, ctx.logger);
+  if (h === null) ctx.logger.warn('no valid snapshot from syncFrom; replaying from genesis by block sync');
+}
+
+export function loadTip(cfg: NodeConfig, sealed: SealedGenesis, store: ChainStore): Promise<ChainTip> {
+  return ChainTip.load(sealed.genesis, store, { history: cfg.role === 'super', accountIndex: true });
+}
+
+export function createMempool(ctx: NodeContext, tip: ChainTip): Mempool<Tx> {
+  const cfg = ctx.config;
+  const chain: MempoolChain<Tx> = {
+    chainId: cfg.chainId,
+    txId: txIdShared, // shared with execution, like the decode
+    decode: (b) => decodeTxShared(b), // the proposer's execution reuses it
+    info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+    verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
+    stateNonce: (signerHex) => {
+      const v = tip.state.get(StateKeys.accountOfHex(signerHex));
+      return v ? decodeAccount(v).nonce : 0;
+    },
+    check: (t, bytes) => chainOps.check(tip.state, t, bytes.length),
+  };
+  const params = chainOps.params(tip.state);
+  const { txTtlMs, futureNoncesMax, accountMaxTxs, peerMaxTxs } = cfg.mempool; // undefined: the mempool's defaults
+  const mempool = new Mempool<Tx>(chain, {
+    maxTxs: cfg.mempool.maxTxs,
+    maxBytes: cfg.mempool.maxBytes,
+    maxTxBytes: Math.min(cfg.maxTxBytes, params.maxTxBytes),
+    txTtlMs,
+    futureNoncesMax,
+    accountMaxTxs,
+    peerMaxTxs,
+  });
+  const m = ctx.metrics;
+  mempool.onReject = (code) => m?.mempoolRejections.inc({ reason: code });
+  if (m) m.mempoolSource = { size: () => ({ txs: mempool.size, bytes: mempool.sizeBytes }) };
+  return mempool;
+}
+
+/** Peers allowed to connect: the registered nodes of the chain's current members. */
+export class AllowList {
+  private readonly keys = new Set<string>();
+
+  constructor(private readonly tip: ChainTip) {
+    this.refresh();
+  }
+
+  has(peerKeyHex: string): boolean {
+    return this.keys.has(peerKeyHex);
+  }
+
+  /** Re-reads the registry from the tip's state (after a block that changed nodes or members). */
+  refresh(): void {
+    const members = new Set(getMembers(this.tip.state).map((m) => m.memberId));
+    this.keys.clear();
+    for (const n of chainOps.nodeRegistry(this.tip.state))
+      if (members.has(n.memberId)) this.keys.add(toHex(n.publicKey));
+  }
+}
+
+/** What the network delivers, by the subsystem that handles it. */
+export interface PeerRoutes {
+  engine: ConsensusEngine;
+  sync: BlockSync;
+  ingest: IngestQueue;
+}
+
+/**
+ * Routes what the network delivers (and the engine's sync requests) to the subsystems that talk
+ * through it. Those are built after the network, since they send through it, and attached before
+ * it starts; so no subsystem function refers to one built after it.
+ */
+export class PeerRouter {
+  private routes: PeerRoutes | null = null;
+
+  attach(routes: PeerRoutes): void {
+    this.routes = routes;
+  }
+
+  private get r(): PeerRoutes {
+    if (!this.routes) throw new Error('peer router used before its subsystems were attached');
+    return this.routes;
+  }
+
+  onMessage(peer: string, channel: string, payload: Buffer): void {
+    if (channel === 'consensus') this.r.engine.onMessage(peer, payload);
+    else if (channel === 'sync') this.r.sync.onMessage(peer, payload);
+    else this.r.ingest.push(peer, decodeTxBatch(payload));
+  }
+
+  onPeerUp(peer: string): void {
+    this.r.sync.announce(peer);
+    this.r.engine.onPeerUp(peer);
+  }
+
+  onPeerDown(peer: string): void {
+    this.r.sync.onPeerDown(peer);
+    this.r.engine.onPeerDown(peer);
+  }
+
+  requestSync(): void {
+    this.r.sync.request();
+  }
+}
+
+export function createNetwork(ctx: NodeContext, allowList: AllowList, router: PeerRouter): P2PNetwork {
+  const { config: cfg, metrics: m } = ctx;
+  const listen = parseHostPort(cfg.p2pListen);
+  const network: P2PNetwork = new P2PNetwork({
+    identity: ctx.key.tlsIdentity(),
+    listenHost: listen.host,
+    listenPort: listen.port,
+    ...(cfg.p2pAdvertise !== undefined ? { advertiseHost: parseHostPort(cfg.p2pAdvertise).host } : {}),
+    pingIntervalMs: cfg.p2pPingIntervalMs,
+    peerTimeoutMs: cfg.p2pPeerTimeoutMs,
+    peers: cfg.peers,
+    isAllowed: (k) => allowList.has(k),
+    logger: ctx.logger,
+    countBytes: (dir, channel, n) => (dir === 'sent' ? m?.p2pSentBytes : m?.p2pReceivedBytes)?.inc({ channel }, n),
+    countRejected: (channel) => m?.p2pRejectedMessages.inc({ channel }),
+    onPeerUp: (peer) => {
+      m?.p2pPeers.set(network.connectedPeers().length);
+      router.onPeerUp(peer);
+    },
+    onPeerDown: (peer, reason) => {
+      m?.p2pPeers.set(network.connectedPeers().length);
+      m?.p2pPeerLost.inc({ reason });
+      router.onPeerDown(peer);
+    },
+    onMessage: (peer, channel, payload) => router.onMessage(peer, channel, payload),
+  });
+  return network;
+}
+
+export function outboxOf(network: P2PNetwork): Outbox {
+  return {
+    broadcast: (ch, p) => network.broadcast(ch, p),
+    send: (peer, ch, p) => {
+      network.send(peer, ch, p);
+    },
+  };
+}
+
+/** Gossiped txs are admitted off the receive path, so consensus frames are never queued behind them. */
+export function createIngest(ctx: NodeContext, mempool: Mempool<Tx>, network: P2PNetwork): IngestQueue {
+  return new IngestQueue(
+    (bytes, peer) => {
+      const r = mempool.add(bytes, peer);
+      if (!r.ok && r.code === MempoolReasons.BAD_SIGNATURE)
+        network.penalize(peer, 'gossiped a tx with a bad signature'); // it verified what it gossips
+    },
+    undefined,
+    (n) => ctx.metrics?.mempoolRejections.inc({ reason: 'GOSSIP_DROPPED' }, n),
+  );
+}
+
+/** Txs submitted to this node (not those gossiped to it) are gossiped on in batches. */
+export function createGossip(mempool: Mempool<Tx>, network: P2PNetwork): GossipBatcher {
+  const gossip = new GossipBatcher((batch) => network.broadcast('mempool', batch));
+  mempool.onAdmit = (entry, fromPeer) => {
+    if (fromPeer === null) gossip.push(entry.bytes);
+  };
+  return gossip;
+}
+
+export function createPrivValidator(ctx: NodeContext): PrivValidator {
+  const dir = ctx.config.dataDir;
+  return new PrivValidator(join(dir, 'privval.state'), (m) => ctx.key.signSync(m), join(dir, 'privval.json'));
+}
+
+export interface EngineDeps {
+  tip: ChainTip;
+  mempool: Mempool<Tx>;
+  out: Outbox;
+  privval: PrivValidator;
+  router: PeerRouter;
+  onCommitted: EngineOptions['onCommitted'];
+}
+
+export function createEngine(ctx: NodeContext, d: EngineDeps): ConsensusEngine {
+  const c = ctx.config.consensus;
+  return new ConsensusEngine({
+    tip: d.tip,
+    mempool: d.mempool,
+    out: d.out,
+    privval: d.privval,
+    nodePublicKey: ctx.key.publicKey,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    timeouts: {
+      proposeMs: c.timeoutProposeMs,
+      proposeDeltaMs: c.timeoutDeltaMs,
+      prevoteMs: c.timeoutPrevoteMs,
+      prevoteDeltaMs: c.timeoutDeltaMs,
+      precommitMs: c.timeoutPrecommitMs,
+      precommitDeltaMs: c.timeoutDeltaMs,
+      proposeAbsentMs: c.timeoutProposeAbsentMs, // undefined: the consensus default
+    },
+    onCommitted: d.onCommitted,
+    requestSync: () => d.router.requestSync(),
+  });
+}
+
+export function createSync(
+  ctx: NodeContext,
+  tip: ChainTip,
+  store: ChainStore,
+  engine: ConsensusEngine,
+  out: Outbox,
+): BlockSync {
+  return new BlockSync({ tip, store, engine, out, logger: ctx.logger });
+}
+
+export function createPruner(ctx: NodeContext, store: ChainStore): Pruner | null {
+  const policy = retentionOf(ctx.config);
+  return policy
+    ? new Pruner({ store, policy, logger: ctx.logger, ...(ctx.metrics ? { metrics: ctx.metrics } : {}) })
+    : null;
+}
+
+export function createStorageStats(ctx: NodeContext, store: ChainStore): StorageStats {
+  return new StorageStats(join(ctx.config.dataDir, 'chain'), store, ctx.metrics);
+}
+
+export function createLiveness(ctx: NodeContext): ValidatorLiveness | null {
+  return ctx.metrics ? new ValidatorLiveness(ctx.metrics.validators) : null;
+}
+
+/** Builds every subsystem of a chain with genesis `sealed`; starts none. */
+export async function assembleChain(
+  ctx: NodeContext,
+  sealed: SealedGenesis,
+  store: ChainStore,
+  onCommitted: EngineOptions['onCommitted'],
+): Promise<ChainSubsystems> {
+  const tip = await loadTip(ctx.config, sealed, store);
+  const mempool = createMempool(ctx, tip);
+  const allowList = new AllowList(tip);
+  const router = new PeerRouter();
+  const network = createNetwork(ctx, allowList, router);
+  const out = outboxOf(network);
+  const ingest = createIngest(ctx, mempool, network);
+  const gossip = createGossip(mempool, network);
+  const privval = createPrivValidator(ctx);
+  const engine = createEngine(ctx, { tip, mempool, out, privval, router, onCommitted });
+  const sync = createSync(ctx, tip, store, engine, out);
+  router.attach({ engine, sync, ingest });
+  return {
+    sealed,
+    tip,
+    mempool,
+    allowList,
+    network,
+    ingest,
+    gossip,
+    privval,
+    engine,
+    sync,
+    pruner: createPruner(ctx, store),
+    storage: createStorageStats(ctx, store),
+    liveness: createLiveness(ctx),
+  };
+}

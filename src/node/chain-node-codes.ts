@@ -1,0 +1,7 @@
+/** Error codes of the chain node's own answers (the HTTP layer maps them to statuses). */
+export const ChainNodeCodes = {
+  AWAITING_GENESIS: 'AWAITING_GENESIS',
+  GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET',
+  NOT_FOUND: 'NOT_FOUND',
+  PRUNED: 'PRUNED',
+} as const;
