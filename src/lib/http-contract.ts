@@ -535,13 +535,11 @@ export function unroutedReply(
 export function frameworkErrorsHandler(codes: ContractCodes) {
   return (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void => {
     if (err.code === 'FST_ERR_BAD_URL') {
-      void reply
-        .code(400)
-        .send(
-          errorShape(codes.badUrl, 'the URL is not valid: a path segment cannot be percent-decoded', {
-            fastifyCode: err.code,
-          }),
-        );
+      void reply.code(400).send(
+        errorShape(codes.badUrl, 'the URL is not valid: a path segment cannot be percent-decoded', {
+          fastifyCode: err.code,
+        }),
+      );
     } else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
       void reply
         .code(414)

@@ -381,8 +381,7 @@ function parseArgs(argv: readonly string[]): DevNetOptions {
         process.stdout.write(
           'usage: npm run dev:net -- [--dir D] [--chain-id C] [--validators N] [--host 127.0.0.1] [--base-port P] [--block-interval-ms MS] [--log-level L] [--keep]\n',
         );
-        process.exit(0);
-      // falls through (unreachable)
+        return process.exit(0);
       default:
         throw new ConsortiaError(CommonCodes.INVALID_ARGUMENT, `unknown argument ${a}`);
     }

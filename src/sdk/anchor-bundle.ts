@@ -18,6 +18,7 @@ import {
   verifyHeaderSkipping,
   type BlockHeader,
   type CommitCertificate,
+  type SealedGenesis,
   type StateProofJSON,
 } from '../chain/index.js';
 import { ConsortiaError } from '../lib/errors.js';
@@ -103,7 +104,7 @@ export function verifyAnchorBundle(
   if (opts.contentHash !== undefined && opts.contentHash.toLowerCase() !== String(b.hash).toLowerCase()) {
     bad(`the file's SHA-256 ${opts.contentHash.toLowerCase()} is not the anchored hash ${String(b.hash)}`);
   }
-  let sealed;
+  let sealed: SealedGenesis;
   try {
     sealed = sealedGenesisFromJSON(b.sealedGenesis);
   } catch (e) {

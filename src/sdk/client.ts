@@ -8,6 +8,7 @@ import {
   txHash,
   StateKeys,
   type Genesis,
+  type SealedGenesis,
   type Signer,
   type TxBody,
 } from '../chain/index.js';
@@ -15,7 +16,7 @@ import { ConsortiaError } from '../lib/errors.js';
 import { makeAnchorBundle, verifyAnchorBundle, type AnchorBundle } from './anchor-bundle.js';
 import { ControlPlaneClient, type ControlPlaneOptions } from './control-plane.js';
 import { SdkCodes } from './errors.js';
-import { NodePool, ProofRejected, nodeError, type FetchLike } from './nodes.js';
+import { NodePool, ProofRejected, nodeError, type FetchLike, type NodeReply } from './nodes.js';
 import {
   verifyAccountAnswer,
   verifyAnchorAnswer,
@@ -75,6 +76,14 @@ const hexOf = (k: Uint8Array | string): string => (typeof k === 'string' ? k.toL
  * confirm every transaction type; read accounts, assets, anchors and txs, each verified against
  * a header certified by the validator set this client trusts (docs/sdk.md).
  */
+/** What a node answers to POST /v1/txs?wait=commit. */
+interface SubmitAnswer {
+  status?: string;
+  code?: string;
+  height?: number;
+  error?: { code?: string; message?: string };
+}
+
 export class ConsortiaClient {
   readonly pool: NodePool;
   readonly chain: TrustedChain;
@@ -85,7 +94,7 @@ export class ConsortiaClient {
   private readonly nonces = new Map<string, number>();
 
   constructor(o: ClientOptions) {
-    let sealed;
+    let sealed: SealedGenesis;
     try {
       sealed = sealedGenesisFromJSON(o.sealedGenesis);
     } catch (e) {
@@ -312,14 +321,9 @@ export class ConsortiaClient {
     while (Date.now() < deadline) {
       for (const base of this.pool.order()) {
         const wait = Math.max(1, Math.min(SUBMIT_ROUND_MS, deadline - Date.now()));
-        let r;
+        let r: NodeReply<SubmitAnswer>;
         try {
-          r = await this.pool.request<{
-            status?: string;
-            code?: string;
-            height?: number;
-            error?: { code?: string; message?: string };
-          }>(
+          r = await this.pool.request<SubmitAnswer>(
             base,
             `/v1/txs?wait=commit&timeoutMs=${wait}`,
             { method: 'POST', headers: { 'content-type': 'application/json' }, body },

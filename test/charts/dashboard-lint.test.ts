@@ -13,16 +13,15 @@ const SCOPES: Record<string, string[]> = {
 };
 
 /** Like the linter's .lint file: what is excluded, where, and why. */
-export const EXCLUSIONS: Exclusion[] = ['target-job-rule', 'target-instance-rule', 'target-scope-rule'].flatMap(
-  (rule) =>
-    ['PVC fill by tier', 'PVC free space forecast (4 days ahead)'].map((panel) => ({
-      rule,
-      dashboard: 'chain.json',
-      panel,
-      selector: /^kubelet_volume_stats_/,
-      reason:
-        'kubelet volume stats are scraped from the kubelet (its own job and instance, no consortium label); the panel joins them to the node targets, whose selector is scoped',
-    })),
+const EXCLUSIONS: Exclusion[] = ['target-job-rule', 'target-instance-rule', 'target-scope-rule'].flatMap((rule) =>
+  ['PVC fill by tier', 'PVC free space forecast (4 days ahead)'].map((panel) => ({
+    rule,
+    dashboard: 'chain.json',
+    panel,
+    selector: /^kubelet_volume_stats_/,
+    reason:
+      'kubelet volume stats are scraped from the kubelet (its own job and instance, no consortium label); the panel joins them to the node targets, whose selector is scoped',
+  })),
 );
 
 describe('PromQL selector scanner', () => {

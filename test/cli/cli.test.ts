@@ -67,11 +67,9 @@ beforeAll(async () => {
   app.post('/v1/organizations', async (req, reply) => {
     const b = req.body as { name: string; adminPublicKeys: string[] };
     if (b.name === 'bad')
-      return reply
-        .code(400)
-        .send({
-          error: { code: 'VALIDATION_FAILED', message: 'body/name must match pattern', details: { field: '/name' } },
-        });
+      return reply.code(400).send({
+        error: { code: 'VALIDATION_FAILED', message: 'body/name must match pattern', details: { field: '/name' } },
+      });
     return reply.code(201).send({ id: 'org9', ...b });
   });
   app.post('/v1/consortia', async (req, reply) =>
@@ -106,15 +104,13 @@ beforeAll(async () => {
     return { id: 'p1', status: 'APPROVED', yesVotes: 1, noVotes: 0 };
   });
   app.post('/v1/consortia/c1/nodes', async (req, reply) =>
-    reply
-      .code(202)
-      .send({
-        id: 'n1',
-        orgId: 'org1',
-        role: 'validator',
-        clusterId: 'local',
-        status: { phase: 'Pending', ready: false },
-      }),
+    reply.code(202).send({
+      id: 'n1',
+      orgId: 'org1',
+      role: 'validator',
+      clusterId: 'local',
+      status: { phase: 'Pending', ready: false },
+    }),
   );
   app.get('/v1/consortia/c1/nodes', async () => {
     nodePolls++;

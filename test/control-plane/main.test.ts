@@ -37,7 +37,7 @@ function start(
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      let i;
+      let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = JSON.parse(buf.slice(0, i)) as Record<string, unknown>;
         buf = buf.slice(i + 1);

@@ -68,9 +68,7 @@ async function activeAlerts(): Promise<ActiveAlert[]> {
   return r.data.alerts;
 }
 
-async function query(
-  expr: string,
-): Promise<{
+async function query(expr: string): Promise<{
   status: string;
   error?: string;
   data?: { result: { metric: Record<string, string>; value: [number, string] }[] };

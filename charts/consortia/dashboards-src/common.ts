@@ -135,7 +135,9 @@ export function timeseriesPanel(
   if (o.min !== undefined) p.min(o.min);
   if (o.max !== undefined) p.max(o.max);
   if (o.decimals !== undefined) p.decimals(o.decimals);
-  o.queries.forEach((q, i) => p.withTarget(target(q, i)));
+  o.queries.forEach((q, i) => {
+    p.withTarget(target(q, i));
+  });
   return p;
 }
 
@@ -153,7 +155,9 @@ export function statPanel(o: PanelOptions): stat.PanelBuilder {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
   if (o.decimals !== undefined) p.decimals(o.decimals);
   if (o.min !== undefined) p.min(o.min);
-  o.queries.forEach((q, i) => p.withTarget(target(q, i)));
+  o.queries.forEach((q, i) => {
+    p.withTarget(target(q, i));
+  });
   return p;
 }
 
@@ -178,7 +182,9 @@ export function tablePanel(
       },
     });
   if (o.sortBy) p.sortBy([new common.TableSortByFieldStateBuilder().displayName(o.sortBy).desc(true)]);
-  o.queries.forEach((q, i) => p.withTarget(target({ ...q, instant: true, table: true }, i)));
+  o.queries.forEach((q, i) => {
+    p.withTarget(target({ ...q, instant: true, table: true }, i));
+  });
   return p;
 }
 

@@ -487,7 +487,7 @@ export class P2PNetwork {
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
       conn.lastRx = Date.now();
-      let frames;
+      let frames: ReturnType<FrameDecoder['push']>;
       try {
         frames = decoder.push(chunk);
       } catch {

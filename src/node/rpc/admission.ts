@@ -92,7 +92,9 @@ export class AdmissionQueue {
           } catch (err) {
             out = chunk.map((b) => rejectionOf(err, b));
           }
-          chunk.forEach((b, k) => (job.results[job.next + k] = out[k] ?? rejectionOf(new Error('missing result'), b)));
+          chunk.forEach((b, k) => {
+            job.results[job.next + k] = out[k] ?? rejectionOf(new Error('missing result'), b);
+          });
           job.next += chunk.length;
           this.queued -= chunk.length;
           if (job.next < job.items.length) this.jobs.push(job);

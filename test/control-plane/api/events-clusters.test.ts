@@ -20,7 +20,7 @@ function readEvents(
       let buf = '';
       res.on('data', (chunk: Buffer) => {
         buf += chunk.toString();
-        let i;
+        let i: number;
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);

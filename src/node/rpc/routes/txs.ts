@@ -210,7 +210,9 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
         else good.push({ i, bytes: it });
       });
       const out = await admission.submit(good.map((g) => g.bytes));
-      good.forEach((g, k) => (results[g.i] = out[k]!));
+      good.forEach((g, k) => {
+        results[g.i] = out[k]!;
+      });
       const accepted = results.filter((r) => r.status === 'accepted').length;
       return {
         accepted,
