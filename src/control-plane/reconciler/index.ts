@@ -1,4 +1,10 @@
-export { Reconciler, type ReconcilerDeps } from './reconciler.js';
+export {
+  Reconciler,
+  VALIDATOR_PENDING,
+  VALIDATOR_REMOVED,
+  validatorSetMessage,
+  type ReconcilerDeps,
+} from './reconciler.js';
 export {
   registerRuntimeFactory,
   RuntimeResolver,

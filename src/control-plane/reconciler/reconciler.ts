@@ -419,6 +419,10 @@ export class Reconciler {
   }
 }
 
+/** How a validator's status message begins when its key is not in the validator set. */
+export const VALIDATOR_PENDING = 'not yet a validator';
+export const VALIDATOR_REMOVED = 'removed from the validator set';
+
 /**
  * A node requested as a validator votes only once its key is in the chain's validator set (an
  * add_validator proposal executed), and stops when a remove_validator executes: its status says so
@@ -430,5 +434,3 @@ export function validatorSetMessage(node: NodeRecord, inValidatorSet: boolean | 
     ? `${VALIDATOR_REMOVED}: it follows the chain as a full node and no longer signs blocks`
     : `${VALIDATOR_PENDING}: its key is not in the validator set until an add_validator proposal executes`;
 }
-const VALIDATOR_PENDING = 'not yet a validator';
-const VALIDATOR_REMOVED = 'removed from the validator set';
