@@ -9,11 +9,13 @@
  * is checked off (computed here from the decoded txs, independently of src/control-plane/delivery):
  * `lost` counts those never received within the drain time.
  *   npm run bench:events -- --seconds 20 --rate 200
- * Last line: one JSON object with p50_ms, p99_ms, delivered, lost.
+ * Last line: one JSON object with p50_ms, p99_ms, delivered, lost, duplicates, and posts /
+ * events_per_post (events arrive in batches, `{"events":[...]}`).
  */
 import { writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   decodeTx,
   encodeTx,
@@ -176,6 +178,9 @@ async function main(): Promise<void> {
       rx.secrets.set(r.body.id, r.body.secret);
     }
 
+    // The receiver shares this process with the load generator (signing): its event-loop delay adds to every POST's round trip.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     // open-loop load: RATE_TPS transfers/s round-robin over the accounts, plus anchors
     log(`load: ${RATE_TPS} tx/s for ${SECONDS} s from height ${fromHeight}`);
     const perTick = Math.max(1, Math.round((RATE_TPS * SEND_TICK_MS) / 1000));
@@ -209,6 +214,10 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, Math.max(0, SEND_TICK_MS - (Date.now() - started))));
     }
     await Promise.all(sends);
+    loopDelay.disable();
+    log(
+      `bench process event-loop delay under load (receiver included): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms`,
+    );
     // let the last accepted txs commit, then read the chain back
     await new Promise((r) => setTimeout(r, 3 * BLOCK_INTERVAL_MS));
     const lastHeight = await height();
@@ -281,6 +290,8 @@ async function main(): Promise<void> {
       expected: all.length,
       duplicates: rx.received.length - got.size,
       bad_signatures: badSignatures,
+      posts: rx.deliveries.length,
+      events_per_post: Number((rx.received.length / Math.max(1, rx.deliveries.length)).toFixed(1)),
       offered_tps: RATE_TPS,
       committed_tps: Math.round(committedTxs / SECONDS),
       seconds: SECONDS,

@@ -51,11 +51,13 @@ export { secretKeySigner, signTxWith, type Signer } from '../chain/signer.js';
 export { sha256, toHex, fromHex } from '../chain/bytes.js';
 export { ConsortiaError, isConsortiaError } from '../lib/errors.js';
 export { ASSET_ID_RE, type TxBody, type Tx } from '../chain/tx.js';
-// Receiving webhooks: check a delivery's Consortia-Signature header (docs/control-plane.md#event-delivery).
+// Receiving webhooks: check a delivery's signature and read its events (docs/control-plane.md#event-delivery).
 export {
+  openWebhookDelivery,
   verifySignature as verifyWebhookSignature,
+  WebhookCodes,
   SIGNATURE_HEADER,
-  EVENT_ID_HEADER,
+  EVENT_COUNT_HEADER,
   SUBSCRIPTION_ID_HEADER,
 } from '../lib/webhook-signature.js';
 // Keys held in a PKCS#11 token or AWS KMS, behind the same Signer (README.md#key-custody).

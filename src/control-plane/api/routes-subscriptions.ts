@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ConsortiaError } from '../../lib/errors.js';
+import { WEBHOOK_BATCH_EVENTS_DEFAULT } from '../delivery/config.js';
 import { positionOfEventId } from '../delivery/events.js';
 import { generateSubscriptionSecret } from '../../lib/webhook-signature.js';
 import type { DeadLetter, Subscription, SubscriptionCursor, SubscriptionFilter } from '../delivery/types.js';
@@ -81,6 +82,7 @@ function view(s: Subscription, c: SubscriptionCursor | undefined) {
     filter: s.filter,
     status: s.status,
     ...(s.fromHeight !== undefined ? { fromHeight: s.fromHeight } : {}),
+    maxBatchEvents: s.maxBatchEvents ?? WEBHOOK_BATCH_EVENTS_DEFAULT,
     createdAt: s.createdAt,
     cursor: c
       ? {
@@ -176,6 +178,7 @@ export function subscriptionRoutes(app: FastifyInstance, ctx: ApiContext, opts: 
             status: 'ACTIVE',
             ...(req.body.fromHeight !== undefined ? { fromHeight: req.body.fromHeight } : {}),
             ...(filter.kind === 'control_plane' ? { fromSeq: ctx.store.lastChangeSeq() } : {}),
+            maxBatchEvents: req.body.maxBatchEvents ?? WEBHOOK_BATCH_EVENTS_DEFAULT,
             createdAt: new Date(nowMs).toISOString(),
           };
           const saved = await repo.uow.create(K.subscription(c.id, sub.id), sub);

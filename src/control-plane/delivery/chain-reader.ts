@@ -12,16 +12,28 @@ import { txView, type BlockView } from './events.js';
 
 /** Per request to a node. */
 export const NODE_READ_TIMEOUT_MS = 5_000;
-/** Tx-result lookups in flight at once when a block's matching txs are fetched together. */
-export const TX_CODE_LOOKUPS_IN_FLIGHT_MAX = 16;
+/**
+ * Tx-result lookups in flight at once for one batch. Each is one GET /v1/txs/{hash}, the node API's
+ * only source of a tx's result, and the node decodes the whole block and builds a Merkle proof to
+ * answer it: this is what a busy subscription mostly waits for (bench/events.ts). They are shared
+ * out over the running nodes: all on one, that node fell behind already at 1,000 tx/s.
+ */
+export const TX_CODE_LOOKUPS_IN_FLIGHT_MAX = 32;
 /** Decoded blocks kept for subscriptions reading the same heights (per control plane). */
 export const BLOCK_CACHE_MAX = 512;
+/** Block reads in flight at once when a range of heights is read (`blocks`). */
+export const BLOCK_READS_IN_FLIGHT_MAX = 8;
 
 export interface ChainReader {
   /** Highest committed height the running nodes report; undefined if none answers. */
   latestHeight(cid: string): Promise<number | undefined>;
   /** The committed block, or undefined if no node serves it (yet). */
   block(cid: string, height: number): Promise<BlockView | undefined>;
+  /**
+   * Blocks from..to (inclusive), read concurrently (at most BLOCK_READS_IN_FLIGHT_MAX in flight);
+   * an entry is undefined where no node serves that height (yet).
+   */
+  blocks(cid: string, from: number, to: number): Promise<(BlockView | undefined)[]>;
   /** Execution result of a committed tx ('OK' or a rejection code), or undefined if no node answers. */
   txCode(cid: string, hash: string): Promise<string | undefined>;
   /** Looks up several results at once (at most TX_CODE_LOOKUPS_IN_FLIGHT_MAX in flight), so later txCode calls hit the cache. */
@@ -39,8 +51,9 @@ async function getJson(url: string, dispatcher: Dispatcher | undefined): Promise
 
 /** `dispatcher`: trusts the node CA (control-plane main.ts), for nodes serving HTTPS with a certificate it signed. */
 export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>, dispatcher?: Dispatcher): ChainReader {
-  const cache = new Map<string, BlockView>();
-  const codes = new Map<string, string>();
+  // Promises, so subscriptions asking for the same block or result at once share one read.
+  const cache = new Map<string, Promise<BlockView | undefined>>();
+  const codes = new Map<string, Promise<string | undefined>>();
   // Start with the node that answered last (per consortium), so a dead node costs one timeout, not one per read.
   const preferred = new Map<string, string>();
 
@@ -52,16 +65,20 @@ export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>,
     return first && urls.includes(first) ? [first, ...urls.filter((u) => u !== first)] : urls;
   }
 
+  /** `spread`: start at the node this many places after the preferred one (lookups shared out over the nodes). */
   async function firstAnswer<T>(
     cid: string,
     path: string,
     parse: (j: unknown) => T | undefined,
+    spread = 0,
   ): Promise<T | undefined> {
-    for (const api of await apis(cid)) {
+    const list = await apis(cid);
+    const k = list.length > 0 ? spread % list.length : 0;
+    for (const api of [...list.slice(k), ...list.slice(0, k)]) {
       try {
         const v = parse(await getJson(api + path, dispatcher));
         if (v !== undefined) {
-          preferred.set(cid, api);
+          if (spread === 0) preferred.set(cid, api);
           return v;
         }
       } catch {
@@ -76,24 +93,65 @@ export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>,
     if (m.size > BLOCK_CACHE_MAX * 8) m.delete(m.keys().next().value as K);
   };
 
-  async function txCode(cid: string, hash: string): Promise<string | undefined> {
+  function txCode(cid: string, hash: string, spread = 0): Promise<string | undefined> {
     const hit = codes.get(hash);
     if (hit) return hit;
-    const code = await firstAnswer(cid, `/v1/txs/${hash}`, (j) => {
-      const c = (j as { code?: unknown } | undefined)?.code;
-      return typeof c === 'string' ? c : undefined;
-    });
-    if (code) remember(codes, hash, code);
+    const code = firstAnswer(
+      cid,
+      `/v1/txs/${hash}`,
+      (j) => {
+        const c = (j as { code?: unknown } | undefined)?.code;
+        return typeof c === 'string' ? c : undefined;
+      },
+      spread,
+    );
+    remember(codes, hash, code);
+    // not found (yet) on any node: asked again next time
+    const forget = () => codes.get(hash) === code && codes.delete(hash);
+    void code.then((c) => c === undefined && forget(), forget);
     return code;
+  }
+
+  function block(cid: string, height: number): Promise<BlockView | undefined> {
+    const key = `${cid}:${height}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const b = firstAnswer(cid, `/v1/blocks/${height}`, (j) => {
+      const o = j as { hash?: string; header?: { height?: number; time?: number }; txs?: string[] } | undefined;
+      if (!o?.hash || o.header?.height !== height || typeof o.header.time !== 'number' || !Array.isArray(o.txs))
+        return undefined;
+      return { height, hash: o.hash, timeMs: o.header.time, txs: o.txs.map((t) => txView(fromHex(t))) };
+    });
+    cache.set(key, b);
+    if (cache.size > BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    const forget = () => cache.get(key) === b && cache.delete(key);
+    void b.then((v) => v === undefined && forget(), forget);
+    return b;
   }
 
   return {
     txCode,
+    block,
+    async blocks(cid, from, to) {
+      const out: (BlockView | undefined)[] = new Array(Math.max(0, to - from + 1));
+      let next = 0;
+      const worker = async () => {
+        while (next < out.length) {
+          const i = next++;
+          out[i] = await block(cid, from + i);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BLOCK_READS_IN_FLIGHT_MAX, out.length) }, worker));
+      return out;
+    },
     async prefetchTxCodes(cid, hashes) {
       const todo = hashes.filter((h) => !codes.has(h));
       let i = 0;
       const worker = async () => {
-        while (i < todo.length) await txCode(cid, todo[i++]!);
+        while (i < todo.length) {
+          const k = i++;
+          await txCode(cid, todo[k]!, k);
+        }
       };
       await Promise.all(Array.from({ length: Math.min(TX_CODE_LOOKUPS_IN_FLIGHT_MAX, todo.length) }, worker));
     },
@@ -111,22 +169,6 @@ export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>,
       );
       const known = heights.filter((h): h is number => h !== undefined);
       return known.length > 0 ? Math.max(...known) : undefined;
-    },
-    async block(cid, height) {
-      const key = `${cid}:${height}`;
-      const hit = cache.get(key);
-      if (hit) return hit;
-      const b = await firstAnswer(cid, `/v1/blocks/${height}`, (j) => {
-        const o = j as { hash?: string; header?: { height?: number; time?: number }; txs?: string[] } | undefined;
-        if (!o?.hash || o.header?.height !== height || typeof o.header.time !== 'number' || !Array.isArray(o.txs))
-          return undefined;
-        return { height, hash: o.hash, timeMs: o.header.time, txs: o.txs.map((t) => txView(fromHex(t))) };
-      });
-      if (b) {
-        cache.set(key, b);
-        if (cache.size > BLOCK_CACHE_MAX) cache.delete(cache.keys().next().value as string);
-      }
-      return b;
     },
   };
 }

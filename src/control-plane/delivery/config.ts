@@ -8,6 +8,18 @@ export const DELIVERY_BACKOFF_BASE_MS_DEFAULT = 1_000;
 export const DELIVERY_BACKOFF_MAX_MS_DEFAULT = 5 * 60_000;
 /** How often the worker looks for new blocks and changes (it is also woken by every change). */
 export const DELIVERY_POLL_INTERVAL_MS_DEFAULT = 250;
+/**
+ * Events one POST carries at most (a subscription's `maxBatchEvents`, 1..this). One POST and one
+ * cursor write per batch instead of per event is what lets a subscription keep up with a busy chain.
+ */
+export const WEBHOOK_BATCH_EVENTS_MAX = 1_000;
+/** A subscription's `maxBatchEvents` when it sets none. */
+export const WEBHOOK_BATCH_EVENTS_DEFAULT = 100;
+/**
+ * Bytes of one POST body at most: a batch ends before the event that would pass it (a single
+ * larger event still goes, alone). Keeps a receiver's body limit predictable whatever the events.
+ */
+export const WEBHOOK_BATCH_BYTES_MAX = 1024 * 1024;
 /** Subscriptions served at the same time. */
 export const DELIVERY_CONCURRENCY_DEFAULT = 8;
 

@@ -23,6 +23,8 @@ export interface Subscription {
   fromHeight?: number;
   /** control_plane: events after this change-log sequence (the newest one when it was created). */
   fromSeq?: number;
+  /** Events per POST at most (1..WEBHOOK_BATCH_EVENTS_MAX); absent -> WEBHOOK_BATCH_EVENTS_DEFAULT (config.ts). */
+  maxBatchEvents?: number;
   createdAt: string;
 }
 
@@ -42,8 +44,13 @@ export interface SubscriptionCursor {
   height: number;
   index: number;
   seq: number;
-  /** Failed attempts at the event at the cursor (reset on success or dead-letter). */
+  /** Failed attempts at the batch starting at the cursor (reset on success or dead-letter). */
   attempts: number;
+  /**
+   * While attempts > 0: where the failed batch ended (exclusive), so its retry carries exactly the
+   * same events and each event gets maxAttempts attempts before it is dead-lettered.
+   */
+  retryTo?: { height: number; index: number; seq: number };
   nextAttemptAtMs: number;
   lastError?: string;
   delivered: number;
@@ -51,7 +58,10 @@ export interface SubscriptionCursor {
   updatedAt: string;
 }
 
-/** What a receiver gets: one JSON object per POST. `id` is deterministic, so receivers dedupe by it. */
+/**
+ * One event. A receiver gets `{"events":[...]}` per POST (one or more events of one subscription, in
+ * order); `id` is deterministic, so receivers dedupe by it.
+ */
 export interface DeliveryEvent {
   id: string;
   kind: SubscriptionKind;

@@ -1,19 +1,23 @@
 /**
- * POSTs one signed event to a receiver over HTTPS (http only on loopback when the configuration
+ * POSTs one signed batch of events (`{"events":[...]}`, deliveryBody) to a receiver over HTTPS (http only on loopback when the configuration
  * allows it; routes-subscriptions.ts checks URLs at creation). Redirects are not followed: any
  * answer but 2xx is a failed attempt.
  */
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { EVENT_ID_HEADER, signPayload, SIGNATURE_HEADER, SUBSCRIPTION_ID_HEADER } from '../../lib/webhook-signature.js';
-import type { DeliveryEvent } from './types.js';
+import {
+  EVENT_COUNT_HEADER,
+  signPayload,
+  SIGNATURE_HEADER,
+  SUBSCRIPTION_ID_HEADER,
+} from '../../lib/webhook-signature.js';
 
 /** A receiver must answer within this time. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** Bytes of a receiver's answer kept for the error message; the rest is discarded. */
 export const WEBHOOK_RESPONSE_KEEP_BYTES = 512;
-/** Open connections per receiver host (keep-alive: one event after another on the same socket). */
+/** Open connections per receiver host (keep-alive: one batch after another on the same socket). */
 export const WEBHOOK_SOCKETS_PER_HOST_MAX = 4;
 
 export interface WebhookResult {
@@ -22,8 +26,20 @@ export interface WebhookResult {
   error?: string;
 }
 
+/** One POST: the body is signed as is. */
+export interface WebhookDelivery {
+  subscriptionId: string;
+  /** `{"events":[...]}` (deliveryBody). */
+  body: string;
+  /** Events in the body. */
+  count: number;
+}
+
+/** The body of a delivery from events already serialized one by one (the worker sizes batches by them). */
+export const deliveryBody = (eventsJson: readonly string[]): string => `{"events":[${eventsJson.join(',')}]}`;
+
 export interface WebhookClient {
-  post(url: string, secret: string, event: DeliveryEvent): Promise<WebhookResult>;
+  post(url: string, secret: string, delivery: WebhookDelivery): Promise<WebhookResult>;
   close(): void;
 }
 
@@ -36,8 +52,7 @@ export function httpsWebhookClient(extraCa?: string, now: () => number = Date.no
   });
   const http = new HttpAgent({ keepAlive: true, maxSockets: WEBHOOK_SOCKETS_PER_HOST_MAX });
   return {
-    post(url, secret, event) {
-      const body = JSON.stringify(event);
+    post(url, secret, { subscriptionId, body, count }) {
       const u = new URL(url);
       const secure = u.protocol === 'https:';
       const send = secure ? httpsRequest : httpRequest;
@@ -53,8 +68,8 @@ export function httpsWebhookClient(extraCa?: string, now: () => number = Date.no
               'content-length': Buffer.byteLength(body),
               'user-agent': 'consortia-webhooks/1',
               [SIGNATURE_HEADER]: signPayload(secret, now(), body),
-              [EVENT_ID_HEADER]: event.id,
-              [SUBSCRIPTION_ID_HEADER]: event.subscriptionId,
+              [EVENT_COUNT_HEADER]: String(count),
+              [SUBSCRIPTION_ID_HEADER]: subscriptionId,
             },
           },
           (res) => {

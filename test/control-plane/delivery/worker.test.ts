@@ -1,6 +1,7 @@
 /**
  * Subscriptions API and the delivery worker over a real store and a real HTTPS receiver, for
- * control-plane change events (chain events: test/e2e/event-delivery.test.ts, with real nodes).
+ * control-plane change events (chain events: test/e2e/event-delivery.test.ts, with real nodes):
+ * batches, their cursor, retries and dead letters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/lib/logging.js';
@@ -11,6 +12,7 @@ import {
   type WebhookClient,
 } from '../../../src/control-plane/delivery/index.js';
 import { queries } from '../../../src/control-plane/store/index.js';
+import { openWebhookDelivery } from '../../../src/lib/webhook-signature.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../harness/webhook-receiver.js';
 import { call, createConsortium, createOrg, startHarness, type Harness, type OrgFixture } from '../helpers.js';
 
@@ -84,6 +86,10 @@ describe('webhook subscriptions: API and control-plane event delivery', () => {
       [{ url: rx.url, filter: { kind: 'blocks' }, extra: 1 }, 'extra'],
       [{ url: rx.url, filter: { kind: 'nope' } }, 'kind'],
       [{ url: rx.url, filter: { kind: 'blocks' }, fromHeight: '3' }, 'fromHeight'],
+      [{ url: rx.url, filter: { kind: 'blocks' }, maxBatchEvents: 0 }, 'maxBatchEvents'],
+      [{ url: rx.url, filter: { kind: 'blocks' }, maxBatchEvents: 1001 }, 'maxBatchEvents'],
+      [{ url: rx.url, filter: { kind: 'blocks' }, maxBatchEvents: 2.5 }, 'maxBatchEvents'],
+      [{ url: rx.url, filter: { kind: 'blocks' }, maxBatchEvents: '10' }, 'maxBatchEvents'],
     ];
     for (const [body, field] of cases) {
       const r = await subscribe(a.operatorToken, body);
@@ -113,6 +119,7 @@ describe('webhook subscriptions: API and control-plane event delivery', () => {
       url: rx.url,
       filter: { kind: 'control_plane' },
       status: 'ACTIVE',
+      maxBatchEvents: 100,
       cursor: null,
     });
     expect(created.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
@@ -253,5 +260,102 @@ describe('webhook subscriptions: API and control-plane event delivery', () => {
     await propose(6);
     await run(w);
     expect(rx.received.filter((x) => x.subscriptionId === sid)).toHaveLength(1);
+  });
+  /** A fresh control_plane subscription of acme's with this batch size; its secret is known to the receiver. */
+  const batched = async (maxBatchEvents: number) => {
+    const r = await subscribe(a.operatorToken, { url: rx.url, filter: { kind: 'control_plane' }, maxBatchEvents });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json().maxBatchEvents).toBe(maxBatchEvents);
+    rx.secrets.set(r.json().id, r.json().secret);
+    return { sid: r.json().id as string, secret: r.json().secret as string };
+  };
+  const postsOf = (sid: string) => rx.deliveries.filter((d) => d.subscriptionId === sid);
+  const seqOf = (id: string) => Number(id.split(':')[0]);
+  const cursorOf = async (sid: string) =>
+    (await call(h, 'GET', `/v1/consortia/${cid}/subscriptions/${sid}`, a.viewerToken)).json().cursor;
+
+  it('delivers in ordered batches of at most maxBatchEvents, each signed over its whole body', async () => {
+    const { sid, secret } = await batched(2);
+    for (let i = 0; i < 4; i++) await propose(10 + i);
+    await run(worker());
+    // subscription.created and four proposal.created: POSTs of 2, 2 and 1, in order
+    const posts = postsOf(sid);
+    expect(posts.map((d) => d.eventIds.length)).toEqual([2, 2, 1]);
+    expect(posts.every((d) => d.status === 200 && d.countHeader === String(d.eventIds.length))).toBe(true);
+    const ids = posts.flatMap((d) => d.eventIds);
+    expect(ids.map(seqOf)).toEqual([...ids.map(seqOf)].sort((x, y) => x - y));
+    expect(new Set(ids).size).toBe(5);
+    const mine = rx.received.filter((r) => r.subscriptionId === sid);
+    expect(mine.map((r) => r.event.change.type)).toEqual([
+      'subscription.created',
+      ...Array(4).fill('proposal.created'),
+    ]);
+    // the SDK's helper checks the signature over the raw body and returns the batch
+    const first = mine[0]!;
+    expect(openWebhookDelivery(secret, first.signature, first.body, first.at, 60_000).map((e) => e.id)).toEqual(
+      posts[0]!.eventIds,
+    );
+    expect(await cursorOf(sid)).toMatchObject({ delivered: 5, attempts: 0, seq: seqOf(ids[4]!) });
+  });
+
+  it('moves the cursor only on a 2xx; a batch that failed partway is retried as a unit, in order', async () => {
+    const { sid } = await batched(3);
+    const before = (await cursorOf(sid)) ?? { seq: undefined };
+    await propose(20); // with subscription.created: a batch of 2, room for a third
+    rx.failAfter.set(sid, 1); // the receiver takes the first event of the next POST, then answers 500
+    const w = worker();
+    await run(w);
+    const failed = postsOf(sid);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.status).toBe(500);
+    expect(failed[0]!.eventIds).toHaveLength(2);
+    // nothing counted as delivered: the cursor stays before the batch's first event
+    let cur = await cursorOf(sid);
+    expect(cur).toMatchObject({ attempts: 1, delivered: 0 });
+    expect(cur.seq).toBe(seqOf(failed[0]!.eventIds[0]!) - 1);
+    if (before.seq !== undefined) expect(cur.seq).toBe(before.seq);
+    await propose(21); // newer events: not slipped into the retry
+    await propose(22);
+    await run(w); // backoff not over: no attempt
+    expect(postsOf(sid)).toHaveLength(1);
+    h.clock.ms += 3_600_000;
+    await run(w);
+    const posts = postsOf(sid);
+    expect(posts.map((d) => d.status)).toEqual([500, 200, 200]);
+    expect(posts[1]!.eventIds).toEqual(failed[0]!.eventIds); // the same batch again
+    expect(posts[2]!.eventIds).toHaveLength(2); // the newer ones after it
+    // what the receiver took: the first event twice (at least once), and after dedupe all in order
+    const taken = rx.received.filter((r) => r.subscriptionId === sid).map((r) => r.eventId);
+    expect(taken[0]).toBe(taken[1]);
+    const deduped = [...new Set(taken)];
+    expect(deduped).toEqual([...failed[0]!.eventIds, ...posts[2]!.eventIds]);
+    expect(deduped.map(seqOf)).toEqual([...deduped.map(seqOf)].sort((x, y) => x - y));
+    cur = await cursorOf(sid);
+    expect(cur).toMatchObject({ attempts: 0, delivered: 4, seq: seqOf(deduped[3]!) });
+  });
+
+  it('dead-letters a batch that keeps failing, every event of it, and goes on', async () => {
+    const { sid } = await batched(2);
+    await propose(30);
+    await propose(31); // three events: a batch of 2, then 1
+    rx.answer.set(sid, 503);
+    const w = worker();
+    for (let i = 0; i < 3; i++) {
+      await run(w);
+      h.clock.ms += 3_600_000;
+    }
+    const dl: { id: string; attempts: number; lastError: string }[] = (
+      await call(h, 'GET', `/v1/consortia/${cid}/subscriptions/${sid}/dead-letters`, a.viewerToken)
+    ).json().items;
+    expect(dl.map((d) => d.id)).toEqual(postsOf(sid)[0]!.eventIds);
+    expect(dl.every((d) => d.attempts === 3 && d.lastError.includes('503'))).toBe(true);
+    const cur = await cursorOf(sid);
+    expect(cur).toMatchObject({ deadLettered: 2, delivered: 0 });
+    expect(cur.seq).toBe(seqOf(dl[1]!.id));
+    // the next batch is tried once the receiver recovers
+    rx.answer.delete(sid);
+    await run(w);
+    expect(postsOf(sid).at(-1)).toMatchObject({ status: 200 });
+    expect((await cursorOf(sid)).delivered).toBe(1);
   });
 });
