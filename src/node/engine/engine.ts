@@ -38,6 +38,7 @@ import type { Mempool } from '../mempool/index.js';
 import { DoubleSignError, type PrivValidator } from '../store/index.js';
 import type { ChainTip } from './chain-tip.js';
 import { chainOps, type Execution } from './chain-ops.js';
+import { BlockBudget, blockExecBudgetMs } from './block-budget.js';
 import { decodeMsg, encodeMsg, type ProposalMsg, type VoteMsg } from './messages.js';
 import { badSignature } from '../p2p/index.js';
 
@@ -107,6 +108,8 @@ export class ConsensusEngine {
   private readonly bufferedByPeer = new Map<string, number>();
   /** Encodings of votes already verified at this height (and the next). */
   private readonly verifiedVotes = new Set<string>();
+  /** Txs per proposal from the measured cost of executing blocks (see block-budget.ts). */
+  private readonly budget = new BlockBudget();
   private committing = false;
   private commitQueue: Promise<unknown> = Promise.resolve();
   private lastCert: CommitCertificate | null = null;
@@ -282,7 +285,12 @@ export class ConsensusEngine {
   private buildProposal(height: number, round: number): void {
     const tip = this.o.tip;
     const params = chainOps.params(tip.state);
-    const reaped = this.o.mempool.reap(params.maxBlockTxs, Math.max(0, params.maxBlockBytes - 64 * 1024));
+    const started = performance.now();
+    const budgetMs = blockExecBudgetMs(this.cs.timeouts.proposeMs, params.blockIntervalMs);
+    const reaped = this.o.mempool.reap(
+      this.budget.maxTxs(params.maxBlockTxs, budgetMs),
+      Math.max(0, params.maxBlockBytes - 64 * 1024),
+    );
     const evidence = [...this.pendingEvidence.values()].slice(0, 16);
     const { block, exec } = tip.buildNext({
       proposer: this.o.nodePublicKey,
@@ -292,6 +300,7 @@ export class ConsensusEngine {
       lastCommit: this.lastCert,
       verified: this.o.mempool.verified,
     });
+    this.budget.observeBuild(block.txs.length, performance.now() - started);
     const bytes = encodeBlock(block);
     const hash = toHex(blockHash(block.header));
     this.blocks.set(hash, { block, bytes, exec });
@@ -474,11 +483,13 @@ export class ConsensusEngine {
       }
       let exec: Execution | null = null;
       try {
+        const started = performance.now();
         exec = this.o.tip.validateNext(block, this.o.mempool.verified, {
           maxFutureMs: 30_000,
           now: this.now(),
           onVerified: this.markVerified,
         });
+        this.budget.observeValidate(block.txs.length, performance.now() - started);
       } catch (err) {
         this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
       }
