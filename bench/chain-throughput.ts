@@ -320,7 +320,8 @@ async function main(): Promise<void> {
         );
         const now = performance.now();
         const perNode: Tx[][] = [[], [], [], []];
-        for (let i = sent; i < due; i++) perNode[stage[i]!.node]!.push({ ...stage[i]!, hash: hashes[s]![i]!, tries: 0 });
+        for (let i = sent; i < due; i++)
+          perNode[stage[i]!.node]!.push({ ...stage[i]!, hash: hashes[s]![i]!, tries: 0 });
         sent = Math.max(sent, due);
         // refused txs come back after their Retry-After, as a client's would: the account's later
         // nonces wait for them (the load generator offers the stage's rate of new txs plus these)
@@ -339,20 +340,19 @@ async function main(): Promise<void> {
               retries.push({ at: performance.now() + retryAfterS * 1000, tx: { ...t, tries: t.tries + 1 } });
           };
           inflight.push(
-            postBatch(
-              `${net.nodes[n]!.api}/v1/txs/batch`,
-              lengthPrefixed(txs.map((t) => t.bytes)),
-            )
+            postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs.map((t) => t.bytes)))
               .then((j) => {
                 const busy = j.error && RETRYABLE.has(j.error.code) ? (j.retryAfterS ?? 1) : null;
-                if (!j.results) txs.forEach((_, k) => refuse(k, busy));
+                if (!j.results) for (let k = 0; k < txs.length; k++) refuse(k, busy);
                 else
                   j.results.forEach((x, k) => {
                     if (x.status === 'accepted') accepted++;
                     else refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
                   });
               })
-              .catch(() => txs.forEach((_, k) => refuse(k, null))),
+              .catch(() => {
+                for (let k = 0; k < txs.length; k++) refuse(k, null);
+              }),
           );
         });
         await new Promise((r) => setTimeout(r, TICK));

@@ -252,7 +252,8 @@ export class ChainNode implements NodeApiBackend {
     const r = this.need();
     const g = r.gate.room(r.mempool.executableSize + r.ingest.size + queuedTxs);
     const granted = Math.min(wanted, g.room);
-    if (granted < wanted) this.ctx.metrics?.mempoolRejections.inc({ reason: ChainNodeCodes.MEMPOOL_BUSY }, wanted - granted);
+    if (granted < wanted)
+      this.ctx.metrics?.mempoolRejections.inc({ reason: ChainNodeCodes.MEMPOOL_BUSY }, wanted - granted);
     return { granted, bound: g.bound, retryAfterSeconds: g.retryAfterSeconds };
   }
 

@@ -166,7 +166,9 @@ describe('overload: more offered than the chain can commit', () => {
     );
     const nonces: number[] = [];
     for (let a = 0; a < accounts.length; a += 50) {
-      const batch = accounts.slice(a, a + 50).map((k) => net.get(net.nodes[a % 4]!, `/v1/accounts/${toHex(k.publicKey)}`));
+      const batch = accounts
+        .slice(a, a + 50)
+        .map((k) => net.get(net.nodes[a % 4]!, `/v1/accounts/${toHex(k.publicKey)}`));
       for (const r of await Promise.all(batch)) nonces.push(r.body?.account?.nonce ?? 0);
     }
     expect(nonces).toEqual(next);
