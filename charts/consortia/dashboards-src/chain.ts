@@ -420,11 +420,12 @@ export function chainDashboard(): dashboard.Dashboard {
           unit: 'none',
           span: 8,
           description:
-            "Pending transactions in each node's mempool; executable ones (not waiting for a missing nonce) against the bound past which the node sheds load (MEMPOOL_BUSY).",
+            "Pending transactions in each node's mempool; executable ones (not waiting for a missing nonce) against the bound past which the node sheds load (MEMPOOL_BUSY), and gossip waiting for admission.",
           queries: [
             q(`max by (pod) (${s.sel('consortia_mempool_size_txs')})`, 'txs {{pod}}'),
             q(`max by (pod) (${s.sel('consortia_mempool_executable_txs')})`, 'executable {{pod}}'),
             q(`max by (pod) (${s.sel('consortia_mempool_admission_bound_txs')})`, 'shedding bound {{pod}}'),
+            q(`max by (pod) (${s.sel('consortia_mempool_ingest_queue_txs')})`, 'gossip queue {{pod}}'),
           ],
         }),
       )
