@@ -41,6 +41,10 @@ export const RejectionCodes = {
   GOV_ALREADY_EXECUTED: 'GOV_ALREADY_EXECUTED',
   GOV_INVALID_ACTION: 'GOV_INVALID_ACTION',
   GOV_DUPLICATE_VOTE: 'GOV_DUPLICATE_VOTE',
+  /** A vote, tx signature or endorsement by an admin key that replace_admin_keys retired. */
+  GOV_KEY_RETIRED: 'GOV_KEY_RETIRED',
+  /** replace_admin_keys: the endorsement is not by a current admin key of the member or does not verify. */
+  GOV_BAD_ENDORSEMENT: 'GOV_BAD_ENDORSEMENT',
 } as const;
 export type RejectionCode = (typeof RejectionCodes)[keyof typeof RejectionCodes];
 

@@ -12,7 +12,24 @@ export type GovernanceAction =
   | { type: 'add_validator'; memberId: string; publicKey: Uint8Array; power: number; proofOfPossession: Uint8Array }
   | { type: 'remove_validator'; publicKey: Uint8Array }
   | { type: 'register_node'; memberId: string; publicKey: Uint8Array; role: NodeRole }
-  | { type: 'change_params'; params: Partial<ChainParams> };
+  | { type: 'change_params'; params: Partial<ChainParams> }
+  | {
+      type: 'replace_admin_keys';
+      memberId: string;
+      newAdminKeys: Uint8Array[];
+      /** Rotation: a current admin key of the member signs the new keys. null: recovery by the other members' votes. */
+      endorsement: AdminKeyEndorsement | null;
+    }
+  | { type: 'rotate_validator_key'; oldPublicKey: Uint8Array; newPublicKey: Uint8Array; proofOfPossession: Uint8Array };
+
+/** A member's current admin key vouching for the keys that replace its set (tag admin-key-endorsement). */
+export interface AdminKeyEndorsement {
+  adminKey: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** Admin keys one member may hold at once (replace_admin_keys; a rotation rarely needs more than two). */
+export const ADMIN_KEYS_MAX = 16;
 
 export type VoteChoice = 'YES' | 'NO';
 export interface GovernanceVote {
@@ -29,6 +46,8 @@ const ACTION_TAGS = [
   'remove_validator',
   'register_node',
   'change_params',
+  'replace_admin_keys',
+  'rotate_validator_key',
 ] as const;
 
 export function writeGovernanceAction(w: Writer, a: GovernanceAction): void {
@@ -57,6 +76,17 @@ export function writeGovernanceAction(w: Writer, a: GovernanceAction): void {
     }
     case 'change_params':
       writePartialParams(w, a.params);
+      break;
+    case 'replace_admin_keys':
+      if (a.newAdminKeys.length > ADMIN_KEYS_MAX)
+        throw new CodecError(ChainCodes.CODEC_OVERSIZE, `more than ${ADMIN_KEYS_MAX} admin keys`);
+      w.string(a.memberId, Limits.id).u32(a.newAdminKeys.length);
+      for (const k of a.newAdminKeys) w.fixed(k, 32);
+      if (a.endorsement === null) w.u8(0);
+      else w.u8(1).fixed(a.endorsement.adminKey, 32).fixed(a.endorsement.signature, 64);
+      break;
+    case 'rotate_validator_key':
+      w.fixed(a.oldPublicKey, 32).fixed(a.newPublicKey, 32).fixed(a.proofOfPossession, 64);
       break;
   }
 }
@@ -93,6 +123,23 @@ export function readGovernanceAction(r: Reader): GovernanceAction {
     }
     case 'change_params':
       return { type: 'change_params', params: readPartialParams(r) };
+    case 'replace_admin_keys': {
+      const memberId = r.string(Limits.id);
+      const n = r.count(ADMIN_KEYS_MAX);
+      const newAdminKeys: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) newAdminKeys.push(r.fixed(32));
+      const flag = r.u8();
+      if (flag > 1) throw new CodecError(ChainCodes.CODEC_NON_CANONICAL, 'endorsement flag must be 0 or 1');
+      const endorsement = flag === 1 ? { adminKey: r.fixed(32), signature: r.fixed(64) } : null;
+      return { type: 'replace_admin_keys', memberId, newAdminKeys, endorsement };
+    }
+    case 'rotate_validator_key':
+      return {
+        type: 'rotate_validator_key',
+        oldPublicKey: r.fixed(32),
+        newPublicKey: r.fixed(32),
+        proofOfPossession: r.fixed(64),
+      };
     default:
       throw new CodecError(ChainCodes.CODEC_INVALID, `unknown governance action tag ${tag}`);
   }
@@ -156,6 +203,46 @@ export function verifyGovernanceVote(
     v.adminKey,
     governanceVotePayload(chainId, proposalId, actionHash, v.vote),
     v.signature,
+  );
+}
+
+/**
+ * What a member's current admin key signs to endorse its replacement keys (tag admin-key-endorsement):
+ * bound to the chain and the member, so it cannot be replayed on another chain or for another member.
+ */
+export function adminKeyEndorsementPayload(chainId: string, memberId: string, newAdminKeys: Uint8Array[]): Uint8Array {
+  if (newAdminKeys.length > ADMIN_KEYS_MAX)
+    throw new CodecError(ChainCodes.CODEC_OVERSIZE, `more than ${ADMIN_KEYS_MAX} admin keys`);
+  const w = new Writer(96 + 32 * newAdminKeys.length).string(chainId).string(memberId, Limits.id);
+  w.u32(newAdminKeys.length);
+  for (const k of newAdminKeys) w.fixed(k, 32);
+  return w.finish();
+}
+export function signAdminKeyEndorsement(
+  chainId: string,
+  memberId: string,
+  newAdminKeys: Uint8Array[],
+  adminSecretKey: Uint8Array,
+  adminKey: Uint8Array,
+): AdminKeyEndorsement {
+  const signature = signDomain(
+    Tags.ADMIN_KEY_ENDORSEMENT,
+    adminSecretKey,
+    adminKeyEndorsementPayload(chainId, memberId, newAdminKeys),
+  );
+  return { adminKey, signature };
+}
+export function verifyAdminKeyEndorsement(
+  chainId: string,
+  memberId: string,
+  newAdminKeys: Uint8Array[],
+  e: AdminKeyEndorsement,
+): boolean {
+  return verifyDomain(
+    Tags.ADMIN_KEY_ENDORSEMENT,
+    e.adminKey,
+    adminKeyEndorsementPayload(chainId, memberId, newAdminKeys),
+    e.signature,
   );
 }
 

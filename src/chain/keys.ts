@@ -88,6 +88,20 @@ export function verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array):
   }
 }
 
+/**
+ * Whether 32 bytes decode to an Ed25519 point (RFC 8032 section 5.1.3). A key that does not can
+ * never verify a signature: accepted as an admin key, it would lock its member out.
+ */
+export function isValidPublicKey(pk: Uint8Array): boolean {
+  if (pk.length !== 32) return false;
+  try {
+    ed25519.Point.fromBytes(pk);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Pure-JS implementation (@noble/curves) for the CLI, ceremony and other runtimes. */
 export const portable = {
   generateKeyPair(): KeyPair {
@@ -119,6 +133,8 @@ export const Tags = {
   GOV_VOTE: 'consortia/gov-vote/v1',
   /** A node key endorsing the p2p TLS key it presents when the node key itself stays in a token (src/node/p2p/tls-identity.ts). */
   P2P_BINDING: 'consortia/p2p-binding/v1',
+  /** An org admin key endorsing the admin keys that replace it (replace_admin_keys, src/chain/governance.ts). */
+  ADMIN_KEY_ENDORSEMENT: 'consortia/admin-key-endorsement/v1',
 } as const;
 export type SigningTag = (typeof Tags)[keyof typeof Tags];
 

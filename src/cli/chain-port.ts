@@ -12,6 +12,7 @@ export {
   fromHex,
   governanceVotePayload,
   governanceActionHash,
+  adminKeyEndorsementPayload,
   genesisFromJSON,
   genesisHash,
   txSignBytes,

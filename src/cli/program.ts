@@ -3,6 +3,7 @@ import { isConsortiaError } from '../lib/errors.js';
 import { registerCeremony } from './commands/ceremony.js';
 import { registerClusters } from './commands/clusters.js';
 import { registerConsortia } from './commands/consortia.js';
+import { registerKeyRotation } from './commands/key-rotation.js';
 import { registerKeys } from './commands/keys.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerOrgs } from './commands/orgs.js';
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo): Command {
   registerTokens(program, io);
   registerClusters(program, io);
   registerConsortia(program, io);
+  registerKeyRotation(program, io); // under `keys` and `member`, registered above
   registerProposals(program, io);
   registerNodes(program, io);
   registerCeremony(program, io);

@@ -31,6 +31,7 @@ import {
   RuntimeResolver,
 } from './reconciler/index.js';
 import { watchLifecycleDurations } from './reconciler/lifecycle-metrics.js';
+import { nodeConsensusKeyRequester } from './reconciler/node-consensus-key.js';
 import {
   kubernetesRuntimeFactory,
   registerKubernetesClusterValidator,
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
     ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}),
     loadCluster: (id) => queries(store).cluster(id),
   });
+  const nodeSecretsKey = loadNodeSecretsKey(dataDir, encryptionKey);
   const reconciler = new Reconciler({
     store,
     bus,
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     intervalMs: cfg.reconcileIntervalMs,
     maxBackoffMs: cfg.maxBackoffMs,
     ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}),
-    nodeSecretsKey: loadNodeSecretsKey(dataDir, encryptionKey),
+    nodeSecretsKey,
   });
   const governance = new GovernanceWorker({
     store,
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
     webhooks: { allowHttpLoopback: cfg.webhooks.allowHttpLoopback },
     platform: { nodeCa: { certificate: nodeCa.cert, fingerprint: nodeCa.fingerprint } },
     kick: (what) => (what === 'governance' ? govTask.kick() : reconciler.kick()),
+    requestConsensusKey: nodeConsensusKeyRequester(queries(store), nodeSecretsKey, nodeDispatcher),
   });
   const address = await app.listen({ host, port });
   reconciler.start();

@@ -48,6 +48,8 @@ export interface ServerDeps {
   webhooks?: { allowHttpLoopback: boolean };
   /** GET /v1/platform/node-ca: the node CA certificate (main.ts). */
   platform?: PlatformInfo;
+  /** rotate_validator_key proposals: how to ask a node for its new consensus key (main.ts). */
+  requestConsensusKey?: ApiContext['requestConsensusKey'];
 }
 
 /** Probes and scrapes are never rate limited. */
@@ -94,6 +96,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     metrics: deps.metrics ?? createControlPlaneMetrics(registry),
     ...(deps.encryptionKey ? { encryptionKey: deps.encryptionKey } : {}),
     kick: deps.kick ?? (() => undefined),
+    ...(deps.requestConsensusKey ? { requestConsensusKey: deps.requestConsensusKey } : {}),
   };
   let contract: ReturnType<typeof installErrorHandler> | undefined;
   const app = Fastify({

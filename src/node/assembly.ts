@@ -34,6 +34,7 @@ import {
   type MempoolChain,
 } from './mempool/index.js';
 import type { NodeMetrics } from './metrics.js';
+import type { ConsensusKeys } from './consensus-keys.js';
 import type { NodeKey } from './node-key.js';
 import { P2PNetwork } from './p2p/index.js';
 import { Pruner, type RetentionPolicy } from './retention/index.js';
@@ -42,6 +43,7 @@ import { StorageStats } from './storage-stats.js';
 import { ChainStore, PrivValidator } from './store/index.js';
 import { BlockSync } from './sync/index.js';
 import { ValidatorLiveness } from './validator-liveness.js';
+import { VerifyPool, VERIFY_BATCH_TXS_MAX, verifyTxSignatures } from './verify-pool/index.js';
 
 /** Blocks an ordinary node keeps when its configuration sets no retention. */
 export const DEFAULT_ORDINARY_RETENTION_BLOCKS = 100_000;
@@ -52,6 +54,8 @@ export const PRUNING_WRITE_BUFFER_BYTES = 1024 * 1024;
 export interface NodeContext {
   config: NodeConfig;
   key: NodeKey;
+  /** The validator's consensus keys (node key + rotated ones); without it the node key signs. */
+  consensusKeys?: ConsensusKeys;
   logger: Logger;
   metrics: NodeMetrics | undefined;
 }
@@ -74,6 +78,11 @@ export interface ChainSubsystems {
   storage: StorageStats;
   /** Per-validator signing liveness from each committed block's lastCommit (metrics only). */
   liveness: ValidatorLiveness | null;
+  /** Threads verifying tx signatures (null: verifyWorkers 0, verified on the main thread); closed on stop. */
+  verifyPool: VerifyPool | null;
+  router: PeerRouter;
+  /** A new engine on the same tip, mempool, network and privval, voting as `publicKey` (a consensus key switch). */
+  engineAs: (publicKey: Uint8Array) => ConsensusEngine;
 }
 
 /** Retention window of a node: ordinary (and validators that opt in) prune; super keeps everything. */
@@ -111,7 +120,15 @@ export function loadTip(cfg: NodeConfig, sealed: SealedGenesis, store: ChainStor
   return ChainTip.load(sealed.genesis, store, { history: cfg.role === 'super', accountIndex: true });
 }
 
-export function createMempool(ctx: NodeContext, tip: ChainTip): Mempool<Tx> {
+/** Gossip batches awaiting their verify per pool worker: one running, one queued behind it, so no worker idles between batches. */
+export const INGEST_BATCHES_PER_VERIFY_WORKER = 2;
+
+export function createVerifyPool(ctx: NodeContext): VerifyPool | null {
+  const n = ctx.config.verifyWorkers;
+  return n > 0 ? new VerifyPool({ workers: n, logger: ctx.logger }) : null;
+}
+
+export function createMempool(ctx: NodeContext, tip: ChainTip, pool: VerifyPool | null = null): Mempool<Tx> {
   const cfg = ctx.config;
   const chain: MempoolChain<Tx> = {
     chainId: cfg.chainId,
@@ -119,6 +136,7 @@ export function createMempool(ctx: NodeContext, tip: ChainTip): Mempool<Tx> {
     decode: (b) => decodeTxShared(b), // the proposer's execution reuses it
     info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
     verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
+    ...(pool ? { verifySignatures: (items, priority) => verifyTxSignatures(pool, items, priority) } : {}),
     stateNonce: (signerHex) => {
       const v = tip.state.get(StateKeys.accountOfHex(signerHex));
       return v ? decodeAccount(v).nonce : 0;
@@ -259,16 +277,30 @@ export function outboxOf(network: P2PNetwork): Outbox {
 }
 
 /** Gossiped txs are admitted off the receive path, so consensus frames are never queued behind them. */
-export function createIngest(ctx: NodeContext, mempool: Mempool<Tx>, network: P2PNetwork): IngestQueue {
+export function createIngest(
+  ctx: NodeContext,
+  mempool: Mempool<Tx>,
+  network: P2PNetwork,
+  pool: VerifyPool | null = null,
+): IngestQueue {
+  const penalize = (peer: string): void => network.penalize(peer, 'gossiped a tx with a bad signature'); // it verified what it gossips
   return new IngestQueue(
     (bytes, peer) => {
       const r = mempool.add(bytes, peer);
-      if (!r.ok && r.code === MempoolReasons.BAD_SIGNATURE)
-        network.penalize(peer, 'gossiped a tx with a bad signature'); // it verified what it gossips
+      if (!r.ok && r.code === MempoolReasons.BAD_SIGNATURE) penalize(peer);
     },
     // gossip beyond what the pool can hold is only dropped later, after its decode and verify
     { maxTxs: ctx.config.mempool.maxTxs, sliceMs: INGEST_SLICE_MS },
     (n) => ctx.metrics?.mempoolRejections.inc({ reason: 'GOSSIP_DROPPED' }, n),
+    pool && {
+      admit: async (items) => {
+        const rs = await mempool.admitMany(items.map((it) => ({ bytes: it.bytes, fromPeer: it.peer })));
+        for (const [i, r] of rs.entries())
+          if (!r.ok && r.code === MempoolReasons.BAD_SIGNATURE) penalize(items[i]!.peer);
+      },
+      batchTxs: VERIFY_BATCH_TXS_MAX,
+      inFlight: pool.size * INGEST_BATCHES_PER_VERIFY_WORKER,
+    },
   );
 }
 
@@ -283,7 +315,22 @@ export function createGossip(mempool: Mempool<Tx>, network: P2PNetwork): GossipB
 
 export function createPrivValidator(ctx: NodeContext): PrivValidator {
   const dir = ctx.config.dataDir;
-  return new PrivValidator(join(dir, 'privval.state'), (m) => ctx.key.signSync(m), join(dir, 'privval.json'));
+  const keys = ctx.consensusKeys;
+  if (keys === undefined)
+    return new PrivValidator(join(dir, 'privval.state'), (m) => ctx.key.signSync(m), join(dir, 'privval.json'));
+  // One double-sign record for every key: the active key signs, and it changes only between heights.
+  return new PrivValidator(
+    join(dir, 'privval.state'),
+    (m) => keys.signer(keys.activeKey).signSync(m),
+    join(dir, 'privval.json'),
+    () => keys.activeKey,
+  );
+}
+
+/** The public key the engine votes and proposes as: the consensus key active now (src/node/consensus-keys.ts). */
+export function consensusPublicKey(ctx: NodeContext): Uint8Array {
+  const keys = ctx.consensusKeys;
+  return keys === undefined ? ctx.key.publicKey : keys.signer(keys.activeKey).publicKey;
 }
 
 export interface EngineDeps {
@@ -295,14 +342,18 @@ export interface EngineDeps {
   onCommitted: EngineOptions['onCommitted'];
 }
 
-export function createEngine(ctx: NodeContext, d: EngineDeps): ConsensusEngine {
+export function createEngine(
+  ctx: NodeContext,
+  d: EngineDeps,
+  publicKey: Uint8Array = consensusPublicKey(ctx),
+): ConsensusEngine {
   const c = ctx.config.consensus;
   return new ConsensusEngine({
     tip: d.tip,
     mempool: d.mempool,
     out: d.out,
     privval: d.privval,
-    nodePublicKey: ctx.key.publicKey,
+    nodePublicKey: publicKey,
     logger: ctx.logger,
     metrics: ctx.metrics,
     timeouts: {
@@ -352,12 +403,16 @@ export async function assembleChain(
   onCommitted: EngineOptions['onCommitted'],
 ): Promise<ChainSubsystems> {
   const tip = await loadTip(ctx.config, sealed, store);
-  const mempool = createMempool(ctx, tip);
+  // The key of the height to sign next: after a rotation, even right after a restart, the new one.
+  const keys = ctx.consensusKeys;
+  if (keys !== undefined) keys.activate(toHex(keys.select(tip.validators).publicKey), tip.height + 1);
+  const verifyPool = createVerifyPool(ctx);
+  const mempool = createMempool(ctx, tip, verifyPool);
   const allowList = new AllowList(tip);
   const router = new PeerRouter();
   const network = createNetwork(ctx, allowList, router);
   const out = outboxOf(network);
-  const ingest = createIngest(ctx, mempool, network);
+  const ingest = createIngest(ctx, mempool, network, verifyPool);
   const gossip = createGossip(mempool, network);
   const gate = createBacklogGate(ctx);
   if (ctx.metrics?.mempoolSource) {
@@ -386,5 +441,8 @@ export async function assembleChain(
     pruner: createPruner(ctx, store),
     storage: createStorageStats(ctx, store),
     liveness: createLiveness(ctx),
+    verifyPool,
+    router,
+    engineAs: (publicKey) => createEngine(ctx, { tip, mempool, out, privval, router, onCommitted }, publicKey),
   };
 }

@@ -6,6 +6,8 @@ import {
   type CommitCertificate,
   type Hash,
   type SealedGenesis,
+  StateKeys,
+  fromHex,
   sealedGenesisToJSON,
   toHex,
   txIdShared,
@@ -26,11 +28,13 @@ import { ChainQueries } from './chain-queries.js';
 import { applyCommitEffects } from './commit-effects.js';
 import type { NodeConfig } from './config.js';
 import { checkProvisionedGenesis, startupGenesis } from './genesis-policy.js';
+import { ConsensusKeys } from './consensus-keys.js';
 import { openNodeKey, proofOfPossessionWith } from './node-key.js';
 import { MempoolReasons } from './mempool/index.js';
 import type { NodeMetrics } from './metrics.js';
 import type {
   AccountLookup,
+  ConsensusKeyView,
   HeaderWithCommit,
   HealthReport,
   NewBlockEvent,
@@ -86,7 +90,8 @@ export class ChainNode implements NodeApiBackend {
     mkdirSync(config.dataDir, { recursive: true });
     const { key: nodeKey } = openNodeKey(config.keyFile, config.key, process.env);
     const keyPair = { publicKey: nodeKey.publicKey };
-    const ctx: NodeContext = { config, key: nodeKey, logger: deps.logger, metrics: deps.metrics };
+    const consensusKeys = ConsensusKeys.open(config.dataDir, nodeKey, config.key, process.env);
+    const ctx: NodeContext = { config, key: nodeKey, consensusKeys, logger: deps.logger, metrics: deps.metrics };
     const store = await openStore(config);
     const node = new ChainNode(ctx, store);
     let sealed: SealedGenesis | undefined;
@@ -122,6 +127,7 @@ export class ChainNode implements NodeApiBackend {
     const { logger, metrics, key } = this.ctx;
     const r = await assembleChain(this.ctx, sealed, this.store, (c) => {
       if (this.run) applyCommitEffects(c, { sub: this.run, waiters: this.waiters, metrics, listeners: this.listeners });
+      if (c.exec.writes.has(StateKeys.valset)) this.followConsensusKey(); // the validator set changed
     });
     this.run = r;
     r.pruner?.start();
@@ -132,11 +138,63 @@ export class ChainNode implements NodeApiBackend {
     await r.engine.start(this.store);
     r.sync.start();
     const selfHex = toHex(key.publicKey);
+    const consensusKey = this.ctx.consensusKeys?.activeKey ?? selfHex;
     logger.info('chain started', {
       height: r.tip.height,
       nodeKey: selfHex,
-      validator: r.tip.validators.some((v) => toHex(v.publicKey) === selfHex),
+      consensusKey,
+      validator: r.tip.validators.some((v) => toHex(v.publicKey) === consensusKey),
     });
+  }
+
+  /**
+   * After a block that changed the validator set: if the set of the next height holds another of
+   * this node's keys (a rotate_validator_key executed), the engine is replaced by one that signs
+   * as that key. The engine's identity is fixed when it is built (src/node/engine/engine.ts), so
+   * the old one is stopped and drained first; heights up to the switch were signed with the old
+   * key, the next one is signed with the new key, and the one double-sign record covers both.
+   */
+  private followConsensusKey(): void {
+    const keys = this.ctx.consensusKeys;
+    const r = this.run;
+    if (keys === undefined || r === null || this.closed) return;
+    const want = toHex(keys.select(r.tip.validators).publicKey);
+    if (want === keys.activeKey || this.switching !== null) return;
+    // not from inside the commit callback: the switch waits for that commit to finish
+    this.switching = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.switchConsensusKey(want))
+      .then(
+        () => {
+          this.switching = null;
+          this.followConsensusKey(); // a set that changed again meanwhile
+        },
+        (err) => {
+          // retried at the next validator-set change or restart, never in a loop
+          this.switching = null;
+          this.ctx.logger.error('consensus key switch failed', { err: (err as Error).message });
+        },
+      );
+  }
+  private switching: Promise<void> | null = null;
+
+  private async switchConsensusKey(want: string): Promise<void> {
+    const keys = this.ctx.consensusKeys!;
+    const r = this.run;
+    if (r === null || this.closed) return;
+    const old = r.engine;
+    old.stop();
+    // The new engine's first commit waits for the old engine's queue (a commit in flight).
+    const engine = r.engineAs(keys.signer(want).publicKey);
+    r.sync.useEngine(engine);
+    await engine.serialize(() => old.serialize(async () => undefined));
+    if (this.closed) return;
+    const from = r.tip.height + 1;
+    keys.activate(toHex(keys.select(r.tip.validators).publicKey), from);
+    r.engine = engine;
+    await engine.start(this.store);
+    r.router.attach({ engine, sync: r.sync, ingest: r.ingest });
+    for (const p of r.network.connectedPeers()) engine.onPeerUp(p.publicKey);
+    this.ctx.logger.info('consensus key switched', { fromHeight: from, consensusKey: keys.activeKey });
   }
 
   async close(): Promise<void> {
@@ -152,9 +210,11 @@ export class ChainNode implements NodeApiBackend {
       r.ingest.stop();
       await r.network.close();
       await r.engine.serialize(async () => undefined); // let an in-flight commit finish
+      await r.verifyPool?.close(); // its threads would keep the process alive
       r.privval.close();
     }
     await this.store.close();
+    this.ctx.consensusKeys?.close();
     this.ctx.key.close();
   }
 
@@ -191,6 +251,23 @@ export class ChainNode implements NodeApiBackend {
     return this.run?.sealed ?? null;
   }
 
+  prepareConsensusKey(): {
+    publicKey: Uint8Array;
+    proofOfPossession: Uint8Array;
+    created: boolean;
+    currentKey: Uint8Array;
+  } {
+    const keys = this.ctx.consensusKeys!;
+    const current = keys.signer(keys.activeKey).publicKey;
+    const p = keys.prepare(this.ctx.config.chainId);
+    this.ctx.logger.info('consensus key prepared', { publicKey: toHex(p.publicKey), created: p.created });
+    return { ...p, currentKey: current };
+  }
+
+  consensusKeys(): ConsensusKeyView[] {
+    return this.ctx.consensusKeys!.list(this.run?.tip.validators ?? []);
+  }
+
   status(): NodeStatus & { p2pAddress?: string } {
     const { config, key } = this.ctx;
     const r = this.run;
@@ -201,6 +278,7 @@ export class ChainNode implements NodeApiBackend {
       chainId: config.chainId,
       role: config.role,
       nodeKey: key.publicKey,
+      ...(this.ctx.consensusKeys ? { consensusKey: fromHex(this.ctx.consensusKeys.activeKey, 32) } : {}),
       genesisInstalled: r !== null,
       height,
       latestBlockHash: r && height > 0 ? r.tip.headHash : null,
@@ -237,7 +315,7 @@ export class ChainNode implements NodeApiBackend {
     const loc = await this.store.getTx(hex);
     if (loc) return { status: 'committed', hash, height: loc.height, index: loc.index, code: loc.code };
     if (!r.mempool.has(hex)) this.shedUnlessRoom(1);
-    const res = r.mempool.add(encodedTx, null);
+    const res = await r.mempool.addAsync(encodedTx, null); // its signature verified in the verify pool
     if (!res.ok) {
       // Idempotent by hash: a tx committed since the lookup above gets the same answer as any resubmission of it.
       const now = res.code === MempoolReasons.BAD_NONCE ? await this.store.getTx(hex) : null;
@@ -270,8 +348,8 @@ export class ChainNode implements NodeApiBackend {
 
   async submitTxBatch(encodedTxs: Uint8Array[]): Promise<TxBatchItemResult[]> {
     const r = this.need();
-    const out: TxBatchItemResult[] = encodedTxs.map((b) => {
-      const res = r.mempool.add(b, null);
+    const admitted = await r.mempool.admitMany(encodedTxs.map((bytes) => ({ bytes, fromPeer: null })));
+    const out: TxBatchItemResult[] = admitted.map((res) => {
       return res.ok
         ? { status: 'accepted', hash: res.entry.hash }
         : { status: 'rejected', hash: res.hash, code: res.code, message: res.message };

@@ -8,6 +8,7 @@ import { parseKeyRef } from '../lib/custody/index.js';
 import { RATE_LIMIT_MAX_DEFAULT, RATE_LIMIT_WINDOW_MS_DEFAULT } from './rpc/limits.js';
 import { DEFAULT_TIMEOUTS } from '../consensus/timeouts.js';
 import { PEER_TIMEOUT_MS, PING_INTERVAL_MS } from './p2p/network.js';
+import { VERIFY_WORKERS_MAX, defaultVerifyWorkers } from './verify-pool/pool.js';
 import {
   MEMPOOL_ACCOUNT_TXS_MAX,
   MEMPOOL_FUTURE_NONCES_MAX,
@@ -230,6 +231,15 @@ export const NodeConfigSchema = Type.Object(
     consensus: ConsensusTimeoutsSchema,
     mempool: MempoolSchema,
     maxTxBytes: Int(128, 16 * 1024 * 1024, 32 * 1024, 'largest encoded tx accepted at admission'),
+    /** Threads that verify tx signatures (src/node/verify-pool); resolved at start-up, see NodeConfig. */
+    verifyWorkers: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: VERIFY_WORKERS_MAX,
+        description:
+          'worker threads that verify tx signatures (admission, gossip, proposals) off the consensus thread; 0 verifies on the main thread; default: available cores - 1, at least 1',
+      }),
+    ),
     api: ApiSchema,
     /**
      * File holding this node's admin token (written by its runtime; see src/node/rpc/admin-auth.ts).
@@ -249,7 +259,11 @@ export const DEFAULT_P2P_LISTEN = '127.0.0.1:26656';
 
 type RawNodeConfig = Static<typeof NodeConfigSchema>;
 /** The validated config: keyFile always resolved; paths absolute. */
-export type NodeConfig = Omit<RawNodeConfig, 'keyFile'> & { keyFile: string };
+export type NodeConfig = Omit<RawNodeConfig, 'keyFile' | 'verifyWorkers'> & {
+  keyFile: string;
+  /** Always set: the configured value, else defaultVerifyWorkers() of this host. */
+  verifyWorkers: number;
+};
 export type PeerConfig = Static<typeof PeerSchema>;
 export type ConsensusTimeouts = Static<typeof ConsensusTimeoutsSchema>;
 export type MempoolConfig = Static<typeof MempoolSchema>;
@@ -447,6 +461,7 @@ export function parseNodeConfig(raw: Record<string, unknown>, baseDir: string = 
     dataDir,
     tls,
     keyFile: cfg.keyFile !== undefined ? abs(cfg.keyFile) : join(dataDir, 'node-key.json'),
+    verifyWorkers: cfg.verifyWorkers ?? defaultVerifyWorkers(),
     ...(cfg.genesisFile !== undefined ? { genesisFile: abs(cfg.genesisFile) } : {}),
     ...(cfg.adminTokenFile !== undefined ? { adminTokenFile: abs(cfg.adminTokenFile) } : {}),
   };

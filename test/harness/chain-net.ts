@@ -95,12 +95,15 @@ export class ChainNet {
   chainId = 'e2e-' + Math.random().toString(36).slice(2, 8);
   genesisFile = join(this.root, 'genesis.json');
   genesis!: Genesis;
+  /** The admin key of the one member, org1 (signs governance votes in tests that change the chain). */
+  adminKey!: KeyPair;
 
   constructor(readonly opts: NetOptions) {}
 
   async init(): Promise<void> {
     const total = this.opts.validators + (this.opts.extraNodes ?? 0);
     const admin = generateKeyPair();
+    this.adminKey = admin;
     const pops = new Map<number, Uint8Array>();
     for (let i = 0; i < total; i++) {
       const host = `127.0.0.${2 + i}`;

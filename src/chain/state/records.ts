@@ -22,6 +22,8 @@ export const StateKeys = {
   node: (pk: Uint8Array): string => 'node/' + toHex(pk),
   gov: (proposalId: string): string => 'gov/' + proposalId,
   evidence: (id: Uint8Array): string => 'evidence/' + toHex(id),
+  /** An admin key replaced by replace_admin_keys: never valid again, for any member. */
+  retiredKey: (pk: Uint8Array): string => 'retired/' + toHex(pk),
 } as const;
 
 function dec<T>(b: Uint8Array, f: (r: Reader) => T): T {
@@ -178,6 +180,16 @@ export const encodeGov = (g: GovRecord): Uint8Array =>
   new Writer(80).u64(g.height).fixed(g.actionHash, 32).fixed(g.txHash, 32).finish();
 export const decodeGov = (b: Uint8Array): GovRecord =>
   dec(b, (r) => ({ height: r.u64n(), actionHash: r.fixed(32), txHash: r.fixed(32) }));
+
+/** Whose admin key it was and the height from which it no longer signs for that member. */
+export interface RetiredKeyRecord {
+  memberId: string;
+  height: number;
+}
+export const encodeRetiredKey = (k: RetiredKeyRecord): Uint8Array =>
+  new Writer(64).string(k.memberId).u64(k.height).finish();
+export const decodeRetiredKey = (b: Uint8Array): RetiredKeyRecord =>
+  dec(b, (r) => ({ memberId: r.string(Limits.id), height: r.u64n() }));
 
 export interface EvidenceRecord {
   height: number;

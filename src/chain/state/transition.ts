@@ -2,10 +2,16 @@ import { ConsortiaError } from '../../lib/errors.js';
 import { bytesEqual, toHex, type Hash } from '../bytes.js';
 import { isConsortiaError } from '../../lib/errors.js';
 import { ChainCodes, RejectionCodes, type RejectionCode } from '../errors.js';
-import { verifyProofOfPossession } from '../keys.js';
+import { isValidPublicKey, verifyProofOfPossession } from '../keys.js';
 import { encodeParams, tallyPasses, validateParams, type ChainParams } from '../params.js';
 import { decodeTxShared, encodeTx, txIdShared, verifyEncodedTxSignature, type Tx, type TxBody } from '../tx.js';
-import { governanceActionHash, verifyGovernanceVote } from '../governance.js';
+import {
+  ADMIN_KEYS_MAX,
+  governanceActionHash,
+  verifyAdminKeyEndorsement,
+  verifyGovernanceVote,
+  type GovernanceAction,
+} from '../governance.js';
 import {
   checkEvidence,
   encodeEvidence,
@@ -19,7 +25,9 @@ import {
   decodeAccount,
   decodeAmount,
   decodeAsset,
+  decodeMember,
   decodeNode,
+  decodeRetiredKey,
   decodeValidator,
   encodeAccount,
   encodeAmount,
@@ -29,6 +37,7 @@ import {
   encodeGov,
   encodeMember,
   encodeNode,
+  encodeRetiredKey,
   encodeValidator,
 } from './records.js';
 import { getChainId, getMember, getParams, getValidators } from './views.js';
@@ -70,7 +79,8 @@ export type ChainEvent =
   | { type: 'governance_executed'; proposalId: string; action: string; txHash: string }
   | { type: 'evidence_recorded'; validator: string; height: number; round: number }
   | { type: 'validator_set_changed' }
-  | { type: 'params_changed' };
+  | { type: 'params_changed' }
+  | { type: 'admin_keys_replaced'; memberId: string };
 export interface BlockExecution {
   results: TxResult[];
   writes: StateWrites;
@@ -214,7 +224,7 @@ function getParamsIfChanged(o: Overlay, p: ChainParams): ChainParams {
 }
 function affectsValidators(b: Extract<TxBody, { type: 'governance' }>): boolean {
   const t = b.action.type;
-  return t === 'add_validator' || t === 'remove_validator' || t === 'remove_member';
+  return t === 'add_validator' || t === 'remove_validator' || t === 'remove_member' || t === 'rotate_validator_key';
 }
 
 function applyTx(o: Overlay, tx: Tx, env: Env): TxRejection | null {
@@ -328,6 +338,65 @@ function invalidAction(message: string): TxRejection {
   return reject(RejectionCodes.GOV_INVALID_ACTION, message);
 }
 
+/** GOV_KEY_RETIRED naming the first of `keys` that replace_admin_keys retired, else null. */
+function retiredKeyRejection(o: Overlay, keys: Uint8Array[]): TxRejection | null {
+  for (const k of keys) {
+    const b = o.get(StateKeys.retiredKey(k));
+    if (b === undefined) continue;
+    const r = decodeRetiredKey(b);
+    return reject(
+      RejectionCodes.GOV_KEY_RETIRED,
+      `admin key ${toHex(k)} of ${r.memberId} was retired at height ${r.height}`,
+    );
+  }
+  return null;
+}
+
+function checkReplaceAdminKeys(
+  o: Overlay,
+  a: Extract<GovernanceAction, { type: 'replace_admin_keys' }>,
+  env: Env,
+): TxRejection | null {
+  const m = getMember(o, a.memberId);
+  if (m === undefined) return invalidAction('unknown member');
+  if (a.newAdminKeys.length === 0) return invalidAction('member needs admin keys');
+  if (a.newAdminKeys.length > ADMIN_KEYS_MAX) return invalidAction(`more than ${ADMIN_KEYS_MAX} admin keys`);
+  const fresh = new Set(a.newAdminKeys.map(toHex));
+  if (fresh.size !== a.newAdminKeys.length) return invalidAction('duplicate admin key');
+  if (!a.newAdminKeys.every(isValidPublicKey)) return invalidAction('an admin key is not an Ed25519 public key');
+  if (m.adminKeys.length === fresh.size && m.adminKeys.every((k) => fresh.has(toHex(k))))
+    return invalidAction('the new admin keys are the current ones');
+  const retired = retiredKeyRejection(o, a.newAdminKeys);
+  if (retired !== null) return retired;
+  for (const k of o.keysWithPrefix('member/')) {
+    const other = decodeMember(o.get(k)!);
+    if (other.memberId !== a.memberId && other.adminKeys.some((x) => fresh.has(toHex(x))))
+      return invalidAction(`an admin key belongs to member ${other.memberId}`);
+  }
+  if (a.endorsement !== null) {
+    const e = a.endorsement;
+    const gone = retiredKeyRejection(o, [e.adminKey]);
+    if (gone !== null) return gone;
+    if (!m.adminKeys.some((k) => bytesEqual(k, e.adminKey)))
+      return reject(RejectionCodes.GOV_BAD_ENDORSEMENT, `endorsing key is not an admin key of ${a.memberId}`);
+    if (!verifyAdminKeyEndorsement(env.chainId, a.memberId, a.newAdminKeys, e))
+      return reject(RejectionCodes.GOV_BAD_ENDORSEMENT, 'endorsement signature does not verify');
+  } else if (o.keysWithPrefix('member/').length < 2) {
+    return invalidAction('recovery needs another member to vote');
+  }
+  return null;
+}
+
+/** Null when `adminKey` may vote for `memberId` (a current admin key of it); a retired key is named as such. */
+function voterKeyRejection(o: Overlay, memberId: string, adminKey: Uint8Array): TxRejection | null {
+  const retired = retiredKeyRejection(o, [adminKey]);
+  if (retired !== null) return retired;
+  const m = getMember(o, memberId);
+  if (m === undefined || !m.adminKeys.some((k) => bytesEqual(k, adminKey)))
+    return reject(RejectionCodes.GOV_UNKNOWN_MEMBER, `vote by ${memberId} is not from a current member's admin key`);
+  return null;
+}
+
 /** Action validity against the current state; null when it can execute. */
 function checkAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, env: Env): TxRejection | null {
   const a = b.action;
@@ -337,7 +406,7 @@ function checkAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, env
       if (o.get(StateKeys.member(a.memberId)) !== undefined) return invalidAction('member exists');
       if (a.adminKeys.length === 0) return invalidAction('member needs admin keys');
       if (new Set(a.adminKeys.map(toHex)).size !== a.adminKeys.length) return invalidAction('duplicate admin key');
-      return null;
+      return retiredKeyRejection(o, a.adminKeys);
     }
     case 'remove_member': {
       if (o.get(StateKeys.member(a.memberId)) === undefined) return invalidAction('unknown member');
@@ -372,6 +441,21 @@ function checkAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, env
       const why = validateParams(merged);
       return why === null ? null : invalidAction(why);
     }
+    case 'replace_admin_keys':
+      return checkReplaceAdminKeys(o, a, env);
+    case 'rotate_validator_key': {
+      if (o.get(StateKeys.validator(a.oldPublicKey)) === undefined) return invalidAction('old key is not a validator');
+      if (bytesEqual(a.oldPublicKey, a.newPublicKey)) return invalidAction('new key equals the old key');
+      if (o.get(StateKeys.validator(a.newPublicKey)) !== undefined)
+        return invalidAction('new key is already a validator');
+      const holder = decodeValidator(o.get(StateKeys.validator(a.oldPublicKey))!).memberId;
+      const nb = o.get(StateKeys.node(a.newPublicKey));
+      if (nb !== undefined && decodeNode(nb).memberId !== holder)
+        return invalidAction('new key belongs to another member');
+      if (!verifyProofOfPossession(env.chainId, a.newPublicKey, a.proofOfPossession))
+        return invalidAction('invalid proof of possession');
+      return null;
+    }
   }
 }
 
@@ -391,31 +475,30 @@ function applyGovernance(o: Overlay, tx: Tx, b: Extract<TxBody, { type: 'governa
   if (b.votes.length === 0) {
     const self = selfMember !== undefined ? getMember(o, selfMember) : undefined;
     if (self === undefined || !self.adminKeys.some((k) => bytesEqual(k, tx.signer))) {
+      if (self !== undefined) {
+        const retired = retiredKeyRejection(o, [tx.signer]);
+        if (retired !== null) return retired;
+      }
       return reject(RejectionCodes.GOV_THRESHOLD_NOT_MET, 'no votes');
     }
   } else if (selfMember !== undefined && b.votes.length === 1 && b.votes[0]!.memberId === selfMember) {
     const v = b.votes[0]!;
-    const m = getMember(o, v.memberId);
-    if (m === undefined || !m.adminKeys.some((k) => bytesEqual(k, v.adminKey))) {
-      return reject(
-        RejectionCodes.GOV_UNKNOWN_MEMBER,
-        `vote by ${v.memberId} is not from a current member's admin key`,
-      );
-    }
+    const bad = voterKeyRejection(o, v.memberId, v.adminKey);
+    if (bad !== null) return bad;
     if (!verifyGovernanceVote(env.chainId, b.proposalId, actionHash, v))
       return reject(RejectionCodes.GOV_BAD_SIGNATURE, `bad vote signature from ${v.memberId}`);
     if (v.vote !== 'YES') return reject(RejectionCodes.GOV_THRESHOLD_NOT_MET, `${v.memberId} voted NO on its own node`);
   } else {
+    // Recovery (replace_admin_keys without endorsement): the member's keys are lost or stolen, so
+    // it does not vote; the policy is applied to the other members (docs/trust-model.md).
+    const recovered = a.type === 'replace_admin_keys' && a.endorsement === null ? a.memberId : undefined;
     const seen = new Set<string>();
     let yes = 0;
     for (const v of b.votes) {
-      const m = getMember(o, v.memberId);
-      if (m === undefined || !m.adminKeys.some((k) => bytesEqual(k, v.adminKey))) {
-        return reject(
-          RejectionCodes.GOV_UNKNOWN_MEMBER,
-          `vote by ${v.memberId} is not from a current member's admin key`,
-        );
-      }
+      const bad = voterKeyRejection(o, v.memberId, v.adminKey);
+      if (bad !== null) return bad;
+      if (v.memberId === recovered)
+        return invalidAction(`${recovered} does not vote on the recovery of its own admin keys`);
       if (seen.has(v.memberId))
         return reject(RejectionCodes.GOV_DUPLICATE_VOTE, `more than one vote from ${v.memberId}`);
       seen.add(v.memberId);
@@ -424,7 +507,7 @@ function applyGovernance(o: Overlay, tx: Tx, b: Extract<TxBody, { type: 'governa
       }
       if (v.vote === 'YES') yes++;
     }
-    const members = o.keysWithPrefix('member/').length;
+    const members = o.keysWithPrefix('member/').length - (recovered !== undefined ? 1 : 0);
     if (!tallyPasses(env.params.votingPolicy, yes, members)) {
       return reject(RejectionCodes.GOV_THRESHOLD_NOT_MET, `${yes} of ${members} members voted YES`);
     }
@@ -464,5 +547,27 @@ function executeAction(o: Overlay, b: Extract<TxBody, { type: 'governance' }>, e
       o.set(StateKeys.params, encodeParams({ ...env.params, ...a.params }));
       env.events.push({ type: 'params_changed' });
       return;
+    case 'replace_admin_keys': {
+      // Effective from this tx on: a later tx of the same block already sees the old key retired.
+      const m = getMember(o, a.memberId)!;
+      const kept = new Set(a.newAdminKeys.map(toHex));
+      for (const k of m.adminKeys)
+        if (!kept.has(toHex(k)))
+          o.set(StateKeys.retiredKey(k), encodeRetiredKey({ memberId: a.memberId, height: env.height }));
+      o.set(StateKeys.member(a.memberId), encodeMember({ ...m, adminKeys: a.newAdminKeys }));
+      env.events.push({ type: 'admin_keys_replaced', memberId: a.memberId });
+      return;
+    }
+    case 'rotate_validator_key': {
+      // One write set: the old key leaves and the new one enters with the same member and power, so
+      // the set that signs the next block (src/node/engine/chain-tip.ts) has the new key only. The
+      // old key stays a registered node: it is still the node's p2p identity (its TLS certificate,
+      // src/node/p2p/tls-identity.ts); the new key is registered too, as add_validator does.
+      const v = decodeValidator(o.get(StateKeys.validator(a.oldPublicKey))!);
+      o.delete(StateKeys.validator(a.oldPublicKey));
+      o.set(StateKeys.validator(a.newPublicKey), encodeValidator({ memberId: v.memberId, power: v.power }));
+      o.set(StateKeys.node(a.newPublicKey), encodeNode({ memberId: v.memberId, role: 'validator' }));
+      return;
+    }
   }
 }

@@ -13,9 +13,10 @@ import { usage } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { createOrgKey, listOrgKeys, loadOrgKey, writeKeyRef } from '../key-file.js';
 import { printObject, printTable } from '../output.js';
+import type { Ctx } from '../context.js';
 import { action } from './action.js';
 
-interface CreateOpts {
+export interface CreateOpts {
   org: string;
   force?: boolean;
   backend: string;
@@ -54,6 +55,55 @@ function refOf(o: CreateOpts): KeyRef {
   return { backend: 'file' };
 }
 
+/** What `keys create` made: the key's public half and where its file or reference is. */
+export interface CreatedKey {
+  org: string;
+  backend: KeyRef['backend'];
+  publicKey: string;
+  file: string;
+}
+
+/** Creates a local key file, or a key inside the token or KMS with a local reference to it. */
+export async function createKey(ctx: Ctx, o: CreateOpts): Promise<CreatedKey> {
+  const ref = refOf(o);
+  if (ref.backend === 'file') {
+    const k = createOrgKey(ctx.home, o.org, Boolean(o.force));
+    return { org: o.org, backend: 'file', publicKey: toHex(k.publicKey), file: k.file };
+  }
+  let stored: KeyRef = ref;
+  let publicKey: Uint8Array;
+  if (ref.backend === 'pkcs11') {
+    const s = generatePkcs11Key(ref, pkcs11Pin(ref, ctx.io.env));
+    publicKey = s.publicKey;
+    s.close();
+  } else {
+    const keyId = o.keyId ?? (await createAwsKmsKey(ref, `consortia admin key of ${o.org}`));
+    stored = { ...ref, keyId };
+    const s = await openAwsKmsSigner(stored);
+    publicKey = s.publicKey;
+    s.close();
+  }
+  const file = writeKeyRef(ctx.home, o.org, publicKey, stored, Boolean(o.force));
+  return { org: o.org, backend: stored.backend, publicKey: toHex(publicKey), file };
+}
+
+/** The backend flags of `keys create`, shared by the commands that create a key (keys rotate, member recover-key). */
+export function backendOptions(c: Command): Command {
+  return c
+    .option('--backend <backend>', `where the key lives: ${KEY_BACKENDS.join(' | ')}`, 'file')
+    .option('--module <path>', 'pkcs11: absolute path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so)')
+    .option('--token-label <label>', 'pkcs11: label of the token')
+    .option('--key-label <label>', 'pkcs11: label of the new key pair (default: the local key name)')
+    .option('--pin-env <VAR>', 'pkcs11: environment variable holding the user PIN (read at each use, never stored)')
+    .option('--pin-file <path>', 'pkcs11: file holding the user PIN (read at each use, never stored)')
+    .option(
+      '--key-id <id>',
+      'aws-kms: use this existing ECC_NIST_EDWARDS25519 key (id, ARN or alias) instead of creating one',
+    )
+    .option('--region <region>', 'aws-kms: AWS region')
+    .option('--endpoint <url>', "aws-kms: KMS-compatible endpoint instead of AWS's");
+}
+
 export function registerKeys(program: Command, io: CliIo): void {
   const keys = program
     .command('keys')
@@ -79,27 +129,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     .option('--force', 'replace an existing local key file or key reference (never a key inside a token or KMS)')
     .action(
       action<CreateOpts>(io, async (ctx, o) => {
-        const ref = refOf(o);
-        if (ref.backend === 'file') {
-          const k = createOrgKey(ctx.home, o.org, Boolean(o.force));
-          printObject(io, ctx.json, { org: o.org, backend: 'file', publicKey: toHex(k.publicKey), file: k.file });
-          return;
-        }
-        let stored: KeyRef = ref;
-        let publicKey: Uint8Array;
-        if (ref.backend === 'pkcs11') {
-          const s = generatePkcs11Key(ref, pkcs11Pin(ref, ctx.io.env));
-          publicKey = s.publicKey;
-          s.close();
-        } else {
-          const keyId = o.keyId ?? (await createAwsKmsKey(ref, `consortia admin key of ${o.org}`));
-          stored = { ...ref, keyId };
-          const s = await openAwsKmsSigner(stored);
-          publicKey = s.publicKey;
-          s.close();
-        }
-        const file = writeKeyRef(ctx.home, o.org, publicKey, stored, Boolean(o.force));
-        printObject(io, ctx.json, { org: o.org, backend: stored.backend, publicKey: toHex(publicKey), file });
+        printObject(io, ctx.json, await createKey(ctx, o));
       }),
     );
   keys

@@ -198,6 +198,39 @@ export function registerNodes(program: Command, io: CliIo): void {
       ),
     );
   node
+    .command('rotate-key')
+    .description(
+      "replace a validator's consensus key: the node makes a new key in its own key backend and a rotate_validator_key proposal is filed; members vote on it, and the node signs with the new key from the height after it executes",
+    )
+    .argument('<consortiumId>')
+    .argument('<nodeId>')
+    .action(
+      action(io, async (ctx, _o, [cid, nid]) => {
+        type Rotation = {
+          id: string;
+          status: string;
+          actionHash: string;
+          expiresAt?: string;
+          chainAction: { oldPublicKey?: string; newPublicKey?: string };
+        };
+        const p = await ctx.api().post<Rotation>(`/v1/consortia/${enc(cid!)}/proposals`, {
+          action: { type: 'rotate_validator_key', nodeId: nid },
+        });
+        printObject(io, ctx.json, p, [
+          ['proposal', (r) => r.id],
+          ['status', (r) => r.status],
+          ['oldKey', (r) => (r.chainAction as Rotation['chainAction']).oldPublicKey],
+          ['newKey', (r) => (r.chainAction as Rotation['chainAction']).newPublicKey],
+          ['actionHash', (r) => r.actionHash],
+          ['expiresAt', (r) => r.expiresAt],
+        ]);
+        if (!ctx.json)
+          io.out(
+            `next: each member votes with \`consortia vote ${cid} ${p.id} --yes\`; once it executes, \`consortia node show ${cid} ${nid}\` shows consensusKey`,
+          );
+      }),
+    );
+  node
     .command('list')
     .argument('<consortiumId>')
     .action(

@@ -4,6 +4,7 @@ import type { ChangeBus } from '../domain/events.js';
 import type { TokenPolicy } from '../domain/tokens.js';
 import type { LevelStore, Queries } from '../store/index.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
+import type { NodeRecord, PreparedValidatorKey } from '../domain/types.js';
 
 export interface ApiContext {
   store: LevelStore;
@@ -18,4 +19,6 @@ export interface ApiContext {
   encryptionKey?: Buffer;
   /** Wakes the reconciler / governance worker after a change (no-op in tests without workers). */
   kick: (what: 'nodes' | 'governance' | 'ceremony') => void;
+  /** Asks a validator node for a new consensus key over its admin API (main.ts); absent: rotations are refused. */
+  requestConsensusKey?: (node: NodeRecord) => Promise<PreparedValidatorKey>;
 }

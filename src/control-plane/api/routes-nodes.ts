@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { keyRetiredError, memberAdminKeys, retiredKey } from '../domain/admin-keys.js';
 import { ConsortiaError } from '../../lib/errors.js';
 import { CpCodes } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -145,7 +146,10 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (n.orgId !== memberId)
           throw new ConsortiaError(CpCodes.FORBIDDEN, `node ${n.id} belongs to ${n.orgId}, not ${memberId}`);
         const org = await repo.orgs.get(memberId);
-        verifyRegistrationSignature(c.chainId, n, org?.adminPublicKeys ?? [], { adminKey, signature });
+        const member = await repo.members.get(c.id, memberId);
+        const retired = retiredKey(member, adminKey);
+        if (retired) throw keyRetiredError(memberId, retired);
+        verifyRegistrationSignature(c.chainId, n, memberAdminKeys(member, org), { adminKey, signature });
         const vote = { memberId, adminKey, vote: 'YES' as const, signature, at: new Date(ctx.now()).toISOString() };
         const out = await repo.nodes.put({ ...n, registration: { ...n.registration!, status: 'SIGNED', vote } });
         await recordChange(repo.uow, ctx.bus, ctx.now(), {

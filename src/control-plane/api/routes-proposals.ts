@@ -3,16 +3,18 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ConsortiaError } from '../../lib/errors.js';
+import { checkEndorsement, checkNewAdminKeys, memberAdminKeys, requireCurrentAdminKey } from '../domain/admin-keys.js';
 import { CpCodes } from '../domain/errors.js';
 import { actionHashHex, verifyVoteSignature } from '../domain/governance.js';
 import { newId } from '../domain/ids.js';
 import { actorOf, type Principal } from '../domain/tokens.js';
-import type { ApiAction, ChainActionJson, Consortium, Proposal } from '../domain/types.js';
+import type { ApiAction, ChainActionJson, Consortium, Member, Proposal } from '../domain/types.js';
 import { awaitsAcceptance, decide, isExpired } from '../domain/voting.js';
 import { recordChange, repositories, type Repositories } from '../store/index.js';
 import { principalOf, requireActingFor, requireMember, requireOrg, visibleConsortium } from './auth.js';
 import type { ApiContext } from './context.js';
 import { mutate } from './mutate.js';
+import { resolveValidatorKeyRotation } from './validator-key.js';
 import * as S from './schemas.js';
 
 const PidParams = Type.Object({ cid: Type.String(), pid: Type.String() });
@@ -21,9 +23,79 @@ function invalid(msg: string, field = 'action'): ConsortiaError {
   return new ConsortiaError(CpCodes.INVALID_ACTION, msg, { field });
 }
 
+/** Recovery: the member whose keys are replaced without its endorsement does not vote (docs/trust-model.md). */
+export function recoveredMemberOf(a: ChainActionJson): string | undefined {
+  return a.type === 'replace_admin_keys' && a.endorsement === null ? a.memberId : undefined;
+}
+
+/** rotate_admin_keys / recover_admin_keys -> replace_admin_keys, checked as the chain will check it. */
+async function resolveKeyReplacement(
+  repo: Repositories,
+  c: Consortium,
+  a: Extract<ApiAction, { type: 'rotate_admin_keys' | 'recover_admin_keys' }>,
+  proposer: string | null,
+  members: Member[],
+  open: Proposal[],
+): Promise<ChainActionJson> {
+  if (c.status !== 'ACTIVE')
+    throw new ConsortiaError(
+      CpCodes.INVALID_STATE,
+      `consortium ${c.id} is ${c.status}: admin keys are replaced on its running chain; before the genesis is sealed, change the organization's keys (PATCH /v1/organizations/${a.memberId})`,
+      { field: 'action.type' },
+    );
+  if (a.type === 'rotate_admin_keys' && proposer !== a.memberId)
+    throw new ConsortiaError(
+      CpCodes.FORBIDDEN,
+      `only ${a.memberId} proposes the rotation of its own admin keys; the other members use recover_admin_keys`,
+      { field: 'action.memberId', reason: 'organization' },
+    );
+  const m = await repo.members.get(c.id, a.memberId);
+  if (!m || m.status !== 'ACTIVE') throw invalid(`${a.memberId} is not a member`, 'action.memberId');
+  const org = await repo.orgs.get(a.memberId);
+  const current = memberAdminKeys(m, org);
+  const others = new Map<string, string>();
+  for (const x of members) {
+    if (x.memberId === a.memberId || x.status !== 'ACTIVE') continue;
+    for (const k of memberAdminKeys(x, await repo.orgs.get(x.orgId))) others.set(k, x.memberId);
+  }
+  checkNewAdminKeys(a.memberId, m, current, a.newAdminKeys, others);
+  if (a.type === 'rotate_admin_keys')
+    checkEndorsement(c.chainId, a.memberId, m, current, a.newAdminKeys, a.endorsement);
+  else if (members.filter((x) => x.status === 'ACTIVE' && x.memberId !== a.memberId).length === 0)
+    throw invalid(`${a.memberId} is the only member: nobody else can vote on recovering its keys`, 'action.memberId');
+  // A second replacement would be signed against keys the first one retires: one at a time.
+  const pending = open.find(
+    (x) => x.chainAction.type === 'replace_admin_keys' && x.chainAction.memberId === a.memberId,
+  );
+  if (pending)
+    throw new ConsortiaError(
+      CpCodes.INVALID_STATE,
+      `proposal ${pending.id} already replaces the admin keys of ${a.memberId} (${pending.status})`,
+      { field: 'action.memberId', proposalId: pending.id },
+    );
+  return {
+    type: 'replace_admin_keys',
+    memberId: a.memberId,
+    newAdminKeys: [...a.newAdminKeys],
+    endorsement: a.type === 'rotate_admin_keys' ? { ...a.endorsement } : null,
+  };
+}
+
 /** Resolves the API action into the chain action it will execute (snapshotting keys/identities now). */
-async function resolveAction(repo: Repositories, c: Consortium, a: ApiAction): Promise<ChainActionJson> {
+async function resolveAction(
+  repo: Repositories,
+  c: Consortium,
+  a: ApiAction,
+  proposer: string | null,
+  members: Member[],
+  proposals: Proposal[],
+): Promise<ChainActionJson> {
   switch (a.type) {
+    case 'rotate_admin_keys':
+    case 'recover_admin_keys': {
+      const open = proposals.filter((x) => x.status === 'IN_PROGRESS' || x.status === 'APPROVED');
+      return resolveKeyReplacement(repo, c, a, proposer, members, open);
+    }
     case 'invite_member': {
       const org = await repo.orgs.get(a.orgId);
       if (!org) throw invalid(`organization ${a.orgId} does not exist`, 'action.orgId');
@@ -56,6 +128,8 @@ async function resolveAction(repo: Repositories, c: Consortium, a: ApiAction): P
     }
     case 'change_params':
       return { type: 'change_params', params: a.params };
+    case 'rotate_validator_key': // resolved before the transaction: it asks the node for its key
+      throw new ConsortiaError(CpCodes.INTERNAL, 'rotate_validator_key is resolved by resolveValidatorKeyRotation');
   }
 }
 
@@ -101,14 +175,30 @@ export function proposalRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const p = principalOf(req);
       const c = await visibleConsortium(ctx, p, req.params.cid);
       await requireMember(ctx, p, c.id, 'org-admin');
+      const action = req.body.action as ApiAction;
+      const rotation =
+        action.type === 'rotate_validator_key' ? await resolveValidatorKeyRotation(ctx, c, action, p.orgId) : undefined;
       const saved = await mutate(
         ctx,
         req,
         reply,
         201,
         async (repo) => {
-          const chainAction = await resolveAction(repo, c, req.body.action as ApiAction);
-          const eligible = (await ctx.q.members(c.id)).filter((m) => m.status === 'ACTIVE').map((m) => m.memberId);
+          const members = await ctx.q.members(c.id);
+          const chainAction =
+            rotation ??
+            (await resolveAction(
+              repo,
+              c,
+              req.body.action as ApiAction,
+              p.orgId,
+              members,
+              await ctx.q.allProposals(c.id),
+            ));
+          const recovered = recoveredMemberOf(chainAction);
+          const eligible = members
+            .filter((m) => m.status === 'ACTIVE' && m.memberId !== recovered)
+            .map((m) => m.memberId);
           const now = ctx.now();
           const id = newId('prop');
           const outcome = decide(c.votingPolicy, 0, 0, eligible.length);
@@ -203,13 +293,18 @@ export function proposalRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const prop = await repo.proposals.get(c.id, req.params.pid);
         if (!prop) throw new ConsortiaError(CpCodes.NOT_FOUND, `proposal ${req.params.pid} not found`);
         if (!prop.eligibleMemberIds.includes(memberId))
-          throw new ConsortiaError(CpCodes.NOT_A_MEMBER, `${memberId} is not a voting member of this proposal`);
-        const org = await repo.orgs.get(memberId);
-        if (!org || !org.adminPublicKeys.includes(adminKey)) {
-          throw new ConsortiaError(CpCodes.INVALID_SIGNATURE, `adminKey is not an admin key of ${memberId}`, {
-            field: 'adminKey',
-          });
-        }
+          throw new ConsortiaError(
+            CpCodes.NOT_A_MEMBER,
+            recoveredMemberOf(prop.chainAction) === memberId
+              ? `${memberId} does not vote on the recovery of its own admin keys: the other members decide`
+              : `${memberId} is not a voting member of this proposal`,
+          );
+        requireCurrentAdminKey(
+          memberId,
+          await repo.members.get(c.id, memberId),
+          await repo.orgs.get(memberId),
+          adminKey,
+        );
         verifyVoteSignature(c.chainId, prop.id, prop.actionHash, { adminKey, vote, signature });
         // A replayed vote is named as such even once the proposal is decided.
         if (prop.votes.some((v) => v.memberId === memberId))

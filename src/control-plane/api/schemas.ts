@@ -4,6 +4,8 @@
  * and the OpenAPI document.
  */
 import { Type, type TSchema } from 'typebox';
+import { ADMIN_KEYS_MAX } from '../domain/admin-keys.js';
+import { WEBHOOK_BATCH_EVENTS_DEFAULT, WEBHOOK_BATCH_EVENTS_MAX } from '../delivery/config.js';
 import {
   TOKEN_ROTATION_GRACE_MAX_SECONDS,
   TOKEN_TTL_CEILING_SECONDS,
@@ -199,6 +201,20 @@ export const Member = Type.Object({
   name: Type.String(),
   status: Type.String(),
   joinedAt: Time,
+  adminKeys: Type.Optional(
+    Type.Array(Type.String(), { description: "admin keys on this chain after a rotation; absent: the organization's" }),
+  ),
+  retiredAdminKeys: Type.Optional(
+    Type.Array(
+      Type.Object({
+        publicKey: Type.String(),
+        proposalId: Type.String(),
+        height: Type.Optional(Type.Integer()),
+        at: Time,
+      }),
+      { description: 'admin keys replaced on this chain: votes signed with them are refused (409 KEY_RETIRED)' },
+    ),
+  ),
 });
 export const Consortium = Type.Object({
   id: Type.String(),
@@ -226,12 +242,43 @@ export const ParamsChange = Type.Object(
   },
   { minProperties: 1, additionalProperties: false },
 );
+export const RotateValidatorKeyAction = Type.Object(
+  { type: Type.Literal('rotate_validator_key'), nodeId: Id },
+  {
+    description:
+      "A validator node of the proposing organization replaces its consensus key: the control plane asks the node for a new key (made inside the node's key backend; only the public key and proof of possession leave it) and proposes rotate_validator_key(old, new, proof of possession). The node signs with the new key from the height after the one the proposal executes at; its power is unchanged.",
+  },
+);
 export const Action = Type.Union([
   Type.Object({ type: Type.Literal('invite_member'), orgId: Id }),
   Type.Object({ type: Type.Literal('remove_member'), memberId: Id }),
   Type.Object({ type: Type.Literal('add_validator'), nodeId: Id }),
   Type.Object({ type: Type.Literal('remove_validator'), nodeId: Id }),
   Type.Object({ type: Type.Literal('change_params'), params: ParamsChange }),
+  Type.Object(
+    {
+      type: Type.Literal('rotate_admin_keys'),
+      memberId: Id,
+      newAdminKeys: Type.Array(Hex32, { minItems: 1, maxItems: ADMIN_KEYS_MAX }),
+      endorsement: Type.Object({ adminKey: Hex32, signature: Hex64 }, { additionalProperties: false }),
+    },
+    {
+      description:
+        'The member replaces its admin keys; endorsement: one of its current admin keys signs adminKeyEndorsementPayload(chainId, memberId, newAdminKeys) under consortia/admin-key-endorsement/v1. Proposed by the member itself; every member votes (its own vote included).',
+    },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('recover_admin_keys'),
+      memberId: Id,
+      newAdminKeys: Type.Array(Hex32, { minItems: 1, maxItems: ADMIN_KEYS_MAX }),
+    },
+    {
+      description:
+        'The other members replace the admin keys of a member that lost them: no endorsement; the member itself does not vote and the policy is applied to the others (docs/trust-model.md#admin-key-rotation-and-recovery).',
+    },
+  ),
+  RotateValidatorKeyAction,
 ]);
 export const ProposalCreate = Type.Object({
   action: Action,
@@ -374,6 +421,19 @@ export const NodeRegistration = Type.Object(
       'On-chain admission of a node outside the genesis: sign governanceVotePayload(chainId, proposalId, actionHash, "YES") with an org admin key (tag consortia/gov-vote/v1) and POST it to .../registration',
   },
 );
+export const ConsensusKey = Type.Object(
+  {
+    publicKey: Type.String(),
+    previous: Type.Array(Type.String()),
+    proposalId: Type.String(),
+    height: Type.Optional(Type.Integer()),
+    at: Time,
+  },
+  {
+    description:
+      'the consensus key this validator signs with since a rotate_validator_key executed (absent: its identity key); previous: the keys it signed with before',
+  },
+);
 export const Node = Type.Object({
   id: Type.String(),
   consortiumId: Type.String(),
@@ -387,6 +447,7 @@ export const Node = Type.Object({
   generation: Type.Integer(),
   status: NodeStatus,
   registration: Type.Optional(NodeRegistration),
+  consensusKey: Type.Optional(ConsensusKey),
   version: Type.Integer(),
   createdAt: Time,
 });
@@ -508,12 +569,19 @@ export const SubscriptionCreate = Type.Object({
       description: 'chain kinds: first block delivered (default: the first block after the subscription is picked up)',
     }),
   ),
+  maxBatchEvents: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: WEBHOOK_BATCH_EVENTS_MAX,
+      description: `events one POST carries at most (default ${WEBHOOK_BATCH_EVENTS_DEFAULT}); 1 sends one event per POST`,
+    }),
+  ),
 });
 const SubscriptionCursorView = Type.Object({
   height: Type.Integer(),
   index: Type.Integer(),
   seq: Type.Integer(),
-  attempts: Type.Integer({ description: 'failed attempts at the event at the cursor' }),
+  attempts: Type.Integer({ description: 'failed attempts at the batch starting at the cursor' }),
   nextAttemptAt: Type.Union([Time, Type.Null()]),
   lastError: Type.Union([Type.String(), Type.Null()]),
   delivered: Type.Integer(),
@@ -528,6 +596,7 @@ export const Subscription = Type.Object({
   filter: SubscriptionFilter,
   status: Type.Literal('ACTIVE'),
   fromHeight: Type.Optional(Type.Integer()),
+  maxBatchEvents: Type.Integer({ description: 'events one POST carries at most' }),
   createdAt: Time,
   cursor: Type.Union([SubscriptionCursorView, Type.Null()], {
     description: 'null until the delivery worker picked the subscription up',

@@ -14,6 +14,9 @@ export {
   verifyDomain,
   proofOfPossessionPayload,
   governanceVotePayload,
+  adminKeyEndorsementPayload,
+  isValidPublicKey,
+  ADMIN_KEYS_MAX,
   encodeGovernanceAction,
   tallyPasses,
   genesisHash,
@@ -46,3 +49,4 @@ export type {
 export const TAG_POP = 'consortia/pop/v1';
 export const TAG_GENESIS_APPROVAL = 'consortia/genesis-approval/v1';
 export const TAG_GOV_VOTE = 'consortia/gov-vote/v1';
+export const TAG_ADMIN_KEY_ENDORSEMENT = 'consortia/admin-key-endorsement/v1';

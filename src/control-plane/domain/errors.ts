@@ -15,6 +15,10 @@ export const CpCodes = {
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   INVALID_SIGNATURE: 'INVALID_SIGNATURE',
   INVALID_KEY: 'INVALID_KEY',
+  /** 400: an admin-key rotation whose endorsement is not by a current admin key or does not verify. */
+  INVALID_ENDORSEMENT: 'INVALID_ENDORSEMENT',
+  /** 409: signed with an admin key that a rotation or recovery replaced on this chain (domain/admin-keys.ts). */
+  KEY_RETIRED: 'KEY_RETIRED',
   ALREADY_VOTED: 'ALREADY_VOTED',
   ALREADY_APPROVED: 'ALREADY_APPROVED',
   PROPOSAL_CLOSED: 'PROPOSAL_CLOSED',
@@ -44,6 +48,8 @@ export const CpCodes = {
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   /** 429 with Retry-After (server.ts). */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** 503: the node an action needs (a validator making its new consensus key) did not answer; retry later. */
+  NODE_UNAVAILABLE: 'NODE_UNAVAILABLE',
 } as const;
 export type CpCode = (typeof CpCodes)[keyof typeof CpCodes];
 
@@ -53,6 +59,7 @@ export const HTTP_STATUS: Record<string, number> = {
   INVALID_ARGUMENT: 400,
   INVALID_SIGNATURE: 400,
   INVALID_KEY: 400,
+  INVALID_ENDORSEMENT: 400,
   INVALID_ACTION: 400,
   INVALID_TIER: 400,
   CLUSTER_UNREACHABLE: 400,
@@ -69,6 +76,7 @@ export const HTTP_STATUS: Record<string, number> = {
   ALREADY_APPROVED: 409,
   PROPOSAL_CLOSED: 409,
   INVALID_STATE: 409,
+  KEY_RETIRED: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   UNSUPPORTED: 501,
   INTERNAL: 500,
@@ -81,6 +89,7 @@ export const HTTP_STATUS: Record<string, number> = {
   BAD_REQUEST: 400,
   REQUEST_TIMEOUT: 408,
   RATE_LIMITED: 429,
+  NODE_UNAVAILABLE: 503,
 };
 
 export function httpStatusFor(code: string): number {

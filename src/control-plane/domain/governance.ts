@@ -43,6 +43,23 @@ export function chainActionFromJson(a: ChainActionJson): GovernanceAction {
       return { type: 'register_node', memberId: a.memberId, publicKey: fromHex(a.publicKey, 32), role: a.role };
     case 'change_params':
       return { type: 'change_params', params: a.params } as GovernanceAction;
+    case 'rotate_validator_key':
+      return {
+        type: 'rotate_validator_key',
+        oldPublicKey: fromHex(a.oldPublicKey, 32),
+        newPublicKey: fromHex(a.newPublicKey, 32),
+        proofOfPossession: fromHex(a.proofOfPossession, 64),
+      };
+    case 'replace_admin_keys':
+      return {
+        type: 'replace_admin_keys',
+        memberId: a.memberId,
+        newAdminKeys: a.newAdminKeys.map((k) => fromHex(k, 32)),
+        endorsement:
+          a.endorsement === null
+            ? null
+            : { adminKey: fromHex(a.endorsement.adminKey, 32), signature: fromHex(a.endorsement.signature, 64) },
+      };
   }
 }
 

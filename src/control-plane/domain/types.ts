@@ -90,6 +90,27 @@ export interface Member extends Versioned {
   name: string;
   status: 'ACTIVE' | 'REMOVED';
   joinedAt: string;
+  /**
+   * The member's admin keys on this consortium's chain once a replace_admin_keys executed there;
+   * absent: its organization's adminPublicKeys (domain/admin-keys.ts memberAdminKeys).
+   */
+  adminKeys?: string[];
+  /** Admin keys replaced on this chain: refused from then on (KEY_RETIRED). */
+  retiredAdminKeys?: RetiredAdminKey[];
+}
+
+export interface RetiredAdminKey {
+  publicKey: string;
+  /** The proposal whose execution retired it, and the chain height it executed at (if known). */
+  proposalId: string;
+  height?: number;
+  at: string;
+}
+
+/** A current admin key's signature over the replacement keys (chain tag consortia/admin-key-endorsement/v1). */
+export interface AdminKeyEndorsementJson {
+  adminKey: string;
+  signature: string;
 }
 
 export type ApiAction =
@@ -97,7 +118,10 @@ export type ApiAction =
   | { type: 'remove_member'; memberId: string }
   | { type: 'add_validator'; nodeId: string }
   | { type: 'remove_validator'; nodeId: string }
-  | { type: 'change_params'; params: Record<string, unknown> };
+  | { type: 'change_params'; params: Record<string, unknown> }
+  | { type: 'rotate_admin_keys'; memberId: string; newAdminKeys: string[]; endorsement: AdminKeyEndorsementJson }
+  | { type: 'recover_admin_keys'; memberId: string; newAdminKeys: string[] }
+  | { type: 'rotate_validator_key'; nodeId: string };
 
 /** The chain GovernanceAction with bytes as hex (converted by domain/governance.ts). */
 export type ChainActionJson =
@@ -106,7 +130,14 @@ export type ChainActionJson =
   | { type: 'add_validator'; memberId: string; publicKey: string; power: number; proofOfPossession: string }
   | { type: 'remove_validator'; publicKey: string }
   | { type: 'register_node'; memberId: string; publicKey: string; role: NodeRole }
-  | { type: 'change_params'; params: Record<string, unknown> };
+  | { type: 'change_params'; params: Record<string, unknown> }
+  | {
+      type: 'replace_admin_keys';
+      memberId: string;
+      newAdminKeys: string[];
+      endorsement: AdminKeyEndorsementJson | null;
+    }
+  | { type: 'rotate_validator_key'; oldPublicKey: string; newPublicKey: string; proofOfPossession: string };
 
 export type ProposalStatus = 'IN_PROGRESS' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'EXECUTED' | 'EXECUTION_FAILED';
 
@@ -215,7 +246,28 @@ export interface NodeRecord extends Versioned {
   specHash?: string;
   status: NodeStatus;
   registration?: NodeRegistration;
+  /** A validator's consensus key since a rotate_validator_key executed; absent: its identity key signs. */
+  consensusKey?: ConsensusKeyRecord;
   createdAt: string;
+}
+
+/** What a validator node answers when asked for a new consensus key (src/node/rpc/routes/consensus-keys.ts). */
+export interface PreparedValidatorKey {
+  publicKey: string;
+  proofOfPossession: string;
+  /** The key the node signs with now. */
+  currentKey: string;
+}
+
+/** The key a validator node signs consensus messages with after a rotation (its identity key stays its p2p key). */
+export interface ConsensusKeyRecord {
+  publicKey: string;
+  /** Keys it signed with before, oldest first (its identity key first). */
+  previous: string[];
+  /** The rotate_validator_key proposal that switched it, and the block height it executed at (the switch is the next height). */
+  proposalId: string;
+  height?: number;
+  at: string;
 }
 
 export interface GenesisRecord {

@@ -11,9 +11,17 @@ import { chainActionFromJson, votesForChain } from '../domain/governance.js';
 import type { KeyPair } from '../domain/chain-port.js';
 import type { ChangeBus } from '../domain/events.js';
 import type { Consortium, Proposal } from '../domain/types.js';
-import { awaitsAcceptance, isExpired } from '../domain/voting.js';
+import { memberAdminKeys, memberAfterReplacement } from '../domain/admin-keys.js';
+import { awaitsAcceptance, decide, isExpired } from '../domain/voting.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
-import { queries, recordChange, repositories, type LevelStore, type Repositories } from '../store/index.js';
+import {
+  queries,
+  recordChange,
+  repositories,
+  type LevelStore,
+  type Queries,
+  type Repositories,
+} from '../store/index.js';
 import { submitToConsortium } from './governance-submit.js';
 import type { ChainClient, SubmitResult } from './chain-client.js';
 import { registerSignedNodes } from './node-registrar.js';
@@ -32,7 +40,8 @@ export interface GovernanceWorkerDeps {
   kickNodes?: () => void;
 }
 
-export async function applyEffects(repo: Repositories, p: Proposal, at: string): Promise<void> {
+/** `q` lists what a replace_admin_keys also updates (each record is then read again through `repo`). */
+export async function applyEffects(repo: Repositories, p: Proposal, at: string, q?: Queries): Promise<void> {
   const cid = p.consortiumId;
   const a = p.chainAction;
   if (a.type === 'add_member') {
@@ -52,6 +61,10 @@ export async function applyEffects(repo: Repositories, p: Proposal, at: string):
     const m = await repo.members.get(cid, a.memberId);
     if (m) await repo.members.put({ ...m, status: 'REMOVED' });
     await repo.orgConsortia.del(a.memberId, cid);
+  } else if (a.type === 'replace_admin_keys') {
+    if (q) await replaceAdminKeys(repo, q, p, a, at);
+  } else if (a.type === 'rotate_validator_key') {
+    await recordValidatorKey(repo, p, a, at);
   } else if (a.type === 'change_params') {
     const c = await repo.consortia.get(cid);
     if (c) {
@@ -66,6 +79,85 @@ export async function applyEffects(repo: Repositories, p: Proposal, at: string):
       });
     }
   }
+}
+
+/**
+ * The control plane's record follows the chain once replace_admin_keys executed: the member's keys
+ * on this chain, the retired ones (refused from now on), and the organization's keys for what it
+ * joins or signs next. Its other memberships keep the keys their chains still have; open proposals
+ * drop the member's votes signed with a retired key (the chain would refuse them), so it can vote
+ * again with its new key.
+ */
+async function replaceAdminKeys(
+  repo: Repositories,
+  q: Queries,
+  p: Proposal,
+  a: Extract<Proposal['chainAction'], { type: 'replace_admin_keys' }>,
+  at: string,
+): Promise<void> {
+  const cid = p.consortiumId;
+  const m = await repo.members.get(cid, a.memberId);
+  if (!m) return;
+  const org = await repo.orgs.get(a.memberId);
+  const before = memberAdminKeys(m, org);
+  const next = memberAfterReplacement(m, org, a.newAdminKeys, p.id, p.execution?.height, at);
+  await repo.members.put(next);
+  if (org) {
+    for (const otherCid of await q.orgConsortiumIds(a.memberId)) {
+      const other = otherCid === cid ? undefined : await repo.members.get(otherCid, a.memberId);
+      // only a running chain holds the old keys; a forming consortium's genesis takes the organization's
+      if (!other || other.adminKeys || (await repo.consortia.get(otherCid))?.status !== 'ACTIVE') continue;
+      await repo.members.put({ ...other, adminKeys: [...org.adminPublicKeys] });
+    }
+    const retired = new Set(before.filter((k) => !a.newAdminKeys.includes(k)));
+    const kept = org.adminPublicKeys.filter((k) => !retired.has(k));
+    await repo.orgs.put({ ...org, adminPublicKeys: [...new Set([...kept, ...a.newAdminKeys])], updatedAt: at });
+  }
+  const retiredNow = new Set((next.retiredAdminKeys ?? []).map((r) => r.publicKey));
+  const c = await repo.consortia.get(cid);
+  for (const listed of await q.allProposals(cid)) {
+    const open = listed.id === p.id ? undefined : await repo.proposals.get(cid, listed.id);
+    if (open?.status !== 'IN_PROGRESS') continue;
+    const votes = open.votes.filter((v) => !(v.memberId === a.memberId && retiredNow.has(v.adminKey)));
+    if (votes.length === open.votes.length || !c) continue;
+    const yes = votes.filter((v) => v.vote === 'YES').length;
+    const status = decide(c.votingPolicy, yes, votes.length - yes, open.eligibleMemberIds.length);
+    await repo.proposals.put({
+      ...open,
+      votes,
+      yesVotes: yes,
+      noVotes: votes.length - yes,
+      status,
+      ...(status !== 'IN_PROGRESS' ? { decidedAt: at } : {}),
+    });
+  }
+}
+
+/**
+ * The node signs with the new key from the height after the one the rotation executed at
+ * (src/chain/state/transition.ts): the node record says so, and the validator-set check of its
+ * status (reconciler/node-status.ts) follows the key the node reports it signs with.
+ */
+async function recordValidatorKey(
+  repo: Repositories,
+  p: Proposal,
+  a: Extract<Proposal['chainAction'], { type: 'rotate_validator_key' }>,
+  at: string,
+): Promise<void> {
+  if (p.action.type !== 'rotate_validator_key') return;
+  const n = await repo.nodes.get(p.consortiumId, p.action.nodeId);
+  if (!n) return;
+  const previous = [...(n.consensusKey?.previous ?? []), a.oldPublicKey];
+  await repo.nodes.put({
+    ...n,
+    consensusKey: {
+      publicKey: a.newPublicKey,
+      previous,
+      proposalId: p.id,
+      ...(p.execution?.height !== undefined ? { height: p.execution.height } : {}),
+      at,
+    },
+  });
 }
 
 export class GovernanceWorker {
@@ -152,7 +244,7 @@ export class GovernanceWorker {
       if (!fresh || fresh.status !== p.status) return fresh; // someone else moved it
       const at = new Date(this.now()).toISOString();
       const saved = await repo.proposals.put({ ...fresh, ...patch });
-      if (effects) await applyEffects(repo, saved, at);
+      if (effects) await applyEffects(repo, saved, at, this.q);
       if (eventType) {
         await recordChange(uow, this.deps.bus, this.now(), {
           actor: 'control-plane',

@@ -20,6 +20,7 @@ export function parseNodeStatus(body: unknown): NodeChainStatus | undefined {
   const j = body as {
     height?: unknown;
     nodeKey?: unknown;
+    consensusKey?: unknown;
     genesisInstalled?: unknown;
     validators?: unknown;
     storage?: { lowestHeight?: unknown; highestHeight?: unknown; bytes?: unknown } | null;
@@ -33,9 +34,11 @@ export function parseNodeStatus(body: unknown): NodeChainStatus | undefined {
   const keys = Array.isArray(j.validators)
     ? j.validators.map((v) => (v as { publicKey?: unknown } | null)?.publicKey)
     : undefined;
+  // A validator that rotated its consensus key votes as that key; its node key stays its p2p identity.
+  const signingKey = typeof j.consensusKey === 'string' ? j.consensusKey : j.nodeKey;
   const inValidatorSet =
-    j.genesisInstalled === true && typeof j.nodeKey === 'string' && keys?.every((k) => typeof k === 'string')
-      ? keys.includes(j.nodeKey)
+    j.genesisInstalled === true && typeof signingKey === 'string' && keys?.every((k) => typeof k === 'string')
+      ? keys.includes(signingKey)
       : undefined;
   return {
     height: j.height,

@@ -20,6 +20,8 @@ import {
   domainMessage,
   sha256Hex,
   bytesEqual,
+  decodeTxShared,
+  txIdShared,
 } from '../../chain/index.js';
 import {
   initialState,
@@ -45,8 +47,10 @@ import { badSignature } from '../p2p/index.js';
 /**
  * Drives the pure consensus machine: feeds it verified proposals/votes and timeouts, and
  * performs its effects (build/validate blocks, sign through the privval guard, broadcast,
- * commit). All consensus inputs run synchronously on the event loop; the only async part is
- * the store write of a commit, serialized through `commitQueue` (shared with block sync).
+ * commit). All consensus inputs run synchronously on the event loop; the async parts are the
+ * store write of a commit, serialized through `commitQueue` (shared with block sync), and the
+ * signature verify of a proposal's txs not verified yet, done in the verify pool
+ * (mempool.verifyInto) before the proposal is validated, in turn, through the same queue.
  */
 export interface Outbox {
   broadcast(channel: 'consensus' | 'sync', payload: Uint8Array): void;
@@ -179,6 +183,7 @@ export class ConsensusEngine {
     const tip = this.o.tip;
     this.blocks.clear();
     this.proposalsSeen.clear();
+    this.proposalsVerifying.clear();
     this.verifiedVotes.clear();
     this.polSent.clear();
     this.myMsgs = [];
@@ -423,6 +428,9 @@ export class ConsensusEngine {
     else if (m.kind === 'vote') this.onVote(m, payload);
   }
 
+  /** Per round of the current height, the blocks whose txs' signatures are being verified in the pool. */
+  private readonly proposalsVerifying = new Map<number, Set<string>>();
+
   private onProposal(peer: string, m: ProposalMsg, raw: Buffer): void {
     const next = this.o.tip.height + 1;
     if (m.height < next) return;
@@ -459,7 +467,8 @@ export class ConsensusEngine {
       });
       return;
     }
-    if (seen !== undefined && seen.distinct >= MAX_PROPOSALS_PER_ROUND) return;
+    const verifying = this.proposalsVerifying.get(m.round);
+    if ((seen?.distinct ?? 0) + (verifying?.size ?? 0) >= MAX_PROPOSALS_PER_ROUND) return;
     const bytes = new Uint8Array(m.block); // owned and immutable: the block's txs are views into it
     const block = decodeBlockShared(bytes);
     const hash = blockHash(block.header);
@@ -473,6 +482,7 @@ export class ConsensusEngine {
     )
       throw badSignature('proposal');
     const hashHex = toHex(hash);
+    if (verifying?.has(hashHex)) return; // re-sent while its txs are verified: that validation will deliver it
     let cached = this.blocks.get(hashHex);
     if (!cached) {
       // Txs this node already admitted: execute the mempool's identical bytes object, whose hash
@@ -481,21 +491,118 @@ export class ConsensusEngine {
         const e = this.o.mempool.get(sha256Hex(block.txs[i]!)); // tx hash; not cached: the view is dropped when found
         if (e !== undefined) block.txs[i] = e.bytes;
       }
-      let exec: Execution | null = null;
-      try {
-        const started = performance.now();
-        exec = this.o.tip.validateNext(block, this.o.mempool.verified, {
-          maxFutureMs: 30_000,
-          now: this.now(),
-          onVerified: this.markVerified,
-        });
-        this.budget.observeValidate(block.txs.length, performance.now() - started);
-      } catch (err) {
-        this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
-      }
-      cached = { block, bytes, exec };
-      this.blocks.set(hashHex, cached);
+      const unverified = this.o.mempool.verifiesOffThread ? this.unverifiedTxs(block) : [];
+      if (unverified.length > 0) return this.validateAfterVerify(peer, m, block, bytes, hashHex, unverified);
+      cached = this.validate(peer, m, block, bytes, hashHex);
     }
+    this.acceptProposal(m, hashHex, cached, seen);
+  }
+
+  /** The decodable txs of a block whose signature this node has not verified (undecodable ones fail in execution). */
+  private unverifiedTxs(block: Block): { tx: Tx; bytes: Uint8Array; hashHex: string }[] {
+    const out: { tx: Tx; bytes: Uint8Array; hashHex: string }[] = [];
+    const verified = this.o.mempool.verified;
+    for (const bytes of block.txs) {
+      const { hex } = txIdShared(bytes); // the execution reuses it
+      if (verified.has(hex)) continue;
+      try {
+        out.push({ tx: decodeTxShared(bytes), bytes, hashHex: hex });
+      } catch {
+        /* undecodable: the execution rejects it */
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Verifies a proposal's unverified tx signatures in the pool (ahead of gossip), then validates
+   * it through the commit queue, so it never runs against a tip a commit is changing. By then the
+   * height may be decided or committed: the proposal is dropped. Proposals of other rounds of the
+   * same height are still delivered, as when they arrive late (the machine records them; a block
+   * precommitted in an earlier round is committed from `blocks`). If the pool cannot verify
+   * (busy, closed, crashed twice) validateNext verifies inline: slower, never wrong.
+   */
+  private validateAfterVerify(
+    peer: string,
+    m: ProposalMsg,
+    block: Block,
+    bytes: Uint8Array,
+    hashHex: string,
+    txs: { tx: Tx; bytes: Uint8Array; hashHex: string }[],
+  ): void {
+    let set = this.proposalsVerifying.get(m.round);
+    if (!set) {
+      set = new Set();
+      this.proposalsVerifying.set(m.round, set);
+    }
+    const verifying = set;
+    verifying.add(hashHex);
+    const started = performance.now();
+    let verifyMs = 0;
+    void this.o.mempool
+      .verifyInto(txs, 'high')
+      .then(() => {
+        verifyMs = performance.now() - started;
+      })
+      .catch((err: unknown) => {
+        if (!this.stopped)
+          this.o.logger.warn('verify pool unavailable; verifying the proposal inline', {
+            height: m.height,
+            round: m.round,
+            err: (err as Error).message,
+          });
+      })
+      .then(() =>
+        this.serialize(async () => {
+          verifying.delete(hashHex);
+          if (this.stopped || this.committing || m.height !== this.o.tip.height + 1 || m.height !== this.cs.height) {
+            this.o.logger.debug('dropped a proposal whose height moved on while its txs were verified', {
+              height: m.height,
+              round: m.round,
+            });
+            return;
+          }
+          // the block budget learns verify + validate, not the wait for a commit in the queue
+          const cached =
+            this.blocks.get(hashHex) ?? this.validate(peer, m, block, bytes, hashHex, performance.now() - verifyMs);
+          this.acceptProposal(m, hashHex, cached, this.proposalsSeen.get(m.round));
+        }),
+      )
+      .catch((err: unknown) => this.o.logger.error('proposal validation failed', { err: (err as Error).message }));
+  }
+
+  /** `startedAt`: when the proposal's handling began (before a verify in the pool): the block budget learns the whole cost. */
+  private validate(
+    peer: string,
+    m: ProposalMsg,
+    block: Block,
+    bytes: Uint8Array,
+    hashHex: string,
+    startedAt = performance.now(),
+  ): CachedBlock {
+    let exec: Execution | null = null;
+    try {
+      exec = this.o.tip.validateNext(block, this.o.mempool.verified, {
+        maxFutureMs: 30_000,
+        now: this.now(),
+        onVerified: this.markVerified,
+      });
+      this.budget.observeValidate(block.txs.length, performance.now() - startedAt);
+    } catch (err) {
+      this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
+    }
+    const cached = { block, bytes, exec };
+    this.blocks.set(hashHex, cached);
+    return cached;
+  }
+
+  /** Hands a validated proposal to the state machine. */
+  private acceptProposal(
+    m: ProposalMsg,
+    hashHex: string,
+    cached: CachedBlock,
+    seen: { distinct: number } | undefined,
+  ): void {
     this.proposalsSeen.set(m.round, {
       bytes: cached.bytes,
       hashHex,

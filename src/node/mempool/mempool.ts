@@ -44,6 +44,11 @@ export interface MempoolChain<T> {
   decode(bytes: Uint8Array): T;
   info(tx: T): { chainId: string; signerHex: string; nonce: number };
   verifySignature(tx: T, bytes: Uint8Array): boolean;
+  /**
+   * verifySignature of each item off the main thread (src/node/verify-pool), in order; rejects
+   * (BUSY, closed) when it cannot take them now. Absent: every verify runs inline (verifyWorkers 0).
+   */
+  verifySignatures?(items: readonly { tx: T; bytes: Uint8Array }[], priority: 'normal' | 'high'): Promise<boolean[]>;
   /** Next nonce of `signer` in the latest committed state (0 for unknown accounts). */
   stateNonce(signerHex: string): number;
   /** Stateful admission against the latest state; `nonce` checks are done by the pool. Returns a rejection code or null. */
@@ -109,7 +114,25 @@ export const MempoolReasons = {
   TX_EXPIRED: 'TX_EXPIRED',
   /** Dropped: a gapped tx that made room for a tx missing fewer nonces. */
   EVICTED: 'EVICTED',
+  /** Signature verification is saturated (its queue in src/node/verify-pool is full) or stopping: retry later (503). */
+  BUSY: 'BUSY',
 } as const;
+
+/** Refusals an earlier tx of the same batch can lift once it is admitted (it raises its account's next nonce or closes a gap). */
+const BATCH_DEPENDENT: ReadonlySet<string> = new Set([
+  MempoolReasons.NONCE_TOO_FAR_AHEAD,
+  MempoolReasons.MEMPOOL_FULL,
+  MempoolReasons.ACCOUNT_MEMPOOL_FULL,
+  MempoolReasons.PEER_MEMPOOL_FULL,
+]);
+
+/** A tx that passed every cheap check and now waits for its signature verify (admitMany). */
+interface Deferred<T> {
+  tx: T;
+  bytes: Uint8Array;
+  hash: Uint8Array;
+  hashHex: string;
+}
 
 interface Account<T> {
   signer: string;
@@ -135,6 +158,8 @@ export class Mempool<T> {
   private bytes = 0;
   /** Pending txs with `gapped` set (kept in step by refresh and remove). */
   private gapped = 0;
+  /** Inside admitMany's synchronous passes: refusals are counted once, when final. */
+  private quiet = false;
   private readonly futureNoncesMax: number;
   private readonly accountMaxTxs: number;
   private readonly peerMaxTxs: number;
@@ -180,7 +205,7 @@ export class Mempool<T> {
   }
 
   private reject(code: string, message: string, hash: Uint8Array | null): AdmitResult<T> {
-    this.onReject?.(code);
+    if (!this.quiet) this.onReject?.(code);
     return { ok: false, code, message, hash };
   }
 
@@ -197,7 +222,108 @@ export class Mempool<T> {
     }
   }
 
+  /** Whether signatures can be verified off the main thread (chain.verifySignatures is wired). */
+  get verifiesOffThread(): boolean {
+    return this.chain.verifySignatures !== undefined;
+  }
+
+  /**
+   * Verifies the signatures of txs not yet in `verified` off the main thread and marks those that
+   * verify (against these exact bytes, whose hash is hashHex). Rejects if the verifier cannot take
+   * them (nothing is marked then); without an off-thread verifier it does nothing.
+   */
+  async verifyInto(
+    txs: readonly { tx: T; bytes: Uint8Array; hashHex: string }[],
+    priority: 'normal' | 'high',
+  ): Promise<void> {
+    const verify = this.chain.verifySignatures;
+    const todo = txs.filter((t) => !this.verified.has(t.hashHex));
+    if (!verify || todo.length === 0) return;
+    const ok = await verify.call(this.chain, todo, priority);
+    for (let i = 0; i < todo.length; i++) if (ok[i] === true) this.markVerified(todo[i]!.hashHex);
+  }
+
+  /** Admission on the main thread, the signature verify included (see admitMany for the off-thread path). */
   add(bytes: Uint8Array, fromPeer: string | null = null): AdmitResult<T> {
+    return this.admit(bytes, fromPeer, null)!;
+  }
+
+  /** add() of one tx with its signature verified off the main thread (admitMany). */
+  async addAsync(bytes: Uint8Array, fromPeer: string | null = null): Promise<AdmitResult<T>> {
+    return (await this.admitMany([{ bytes, fromPeer }]))[0]!;
+  }
+
+  /**
+   * Admits a batch with the signature verifies off the main thread: every cheap check runs first
+   * (as in add), the signatures of the txs that pass are verified together (chain.verifySignatures),
+   * then each is admitted by add's checks again, since the pool and the state may have moved while
+   * verifying (its nonce taken, no room left). Results in order, as sequential add() calls would give
+   * them: a refusal that an earlier tx of the batch could lift (BATCH_DEPENDENT) is decided after
+   * that tx. Without an off-thread verifier it is add() per tx.
+   */
+  async admitMany(items: readonly { bytes: Uint8Array; fromPeer: string | null }[]): Promise<AdmitResult<T>[]> {
+    if (!this.chain.verifySignatures) return items.map((it) => this.add(it.bytes, it.fromPeer));
+    const out: (AdmitResult<T> | undefined)[] = new Array(items.length);
+    let open = items.map((_, i) => i);
+    // Each round verifies at least one tx (or ends): a tx is deferred again only if the bounded
+    // verified cache dropped it meanwhile, so this ends; the bound is a guard.
+    for (let round = 0; open.length > 0 && round <= items.length + 1; round++) {
+      const deferred: Deferred<T>[] = [];
+      const deferredAt: number[] = [];
+      const retry: number[] = [];
+      this.quiet = true;
+      try {
+        for (const i of open) {
+          const r = this.admit(items[i]!.bytes, items[i]!.fromPeer, deferred);
+          if (r === null) deferredAt.push(i);
+          else if (!r.ok && deferredAt.length > 0 && BATCH_DEPENDENT.has(r.code)) retry.push(i);
+          else out[i] = r;
+        }
+      } finally {
+        this.quiet = false;
+      }
+      if (deferred.length === 0) break; // (then nothing was retried either)
+      let ok: boolean[] | null = null;
+      let why = '';
+      try {
+        ok = await this.chain.verifySignatures(deferred, 'normal');
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      const next: number[] = [...retry];
+      for (let k = 0; k < deferred.length; k++) {
+        const i = deferredAt[k]!;
+        const d = deferred[k]!;
+        if (ok === null)
+          out[i] = { ok: false, code: MempoolReasons.BUSY, message: `signature not verified: ${why}`, hash: d.hash };
+        else if (ok[k] !== true)
+          out[i] = {
+            ok: false,
+            code: MempoolReasons.BAD_SIGNATURE,
+            message: 'signature does not verify',
+            hash: d.hash,
+          };
+        else {
+          this.markVerified(d.hashHex); // verified against these very bytes
+          next.push(i);
+        }
+      }
+      open = next.sort((a, b) => a - b);
+    }
+    for (let i = 0; i < items.length; i++) {
+      const r = out[i];
+      if (r === undefined)
+        out[i] = this.add(items[i]!.bytes, items[i]!.fromPeer); // only past the guard
+      else if (!r.ok) this.onReject?.(r.code);
+    }
+    return out as AdmitResult<T>[];
+  }
+
+  /**
+   * add(), except with `deferred` given: a tx that passed every check before its signature verify
+   * (and is not in `verified`) is appended there and null is returned instead of verifying it.
+   */
+  private admit(bytes: Uint8Array, fromPeer: string | null, deferred: Deferred<T>[] | null): AdmitResult<T> | null {
     if (bytes.length > this.limits.maxTxBytes) {
       return this.reject(
         MempoolReasons.TX_TOO_LARGE,
@@ -247,6 +373,10 @@ export class Mempool<T> {
     const noRoom = this.makeRoom(acct, fromPeer, missing, bytes.length, true);
     if (noRoom) return this.reject(noRoom.code, noRoom.message, hash);
     if (!this.verified.has(hashHex)) {
+      if (deferred !== null) {
+        deferred.push({ tx, bytes, hash, hashHex });
+        return null;
+      }
       if (!this.chain.verifySignature(tx, bytes))
         return this.reject(MempoolReasons.BAD_SIGNATURE, 'signature does not verify', hash);
       this.markVerified(hashHex);

@@ -22,6 +22,16 @@ export interface NodeIdentity {
   chainId: string;
 }
 
+export interface ConsensusKeyView {
+  publicKey: string;
+  backend: 'file' | 'pkcs11';
+  nodeKey: boolean;
+  active: boolean;
+  pending: boolean;
+  activeFromHeight?: number;
+  createdAt?: string;
+}
+
 export interface SubmitTxOptions {
   /** 'none': return once admitted to the mempool; 'commit': also wait for the including block. */
   wait: 'none' | 'commit';
@@ -103,6 +113,8 @@ export interface NodeStatus {
   chainId: string;
   role: NodeRoleName;
   nodeKey: Uint8Array;
+  /** The key this node signs consensus messages with, when a rotation made it differ from nodeKey (src/node/consensus-keys.ts). */
+  consensusKey?: Uint8Array;
   /** false while awaiting genesis (height 0, no validators). */
   genesisInstalled: boolean;
   /** Latest committed height (0 before the first block). */
@@ -228,6 +240,18 @@ export interface NodeApiBackend {
   getEpoch?(height: number): Promise<unknown | null>;
   /** Current state snapshot (full nodes). */
   getSnapshot?(): Promise<StateSnapshot>;
+
+  // ---- consensus key rotation (src/node/consensus-keys.ts); optional: a light node does not vote
+
+  /** A new consensus key generated in the node key's backend (or the pending one again): public key and proof of possession only. */
+  prepareConsensusKey?(): {
+    publicKey: Uint8Array;
+    proofOfPossession: Uint8Array;
+    created: boolean;
+    currentKey: Uint8Array;
+  };
+  /** The keys the node holds (public keys only), which one signs now, and which one a rotation may name. */
+  consensusKeys?(): ConsensusKeyView[];
 
   /** Registers a listener for committed blocks; returns an unsubscribe function. Must not throw into the node. */
   subscribe(listener: (event: NewBlockEvent) => void): () => void;

@@ -60,6 +60,8 @@ export const CHAIN_REJECTION_CODES: ReadonlySet<string> = new Set([
   'GOV_UNKNOWN_MEMBER',
   'GOV_ALREADY_EXECUTED',
   'GOV_INVALID_ACTION',
+  'GOV_KEY_RETIRED',
+  'GOV_BAD_ENDORSEMENT',
 ]);
 
 const EXACT: Record<string, number> = {
@@ -82,6 +84,7 @@ const EXACT: Record<string, number> = {
   GENESIS_MISMATCH: 409, // a valid genesis, but not the one this node was provisioned for (src/node/genesis-policy.ts)
   UNAUTHORIZED: 401,
   CONFLICT: 409,
+  CONSENSUS_KEYS_FULL: 409, // the node holds its cap of rotated consensus keys (src/node/consensus-keys.ts)
   AWAITING_GENESIS: 503,
   NOT_READY: 503,
   NOT_SUPPORTED: 501,

@@ -10,6 +10,7 @@ import { installNodeContract, NODE_CONTRACT_CODES, nodeContractServerOptions } f
 import { NodeApiCodes, statusForCode } from './errors.js';
 import { OTHER_BODY_BYTES_MAX, RATE_LIMIT_MAX_DEFAULT, RATE_LIMIT_WINDOW_MS_DEFAULT } from './limits.js';
 import { registerBlockRoutes } from './routes/blocks.js';
+import { registerConsensusKeyRoutes } from './routes/consensus-keys.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerNodeInfoRoutes } from './routes/node-info.js';
 import { registerStateRoutes } from './routes/state.js';
@@ -173,6 +174,7 @@ export async function createNodeApi(opts: NodeApiOptions): Promise<NodeApp> {
   registerStateRoutes(app, opts);
   registerEventRoutes(app, opts);
   registerTierRoutes(app, opts);
+  registerConsensusKeyRoutes(app, opts);
   await app.ready();
   return app;
 }

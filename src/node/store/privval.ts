@@ -32,6 +32,8 @@ interface Record_ {
   step: number;
   signBytes: string;
   signature: string;
+  /** Public key (hex) that made the signature; absent in records written before key rotation existed. */
+  key?: string;
 }
 
 export class DoubleSignError extends Error {}
@@ -79,6 +81,12 @@ export class PrivValidator {
     private readonly file: string,
     private readonly signer: (msg: Uint8Array) => Uint8Array,
     legacyJsonFile?: string,
+    /**
+     * The key `signer` signs with now (hex). A validator that rotated its consensus key
+     * (src/node/consensus-keys.ts) keeps this one record across both keys: positions stay strictly
+     * increasing whichever key signs, and a stored signature is handed out again only for its own key.
+     */
+    private readonly currentKey?: () => string,
   ) {
     if (existsSync(file)) {
       const raw = readFileSync(file);
@@ -103,8 +111,15 @@ export class PrivValidator {
     this.fd = openSync(file, 'r+');
   }
 
-  lastSigned(): { height: number; round: number; step: number } | null {
-    return this.last ? { height: this.last.height, round: this.last.round, step: this.last.step } : null;
+  lastSigned(): { height: number; round: number; step: number; key?: string } | null {
+    return this.last
+      ? {
+          height: this.last.height,
+          round: this.last.round,
+          step: this.last.step,
+          ...(this.last.key !== undefined ? { key: this.last.key } : {}),
+        }
+      : null;
   }
 
   /** Signs `signBytes` at (h, r, step) iff that position is after the last signed one. */
@@ -119,10 +134,14 @@ export class PrivValidator {
           `refusing to sign ${height}/${round}/${step}: already signed ${l.height}/${l.round}/${l.step}`,
         );
       if (cmp === 0) {
+        const key = this.currentKey?.();
+        if (l.key !== undefined && key !== undefined && l.key !== key)
+          throw new DoubleSignError(`refusing to sign ${height}/${round}/${step} again with another key`);
         if (l.signBytes === bytesHex) return Buffer.from(l.signature, 'hex');
         throw new DoubleSignError(`refusing conflicting signature at ${height}/${round}/${step}`);
       }
     }
+    const key = this.currentKey?.();
     const signature = this.signer(signBytes);
     const rec: Record_ = {
       height,
@@ -130,6 +149,7 @@ export class PrivValidator {
       step: s,
       signBytes: bytesHex,
       signature: Buffer.from(signature).toString('hex'),
+      ...(key !== undefined ? { key } : {}),
     };
     const seq = this.seq + 1;
     const slot = encodeSlot(seq, rec);

@@ -46,6 +46,11 @@ export class BlockSync {
 
   constructor(private readonly o: BlockSyncOptions) {}
 
+  /** The engine that replaced the one sync commits through (a validator switching its consensus key, src/node/chain-node.ts). */
+  useEngine(engine: ConsensusEngine): void {
+    this.o.engine = engine;
+  }
+
   start(): void {
     this.timer = setInterval(() => {
       this.announce();

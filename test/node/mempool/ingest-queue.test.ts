@@ -56,3 +56,46 @@ describe('IngestQueue', () => {
     expect(n).toBe(2);
   });
 });
+
+describe('IngestQueue with batch admission', () => {
+  it('admits queued txs in batches, in order, with a bounded number of batches in flight', async () => {
+    const batches: string[][] = [];
+    const releases: (() => void)[] = [];
+    let maxInFlight = 0;
+    const q = new IngestQueue(
+      () => {
+        throw new Error('no single-tx admission in batch mode');
+      },
+      { maxTxs: 1000, sliceMs: 5 },
+      undefined,
+      {
+        admit: (items) => {
+          batches.push(items.map((it) => `${it.peer}:${it.bytes[0]}`));
+          maxInFlight = Math.max(maxInFlight, q.batchesInFlight);
+          return new Promise<void>((r) => releases.push(r));
+        },
+        batchTxs: 4,
+        inFlight: 2,
+      },
+    );
+    q.push(
+      'p',
+      Array.from({ length: 10 }, (_, i) => Uint8Array.of(i)),
+    );
+    for (let i = 0; i < 5 && batches.length < 2; i++) await tick();
+    expect(batches).toHaveLength(2); // a third waits for a batch to finish
+    expect(q.size).toBe(2);
+    releases.shift()!();
+    for (let i = 0; i < 5 && batches.length < 3; i++) await tick();
+    expect(batches).toEqual([
+      ['p:0', 'p:1', 'p:2', 'p:3'],
+      ['p:4', 'p:5', 'p:6', 'p:7'],
+      ['p:8', 'p:9'],
+    ]);
+    expect(maxInFlight).toBe(2);
+    for (const r of releases.splice(0)) r();
+    await tick();
+    expect(q.batchesInFlight).toBe(0);
+    q.stop();
+  });
+});

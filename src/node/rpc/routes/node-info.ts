@@ -25,6 +25,7 @@ export function registerNodeInfoRoutes(app: NodeApp, ctx: NodeApiContext): void 
       chainId: s.chainId,
       role: s.role,
       nodeKey: hex(s.nodeKey),
+      consensusKey: hex(s.consensusKey ?? s.nodeKey),
       genesisInstalled: s.genesisInstalled,
       height: s.height,
       latestBlockHash: s.latestBlockHash ? hex(s.latestBlockHash) : null,

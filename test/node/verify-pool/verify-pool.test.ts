@@ -1,0 +1,172 @@
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tags, decodeTx, signDomain, verifyDomain, verifyEncodedTxSignature } from '../../../src/chain/index.js';
+import {
+  VERIFY_BATCH_TXS_MAX,
+  VERIFY_START_FAILURES_MAX,
+  VerifyPool,
+  VerifyPoolCodes,
+  spawnVerifyWorker,
+  verifyTxSignatures,
+  type VerifyItem,
+} from '../../../src/node/verify-pool/index.js';
+import { key, stx } from '../../chain/fixtures.js';
+
+const pools: VerifyPool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) {
+    await p.close();
+    expect(p.liveWorkers).toBe(0); // close() leaves no thread behind
+  }
+});
+const pool = (o: ConstructorParameters<typeof VerifyPool>[0]): VerifyPool => {
+  const p = new VerifyPool(o);
+  pools.push(p);
+  return p;
+};
+
+/** Valid, invalid and malformed items, in a fixed mix. */
+function mixedItems(n: number): VerifyItem[] {
+  const kp = key(7);
+  const out: VerifyItem[] = [];
+  for (let i = 0; i < n; i++) {
+    const payload = Buffer.from(`payload ${i}`);
+    const signature = signDomain(Tags.TX, kp.secretKey, payload);
+    const it: VerifyItem = { tag: Tags.TX, publicKey: kp.publicKey, payload, signature };
+    switch (i % 8) {
+      case 1: // signature of another payload
+        out.push({ ...it, payload: Buffer.from(`other ${i}`) });
+        break;
+      case 2: // flipped signature bit
+        out.push({ ...it, signature: Uint8Array.from(signature, (b, j) => (j === 5 ? b ^ 1 : b)) });
+        break;
+      case 3: // short signature
+        out.push({ ...it, signature: signature.subarray(0, 63) });
+        break;
+      case 4: // short key
+        out.push({ ...it, publicKey: kp.publicKey.subarray(0, 31) });
+        break;
+      case 5: // 32 bytes that are no curve point
+        out.push({ ...it, publicKey: new Uint8Array(32).fill(0xff) });
+        break;
+      case 6: // other domain
+        out.push({ ...it, tag: Tags.VOTE });
+        break;
+      default:
+        out.push(it);
+    }
+  }
+  return out;
+}
+
+const inline = (items: VerifyItem[]): boolean[] =>
+  items.map((it) => verifyDomain(it.tag, it.publicKey, it.payload, it.signature));
+
+/** A worker that says it is ready, then runs `onJob` (source) for each job instead of answering. */
+const fakeWorker = (onJob: string): Worker =>
+  new Worker(
+    `const { parentPort } = require('node:worker_threads'); parentPort.on('message', () => { ${onJob} }); parentPort.postMessage({ ready: true });`,
+    { eval: true },
+  );
+/** Exits (code 3) on the first job it receives. */
+const crashingWorker = (): Worker => fakeWorker('process.exit(3);');
+
+describe('VerifyPool', () => {
+  it('gives the same result as inline verifyDomain for valid, invalid and malformed input', async () => {
+    const items = mixedItems(64);
+    const expected = inline(items);
+    expect(expected.filter(Boolean).length).toBe(16); // the mix has both outcomes
+    expect(expected.includes(false)).toBe(true);
+    const p = pool({ workers: 2 });
+    expect(await p.verify(items)).toEqual(expected);
+  });
+
+  it('verifies txs exactly as verifyEncodedTxSignature does', async () => {
+    const kp = key(9);
+    const good = stx(kp, 0, { type: 'create_account' });
+    const bad = Uint8Array.from(good);
+    bad[bad.length - 1]! ^= 1;
+    const txs = [good, bad].map((bytes) => ({ bytes, tx: decodeTx(bytes) }));
+    const p = pool({ workers: 1 });
+    expect(await verifyTxSignatures(p, txs)).toEqual(txs.map((t) => verifyEncodedTxSignature(t.bytes, t.tx)));
+    expect(await verifyTxSignatures(p, txs)).toEqual([true, false]);
+  });
+
+  it('splits work into jobs of at most the batch size, results in order', async () => {
+    const items = mixedItems(2 * VERIFY_BATCH_TXS_MAX + 3);
+    const p = pool({ workers: 2 });
+    expect(await p.verify(items)).toEqual(inline(items));
+    expect(p.stats.jobs).toBe(3);
+    expect(p.stats.items).toBe(items.length);
+    const q = pool({ workers: 1, batchMax: 10 });
+    expect(await q.verify(items.slice(0, 35))).toEqual(inline(items.slice(0, 35)));
+    expect(q.stats.jobs).toBe(4);
+  });
+
+  it('replaces a worker that crashes and retries its job on the new one', async () => {
+    let spawned = 0;
+    const p = pool({
+      workers: 1,
+      spawn: () => (spawned++ === 0 ? crashingWorker() : spawnVerifyWorker()),
+    });
+    const items = mixedItems(16);
+    expect(await p.verify(items)).toEqual(inline(items));
+    expect(p.stats.workersLost).toBe(1);
+    expect(spawned).toBe(2);
+    expect(await p.verify(items)).toEqual(inline(items)); // the replacement keeps serving
+  });
+
+  it('fails a job whose workers keep crashing, without hanging, and keeps a full set of workers', async () => {
+    const p = pool({ workers: 2, spawn: crashingWorker });
+    await expect(p.verify(mixedItems(4))).rejects.toMatchObject({ code: VerifyPoolCodes.FAILED });
+    expect(p.size).toBe(2);
+  });
+
+  it('fails queued work when workers die before they start, instead of waiting for one', async () => {
+    let spawned = 0;
+    const p = pool({
+      workers: 1,
+      spawn: () => {
+        spawned++;
+        return new Worker('process.exit(4);', { eval: true });
+      },
+    });
+    await expect(p.verify(mixedItems(2))).rejects.toMatchObject({ code: VerifyPoolCodes.FAILED });
+    expect(spawned).toBe(VERIFY_START_FAILURES_MAX);
+  });
+
+  it('treats a worker that does not answer in time as crashed', async () => {
+    let spawned = 0;
+    const p = pool({
+      workers: 1,
+      jobTimeoutMs: 200,
+      spawn: () => (spawned++ === 0 ? fakeWorker('') : spawnVerifyWorker()),
+    });
+    const items = mixedItems(8);
+    expect(await p.verify(items)).toEqual(inline(items));
+    expect(p.stats.workersLost).toBe(1);
+  });
+
+  it('refuses normal work beyond its queue bound at once, but not high-priority work', async () => {
+    const p = pool({ workers: 1, batchMax: 1, queueMaxJobs: 3 });
+    const items = mixedItems(3);
+    const first = p.verify(items); // three jobs: at most one of them running, the bound is reached
+    await expect(p.verify(items.slice(0, 2))).rejects.toMatchObject({ code: VerifyPoolCodes.BUSY });
+    const urgent = p.verify(items.slice(0, 2), 'high');
+    expect(await first).toEqual(inline(items));
+    expect(await urgent).toEqual(inline(items.slice(0, 2)));
+  });
+
+  it('close() fails pending work and terminates every worker', async () => {
+    const p = pool({ workers: 2 });
+    const pending = p.verify(mixedItems(3 * VERIFY_BATCH_TXS_MAX)).catch((e: unknown) => e);
+    await p.close();
+    expect(await pending).toMatchObject({ code: VerifyPoolCodes.CLOSED });
+    expect(p.liveWorkers).toBe(0);
+    await expect(p.verify(mixedItems(1))).rejects.toMatchObject({ code: VerifyPoolCodes.CLOSED });
+  });
+
+  it('needs at least one worker (0 means: no pool, verify inline)', () => {
+    expect(() => new VerifyPool({ workers: 0 })).toThrow(RangeError);
+  });
+});
