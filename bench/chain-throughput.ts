@@ -54,6 +54,7 @@ const RETRIES_MAX = 20;
 interface Tx {
   bytes: Uint8Array;
   node: number;
+  account: number;
   hash: string;
   tries: number;
 }
@@ -197,6 +198,9 @@ async function main(): Promise<void> {
   const blockTimes: number[] = [];
   /** Refused txs to offer again (in time order). */
   let retries: { at: number; tx: Tx }[] = [];
+  /** Accounts with a refused tx waiting for its retry: their later nonces wait behind it, as a client's would. */
+  const held = new Map<number, Tx[]>();
+  let released: Tx[] = [];
   let sse = null as ClientRequest | null; // (assigned in a callback: no narrowing to null)
   try {
     await net.startAll();
@@ -244,7 +248,7 @@ async function main(): Promise<void> {
 
     const nonces = new Array<number>(ACCOUNTS).fill(0);
     let next = 0;
-    const makeTx = (): { bytes: Uint8Array; node: number } => {
+    const makeTx = (): { bytes: Uint8Array; node: number; account: number } => {
       const a = next++ % ACCOUNTS;
       const k = accounts[a]!;
       const to = accounts[(a + 1) % ACCOUNTS]!.publicKey;
@@ -259,10 +263,10 @@ async function main(): Promise<void> {
           k.secretKey,
         ),
       );
-      return { bytes, node: a % VALIDATORS };
+      return { bytes, node: a % VALIDATORS, account: a };
     };
     // Pre-sign everything so signing does not compete with the nodes during the run.
-    const plan: { bytes: Uint8Array; node: number }[][] = STAGES.map((rate, s) =>
+    const plan: { bytes: Uint8Array; node: number; account: number }[][] = STAGES.map((rate, s) =>
       Array.from({ length: rate * durationOf(s) }, makeTx),
     );
     const hashes = plan.map((stage) => stage.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
@@ -320,9 +324,15 @@ async function main(): Promise<void> {
         );
         const now = performance.now();
         const perNode: Tx[][] = [[], [], [], []];
-        for (let i = sent; i < due; i++)
-          perNode[stage[i]!.node]!.push({ ...stage[i]!, hash: hashes[s]![i]!, tries: 0 });
+        for (let i = sent; i < due; i++) {
+          const t = { ...stage[i]!, hash: hashes[s]![i]!, tries: 0 };
+          const wait = held.get(t.account);
+          if (wait) wait.push(t);
+          else perNode[t.node]!.push(t);
+        }
         sent = Math.max(sent, due);
+        for (const t of released) perNode[t.node]!.push(t);
+        released = [];
         // refused txs come back after their Retry-After, as a client's would: the account's later
         // nonces wait for them (the load generator offers the stage's rate of new txs plus these)
         if (retries.some((r) => r.at <= now)) {
@@ -336,8 +346,16 @@ async function main(): Promise<void> {
             const t = txs[k]!;
             rejected++;
             submitted.delete(t.hash);
-            if (retryAfterS !== null && t.tries < RETRIES_MAX)
+            if (retryAfterS !== null && t.tries < RETRIES_MAX) {
+              if (!held.has(t.account)) held.set(t.account, []);
               retries.push({ at: performance.now() + retryAfterS * 1000, tx: { ...t, tries: t.tries + 1 } });
+            } else release(t.account);
+          };
+          const release = (account: number): void => {
+            const wait = held.get(account);
+            if (!wait) return;
+            held.delete(account);
+            released.push(...wait);
           };
           inflight.push(
             postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs.map((t) => t.bytes)))
@@ -346,8 +364,10 @@ async function main(): Promise<void> {
                 if (!j.results) for (let k = 0; k < txs.length; k++) refuse(k, busy);
                 else
                   j.results.forEach((x, k) => {
-                    if (x.status === 'accepted') accepted++;
-                    else refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
+                    if (x.status === 'accepted') {
+                      accepted++;
+                      if (txs[k]!.tries > 0) release(txs[k]!.account); // the retried tx is in: its account goes on
+                    } else refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
                   });
               })
               .catch(() => {

@@ -18,8 +18,8 @@ export const MEMPOOL_BACKLOG_TARGET_MS = 1_500;
 export const MEMPOOL_BACKLOG_FLOOR_TXS = 2_000;
 /** Milliseconds of committed blocks over which the rate is measured. */
 export const RATE_WINDOW_MS = 10_000;
-/** Longest Retry-After the gate suggests, seconds. */
-export const RETRY_AFTER_MAX_S = 30;
+/** Longest Retry-After the gate suggests, seconds (a refusal is cheap: a client may come back sooner than the backlog drains). */
+export const RETRY_AFTER_MAX_S = 5;
 
 export interface BacklogGateLimits {
   targetMs: number;
