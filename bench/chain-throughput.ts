@@ -43,9 +43,21 @@ const SECONDS = arg('seconds', 60);
 const VALIDATORS = 4;
 const ratesArg = process.argv.indexOf('--rates'); // e.g. --rates 3000,4000 (profiling one load level)
 const CEILING_FRACTIONS = [0.3, 0.4, 0.5, 0.55, 0.6, 0.75];
+/** Overload stages, run after the others whatever they gave: the chain must refuse the excess and keep committing. */
+const OVERLOAD_FRACTIONS = [1, 1.5, 2];
 /** The latency bound the throughput target is stated with (p99 commit latency). */
 const P99_BOUND_MS = 1500;
 const ACCOUNTS = 3000;
+/** Refusals a client retries after Retry-After (load shedding), and how often per tx. */
+const RETRYABLE = new Set(['MEMPOOL_BUSY', 'MEMPOOL_FULL']);
+const RETRIES_MAX = 20;
+interface Tx {
+  bytes: Uint8Array;
+  node: number;
+  account: number;
+  hash: string;
+  tries: number;
+}
 
 function measureVerifyPerCore(): number {
   // (1 s on one core: verify is synchronous, the other core idles)
@@ -86,7 +98,13 @@ function lengthPrefixed(items: Uint8Array[]): Buffer {
 // The load generator shares the 2 cores with the validators, so it uses node:http with keep-alive:
 // fetch (undici) cost ~10% of a core at 3000 tx/s, CPU taken from the nodes being measured.
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-function postBatch(url: string, body: Buffer): Promise<{ results?: { status: string }[] }> {
+interface BatchAnswer {
+  results?: { status: string; error?: { code: string } }[];
+  error?: { code: string };
+  /** The Retry-After header, seconds. */
+  retryAfterS?: number;
+}
+function postBatch(url: string, body: Buffer): Promise<BatchAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -96,7 +114,9 @@ function postBatch(url: string, body: Buffer): Promise<{ results?: { status: str
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { results?: { status: string }[] });
+            const a = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BatchAnswer;
+            const ra = Number(res.headers['retry-after']);
+            resolve(Number.isFinite(ra) && ra > 0 ? { ...a, retryAfterS: ra } : a);
           } catch (e) {
             reject(e as Error);
           }
@@ -150,11 +170,14 @@ async function main(): Promise<void> {
     ratesArg >= 0
       ? process.argv[ratesArg + 1]!.split(',').map(Number)
       : CEILING_FRACTIONS.map((f) => Math.round((f * ceiling) / 50) * 50);
-  const STAGE_S = Math.max(3, Math.floor(SECONDS / RATES.length));
+  // --overload 0: no overload stages
+  const OVERLOAD = arg('overload', 1) > 0 ? OVERLOAD_FRACTIONS.map((f) => Math.round((f * ceiling) / 50) * 50) : [];
+  const STAGE_S = Math.max(3, Math.floor(SECONDS / (RATES.length + OVERLOAD.length)));
   // Fresh node processes run their per-tx code unoptimized for the first seconds (JIT): a warm-up at
   // the first stage's rate, reported but not counted, so that every counted stage meets warm nodes.
   const WARMUP_S = arg('warmup-seconds', 8);
-  const STAGES = WARMUP_S > 0 ? [RATES[0]!, ...RATES] : RATES;
+  const STAGES = [...(WARMUP_S > 0 ? [RATES[0]!] : []), ...RATES, ...OVERLOAD];
+  const firstOverload = STAGES.length - OVERLOAD.length;
   const durationOf = (s: number): number => (WARMUP_S > 0 && s === 0 ? WARMUP_S : STAGE_S);
 
   const accounts: KeyPair[] = Array.from({ length: ACCOUNTS }, () => generateKeyPair());
@@ -171,6 +194,13 @@ async function main(): Promise<void> {
   const submitted = new Map<string, number>();
   const latencies: { at: number; ms: number }[] = [];
   const commits: number[] = [];
+  /** Arrival time of every block event (the gaps between them show stalls). */
+  const blockTimes: number[] = [];
+  /** Refused txs to offer again (in time order). */
+  let retries: { at: number; tx: Tx }[] = [];
+  /** Accounts with a refused tx waiting for its retry: their later nonces wait behind it, as a client's would. */
+  const held = new Map<number, Tx[]>();
+  let released: Tx[] = [];
   let sse = null as ClientRequest | null; // (assigned in a callback: no narrowing to null)
   try {
     await net.startAll();
@@ -188,6 +218,7 @@ async function main(): Promise<void> {
           `block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms at ${new Date().toISOString()}`,
         );
       lastBlockAt = now;
+      blockTimes.push(now);
       for (const h of data.txs) {
         const t = submitted.get(h);
         if (t !== undefined) {
@@ -217,7 +248,7 @@ async function main(): Promise<void> {
 
     const nonces = new Array<number>(ACCOUNTS).fill(0);
     let next = 0;
-    const makeTx = (): { bytes: Uint8Array; node: number } => {
+    const makeTx = (): { bytes: Uint8Array; node: number; account: number } => {
       const a = next++ % ACCOUNTS;
       const k = accounts[a]!;
       const to = accounts[(a + 1) % ACCOUNTS]!.publicKey;
@@ -232,10 +263,10 @@ async function main(): Promise<void> {
           k.secretKey,
         ),
       );
-      return { bytes, node: a % VALIDATORS };
+      return { bytes, node: a % VALIDATORS, account: a };
     };
     // Pre-sign everything so signing does not compete with the nodes during the run.
-    const plan: { bytes: Uint8Array; node: number }[][] = STAGES.map((rate, s) =>
+    const plan: { bytes: Uint8Array; node: number; account: number }[][] = STAGES.map((rate, s) =>
       Array.from({ length: rate * durationOf(s) }, makeTx),
     );
     const hashes = plan.map((stage) => stage.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
@@ -251,10 +282,30 @@ async function main(): Promise<void> {
       node_cpu_us_per_tx: number;
       ceiling: number;
       loadgen_cpu_pct: number;
+      accepted_tps: number;
+      max_block_gap_ms: number;
+      overload: boolean;
     }[] = [];
+    // BENCH_MEMPOOL=1: each node's pending / executable / gossip queue / shedding bound every second
+    const poll = process.env.BENCH_MEMPOOL
+      ? setInterval(() => {
+          const names = [
+            'consortia_mempool_size_txs',
+            'consortia_mempool_executable_txs',
+            'consortia_mempool_ingest_queue_txs',
+            'consortia_mempool_admission_bound_txs',
+          ];
+          void Promise.all(
+            net.nodes.map((n) => Promise.all(names.map((m) => net.metric(n, m).catch(() => Number.NaN)))),
+          ).then((rows) =>
+            console.log(`mempool (size/executable/ingest/bound): ${rows.map((r) => r.join('/')).join('  ')}`),
+          );
+        }, 1000)
+      : null;
     let verifyBefore = await measureWithNodesPaused(pids());
     for (let s = 0; s < STAGES.length; s++) {
       const rate = STAGES[s]!;
+      const overload = s >= firstOverload;
       const stage = plan[s]!;
       const warmup = WARMUP_S > 0 && s === 0;
       const stageS = durationOf(s);
@@ -264,33 +315,66 @@ async function main(): Promise<void> {
       const TICK = 50;
       let sent = 0;
       let rejected = 0;
+      let accepted = 0;
       const inflight: Promise<void>[] = [];
       while (sent < stage.length) {
         const due = Math.min(
           stage.length,
           Math.floor(((performance.now() - start) / 1000) * rate) + Math.floor((rate * TICK) / 1000),
         );
-        if (due > sent) {
-          const perNode: Uint8Array[][] = [[], [], [], []];
-          const now = performance.now();
-          for (let i = sent; i < due; i++) {
-            perNode[stage[i]!.node]!.push(stage[i]!.bytes);
-            submitted.set(hashes[s]![i]!, now);
-          }
-          sent = due;
-          perNode.forEach((txs, n) => {
-            if (txs.length === 0) return;
-            inflight.push(
-              postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs))
-                .then((j) => {
-                  rejected += (j.results ?? []).filter((x) => x.status !== 'accepted').length;
-                })
-                .catch(() => {
-                  rejected += txs.length;
-                }),
-            );
-          });
+        const now = performance.now();
+        const perNode: Tx[][] = [[], [], [], []];
+        for (let i = sent; i < due; i++) {
+          const t = { ...stage[i]!, hash: hashes[s]![i]!, tries: 0 };
+          const wait = held.get(t.account);
+          if (wait) wait.push(t);
+          else perNode[t.node]!.push(t);
         }
+        sent = Math.max(sent, due);
+        for (const t of released) perNode[t.node]!.push(t);
+        released = [];
+        // refused txs come back after their Retry-After, as a client's would: the account's later
+        // nonces wait for them (the load generator offers the stage's rate of new txs plus these)
+        if (retries.some((r) => r.at <= now)) {
+          for (const r of retries) if (r.at <= now) perNode[r.tx.node]!.push(r.tx);
+          retries = retries.filter((r) => r.at > now);
+        }
+        perNode.forEach((txs, n) => {
+          if (txs.length === 0) return;
+          for (const t of txs) submitted.set(t.hash, now);
+          const refuse = (k: number, retryAfterS: number | null): void => {
+            const t = txs[k]!;
+            rejected++;
+            submitted.delete(t.hash);
+            if (retryAfterS !== null && t.tries < RETRIES_MAX) {
+              if (!held.has(t.account)) held.set(t.account, []);
+              retries.push({ at: performance.now() + retryAfterS * 1000, tx: { ...t, tries: t.tries + 1 } });
+            } else release(t.account);
+          };
+          const release = (account: number): void => {
+            const wait = held.get(account);
+            if (!wait) return;
+            held.delete(account);
+            released.push(...wait);
+          };
+          inflight.push(
+            postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs.map((t) => t.bytes)))
+              .then((j) => {
+                const busy = j.error && RETRYABLE.has(j.error.code) ? (j.retryAfterS ?? 1) : null;
+                if (!j.results) for (let k = 0; k < txs.length; k++) refuse(k, busy);
+                else
+                  j.results.forEach((x, k) => {
+                    if (x.status === 'accepted') {
+                      accepted++;
+                      if (txs[k]!.tries > 0) release(txs[k]!.account); // the retried tx is in: its account goes on
+                    } else refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
+                  });
+              })
+              .catch(() => {
+                for (let k = 0; k < txs.length; k++) refuse(k, null);
+              }),
+          );
+        });
         await new Promise((r) => setTimeout(r, TICK));
       }
       await Promise.all(inflight);
@@ -300,6 +384,12 @@ async function main(): Promise<void> {
       // steady state: commits from 1 s into the stage (the pipeline has filled) to its end
       const committedInStage = commits.filter((t) => t >= start + 1000 && t <= end).length;
       const tps = Math.round(committedInStage / (stageS - 1));
+      // longest time without a block from the stage's start to its end (a stall shows here)
+      const inStage = blockTimes.filter((t) => t > start && t <= end);
+      const before = blockTimes.filter((t) => t <= start).pop() ?? start;
+      const marks = [before, ...inStage, end];
+      let maxGap = 0;
+      for (let i = 1; i < marks.length; i++) maxGap = Math.max(maxGap, marks[i]! - marks[i - 1]!);
       // validator CPU per committed tx (all 4 nodes): the efficiency figure behind tps
       const cpuUsPerTx = Math.round((1e6 * (nodesCpuSeconds(pids()) - cpuAtStart)) / Math.max(1, lat.length));
       // the load generator (this process) shares the cores: its CPU is not the validators'
@@ -318,10 +408,13 @@ async function main(): Promise<void> {
         node_cpu_us_per_tx: cpuUsPerTx,
         ceiling: Math.round((stageVerify * cores) / VALIDATORS),
         loadgen_cpu_pct: loadgenPct,
+        accepted_tps: Math.round(accepted / stageS),
+        max_block_gap_ms: Math.round(maxGap),
+        overload,
       };
       if (!warmup) stages.push(st);
       console.log(
-        `${warmup ? 'warm-up (not counted): ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%)`,
+        `${warmup ? 'warm-up (not counted): ' : overload ? 'overload: ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%), longest gap between blocks ${st.max_block_gap_ms} ms`,
       );
       if (process.env.BENCH_LOG_LEVEL) {
         for (const n of net.nodes) {
@@ -335,14 +428,27 @@ async function main(): Promise<void> {
           console.log(`  node${n.index}: heights ${rc}, rounds ${rs}, mempool ${mp}`);
         }
       }
-      if (tps < rate * 0.7 && s > (WARMUP_S > 0 ? 1 : 0)) break; // saturated
+      // saturated: on to the overload stages
+      if (!overload && tps < rate * 0.7 && s > (WARMUP_S > 0 ? 1 : 0) && s < firstOverload) s = firstOverload - 1;
     }
+    if (poll) clearInterval(poll);
     // Sustained = the best stage that kept up (committed >= 90% of offered) with p99 commit latency
     // under the bound: a stage that commits as much but lets latency run up is building a backlog,
     // not sustaining its rate. Else the best stage that kept up, else the best committed rate.
-    const kept = stages.filter((x) => x.tps >= x.rate * 0.9);
+    const regular = stages.filter((x) => !x.overload);
+    const kept = regular.filter((x) => x.tps >= x.rate * 0.9);
     const inBound = kept.filter((x) => x.p99 < P99_BOUND_MS);
-    const best = (inBound.length ? inBound : kept.length ? kept : stages).reduce((a, b) => (b.tps > a.tps ? b : a));
+    const best = (inBound.length ? inBound : kept.length ? kept : regular.length ? regular : stages).reduce((a, b) =>
+      b.tps > a.tps ? b : a,
+    );
+    // The overload figures: the highest overload stage (200% of the ceiling), the gap over all of them.
+    const over = stages.filter((x) => x.overload);
+    const top = over.length ? over[over.length - 1]! : null;
+    if (top) {
+      console.log(
+        `overload: ${top.tps} tx/s committed at ${top.rate} offered (${Math.round((100 * top.tps) / Math.max(1, best.tps))}% of sustained), p99 ${top.p99} ms for the accepted, longest gap between blocks ${Math.max(...over.map((x) => x.max_block_gap_ms))} ms`,
+      );
+    }
     console.log(
       `sustained: ${best.tps} tx/s at ${best.rate} offered, p99 ${best.p99} ms (${inBound.length ? `the best stage that kept up with p99 < ${P99_BOUND_MS} ms` : `no stage kept up with p99 < ${P99_BOUND_MS} ms`})`,
     );
@@ -367,6 +473,16 @@ async function main(): Promise<void> {
         offered_tps: best.rate,
         p99_bound_ms: P99_BOUND_MS,
         p99_within_bound: best.p99 < P99_BOUND_MS,
+        ...(top
+          ? {
+              overload_offered_tps: top.rate,
+              overload_accepted_tps: top.accepted_tps,
+              overload_tps: top.tps,
+              overload_p99_ms: top.p99,
+              overload_ratio: Math.round((100 * top.tps) / Math.max(1, best.tps)) / 100,
+              max_block_gap_ms: Math.max(...over.map((x) => x.max_block_gap_ms)),
+            }
+          : {}),
         stages,
       }),
     );

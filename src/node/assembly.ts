@@ -22,8 +22,12 @@ import { ChainTip, ConsensusEngine, chainOps, type Outbox } from './engine/index
 import type { EngineOptions } from './engine/index.js';
 import { StateHistory } from './history/index.js';
 import {
+  BacklogGate,
   GossipBatcher,
+  INGEST_SLICE_MS,
   IngestQueue,
+  MEMPOOL_BACKLOG_FLOOR_TXS,
+  MEMPOOL_BACKLOG_TARGET_MS,
   Mempool,
   MempoolReasons,
   decodeTxBatch,
@@ -65,6 +69,8 @@ export interface ChainSubsystems {
   network: P2PNetwork;
   ingest: IngestQueue;
   gossip: GossipBatcher;
+  /** Sheds API submissions past the backlog the chain commits in mempool.backlogTargetMs. */
+  gate: BacklogGate;
   privval: PrivValidator;
   engine: ConsensusEngine;
   sync: BlockSync;
@@ -152,6 +158,18 @@ export function createMempool(ctx: NodeContext, tip: ChainTip, pool: VerifyPool 
   mempool.onReject = (code) => m?.mempoolRejections.inc({ reason: code });
   if (m) m.mempoolSource = { size: () => ({ txs: mempool.size, bytes: mempool.sizeBytes }) };
   return mempool;
+}
+
+export function createBacklogGate(ctx: NodeContext): BacklogGate {
+  const c = ctx.config.mempool;
+  return new BacklogGate(
+    {
+      targetMs: c.backlogTargetMs ?? MEMPOOL_BACKLOG_TARGET_MS,
+      floorTxs: c.backlogFloorTxs ?? MEMPOOL_BACKLOG_FLOOR_TXS,
+      maxTxs: c.maxTxs,
+    },
+    () => performance.now(),
+  );
 }
 
 /** Peers allowed to connect: the registered nodes of the chain's current members. */
@@ -271,7 +289,8 @@ export function createIngest(
       const r = mempool.add(bytes, peer);
       if (!r.ok && r.code === MempoolReasons.BAD_SIGNATURE) penalize(peer);
     },
-    undefined,
+    // gossip beyond what the pool can hold is only dropped later, after its decode and verify
+    { maxTxs: ctx.config.mempool.maxTxs, sliceMs: INGEST_SLICE_MS },
     (n) => ctx.metrics?.mempoolRejections.inc({ reason: 'GOSSIP_DROPPED' }, n),
     pool && {
       admit: async (items) => {
@@ -395,6 +414,14 @@ export async function assembleChain(
   const out = outboxOf(network);
   const ingest = createIngest(ctx, mempool, network, verifyPool);
   const gossip = createGossip(mempool, network);
+  const gate = createBacklogGate(ctx);
+  if (ctx.metrics?.mempoolSource) {
+    ctx.metrics.mempoolSource.load = () => ({
+      executable: mempool.executableSize,
+      ingest: ingest.size,
+      bound: gate.bound(),
+    });
+  }
   const privval = createPrivValidator(ctx);
   const engine = createEngine(ctx, { tip, mempool, out, privval, router, onCommitted });
   const sync = createSync(ctx, tip, store, engine, out);
@@ -407,6 +434,7 @@ export async function assembleChain(
     network,
     ingest,
     gossip,
+    gate,
     privval,
     engine,
     sync,

@@ -4,4 +4,6 @@ export const ChainNodeCodes = {
   GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET',
   NOT_FOUND: 'NOT_FOUND',
   PRUNED: 'PRUNED',
+  /** Load shedding: the pending txs exceed what the chain commits in mempool.backlogTargetMs (429, Retry-After). */
+  MEMPOOL_BUSY: 'MEMPOOL_BUSY',
 } as const;

@@ -47,6 +47,7 @@ import type {
   SubmitTxOptions,
   TxBatchItemResult,
   TxLookup,
+  TxRoom,
   TxSubmitResult,
 } from './rpc/backend.js';
 import { seedLiveness } from './validator-liveness.js';
@@ -313,6 +314,7 @@ export class ChainNode implements NodeApiBackend {
     const { hash, hex } = txIdShared(encodedTx);
     const loc = await this.store.getTx(hex);
     if (loc) return { status: 'committed', hash, height: loc.height, index: loc.index, code: loc.code };
+    if (!r.mempool.has(hex)) this.shedUnlessRoom(1);
     const res = await r.mempool.addAsync(encodedTx, null); // its signature verified in the verify pool
     if (!res.ok) {
       // Idempotent by hash: a tx committed since the lookup above gets the same answer as any resubmission of it.
@@ -322,6 +324,26 @@ export class ChainNode implements NodeApiBackend {
     }
     if (opts.wait !== 'commit') return { status: 'accepted', hash };
     return this.waiters.wait(hash, hex, opts.timeoutMs);
+  }
+
+  takeTxRoom(wanted: number, queuedTxs: number): TxRoom {
+    const r = this.need();
+    const g = r.gate.room(r.mempool.executableSize + r.ingest.size + queuedTxs);
+    const granted = Math.min(wanted, g.room);
+    if (granted < wanted)
+      this.ctx.metrics?.mempoolRejections.inc({ reason: ChainNodeCodes.MEMPOOL_BUSY }, wanted - granted);
+    return { granted, bound: g.bound, retryAfterSeconds: g.retryAfterSeconds };
+  }
+
+  /** Throws 429 MEMPOOL_BUSY (with Retry-After) unless `n` more txs may be taken now. */
+  private shedUnlessRoom(n: number): void {
+    const t = this.takeTxRoom(n, 0);
+    if (t.granted >= n) return;
+    throw new ConsortiaError(
+      ChainNodeCodes.MEMPOOL_BUSY,
+      `the chain is committing less than it is offered (${t.bound} txs may be pending); retry in ${t.retryAfterSeconds} s`,
+      { bound: t.bound, unit: 'pending txs', retryAfterSeconds: t.retryAfterSeconds },
+    );
   }
 
   async submitTxBatch(encodedTxs: Uint8Array[]): Promise<TxBatchItemResult[]> {

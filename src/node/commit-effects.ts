@@ -59,6 +59,7 @@ export function applyCommitEffects(
     });
   });
   r.mempool.onCommitted(hashes, signers);
+  r.gate.onCommitted(c.block.txs.length);
   if (m) {
     m.chainHeight.set(c.block.header.height);
     m.txsCommitted.inc(c.block.txs.length);

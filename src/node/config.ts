@@ -15,6 +15,7 @@ import {
   MEMPOOL_PEER_SHARE_PERCENT,
   MEMPOOL_TX_TTL_MS,
 } from './mempool/mempool.js';
+import { MEMPOOL_BACKLOG_FLOOR_TXS, MEMPOOL_BACKLOG_TARGET_MS } from './mempool/backlog-gate.js';
 
 /**
  * Chain-node configuration: a YAML/JSON file overlaid by
@@ -93,6 +94,20 @@ export const MempoolSchema = Type.Object(
         minimum: 1,
         maximum: 10_000_000,
         description: `pending txs first gossiped by one peer (default MEMPOOL_PEER_SHARE_PERCENT = ${MEMPOOL_PEER_SHARE_PERCENT}% of maxTxs)`,
+      }),
+    ),
+    backlogTargetMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 600_000,
+        description: `API submissions are refused (429 MEMPOOL_BUSY, Retry-After) while the pending txs amount to more than this many ms of the committed rate (default MEMPOOL_BACKLOG_TARGET_MS = ${MEMPOOL_BACKLOG_TARGET_MS})`,
+      }),
+    ),
+    backlogFloorTxs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: `pending txs always allowed whatever the committed rate (default MEMPOOL_BACKLOG_FLOOR_TXS = ${MEMPOOL_BACKLOG_FLOOR_TXS})`,
       }),
     ),
   },

@@ -16,6 +16,9 @@ export const NODE_METRIC_NAMES = [
   'consortia_consensus_evidence_total',
   'consortia_mempool_size_txs',
   'consortia_mempool_size_bytes',
+  'consortia_mempool_executable_txs',
+  'consortia_mempool_ingest_queue_txs',
+  'consortia_mempool_admission_bound_txs',
   'consortia_mempool_rejections_total',
   'consortia_p2p_peers',
   'consortia_p2p_sent_bytes_total',
@@ -53,8 +56,15 @@ export interface NodeMetrics {
   evidence: Counter;
   mempoolSizeTxs: Gauge;
   mempoolSizeBytes: Gauge;
+  mempoolExecutable: Gauge;
+  mempoolIngestQueue: Gauge;
+  mempoolAdmissionBound: Gauge;
   /** Where the mempool gauges read their values at scrape time (admission is too hot to set them per tx). */
-  mempoolSource: { size(): { txs: number; bytes: number } } | null;
+  mempoolSource: {
+    size(): { txs: number; bytes: number };
+    /** Pending txs not waiting for a missing nonce, gossip waiting for admission, and the load-shedding bound. */
+    load?(): { executable: number; ingest: number; bound: number };
+  } | null;
   /** Refused admissions by reason (a chain rejection code, MEMPOOL_FULL, DUPLICATE, TX_TOO_LARGE, ...). */
   mempoolRejections: Counter<'reason'>;
   /** Connected, authenticated peers. */
@@ -141,6 +151,33 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       collect() {
         const s = m.mempoolSource?.size();
         if (s) this.set(s.bytes);
+      },
+    }),
+    mempoolExecutable: new Gauge({
+      name: 'consortia_mempool_executable_txs',
+      help: 'Pending transactions a block could take (not waiting for a missing nonce)',
+      registers: reg,
+      collect() {
+        const l = m.mempoolSource?.load?.();
+        if (l) this.set(l.executable);
+      },
+    }),
+    mempoolIngestQueue: new Gauge({
+      name: 'consortia_mempool_ingest_queue_txs',
+      help: 'Gossiped transactions waiting for admission',
+      registers: reg,
+      collect() {
+        const l = m.mempoolSource?.load?.();
+        if (l) this.set(l.ingest);
+      },
+    }),
+    mempoolAdmissionBound: new Gauge({
+      name: 'consortia_mempool_admission_bound_txs',
+      help: 'Pending transactions above which API submissions are refused (MEMPOOL_BUSY): mempool.backlogTargetMs of the committed rate',
+      registers: reg,
+      collect() {
+        const l = m.mempoolSource?.load?.();
+        if (l) this.set(l.bound);
       },
     }),
     mempoolSource: null,

@@ -34,6 +34,10 @@ import { TrustedChain, trustedGenesis, type TrustState } from './trust.js';
 export const COMMIT_WAIT_MS_DEFAULT = 60_000;
 /** One POST ?wait=commit holds at most this long before the SDK resubmits elsewhere. */
 export const SUBMIT_ROUND_MS = 10_000;
+/** Pause between rounds over the nodes while a tx is not committed, milliseconds. */
+export const SUBMIT_RETRY_PAUSE_MS = 250;
+/** Longest pause a node's Retry-After may impose between rounds, milliseconds. */
+export const SUBMIT_RETRY_PAUSE_MAX_MS = 10_000;
 
 export interface ClientOptions {
   /** Node API base URLs of the consortium (any role serving the node API). */
@@ -81,7 +85,7 @@ interface SubmitAnswer {
   status?: string;
   code?: string;
   height?: number;
-  error?: { code?: string; message?: string };
+  error?: { code?: string; message?: string; details?: { retryAfterSeconds?: unknown } };
 }
 
 export class ConsortiaClient {
@@ -319,6 +323,8 @@ export class ConsortiaClient {
     const body = JSON.stringify({ tx: toHex(encoded) });
     let lastWhy = 'no node answered';
     while (Date.now() < deadline) {
+      // a node shedding load (429 MEMPOOL_BUSY / RATE_LIMITED) says when to come back
+      let pauseMs = SUBMIT_RETRY_PAUSE_MS;
       for (const base of this.pool.order()) {
         const wait = Math.max(1, Math.min(SUBMIT_ROUND_MS, deadline - Date.now()));
         let r: NodeReply<SubmitAnswer>;
@@ -339,7 +345,10 @@ export class ConsortiaClient {
           continue;
         }
         if (r.status >= 500 || r.status === 429) {
-          lastWhy = `${base}: HTTP ${r.status}`;
+          lastWhy = `${base}: HTTP ${r.status}${r.body?.error?.code ? ` ${r.body.error.code}` : ''}`;
+          const after = Number(r.body?.error?.details?.retryAfterSeconds);
+          if (r.status === 429 && Number.isFinite(after) && after > 0)
+            pauseMs = Math.max(pauseMs, Math.min(after * 1000, SUBMIT_RETRY_PAUSE_MAX_MS));
           continue;
         }
         const code = r.body?.error?.code ?? `HTTP_${r.status}`;
@@ -350,7 +359,7 @@ export class ConsortiaClient {
         );
       }
       if (Date.now() >= deadline) break;
-      await new Promise((res) => setTimeout(res, 250));
+      await new Promise((res) => setTimeout(res, Math.min(pauseMs, Math.max(1, deadline - Date.now()))));
     }
     throw new ConsortiaError(
       SdkCodes.TX_TIMEOUT,

@@ -307,6 +307,7 @@ export interface NodeStatusJson {
   role?: string;
   lowestHeight?: number;
   storage?: { lowestHeight: number; highestHeight: number; bytes: number };
+  mempool?: { txs: number; bytes: number };
 }
 
 export async function waitUntil(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {

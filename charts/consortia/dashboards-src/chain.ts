@@ -419,8 +419,14 @@ export function chainDashboard(): dashboard.Dashboard {
           title: 'Mempool size',
           unit: 'none',
           span: 8,
-          description: "Pending transactions in each node's mempool.",
-          queries: [q(`max by (pod) (${s.sel('consortia_mempool_size_txs')})`, 'txs {{pod}}')],
+          description:
+            "Pending transactions in each node's mempool; executable ones (not waiting for a missing nonce) against the bound past which the node sheds load (MEMPOOL_BUSY), and gossip waiting for admission.",
+          queries: [
+            q(`max by (pod) (${s.sel('consortia_mempool_size_txs')})`, 'txs {{pod}}'),
+            q(`max by (pod) (${s.sel('consortia_mempool_executable_txs')})`, 'executable {{pod}}'),
+            q(`max by (pod) (${s.sel('consortia_mempool_admission_bound_txs')})`, 'shedding bound {{pod}}'),
+            q(`max by (pod) (${s.sel('consortia_mempool_ingest_queue_txs')})`, 'gossip queue {{pod}}'),
+          ],
         }),
       )
       .withPanel(
@@ -439,7 +445,7 @@ export function chainDashboard(): dashboard.Dashboard {
           span: 8,
           stack: true,
           description:
-            'Transactions refused at admission per second, by reason (MEMPOOL_FULL: the chain is saturated).',
+            'Transactions refused at admission per second, by reason (MEMPOOL_BUSY, load shedding, and MEMPOOL_FULL: the chain is offered more than it commits).',
           queries: [
             q(`sum by (reason) (rate(${s.sel('consortia_mempool_rejections_total')}[$__rate_interval]))`, '{{reason}}'),
           ],

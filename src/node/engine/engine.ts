@@ -40,6 +40,7 @@ import type { Mempool } from '../mempool/index.js';
 import { DoubleSignError, type PrivValidator } from '../store/index.js';
 import type { ChainTip } from './chain-tip.js';
 import { chainOps, type Execution } from './chain-ops.js';
+import { BlockBudget, blockExecBudgetMs } from './block-budget.js';
 import { decodeMsg, encodeMsg, type ProposalMsg, type VoteMsg } from './messages.js';
 import { badSignature } from '../p2p/index.js';
 
@@ -111,6 +112,8 @@ export class ConsensusEngine {
   private readonly bufferedByPeer = new Map<string, number>();
   /** Encodings of votes already verified at this height (and the next). */
   private readonly verifiedVotes = new Set<string>();
+  /** Txs per proposal from the measured cost of executing blocks (see block-budget.ts). */
+  private readonly budget = new BlockBudget();
   private committing = false;
   private commitQueue: Promise<unknown> = Promise.resolve();
   private lastCert: CommitCertificate | null = null;
@@ -287,7 +290,12 @@ export class ConsensusEngine {
   private buildProposal(height: number, round: number): void {
     const tip = this.o.tip;
     const params = chainOps.params(tip.state);
-    const reaped = this.o.mempool.reap(params.maxBlockTxs, Math.max(0, params.maxBlockBytes - 64 * 1024));
+    const started = performance.now();
+    const budgetMs = blockExecBudgetMs(this.cs.timeouts.proposeMs, params.blockIntervalMs);
+    const reaped = this.o.mempool.reap(
+      this.budget.maxTxs(params.maxBlockTxs, budgetMs),
+      Math.max(0, params.maxBlockBytes - 64 * 1024),
+    );
     const evidence = [...this.pendingEvidence.values()].slice(0, 16);
     const { block, exec } = tip.buildNext({
       proposer: this.o.nodePublicKey,
@@ -297,6 +305,7 @@ export class ConsensusEngine {
       lastCommit: this.lastCert,
       verified: this.o.mempool.verified,
     });
+    this.budget.observeBuild(block.txs.length, performance.now() - started);
     const bytes = encodeBlock(block);
     const hash = toHex(blockHash(block.header));
     this.blocks.set(hash, { block, bytes, exec });
@@ -528,8 +537,13 @@ export class ConsensusEngine {
     }
     const verifying = set;
     verifying.add(hashHex);
+    const started = performance.now();
+    let verifyMs = 0;
     void this.o.mempool
       .verifyInto(txs, 'high')
+      .then(() => {
+        verifyMs = performance.now() - started;
+      })
       .catch((err: unknown) => {
         if (!this.stopped)
           this.o.logger.warn('verify pool unavailable; verifying the proposal inline', {
@@ -548,14 +562,24 @@ export class ConsensusEngine {
             });
             return;
           }
-          const cached = this.blocks.get(hashHex) ?? this.validate(peer, m, block, bytes, hashHex);
+          // the block budget learns verify + validate, not the wait for a commit in the queue
+          const cached =
+            this.blocks.get(hashHex) ?? this.validate(peer, m, block, bytes, hashHex, performance.now() - verifyMs);
           this.acceptProposal(m, hashHex, cached, this.proposalsSeen.get(m.round));
         }),
       )
       .catch((err: unknown) => this.o.logger.error('proposal validation failed', { err: (err as Error).message }));
   }
 
-  private validate(peer: string, m: ProposalMsg, block: Block, bytes: Uint8Array, hashHex: string): CachedBlock {
+  /** `startedAt`: when the proposal's handling began (before a verify in the pool): the block budget learns the whole cost. */
+  private validate(
+    peer: string,
+    m: ProposalMsg,
+    block: Block,
+    bytes: Uint8Array,
+    hashHex: string,
+    startedAt = performance.now(),
+  ): CachedBlock {
     let exec: Execution | null = null;
     try {
       exec = this.o.tip.validateNext(block, this.o.mempool.verified, {
@@ -563,6 +587,7 @@ export class ConsensusEngine {
         now: this.now(),
         onVerified: this.markVerified,
       });
+      this.budget.observeValidate(block.txs.length, performance.now() - startedAt);
     } catch (err) {
       this.o.logger.warn('invalid proposal', { peer, height: m.height, round: m.round, err: (err as Error).message });
     }

@@ -12,4 +12,11 @@ export {
   type AdmitResult,
 } from './mempool.js';
 export { GossipBatcher, encodeTxBatch, decodeTxBatch } from './gossip.js';
-export { IngestQueue, type IngestLimits } from './ingest-queue.js';
+export { INGEST_QUEUE_TXS_MAX, INGEST_SLICE_MS, IngestQueue, type IngestLimits } from './ingest-queue.js';
+export {
+  BacklogGate,
+  MEMPOOL_BACKLOG_FLOOR_TXS,
+  MEMPOOL_BACKLOG_TARGET_MS,
+  type BacklogGateLimits,
+  type GateRoom,
+} from './backlog-gate.js';

@@ -6,6 +6,11 @@
  * further gossip is dropped; gossip is best effort (the origin node still proposes its txs,
  * and a proposal's txs are verified during block validation anyway).
  */
+/** Admission of gossip runs for at most this long per event-loop turn, milliseconds. */
+export const INGEST_SLICE_MS = 5;
+/** Gossiped txs waiting for admission when no limit is given (the node passes mempool.maxTxs). */
+export const INGEST_QUEUE_TXS_MAX = 100_000;
+
 export interface IngestLimits {
   maxTxs: number;
   sliceMs: number;
@@ -31,7 +36,7 @@ export class IngestQueue {
 
   constructor(
     private readonly admit: (bytes: Uint8Array, peer: string) => void,
-    private readonly limits: IngestLimits = { maxTxs: 100_000, sliceMs: 5 },
+    private readonly limits: IngestLimits = { maxTxs: INGEST_QUEUE_TXS_MAX, sliceMs: INGEST_SLICE_MS },
     private readonly onDrop: (n: number) => void = () => undefined,
     private readonly batch: IngestBatchAdmit | null = null,
   ) {}

@@ -156,6 +156,8 @@ export class Mempool<T> {
   /** Hashes whose signature verified (bounded, insertion-ordered eviction). */
   readonly verified = new Set<string>();
   private bytes = 0;
+  /** Pending txs with `gapped` set (kept in step by refresh and remove). */
+  private gapped = 0;
   /** Inside admitMany's synchronous passes: refusals are counted once, when final. */
   private quiet = false;
   private readonly futureNoncesMax: number;
@@ -195,9 +197,11 @@ export class Mempool<T> {
   }
   /** Pending txs that wait for a missing lower nonce. */
   get gappedSize(): number {
-    let n = 0;
-    for (const s of this.byGap.values()) for (const a of s) for (const e of a.txs.values()) if (e.gapped) n++;
-    return n;
+    return this.gapped;
+  }
+  /** Pending txs a block could take (not waiting for a missing nonce): the work the chain has ahead of it. */
+  get executableSize(): number {
+    return this.byHash.size - this.gapped;
   }
 
   private reject(code: string, message: string, hash: Uint8Array | null): AdmitResult<T> {
@@ -496,6 +500,7 @@ export class Mempool<T> {
       if (g) gapped++;
       if (g !== e.gapped) {
         e.gapped = g;
+        this.gapped += g ? 1 : -1;
         if (e.fromPeer !== null) {
           let s = this.peerGapped.get(e.fromPeer);
           if (g) {
@@ -573,6 +578,7 @@ export class Mempool<T> {
   private remove(e: MempoolTx<T>): Account<T> | undefined {
     if (!this.byHash.delete(e.hashHex)) return undefined;
     this.bytes -= e.bytes.length;
+    if (e.gapped) this.gapped--;
     if (e.fromPeer !== null) {
       const c = (this.peerTxs.get(e.fromPeer) ?? 1) - 1;
       if (c > 0) this.peerTxs.set(e.fromPeer, c);

@@ -167,6 +167,14 @@ export interface NewBlockEvent {
   txs: Hash[];
 }
 
+export interface TxRoom {
+  /** Txs of the request that may go on to admission (the first ones, in order). */
+  granted: number;
+  /** Pending txs the node allows at its current committed rate. */
+  bound: number;
+  retryAfterSeconds: number;
+}
+
 export interface HealthReport {
   /** Process is alive and its event loop answers (liveness). */
   ok: boolean;
@@ -190,6 +198,12 @@ export interface NodeApiBackend {
   submitTx(encodedTx: Uint8Array, opts: SubmitTxOptions): Promise<TxSubmitResult>;
   /** Optional fast path for load generators; the API falls back to submitTx per item. */
   submitTxBatch?(encodedTxs: Uint8Array[]): Promise<TxBatchItemResult[]>;
+  /**
+   * Load shedding: how many of `wanted` more txs may be taken now, with `queuedTxs` already waiting
+   * in the API's admission queue; the rest are refused MEMPOOL_BUSY (and counted as such by the node).
+   * Absent: no shedding (test doubles).
+   */
+  takeTxRoom?(wanted: number, queuedTxs: number): TxRoom;
 
   /** Committed tx by hash with its inclusion proof; null if unknown. Throws PRUNED if its block was pruned. */
   getTx(hash: Hash): Promise<TxLookup | null>;

@@ -19,6 +19,8 @@ export const NodeApiCodes = {
   NOT_FOUND: 'NOT_FOUND',
   PRUNED: 'PRUNED',
   MEMPOOL_FULL: 'MEMPOOL_FULL',
+  /** Load shedding: more txs pending than the chain commits in mempool.backlogTargetMs (details: retryAfterSeconds, bound). */
+  MEMPOOL_BUSY: 'MEMPOOL_BUSY',
   GENESIS_ALREADY_SET: 'GENESIS_ALREADY_SET',
   /** A mutating endpoint without this node's admin credential (rpc/admin-auth.ts); details.reason. */
   UNAUTHORIZED: 'UNAUTHORIZED',
@@ -75,6 +77,7 @@ const EXACT: Record<string, number> = {
   NOT_FOUND: 404,
   PRUNED: 410,
   MEMPOOL_FULL: 429,
+  MEMPOOL_BUSY: 429, // load shedding before any decode or verify (src/node/mempool/backlog-gate.ts)
   ACCOUNT_MEMPOOL_FULL: 429, // the signer has its cap of pending txs (src/node/mempool)
   NONCE_TOO_FAR_AHEAD: 422, // nonce too far above the signer's next executable nonce (src/node/mempool)
   GENESIS_ALREADY_SET: 409,

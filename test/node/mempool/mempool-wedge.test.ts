@@ -227,4 +227,40 @@ describe('Mempool: nonce gaps cannot wedge it', () => {
     for (const s of 'qrstuvwxyza') expect(reaped).toContain(`${s}0`);
     expect(reaped).toContain('a1'); // a's gap is closed: its remaining txs became executable
   });
+
+  it('counts executable txs (what load shedding weighs) in step with gaps opening, closing, expiring and committing', () => {
+    const m = setup({ txTtlMs: 1_000 });
+    // the invariant, checked against the reapable set after every step
+    const check = (): void => {
+      expect(m.pool.executableSize).toBe(m.reaped().length);
+      expect(m.pool.gappedSize).toBe(m.pool.size - m.reaped().length);
+    };
+    m.add('a', 0);
+    m.add('a', 2);
+    m.add('a', 3);
+    m.add('b', 1);
+    check();
+    expect(m.pool.executableSize).toBe(1);
+    m.add('a', 1); // closes a's gap
+    m.add('b', 0);
+    check();
+    expect(m.pool.executableSize).toBe(6);
+    m.tick(600);
+    m.add('c', 0);
+    m.tick(600); // a and b expire; c stays
+    m.pool.expire();
+    check();
+    expect(m.pool.executableSize).toBe(1);
+    m.add('c', 2);
+    m.add('c', 3);
+    check();
+    m.setNonce('c', 1); // c0 committed
+    const c0 = createHash('sha256').update(m.tx('c', 0)).digest('hex');
+    m.pool.onCommitted([c0], [hexOf('c')]);
+    check();
+    expect(m.pool.executableSize).toBe(0); // c2 and c3 wait for c1
+    m.add('c', 1);
+    check();
+    expect(m.pool.executableSize).toBe(3);
+  });
 });

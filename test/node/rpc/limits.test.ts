@@ -16,6 +16,7 @@ import {
   type StateSnapshot,
   type TxBatchItemResult,
   type TxLookup,
+  type TxRoom,
 } from '../../../src/node/rpc/index.js';
 import { jsonListStream } from '../../../src/node/rpc/stream.js';
 import { FakeBackend, makeSealedGenesis } from './fake-backend.js';
@@ -38,6 +39,13 @@ class SlowBackend extends FakeBackend {
   batchCalls = 0;
   snapshotGate: Promise<void> = Promise.resolve();
   entries: [string, Uint8Array][] = [];
+  /** Load shedding: txs the node still takes (null: no shedding). */
+  room: number | null = null;
+
+  takeTxRoom(wanted: number, _queued: number): TxRoom {
+    const granted = this.room === null ? wanted : Math.min(wanted, this.room);
+    return { granted, bound: 1000, retryAfterSeconds: 3 };
+  }
 
   async submitTxBatch(txs: Uint8Array[]): Promise<TxBatchItemResult[]> {
     this.batchCalls++;
@@ -111,6 +119,7 @@ describe('node API request limits', () => {
   });
   afterEach(() => {
     backend.costMs = 0;
+    backend.room = null;
   });
 
   const postBinary = (items: Uint8Array[] | Buffer) =>
@@ -147,6 +156,28 @@ describe('node API request limits', () => {
     });
     expect(wrapped.statusCode).toBe(413);
     expect(backend.admitted).toBe(before);
+  });
+
+  it('sheds load before admission: the tail past the room is MEMPOOL_BUSY, no room at all is 429 with Retry-After', async () => {
+    const items = Array.from({ length: 10 }, (_, i) => new Uint8Array([i, 1, 2]));
+    backend.room = 4;
+    const before = backend.admitted;
+    const part = await postBinary(items);
+    expect(part.statusCode).toBe(200);
+    const body = part.json();
+    expect(body.accepted).toBe(4);
+    expect(backend.admitted - before).toBe(4); // the refused ones cost no admission work
+    expect(body.results[4]).toMatchObject({
+      hash: toHex(txHash(items[4]!)),
+      status: 'rejected',
+      error: { code: 'MEMPOOL_BUSY' },
+    });
+    backend.room = 0;
+    const none = await postBinary(items);
+    expect(none.statusCode).toBe(429);
+    expect(none.headers['retry-after']).toBe('3');
+    expect(none.json().error).toMatchObject({ code: 'MEMPOOL_BUSY', details: { retryAfterSeconds: 3, bound: 1000 } });
+    expect(backend.admitted - before).toBe(4);
   });
 
   it('refuses a batch body over BATCH_BODY_BYTES_MAX with 413 BODY_TOO_LARGE naming the limit', async () => {

@@ -133,7 +133,8 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
           '(a pending tx answers 202 again, a committed one 200 `committed` with its height, index and result code). ' +
           '200 `committed`: in a finalized block (also `?wait=commit` once it commits). A refusal is 4xx with a stable code: ' +
           "BAD_NONCE / NONCE_TOO_FAR_AHEAD (more than `mempool.futureNoncesMax` above the account's next executable nonce) 422, " +
-          'MEMPOOL_FULL / ACCOUNT_MEMPOOL_FULL 429 (retry later), BAD_SIGNATURE and other chain codes 422.',
+          'MEMPOOL_FULL / ACCOUNT_MEMPOOL_FULL 429 (retry later), MEMPOOL_BUSY 429 with Retry-After (the node sheds load: ' +
+          'more txs are pending than the chain commits in `mempool.backlogTargetMs`), BAD_SIGNATURE and other chain codes 422.',
         querystring: SubmitQuery,
         body: Type.Object({ tx: Type.String() }),
       },
@@ -209,8 +210,26 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
           results[i] = rejectionOf(new ConsortiaError(NodeApiCodes.INVALID_TX, 'tx is empty'), null);
         else good.push({ i, bytes: it });
       });
-      const out = await admission.submit(good.map((g) => g.bytes));
-      good.forEach((g, k) => {
+      // Load shedding before any decode or verify: past the backlog the chain commits in
+      // mempool.backlogTargetMs, the batch's tail is refused (all of it: 429 with Retry-After).
+      const room = backend.takeTxRoom?.(good.length, admission.size);
+      if (room && room.granted === 0 && good.length > 0) {
+        throw new ConsortiaError(
+          NodeApiCodes.MEMPOOL_BUSY,
+          `the chain is committing less than it is offered (${room.bound} txs may be pending); retry in ${room.retryAfterSeconds} s`,
+          { bound: room.bound, unit: 'pending txs', retryAfterSeconds: room.retryAfterSeconds },
+        );
+      }
+      const taken = room ? good.slice(0, room.granted) : good;
+      if (taken.length < good.length) {
+        const busy = new ConsortiaError(
+          NodeApiCodes.MEMPOOL_BUSY,
+          `not admitted: the node is shedding load; retry in ${room!.retryAfterSeconds} s`,
+        );
+        for (const g of good.slice(taken.length)) results[g.i] = rejectionOf(busy, g.bytes);
+      }
+      const out = await admission.submit(taken.map((g) => g.bytes));
+      taken.forEach((g, k) => {
         results[g.i] = out[k]!;
       });
       const accepted = results.filter((r) => r.status === 'accepted').length;
