@@ -49,8 +49,10 @@ const OVERLOAD_FRACTIONS = [1, 1.5, 2];
 const P99_BOUND_MS = 1500;
 const ACCOUNTS = 3000;
 /** Refusals a client retries after Retry-After (load shedding), and how often per tx. */
-const RETRYABLE = new Set(['MEMPOOL_BUSY', 'MEMPOOL_FULL']);
+const RETRYABLE = new Set(['MEMPOOL_BUSY', 'MEMPOOL_FULL', 'BUSY']);
 const RETRIES_MAX = 20;
+/** Txs per request (the node API's TXS_PER_BATCH_MAX). */
+const BATCH_TXS_MAX = 4096;
 interface Tx {
   bytes: Uint8Array;
   node: number;
@@ -316,6 +318,10 @@ async function main(): Promise<void> {
       let sent = 0;
       let rejected = 0;
       let accepted = 0;
+      const refusedBy = new Map<string, number>();
+      const count = (code: string): void => {
+        refusedBy.set(code, (refusedBy.get(code) ?? 0) + 1);
+      };
       const inflight: Promise<void>[] = [];
       while (sent < stage.length) {
         const due = Math.min(
@@ -339,7 +345,12 @@ async function main(): Promise<void> {
           for (const r of retries) if (r.at <= now) perNode[r.tx.node]!.push(r.tx);
           retries = retries.filter((r) => r.at > now);
         }
-        perNode.forEach((txs, n) => {
+        // (retries can pile up: a node takes at most TXS_PER_BATCH_MAX txs a request)
+        const batches: { txs: Tx[]; n: number }[] = [];
+        perNode.forEach((all, n) => {
+          for (let i = 0; i < all.length; i += BATCH_TXS_MAX) batches.push({ txs: all.slice(i, i + BATCH_TXS_MAX), n });
+        });
+        batches.forEach(({ txs, n }) => {
           if (txs.length === 0) return;
           for (const t of txs) submitted.set(t.hash, now);
           const refuse = (k: number, retryAfterS: number | null): void => {
@@ -361,13 +372,18 @@ async function main(): Promise<void> {
             postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs.map((t) => t.bytes)))
               .then((j) => {
                 const busy = j.error && RETRYABLE.has(j.error.code) ? (j.retryAfterS ?? 1) : null;
-                if (!j.results) for (let k = 0; k < txs.length; k++) refuse(k, busy);
-                else
+                if (!j.results) {
+                  for (let k = 0; k < txs.length; k++) count(j.error?.code ?? 'HTTP');
+                  for (let k = 0; k < txs.length; k++) refuse(k, busy);
+                } else
                   j.results.forEach((x, k) => {
                     if (x.status === 'accepted') {
                       accepted++;
                       if (txs[k]!.tries > 0) release(txs[k]!.account); // the retried tx is in: its account goes on
-                    } else refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
+                    } else {
+                      count(x.error?.code ?? x.status);
+                      refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
+                    }
                   });
               })
               .catch(() => {
@@ -414,7 +430,7 @@ async function main(): Promise<void> {
       };
       if (!warmup) stages.push(st);
       console.log(
-        `${warmup ? 'warm-up (not counted): ' : overload ? 'overload: ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%), longest gap between blocks ${st.max_block_gap_ms} ms`,
+        `${warmup ? 'warm-up (not counted): ' : overload ? 'overload: ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%), longest gap between blocks ${st.max_block_gap_ms} ms${refusedBy.size ? `, refusals ${[...refusedBy].map(([c, n]) => `${c} ${n}`).join(', ')}` : ''}`,
       );
       if (process.env.BENCH_LOG_LEVEL) {
         for (const n of net.nodes) {

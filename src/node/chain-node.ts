@@ -326,6 +326,10 @@ export class ChainNode implements NodeApiBackend {
     return this.waiters.wait(hash, hex, opts.timeoutMs);
   }
 
+  verifiesOffThread(): boolean {
+    return this.run?.mempool.verifiesOffThread ?? false;
+  }
+
   takeTxRoom(wanted: number, queuedTxs: number): TxRoom {
     const r = this.need();
     const g = r.gate.room(r.mempool.executableSize + r.ingest.size + queuedTxs);

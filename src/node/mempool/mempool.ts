@@ -48,7 +48,10 @@ export interface MempoolChain<T> {
    * verifySignature of each item off the main thread (src/node/verify-pool), in order; rejects
    * (BUSY, closed) when it cannot take them now. Absent: every verify runs inline (verifyWorkers 0).
    */
-  verifySignatures?(items: readonly { tx: T; bytes: Uint8Array }[], priority: 'normal' | 'high'): Promise<boolean[]>;
+  verifySignatures?(
+    items: readonly { tx: T; bytes: Uint8Array }[],
+    priority: 'low' | 'normal' | 'high',
+  ): Promise<boolean[]>;
   /** Next nonce of `signer` in the latest committed state (0 for unknown accounts). */
   stateNonce(signerHex: string): number;
   /** Stateful admission against the latest state; `nonce` checks are done by the pool. Returns a rejection code or null. */
@@ -286,7 +289,8 @@ export class Mempool<T> {
       let ok: boolean[] | null = null;
       let why = '';
       try {
-        ok = await this.chain.verifySignatures(deferred, 'normal');
+        // this node's API submissions after gossip (txs other nodes admitted already): see VerifyPriority
+        ok = await this.chain.verifySignatures(deferred, items[0]?.fromPeer === null ? 'low' : 'normal');
       } catch (err) {
         why = (err as Error).message;
       }

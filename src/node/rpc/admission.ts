@@ -11,8 +11,8 @@ export type AdmitStep = (txs: Uint8Array[]) => Promise<TxBatchItemResult[]>;
 export interface AdmissionLimits {
   /** Work per event-loop turn, ms. */
   sliceMs: number;
-  /** Txs per admission step. */
-  stepTxs: number;
+  /** Txs per admission step (a function: asked at every step, the node's verifier can change at genesis). */
+  stepTxs: number | (() => number);
   /** Txs queued over all requests. */
   maxQueuedTxs: number;
 }
@@ -85,7 +85,8 @@ export class AdmissionQueue {
         const end = performance.now() + this.limits.sliceMs;
         do {
           const job = this.jobs.shift()!;
-          const chunk = job.items.slice(job.next, job.next + this.limits.stepTxs);
+          const step = typeof this.limits.stepTxs === 'function' ? this.limits.stepTxs() : this.limits.stepTxs;
+          const chunk = job.items.slice(job.next, job.next + step);
           let out: TxBatchItemResult[];
           try {
             out = await this.step(chunk);

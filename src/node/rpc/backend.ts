@@ -204,6 +204,8 @@ export interface NodeApiBackend {
    * Absent: no shedding (test doubles).
    */
   takeTxRoom?(wanted: number, queuedTxs: number): TxRoom;
+  /** True when tx signatures are verified off the API's thread (admission then takes bigger steps). */
+  verifiesOffThread?(): boolean;
 
   /** Committed tx by hash with its inclusion proof; null if unknown. Throws PRUNED if its block was pruned. */
   getTx(hash: Hash): Promise<TxLookup | null>;

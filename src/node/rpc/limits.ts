@@ -17,6 +17,11 @@ export const OTHER_BODY_BYTES_MAX = 64 * 1024;
 export const ADMIT_SLICE_MS = 4;
 /** Txs handed to the node per admission step inside a slice (the slice is checked between steps). */
 export const ADMIT_STEP_TXS = 16;
+/**
+ * The same when the node verifies signatures in its worker pool (verifyWorkers > 0): a step then
+ * waits for one pool job, so it carries a full job's worth (VERIFY_BATCH_TXS_MAX).
+ */
+export const ADMIT_STEP_TXS_OFF_THREAD = 256;
 /** API txs waiting for admission on this node, over all requests; a batch that does not fit is 503 BUSY. */
 export const ADMIT_QUEUE_TXS_MAX = 4 * TXS_PER_BATCH_MAX;
 /** Longest `error.message` of one rejected item in a batch answer, characters (bounds the answer: items x this). */

@@ -61,8 +61,12 @@ export class VerifyPoolError extends Error {
   }
 }
 
-/** 'high': ahead of every normal job and never refused for a full queue (proposal validation). */
-export type VerifyPriority = 'normal' | 'high';
+/**
+ * 'high': ahead of every other job and never refused for a full queue (proposal validation);
+ * 'low': after every normal job (API submissions: under overload, gossip of txs other nodes
+ * already admitted goes first, so this node's pool, and the blocks it proposes, keep up).
+ */
+export type VerifyPriority = 'low' | 'normal' | 'high';
 
 export interface VerifyPoolOptions {
   workers: number;
@@ -97,6 +101,7 @@ export class VerifyPool {
   private readonly slots: Slot[] = [];
   private readonly high: Job[] = [];
   private readonly normal: Job[] = [];
+  private readonly low: Job[] = [];
   private nextId = 1;
   private closed = false;
   private readonly batchMax: number;
@@ -128,7 +133,7 @@ export class VerifyPool {
   }
   /** Jobs waiting for a worker. */
   get queued(): number {
-    return this.high.length + this.normal.length;
+    return this.high.length + this.normal.length + this.low.length;
   }
 
   /** One result per item, in order: true iff verifyDomain(tag, publicKey, payload, signature). */
@@ -136,7 +141,7 @@ export class VerifyPool {
     if (items.length === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new VerifyPoolError(VerifyPoolCodes.CLOSED, 'verify pool closed'));
     const chunks = Math.ceil(items.length / this.batchMax);
-    if (priority === 'normal' && this.normal.length + chunks > this.queueMax)
+    if (priority !== 'high' && this.normal.length + this.low.length + chunks > this.queueMax)
       return Promise.reject(
         new VerifyPoolError(VerifyPoolCodes.BUSY, `signature verification queue full (${this.queueMax} jobs)`),
       );
@@ -145,7 +150,12 @@ export class VerifyPool {
       const chunk = items.slice(i, i + this.batchMax);
       parts.push(
         new Promise<Uint8Array>((resolve, reject) => {
-          (priority === 'high' ? this.high : this.normal).push({ items: chunk, attempts: 0, resolve, reject });
+          (priority === 'high' ? this.high : priority === 'low' ? this.low : this.normal).push({
+            items: chunk,
+            attempts: 0,
+            resolve,
+            reject,
+          });
         }),
       );
     }
@@ -165,6 +175,7 @@ export class VerifyPool {
     const err = new VerifyPoolError(VerifyPoolCodes.CLOSED, 'verify pool closed');
     for (const j of this.high.splice(0)) j.reject(err);
     for (const j of this.normal.splice(0)) j.reject(err);
+    for (const j of this.low.splice(0)) j.reject(err);
     for (const s of this.slots) {
       if (s.timer) clearTimeout(s.timer);
       s.job?.reject(err);
@@ -243,6 +254,7 @@ export class VerifyPool {
       const err = new VerifyPoolError(VerifyPoolCodes.FAILED, `signature verify workers do not start: ${reason}`);
       for (const j of this.high.splice(0)) j.reject(err);
       for (const j of this.normal.splice(0)) j.reject(err);
+      for (const j of this.low.splice(0)) j.reject(err);
       const t = setTimeout(() => this.replace(slot), VERIFY_RESPAWN_DELAY_MS);
       t.unref();
       return;
@@ -261,7 +273,7 @@ export class VerifyPool {
     if (this.closed) return;
     for (const slot of this.slots) {
       if (slot.job !== null || slot.gone || !slot.ready) continue;
-      const job = this.high.shift() ?? this.normal.shift();
+      const job = this.high.shift() ?? this.normal.shift() ?? this.low.shift();
       if (!job) return;
       job.attempts++;
       let buf: ArrayBuffer;

@@ -157,6 +157,25 @@ describe('VerifyPool', () => {
     expect(await urgent).toEqual(inline(items.slice(0, 2)));
   });
 
+  it('serves low-priority work (API submissions) after normal work (gossip), with correct results', async () => {
+    const p = pool({ workers: 1, batchMax: 1 });
+    const items = mixedItems(4);
+    const order: string[] = [];
+    const api = p.verify(items.slice(0, 2), 'low').then((r) => {
+      order.push('low');
+      return r;
+    });
+    const gossip = p.verify(items.slice(2), 'normal').then((r) => {
+      order.push('normal');
+      return r;
+    });
+    expect(await api).toEqual(inline(items.slice(0, 2)));
+    expect(await gossip).toEqual(inline(items.slice(2)));
+    // one worker, one item a job: the low job queued first still waits for the normal ones
+    expect(order).toEqual(['normal', 'low']);
+    await p.close();
+  });
+
   it('close() fails pending work and terminates every worker', async () => {
     const p = pool({ workers: 2 });
     const pending = p.verify(mixedItems(3 * VERIFY_BATCH_TXS_MAX)).catch((e: unknown) => e);
