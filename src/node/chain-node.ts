@@ -34,6 +34,7 @@ import { MempoolReasons } from './mempool/index.js';
 import type { NodeMetrics } from './metrics.js';
 import type {
   AccountLookup,
+  BlockResult,
   ConsensusKeyView,
   HeaderWithCommit,
   HealthReport,
@@ -384,6 +385,9 @@ export class ChainNode implements NodeApiBackend {
   }
   getHeader(height: number): Promise<BlockHeader | null> {
     return this.queries.getHeader(height);
+  }
+  getBlockResults(height: number): Promise<BlockResult[] | null> {
+    return this.queries.getBlockResults(height);
   }
   getCommit(height: number): Promise<CommitCertificate | null> {
     return this.queries.getCommit(height);

@@ -14,6 +14,7 @@ import {
   getBalances,
   merkleProof,
   toHex,
+  txHash,
 } from '../chain/index.js';
 import { ConsortiaError } from '../lib/errors.js';
 import { ChainNodeCodes } from './chain-node-codes.js';
@@ -22,6 +23,7 @@ import type { ChainTip } from './engine/index.js';
 import type { StateHistory } from './history/index.js';
 import type {
   AccountLookup,
+  BlockResult,
   HeaderWithCommit,
   ProvenValue,
   StateLookup,
@@ -101,6 +103,20 @@ export class ChainQueries {
     if (height < this.d.store.lowestHeight()) throw this.pruned(`block ${height} was pruned`);
     const b = await this.d.store.getBlockBytes(height);
     return b ? decodeBlock(b) : null;
+  }
+
+  /** Each tx's hash and execution result, in block order (from the tx index: no proof built). */
+  async getBlockResults(height: number): Promise<BlockResult[] | null> {
+    const block = await this.getBlock(height);
+    if (!block) return null;
+    return Promise.all(
+      block.txs.map(async (bytes) => {
+        const hash = txHash(bytes);
+        const loc = await this.d.store.getTx(toHex(hash));
+        // a tx indexed at another height is a later resubmission's entry: it did not execute here
+        return { hash, code: loc && loc.height === height ? loc.code : 'UNKNOWN' };
+      }),
+    );
   }
 
   async getHeader(height: number): Promise<BlockHeader | null> {

@@ -50,6 +50,15 @@ describe('tx admission over the node API', () => {
     expect(r.body).toMatchObject({ status: 'committed', code: 'OK' });
     await net.waitHeight(net.nodes, r.body.height);
     for (let i = 0; i < 4; i++) expect(JSON.stringify((await account(i, bob.publicKey)).balances)).toContain('"11"');
+    // a block's results in one read (what event delivery uses): the tx at its index, with its code
+    for (let i = 0; i < 4; i++) {
+      const res = await net.get(net.nodes[i]!, `/v1/blocks/${r.body.height}/results`);
+      expect(res.status).toBe(200);
+      expect(res.body.height).toBe(r.body.height);
+      expect(res.body.results[r.body.index]).toEqual({ hash: r.body.hash, code: 'OK' });
+    }
+    const ahead = await net.get(net.nodes[0]!, `/v1/blocks/${r.body.height + 10_000}/results`);
+    expect(ahead.status).toBe(404);
   });
 
   it('refuses bad signature / replayed nonce / oversized tx with a clear 4xx and changes nothing', async () => {

@@ -1,6 +1,6 @@
 /**
  * Reads committed blocks of a consortium from its own nodes' APIs (GET /v1/status, /v1/blocks/{h},
- * /v1/txs/{hash}), trying each running node in turn so a node that is down or behind is skipped.
+ * /v1/blocks/{h}/results, /v1/txs/{hash}), trying each running node in turn so a node that is down or behind is skipped.
  * Blocks are final once a node serves them (BFT commit), so an event built from one never changes.
  * Not verified against commit certificates here: the nodes are the consortium's own, provisioned by
  * this control plane (docs/control-plane.md#event-delivery).
@@ -13,10 +13,10 @@ import { txView, type BlockView } from './events.js';
 /** Per request to a node. */
 export const NODE_READ_TIMEOUT_MS = 5_000;
 /**
- * Tx-result lookups in flight at once for one batch. Each is one GET /v1/txs/{hash}, the node API's
- * only source of a tx's result, and the node decodes the whole block and builds a Merkle proof to
- * answer it: this is what a busy subscription mostly waits for (bench/events.ts). They are shared
- * out over the running nodes: all on one, that node fell behind already at 1,000 tx/s.
+ * Tx-result lookups in flight at once for one batch, where a node has no GET /v1/blocks/{h}/results
+ * (an older image). Each is one GET /v1/txs/{hash}, for which the node decodes the whole block and
+ * builds a Merkle proof; they are shared out over the running nodes (all on one, that node fell
+ * behind already at 1,000 tx/s).
  */
 export const TX_CODE_LOOKUPS_IN_FLIGHT_MAX = 32;
 /** Decoded blocks kept for subscriptions reading the same heights (per control plane). */
@@ -34,6 +34,12 @@ export interface ChainReader {
    * an entry is undefined where no node serves that height (yet).
    */
   blocks(cid: string, from: number, to: number): Promise<(BlockView | undefined)[]>;
+  /**
+   * The execution results of a block's txs in block order, from one GET /v1/blocks/{h}/results
+   * (shared by every subscription reading that block); undefined if no node serves it (an older
+   * node without the route: txCode per tx then).
+   */
+  blockCodes(cid: string, height: number): Promise<string[] | undefined>;
   /** Execution result of a committed tx ('OK' or a rejection code), or undefined if no node answers. */
   txCode(cid: string, hash: string): Promise<string | undefined>;
   /** Looks up several results at once (at most TX_CODE_LOOKUPS_IN_FLIGHT_MAX in flight), so later txCode calls hit the cache. */
@@ -54,6 +60,7 @@ export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>,
   // Promises, so subscriptions asking for the same block or result at once share one read.
   const cache = new Map<string, Promise<BlockView | undefined>>();
   const codes = new Map<string, Promise<string | undefined>>();
+  const blockResults = new Map<string, Promise<string[] | undefined>>();
   // Start with the node that answered last (per consortium), so a dead node costs one timeout, not one per read.
   const preferred = new Map<string, string>();
 
@@ -112,6 +119,23 @@ export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>,
     return code;
   }
 
+  function blockCodes(cid: string, height: number): Promise<string[] | undefined> {
+    const key = `${cid}:${height}`;
+    const hit = blockResults.get(key);
+    if (hit) return hit;
+    const r = firstAnswer(cid, `/v1/blocks/${height}/results`, (j) => {
+      const o = j as { height?: number; results?: { code?: unknown }[] } | undefined;
+      if (o?.height !== height || !Array.isArray(o.results)) return undefined;
+      const out = o.results.map((x) => x?.code);
+      return out.every((c): c is string => typeof c === 'string' && c !== 'UNKNOWN') ? out : undefined;
+    });
+    blockResults.set(key, r);
+    if (blockResults.size > BLOCK_CACHE_MAX) blockResults.delete(blockResults.keys().next().value as string);
+    const forget = () => blockResults.get(key) === r && blockResults.delete(key);
+    void r.then((v) => v === undefined && forget(), forget);
+    return r;
+  }
+
   function block(cid: string, height: number): Promise<BlockView | undefined> {
     const key = `${cid}:${height}`;
     const hit = cache.get(key);
@@ -131,6 +155,7 @@ export function nodeChainReader(nodesOf: (cid: string) => Promise<NodeRecord[]>,
 
   return {
     txCode,
+    blockCodes,
     block,
     async blocks(cid, from, to) {
       const out: (BlockView | undefined)[] = new Array(Math.max(0, to - from + 1));

@@ -254,9 +254,19 @@ export class DeliveryWorker {
     }
     let codes: (string | undefined)[] = [];
     if (sub.filter.kind !== 'blocks' && found.length > 0) {
-      const hashes = found.map((f) => f.block.txs[f.index]!.hash);
-      await this.d.chain.prefetchTxCodes(cid, hashes);
-      codes = await Promise.all(hashes.map((h) => this.d.chain.txCode(cid, h)));
+      // one results read per block (shared by subscriptions); a node without it: one lookup per tx
+      const heights = [...new Set(found.map((f) => f.block.height))];
+      const perBlock = new Map(
+        await Promise.all(heights.map(async (h) => [h, await this.d.chain.blockCodes(cid, h)] as const)),
+      );
+      const missing = found.filter((f) => !perBlock.get(f.block.height)).map((f) => f.block.txs[f.index]!.hash);
+      if (missing.length > 0) await this.d.chain.prefetchTxCodes(cid, missing);
+      codes = await Promise.all(
+        found.map((f) => {
+          const c = perBlock.get(f.block.height)?.[f.index];
+          return c !== undefined ? c : this.d.chain.txCode(cid, f.block.txs[f.index]!.hash);
+        }),
+      );
     }
     const pending: PendingEvent[] = [];
     let notReady: Pos | undefined;

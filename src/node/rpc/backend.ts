@@ -56,6 +56,11 @@ export type TxBatchItemResult =
   | { status: 'rejected'; hash: Hash | null; code: string; message: string };
 
 /** RFC 6962 inclusion proof of a tx in its block's txRoot. */
+export interface BlockResult {
+  hash: Hash;
+  code: string;
+}
+
 export interface TxInclusionProof {
   txRoot: Hash;
   leafIndex: number;
@@ -215,6 +220,12 @@ export interface NodeApiBackend {
   /** null when height > latest (404); throws PRUNED {lowestHeight} when pruned or not kept (light). */
   getBlock(height: number): Promise<Block | null>;
   getHeader(height: number): Promise<BlockHeader | null>;
+  /**
+   * Each tx's hash and execution result ('OK' or a rejection code) in block order, without proofs
+   * (event delivery reads one per block instead of one GET /v1/txs/{hash} per tx); null when height >
+   * latest; throws PRUNED like getBlock. Optional: test doubles.
+   */
+  getBlockResults?(height: number): Promise<BlockResult[] | null>;
   /** The commit certificate that finalized block `height` (2f+1 precommits). */
   getCommit(height: number): Promise<CommitCertificate | null>;
 

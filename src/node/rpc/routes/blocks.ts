@@ -44,6 +44,22 @@ export function registerBlockRoutes(app: NodeApp, ctx: NodeApiContext): void {
     return { hash: hex(blockHash(header)), header: renderHeader(header) };
   });
 
+  app.get(
+    '/v1/blocks/:height/results',
+    {
+      preHandler: pre,
+      schema: {
+        params: HeightParam,
+        summary: "Each tx's hash and execution result in block order (no proofs: GET /v1/txs/{hash} proves one)",
+      },
+    },
+    async (req) => {
+      const results = backend.getBlockResults ? await backend.getBlockResults(req.params.height) : null;
+      if (!results) throw notFound(`block ${req.params.height}`);
+      return { height: req.params.height, results: results.map((r) => ({ hash: hex(r.hash), code: r.code })) };
+    },
+  );
+
   app.get('/v1/blocks/:height/commit', { preHandler: pre, schema: { params: HeightParam } }, async (req) => {
     const commit = await backend.getCommit(req.params.height);
     if (!commit) throw notFound(`commit ${req.params.height}`);
