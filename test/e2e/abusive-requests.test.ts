@@ -196,9 +196,13 @@ describe('abusive requests do not stall finality', () => {
       expect(r.body.results).toHaveLength(TXS_PER_BATCH_MAX);
       expect(r.body.accepted).toBe(0);
     }
-    expect(
-      results.filter((x) => x.kind === 'verifyHeavy').flatMap((r) => r.body.results.map((i: any) => i.error.code)),
-    ).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE'));
+    // every item verified and refused, except those past the node's load-shedding bound (refused
+    // before any work: several at-limit batches arrive at once)
+    const heavy = results
+      .filter((x) => x.kind === 'verifyHeavy')
+      .flatMap((r) => r.body.results.map((i: any) => i.error.code as string));
+    expect(heavy).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE' || c === 'MEMPOOL_BUSY'));
+    expect(heavy.filter((c) => c === 'BAD_SIGNATURE').length).toBeGreaterThan(TXS_PER_BATCH_MAX);
 
     // the attacked nodes still answer promptly and agree with the others
     for (const n of targets) expect((await net.status(n))?.height).toBeGreaterThan(heightBefore);

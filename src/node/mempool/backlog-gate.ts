@@ -14,8 +14,11 @@
 
 /** Milliseconds of committed throughput the pending txs may amount to (default of mempool.backlogTargetMs). */
 export const MEMPOOL_BACKLOG_TARGET_MS = 1_500;
-/** Txs that may always be pending, whatever the measured rate (default of mempool.backlogFloorTxs). */
-export const MEMPOOL_BACKLOG_FLOOR_TXS = 2_000;
+/**
+ * Txs that may always be pending, whatever the measured rate (default of mempool.backlogFloorTxs):
+ * one full API batch (TXS_PER_BATCH_MAX) fits an idle node.
+ */
+export const MEMPOOL_BACKLOG_FLOOR_TXS = 4_096;
 /** Milliseconds of committed blocks over which the rate is measured. */
 export const RATE_WINDOW_MS = 10_000;
 /** Longest Retry-After the gate suggests, seconds (a refusal is cheap: a client may come back sooner than the backlog drains). */
