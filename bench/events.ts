@@ -118,16 +118,26 @@ async function main(): Promise<void> {
     await waitFor('first block', async () => (await height()) >= 1 || undefined, 60_000);
     log(`consortium ${cid} running on ${apis.length} validators`);
 
+    // Txs a node shed (429 / MEMPOOL_BUSY, BUSY): sent again on the next tick, as a client does, so
+    // that the account's later nonces do not wait behind a gap for the mempool TTL.
+    let resend: Uint8Array[] = [];
+    const SHED = new Set(['MEMPOOL_BUSY', 'BUSY', 'MEMPOOL_FULL']);
     const post = async (api: string, txs: Uint8Array[]) => {
       try {
-        await fetch(`${api}/v1/txs/batch`, {
+        const r = await fetch(`${api}/v1/txs/batch`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ txs: txs.map(toHex) }),
           signal: AbortSignal.timeout(10_000),
         });
+        const body = (await r.json()) as { results?: { status: string; error?: { code: string } }[] };
+        if (r.status === 429 || r.status === 503) resend.push(...txs);
+        else
+          body.results?.forEach((x, k) => {
+            if (x.status !== 'accepted' && SHED.has(x.error?.code ?? '')) resend.push(txs[k]!);
+          });
       } catch {
-        /* open loop: a refused batch is load not offered */
+        /* open loop: a batch that failed is load not offered */
       }
     };
     const tx = (k: KeyPair, nonce: number, body: TxBody) =>
@@ -191,7 +201,8 @@ async function main(): Promise<void> {
     const end = Date.now() + SECONDS * 1000;
     while (Date.now() < end) {
       const started = Date.now();
-      const batch: Uint8Array[] = [];
+      const batch: Uint8Array[] = resend;
+      resend = [];
       for (let j = 0; j < perTick; j++) {
         const i = cursor++ % ACCOUNTS;
         const from = accounts[i]!;
