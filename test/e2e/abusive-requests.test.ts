@@ -192,6 +192,11 @@ describe('abusive requests do not stall finality', () => {
       });
     }
     for (const r of results.filter((x) => x.kind === 'tinyAtLimit' || x.kind === 'verifyHeavy')) {
+      // answered item by item, or refused whole by load shedding when other at-limit batches filled the node
+      if (r.status === 429) {
+        expect(r.body.error.code, `${r.kind}`).toBe('MEMPOOL_BUSY');
+        continue;
+      }
       expect(r.status, `${r.kind}`).toBe(200);
       expect(r.body.results).toHaveLength(TXS_PER_BATCH_MAX);
       expect(r.body.accepted).toBe(0);
@@ -199,7 +204,7 @@ describe('abusive requests do not stall finality', () => {
     // every item verified and refused, except those past the node's load-shedding bound (refused
     // before any work: several at-limit batches arrive at once)
     const heavy = results
-      .filter((x) => x.kind === 'verifyHeavy')
+      .filter((x) => x.kind === 'verifyHeavy' && x.status === 200)
       .flatMap((r) => r.body.results.map((i: any) => i.error.code as string));
     expect(heavy).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE' || c === 'MEMPOOL_BUSY'));
     expect(heavy.filter((c) => c === 'BAD_SIGNATURE').length).toBeGreaterThan(TXS_PER_BATCH_MAX);

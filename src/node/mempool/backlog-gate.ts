@@ -15,10 +15,11 @@
 /** Milliseconds of committed throughput the pending txs may amount to (default of mempool.backlogTargetMs). */
 export const MEMPOOL_BACKLOG_TARGET_MS = 1_500;
 /**
- * Txs that may always be pending, whatever the measured rate (default of mempool.backlogFloorTxs):
- * one full API batch (TXS_PER_BATCH_MAX) fits an idle node.
+ * Txs that may always be pending, whatever the measured rate (default of mempool.backlogFloorTxs).
+ * Measured with bench:chain's overload stages: 4,096 (one full API batch) let the pool fill with
+ * txs waiting for refused lower nonces until nothing committed; 2,000 kept blocks full.
  */
-export const MEMPOOL_BACKLOG_FLOOR_TXS = 4_096;
+export const MEMPOOL_BACKLOG_FLOOR_TXS = 2_000;
 /** Milliseconds of committed blocks over which the rate is measured. */
 export const RATE_WINDOW_MS = 10_000;
 /** Longest Retry-After the gate suggests, seconds (a refusal is cheap: a client may come back sooner than the backlog drains). */
