@@ -49,7 +49,8 @@ SUITE="${CONSORTIA_BASE_SUITE:-trixie}"
 MIRROR="${CONSORTIA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${CONSORTIA_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 # passwd: useradd/groupadd for the node user here and for the control plane's own user.
-BUILD_PACKAGES="nodejs,npm,ca-certificates,passwd"
+# g++, make, python3: node-gyp (with npm) builds pkcs11js, the node image's one native addon, in the build stage only.
+BUILD_PACKAGES="nodejs,npm,ca-certificates,passwd,g++,make,python3"
 RUNTIME_PACKAGES="nodejs,ca-certificates,passwd"
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 # The build's CA bundle is bind-mounted over the bases' own bundle (package ca-certificates): a

@@ -7,6 +7,7 @@ import { envOverlay, readConfigFile, validateConfig } from '../lib/config.js';
 import { checkTlsConfig, TlsConfigSchema, type TlsConfig } from '../lib/tls-config.js';
 import { CommonCodes, ConsortiaError } from '../lib/errors.js';
 import { WebhookConfigSchema } from './delivery/config.js';
+import { KeyProviderSchema } from './domain/key-providers.js';
 import { TOKEN_TTL_CEILING_SECONDS, TOKEN_TTL_DEFAULT_SECONDS, TOKEN_TTL_MIN_SECONDS } from './domain/tokens.js';
 
 /**
@@ -65,6 +66,11 @@ export const ControlPlaneConfigSchema = Type.Object({
   }),
   /** Webhook delivery of subscriptions (delivery/config.ts): extra CA, attempts, backoff, poll interval. */
   webhooks: WebhookConfigSchema,
+  /**
+   * Where nodes may keep their keys besides a key file (domain/key-providers.ts): PKCS#11 tokens and
+   * AWS KMS, each named; a node request picks one with `key.provider`. Checked, PINs read, at start.
+   */
+  keyProviders: Type.Array(KeyProviderSchema, { default: [], maxItems: 32 }),
 });
 export type ControlPlaneConfig = Static<typeof ControlPlaneConfigSchema>;
 

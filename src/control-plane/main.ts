@@ -5,6 +5,7 @@
  * platform-admin secret is shown); when serving HTTPS, {event:'tls', fingerprint} before it (pin
  * it with `consortia login --tls-fingerprint`). SIGTERM/SIGINT: graceful stop.
  */
+import { loadKeyProviders } from './domain/key-providers.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     ...(cfg.bootstrapToken ? { bootstrapToken: cfg.bootstrapToken } : {}),
   });
   const encryptionKey = cfg.encryptionKey ? parseEncryptionKey(cfg.encryptionKey) : undefined;
+  const keyProviders = loadKeyProviders(cfg.keyProviders, process.env);
   const submitter = loadSubmitterKey(dataDir);
   // The node CA (<dataDir>/tls/node-ca.{crt,key}, created once): signs the HTTPS certificate of every
   // node the kubernetes runtime runs; clients get its certificate from GET /v1/platform/node-ca.
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     maxBackoffMs: cfg.maxBackoffMs,
     ...(cfg.nodeImage ? { nodeImage: cfg.nodeImage } : {}),
     nodeSecretsKey,
+    keyProviders,
   });
   const governance = new GovernanceWorker({
     store,
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
     platform: { nodeCa: { certificate: nodeCa.cert, fingerprint: nodeCa.fingerprint } },
     kick: (what) => (what === 'governance' ? govTask.kick() : reconciler.kick()),
     requestConsensusKey: nodeConsensusKeyRequester(queries(store), nodeSecretsKey, nodeDispatcher),
+    keyProviders,
   });
   const address = await app.listen({ host, port });
   reconciler.start();

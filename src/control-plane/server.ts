@@ -50,6 +50,8 @@ export interface ServerDeps {
   platform?: PlatformInfo;
   /** rotate_validator_key proposals: how to ask a node for its new consensus key (main.ts). */
   requestConsensusKey?: ApiContext['requestConsensusKey'];
+  /** Key providers of the config (domain/key-providers.ts, loaded by main.ts); none when absent. */
+  keyProviders?: ApiContext['keyProviders'];
 }
 
 /** Probes and scrapes are never rate limited. */
@@ -97,6 +99,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     ...(deps.encryptionKey ? { encryptionKey: deps.encryptionKey } : {}),
     kick: deps.kick ?? (() => undefined),
     ...(deps.requestConsensusKey ? { requestConsensusKey: deps.requestConsensusKey } : {}),
+    keyProviders: deps.keyProviders ?? new Map(),
   };
   let contract: ReturnType<typeof installErrorHandler> | undefined;
   const app = Fastify({

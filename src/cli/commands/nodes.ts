@@ -98,6 +98,15 @@ export function registerNodes(program: Command, io: CliIo): void {
     .option('--cpu <quantity>', 'CPU request', '500m')
     .option('--memory <quantity>', 'memory request', '512Mi')
     .option('--storage <quantity>', 'volume size override')
+    .option(
+      '--key-provider <name>',
+      "keep the node key in this key provider of the platform (PKCS#11 or AWS KMS; default: a key file on the node's volume)",
+    )
+    .option(
+      '--key-label <label>',
+      'pkcs11 provider: label of the key in the token (default consortia-<nodeId>, generated there)',
+    )
+    .option('--key-id <id>', 'aws-kms provider: the KMS key (id, ARN or alias) the node signs with')
     .option('--wait', 'wait until provisioned, with progress')
     .option('--timeout <seconds>', 'wait limit', '120')
     .action(
@@ -116,6 +125,18 @@ export function registerNodes(program: Command, io: CliIo): void {
         if (follow) tier.followAccounts = follow;
         const resources: Record<string, string> = { cpu: o.cpu!, memory: o.memory! };
         if (o.storage) resources.storage = o.storage;
+        if ((o.keyLabel !== undefined || o.keyId !== undefined) && o.keyProvider === undefined)
+          throw usage('--key-label and --key-id need --key-provider');
+        if (o.keyLabel !== undefined && count > 1) throw usage('--key-label names one key: use it with --count 1');
+        if (o.keyId !== undefined && count > 1) throw usage('--key-id names one key: use it with --count 1');
+        const key =
+          o.keyProvider === undefined
+            ? undefined
+            : {
+                provider: o.keyProvider,
+                ...(o.keyLabel !== undefined ? { keyLabel: o.keyLabel } : {}),
+                ...(o.keyId !== undefined ? { keyId: o.keyId } : {}),
+              };
         const api = ctx.api();
         const created: NodeView[] = [];
         for (let i = 0; i < count; i++) {
@@ -126,6 +147,7 @@ export function registerNodes(program: Command, io: CliIo): void {
               clusterId: o.cluster,
               tier,
               resources,
+              ...(key !== undefined ? { key } : {}),
             }),
           );
         }

@@ -4,6 +4,7 @@ import type { ChangeBus } from '../domain/events.js';
 import type { TokenPolicy } from '../domain/tokens.js';
 import type { LevelStore, Queries } from '../store/index.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
+import type { KeyProvider } from '../domain/key-providers.js';
 import type { NodeRecord, PreparedValidatorKey } from '../domain/types.js';
 
 export interface ApiContext {
@@ -21,4 +22,6 @@ export interface ApiContext {
   kick: (what: 'nodes' | 'governance' | 'ceremony') => void;
   /** Asks a validator node for a new consensus key over its admin API (main.ts); absent: rotations are refused. */
   requestConsensusKey?: (node: NodeRecord) => Promise<PreparedValidatorKey>;
+  /** Key providers a node request may name (config keyProviders); empty: every node keeps a key file. */
+  keyProviders: ReadonlyMap<string, KeyProvider>;
 }

@@ -7,6 +7,7 @@ import { ConsortiaError } from '../../lib/errors.js';
 import { CpCodes } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { needsRegistration, pendingRegistration, verifyRegistrationSignature } from '../domain/node-registration.js';
+import { chooseNodeKey } from '../domain/key-providers.js';
 import { validateTier } from '../domain/tier.js';
 import { actorOf } from '../domain/tokens.js';
 import type { NodeRecord } from '../domain/types.js';
@@ -41,6 +42,9 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const clusterId = req.body.clusterId ?? 'local';
       const tier = req.body.tier ?? {};
       validateTier(role, tier);
+      const keyRequest = req.body.key;
+      // Checked before anything is written; the label default needs the node id, made below.
+      if (keyRequest !== undefined) chooseNodeKey(keyRequest, role, 'id', ctx.keyProviders);
       const saved = await mutate(
         ctx,
         req,
@@ -73,6 +77,7 @@ export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
             generation: 1,
             status: { phase: 'Pending', ready: false },
             ...(admit ? { registration: pendingRegistration(id) } : {}),
+            ...(keyRequest !== undefined ? { key: chooseNodeKey(keyRequest, role, id, ctx.keyProviders) } : {}),
             createdAt: new Date(ctx.now()).toISOString(),
             version: 0,
           };

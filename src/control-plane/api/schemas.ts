@@ -3,6 +3,7 @@
  * (fields not in a response schema are never sent, e.g. token hashes, sealed kubeconfigs)
  * and the OpenAPI document.
  */
+import { NodeKeyRequestSchema } from '../domain/key-providers.js';
 import { Type, type TSchema } from 'typebox';
 import { ADMIN_KEYS_MAX } from '../domain/admin-keys.js';
 import { WEBHOOK_BATCH_EVENTS_DEFAULT, WEBHOOK_BATCH_EVENTS_MAX } from '../delivery/config.js';
@@ -365,6 +366,7 @@ export const NodeCreate = Type.Object({
   clusterId: Type.Optional(Id),
   tier: Type.Optional(Tier),
   resources: Type.Optional(Resources),
+  key: Type.Optional(NodeKeyRequestSchema),
 });
 export const NodeStatus = Type.Object({
   phase: Type.String(),
@@ -448,6 +450,14 @@ export const Node = Type.Object({
   status: NodeStatus,
   registration: Type.Optional(NodeRegistration),
   consensusKey: Type.Optional(ConsensusKey),
+  key: Type.Optional(
+    Type.Object({
+      provider: Type.String(),
+      backend: Type.String(),
+      keyLabel: Type.Optional(Type.String()),
+      keyId: Type.Optional(Type.String()),
+    }),
+  ),
   version: Type.Integer(),
   createdAt: Time,
 });

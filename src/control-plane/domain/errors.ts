@@ -50,6 +50,8 @@ export const CpCodes = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** 503: the node an action needs (a validator making its new consensus key) did not answer; retry later. */
   NODE_UNAVAILABLE: 'NODE_UNAVAILABLE',
+  /** A node's key provider was removed from the config (domain/key-providers.ts): its reconcile fails, shown in its status. */
+  KEY_PROVIDER_MISSING: 'KEY_PROVIDER_MISSING',
 } as const;
 export type CpCode = (typeof CpCodes)[keyof typeof CpCodes];
 
@@ -77,6 +79,7 @@ export const HTTP_STATUS: Record<string, number> = {
   PROPOSAL_CLOSED: 409,
   INVALID_STATE: 409,
   KEY_RETIRED: 409,
+  KEY_PROVIDER_MISSING: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
   UNSUPPORTED: 501,
   INTERNAL: 500,

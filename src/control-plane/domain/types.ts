@@ -5,6 +5,7 @@
  */
 import type { NodeRole, TierSettings, NodeResources, NodeEndpoints } from '../runtimes/runtime.js';
 import type { TranscriptEntry } from './chain-port.js';
+import type { NodeKeyChoice } from './key-providers.js';
 
 export type Role = 'platform-admin' | 'org-admin' | 'org-operator' | 'org-viewer';
 export type OrgRole = Exclude<Role, 'platform-admin'>;
@@ -248,6 +249,8 @@ export interface NodeRecord extends Versioned {
   registration?: NodeRegistration;
   /** A validator's consensus key since a rotate_validator_key executed; absent: its identity key signs. */
   consensusKey?: ConsensusKeyRecord;
+  /** Where the node keeps its key (domain/key-providers.ts); absent: a key file on its volume. */
+  key?: NodeKeyChoice;
   createdAt: string;
 }
 

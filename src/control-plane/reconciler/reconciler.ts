@@ -25,6 +25,7 @@ import { PeriodicTask } from './periodic.js';
 import type { RuntimeResolver } from './runtime-registry.js';
 import type { NodeChainStatus } from './node-status.js';
 import { buildSpec, specHash, type FounderKeys } from './spec.js';
+import { nodeKeySpec, type KeyProvider } from '../domain/key-providers.js';
 
 export interface ReconcilerDeps {
   store: LevelStore;
@@ -43,6 +44,8 @@ export interface ReconcilerDeps {
    * Without it nodes get no admin credential: their admin endpoints (PUT /v1/genesis) refuse everything.
    */
   nodeSecretsKey?: Buffer;
+  /** Key providers of the config (domain/key-providers.ts): where nodes requested with a `key` keep it. */
+  keyProviders?: ReadonlyMap<string, KeyProvider>;
 }
 
 /** Pause between passes over all nodes (ReconcilerDeps.intervalMs overrides it). */
@@ -210,9 +213,12 @@ export class Reconciler {
     const all = await this.q.consortiumNodes(cid);
     const founders = ceremony?.status === 'SEALED' ? [] : await this.founders(cid);
     const adminToken = await this.nodeAdminToken(node);
+    const key = node.key !== undefined ? nodeKeySpec(node.key, this.deps.keyProviders ?? new Map()) : undefined;
     const base = buildSpec(node, cons, ceremony, all, cons.nodeImage ?? this.deps.nodeImage, {
       founders,
       ...(adminToken !== undefined ? { adminToken } : {}),
+      ...(key !== undefined ? { key: key.key } : {}),
+      ...(key?.pin !== undefined ? { keyPin: key.pin } : {}),
     });
     const hash = specHash(base);
     const needsApply = hash !== node.specHash || node.status.observedGeneration !== node.generation;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { sealedGenesisJson } from '../domain/genesis.js';
 import { canonicalJson } from '../domain/transcript.js';
 import type { Ceremony, Consortium, NodeRecord } from '../domain/types.js';
-import type { ExpectedGenesis, NodeSpec, PeerRef } from '../runtimes/runtime.js';
+import type { ExpectedGenesis, NodeKeySpec, NodeSpec, PeerRef } from '../runtimes/runtime.js';
 
 /**
  * Running full nodes admitted before `node`. Each pair of nodes needs one dialer (the P2P layer
@@ -82,7 +82,7 @@ export function buildSpec(
   ceremony: Ceremony | undefined,
   all: NodeRecord[],
   image?: string,
-  extra: { founders?: FounderKeys[]; adminToken?: string } = {},
+  extra: { founders?: FounderKeys[]; adminToken?: string; key?: NodeKeySpec; keyPin?: string } = {},
 ): Omit<NodeSpec, 'generation'> {
   const run = node.mode === 'run' && ceremony?.status === 'SEALED';
   const syncFrom = run ? syncSourcesFor(node, all, ceremony) : [];
@@ -102,6 +102,8 @@ export function buildSpec(
     ...(syncFrom.length > 0 ? { syncFrom } : {}),
     expectedGenesis: expectedGenesisFor(ceremony, extra.founders),
     ...(extra.adminToken !== undefined ? { adminToken: extra.adminToken } : {}),
+    ...(extra.key !== undefined ? { key: extra.key } : {}),
+    ...(extra.keyPin !== undefined ? { keyPin: extra.keyPin } : {}),
   };
 }
 

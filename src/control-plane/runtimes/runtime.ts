@@ -21,6 +21,38 @@ export interface NodeResources {
   storage?: string; // PVC size override, e.g. "20Gi"; default comes from the tier
 }
 
+/**
+ * Where a node's key lives (src/node/node-key.ts), resolved from a key provider of the control
+ * plane's config (domain/key-providers.ts). Absent: a key file on the node's own volume.
+ */
+export type NodeKeySpec = Pkcs11NodeKeySpec | AwsKmsNodeKeySpec;
+
+/** How a pod reaches the provider (Kubernetes runtime only): volumes, mounts, env, service account. */
+export interface NodeKeyPod {
+  volumes?: Record<string, unknown>[];
+  volumeMounts?: Record<string, unknown>[];
+  env?: { name: string; value: string }[];
+  serviceAccountName?: string;
+}
+
+export interface Pkcs11NodeKeySpec {
+  backend: 'pkcs11';
+  provider: string;
+  module: string;
+  tokenLabel: string;
+  keyLabel: string;
+  kubernetes?: NodeKeyPod;
+}
+
+export interface AwsKmsNodeKeySpec {
+  backend: 'aws-kms';
+  provider: string;
+  keyId: string;
+  region: string;
+  endpoint?: string;
+  kubernetes?: NodeKeyPod;
+}
+
 export interface PeerRef {
   publicKey: string; // hex Ed25519 node key
   address: string; // host:port of its P2P listener, as advertised
@@ -63,6 +95,13 @@ export interface NodeSpec {
    * plain config or a record of the spec. Absent: the node's admin endpoints refuse everything.
    */
   adminToken?: string;
+  /** Where the node's key lives; absent: its key file. */
+  key?: NodeKeySpec;
+  /**
+   * SECRET: the PKCS#11 user PIN of `key`'s token, delivered like adminToken (local: a 0600 file;
+   * kubernetes: the node's key Secret) and named by the node config's key.pinFile.
+   */
+  keyPin?: string;
 }
 
 export interface ExpectedGenesis {

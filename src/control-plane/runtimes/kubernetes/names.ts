@@ -74,6 +74,8 @@ export const nodeObjectNames = (nodeId: string) => {
     adminSecret: `${base}-admin`,
     /** The node's HTTPS certificate and key, issued by the control plane's node CA (node-tls.ts). */
     tlsSecret: `${base}-tls`,
+    /** The PIN of the node key's PKCS#11 token (domain/key-providers.ts), when its key is in one. */
+    keySecret: `${base}-key`,
     serviceMonitor: base,
     pvcTemplate: 'data',
     pvc: `data-${base}-0`,

@@ -194,6 +194,7 @@ export class ObjectReconciler implements Reconciler<ReconcileRequest> {
       await writer.delete({ apiVersion: 'v1', kind: 'Service', namespace: ns, name });
     }
     await writer.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: names.adminSecret });
+    await writer.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: names.keySecret });
     await writer.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: names.tlsSecret });
     if (await this.d.serviceMonitors.available()) {
       await writer.delete({

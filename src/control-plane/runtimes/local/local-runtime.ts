@@ -106,7 +106,8 @@ export class LocalRuntime implements Runtime {
       // Genesis first: a node restarted for the new config must find the genesis it names.
       const genesisChanged = genesis !== undefined && writeIfChanged(paths.genesisFile, genesis);
       // The node reads its admin credential per request: a new one needs no restart.
-      writeAdminToken(paths.adminTokenFile, spec.adminToken);
+      writeSecretFile(paths.adminTokenFile, spec.adminToken);
+      writeSecretFile(paths.keyPinFile, spec.keyPin);
       const configChanged = writeIfChanged(paths.configFile, config);
       const changed = genesisChanged || configChanged;
       const proc = this.processFor(spec.consortiumId, spec.nodeId);
@@ -238,8 +239,8 @@ function writeIfChanged(file: string, content: string): boolean {
   return true;
 }
 
-/** Writes the node's admin credential (0600, atomically), or removes it when the spec carries none. */
-function writeAdminToken(file: string, token: string | undefined): void {
+/** Writes a secret of the node (admin credential, key PIN; 0600, atomically), or removes it when the spec carries none. */
+function writeSecretFile(file: string, token: string | undefined): void {
   if (token === undefined) {
     rmSync(file, { force: true });
     return;

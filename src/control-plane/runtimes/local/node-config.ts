@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ConsortiaError } from '../../../lib/errors.js';
+import { nodeKeyConfig } from '../node-key-config.js';
 import type { NodeSpec } from '../runtime.js';
 import type { Allocation } from './allocations.js';
 import { LocalRuntimeCodes } from './errors.js';
@@ -13,6 +14,8 @@ export interface NodePaths {
   keyFile: string;
   /** The node's admin credential (mode 0600), named by adminTokenFile in its config. */
   adminTokenFile: string;
+  /** The PIN of a PKCS#11 node key's token (mode 0600), named by key.pinFile in its config. */
+  keyPinFile: string;
   logFile: string;
   pidFile: string;
 }
@@ -26,6 +29,7 @@ export function nodePaths(baseDir: string, consortiumId: string, nodeId: string)
     genesisFile: join(dir, 'genesis.json'),
     keyFile: join(dir, 'data', 'node.key'),
     adminTokenFile: join(dir, 'admin-token'),
+    keyPinFile: join(dir, 'key-pin'),
     logFile: join(dir, 'node.log'),
     pidFile: join(dir, 'node.pid'),
   };
@@ -74,6 +78,8 @@ export function buildNodeConfig(
   if (spec.tier.retentionSeconds !== undefined) cfg.retentionSeconds = spec.tier.retentionSeconds;
   if (spec.tier.followAccounts !== undefined) cfg.followAccounts = spec.tier.followAccounts;
   if (spec.syncFrom?.length) cfg.syncFrom = spec.syncFrom;
+  if (spec.key !== undefined)
+    cfg.key = nodeKeyConfig(spec.key, spec.keyPin !== undefined ? paths.keyPinFile : undefined);
   return cfg;
 }
 

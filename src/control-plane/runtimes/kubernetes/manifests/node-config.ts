@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nodeKeyConfig } from '../../node-key-config.js';
 import type { NodeSpec } from '../../runtime.js';
 import type { KubernetesRuntimeOptions } from '../options.js';
 import { nodeObjectNames } from '../names.js';
@@ -18,7 +19,13 @@ export const POD_PATHS = {
   tlsCertFile: '/etc/consortia-tls/tls.crt',
   tlsKeyFile: '/etc/consortia-tls/tls.key',
   tlsCaFile: '/etc/consortia-tls/ca.crt',
+  /** The per-node key Secret (the PKCS#11 PIN of its key's token), mounted read-only. */
+  keyDir: '/etc/consortia-key',
+  keyPinFile: '/etc/consortia-key/pin',
 } as const;
+
+/** Key of the PIN in the node's key Secret (the file name under POD_PATHS.keyDir). */
+export const KEY_PIN_SECRET_KEY = 'pin';
 
 /** Keys of the node's TLS Secret (type kubernetes.io/tls, plus the node CA as cert-manager names it). */
 export const TLS_SECRET_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
@@ -76,6 +83,10 @@ export function buildNodeConfig(
   if (spec.tier.retentionSeconds !== undefined) cfg['retentionSeconds'] = spec.tier.retentionSeconds;
   if (spec.tier.followAccounts !== undefined) cfg['followAccounts'] = spec.tier.followAccounts;
   if (spec.syncFrom?.length) cfg['syncFrom'] = spec.syncFrom;
+  // A pkcs11 key always names the PIN file: a spec restored from its ConfigMap record carries no
+  // PIN, and must give the same config (the key Secret it made before stays).
+  if (spec.key !== undefined)
+    cfg['key'] = nodeKeyConfig(spec.key, spec.key.backend === 'pkcs11' ? POD_PATHS.keyPinFile : undefined);
   return cfg;
 }
 

@@ -1,6 +1,13 @@
 import type { NodeSpec } from '../../runtime.js';
 import { ANNOTATION, LABEL, nodeAnnotations, nodeLabels, nodeObjectNames, nodeSelectorLabels } from '../names.js';
-import { ADMIN_SECRET_KEY, POD_PATHS, TLS_SECRET_KEYS, buildConfigData, configHash } from './node-config.js';
+import {
+  ADMIN_SECRET_KEY,
+  KEY_PIN_SECRET_KEY,
+  POD_PATHS,
+  TLS_SECRET_KEYS,
+  buildConfigData,
+  configHash,
+} from './node-config.js';
 import type { BuildContext, Manifest } from './types.js';
 
 /** ConfigMap key holding the desired NodeSpec (minus genesis, which is genesis.json): lets the runtime resume after a restart. */
@@ -9,7 +16,7 @@ export const SPEC_KEY = 'consortia-spec.json';
 export function specRecord(spec: NodeSpec): string {
   // Never the admin token: it lives only in the node's admin Secret. A spec restored from this
   // record has none, so the runtime then leaves the Secret as it is (see buildAdminSecret).
-  const { genesis: _g, adminToken: _t, ...rest } = spec;
+  const { genesis: _g, adminToken: _t, keyPin: _p, ...rest } = spec;
   return JSON.stringify(rest);
 }
 
@@ -64,6 +71,60 @@ export function buildAdminSecret(spec: NodeSpec, ctx: BuildContext): Manifest | 
 }
 
 /**
+ * The PIN of the node key's PKCS#11 token as a Secret, mounted read-only into the pod only. Like
+ * the admin Secret, built only when the spec carries the PIN (a restored spec leaves it as it is).
+ */
+export function buildKeySecret(spec: NodeSpec, ctx: BuildContext): Manifest | undefined {
+  if (spec.keyPin === undefined) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: nodeObjectNames(spec.nodeId).keySecret,
+      namespace: ctx.namespace,
+      labels: nodeLabels(spec),
+      annotations: nodeAnnotations(spec),
+    },
+    type: 'Opaque',
+    data: { [KEY_PIN_SECRET_KEY]: Buffer.from(spec.keyPin, 'utf8').toString('base64') },
+  };
+}
+
+/** What a key provider adds to the pod (domain/key-providers.ts): its volumes, mounts, env and service account. */
+function keyProviderPod(spec: NodeSpec): {
+  volumes: Record<string, unknown>[];
+  mounts: Record<string, unknown>[];
+  env: { name: string; value: string }[];
+  serviceAccountName?: string;
+} {
+  const pod = spec.key?.kubernetes;
+  const pin = spec.key?.backend === 'pkcs11';
+  return {
+    volumes: [
+      ...(pod?.volumes ?? []),
+      ...(pin
+        ? [
+            {
+              name: 'key',
+              secret: {
+                secretName: nodeObjectNames(spec.nodeId).keySecret,
+                defaultMode: 0o440,
+                items: [{ key: KEY_PIN_SECRET_KEY, path: KEY_PIN_SECRET_KEY }],
+              },
+            },
+          ]
+        : []),
+    ],
+    mounts: [
+      ...(pod?.volumeMounts ?? []),
+      ...(pin ? [{ name: 'key', mountPath: POD_PATHS.keyDir, readOnly: true }] : []),
+    ],
+    env: pod?.env ?? [],
+    ...(pod?.serviceAccountName !== undefined ? { serviceAccountName: pod.serviceAccountName } : {}),
+  };
+}
+
+/**
  * The node's HTTPS certificate, key and the node CA (ctx.tls, issued by node-tls.ts) as a
  * kubernetes.io/tls Secret, mounted read-only into the pod only.
  */
@@ -102,6 +163,7 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
   const labels = nodeLabels(spec);
   const storage = tierStorage(spec, ctx);
   const hash = configHash(buildConfigData(spec, ctx.namespace, opts));
+  const keyPod = keyProviderPod(spec);
   // HTTPS probes: the kubelet does not verify the certificate (it only needs an answer).
   const probe = (path: string, period: number, failures: number) => ({
     httpGet: { path, port: 'api', scheme: 'HTTPS' },
@@ -138,6 +200,9 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
           },
         },
         spec: {
+          // A KMS key's provider names the service account whose cloud identity may sign with it
+          // (EKS Pod Identity or IRSA inject their own credentials; no Kubernetes API token is mounted).
+          ...(keyPod.serviceAccountName !== undefined ? { serviceAccountName: keyPod.serviceAccountName } : {}),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
@@ -157,7 +222,7 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
               // The node's calls to other nodes' APIs (syncFrom: snapshots, light-client sources) use
               // node's fetch, whose trust store takes extra CAs only from this variable, read once at
               // process start: the node CA that signed every node's certificate.
-              env: [{ name: 'NODE_EXTRA_CA_CERTS', value: POD_PATHS.tlsCaFile }],
+              env: [{ name: 'NODE_EXTRA_CA_CERTS', value: POD_PATHS.tlsCaFile }, ...keyPod.env],
               ports: [
                 { name: 'p2p', containerPort: opts.ports.p2p, protocol: 'TCP' },
                 { name: 'api', containerPort: opts.ports.api, protocol: 'TCP' },
@@ -182,6 +247,7 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
                 { name: 'admin', mountPath: POD_PATHS.adminDir, readOnly: true },
                 { name: 'tls', mountPath: POD_PATHS.tlsDir, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...keyPod.mounts,
               ],
             },
           ],
@@ -200,6 +266,7 @@ export function buildStatefulSet(spec: NodeSpec, ctx: BuildContext): Manifest {
             // Not optional: a node without its certificate cannot serve its API.
             { name: 'tls', secret: { secretName: names.tlsSecret, defaultMode: 0o440 } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ...keyPod.volumes,
           ],
         },
       },
@@ -345,6 +412,7 @@ export function buildServiceMonitor(spec: NodeSpec, ctx: BuildContext): Manifest
 export function buildNodeObjects(spec: NodeSpec, ctx: BuildContext): Manifest[] {
   const out: (Manifest | undefined)[] = [
     buildAdminSecret(spec, ctx),
+    buildKeySecret(spec, ctx),
     buildTlsSecret(spec, ctx),
     buildConfigMap(spec, ctx),
     buildHeadlessService(spec, ctx),
