@@ -328,7 +328,8 @@ describe('helm chart charts/consortia', () => {
       // Written and deleted, never read: no get, list or watch of any Secret.
       '/secrets': ['create', 'delete', 'patch'],
       '/pods': ['delete', 'get', 'list', 'watch'],
-      '/persistentvolumeclaims': ['delete', 'list'],
+      '/persistentvolumeclaims': ['create', 'delete', 'list', 'patch'],
+      '/serviceaccounts': ['create', 'patch'],
       'apps/statefulsets': rw,
       'networking.k8s.io/networkpolicies': rw,
       'policy/poddisruptionbudgets': rw,

@@ -38,9 +38,24 @@ const KubeObject = Type.Record(Type.String(), Type.Unknown());
 export const KeyProviderPodSchema = Type.Object(
   {
     volumes: Type.Optional(Type.Array(KubeObject, { maxItems: 16 })),
+    /**
+     * PVCs the runtime creates in each consortium namespace that uses the provider (a namespace the
+     * control plane manages: nobody else may write there), for `volumes` to name by claimName.
+     */
+    volumeClaims: Type.Optional(
+      Type.Array(Type.Object({ name: ProviderName, spec: KubeObject }, { additionalProperties: false }), {
+        maxItems: 4,
+      }),
+    ),
     volumeMounts: Type.Optional(Type.Array(KubeObject, { maxItems: 16 })),
     env: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), value: Type.String() }))),
     serviceAccountName: Type.Optional(ProviderName),
+    /**
+     * Annotations of that service account, which the runtime creates in each consortium namespace:
+     * e.g. eks.amazonaws.com/role-arn for IRSA, whose role trust may match every consortium namespace
+     * (system:serviceaccount:<namespacePrefix>*:<name>).
+     */
+    serviceAccountAnnotations: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   { additionalProperties: false },
 );
@@ -103,6 +118,9 @@ function invalidConfig(message: string): never {
 /** A provider's pod additions must not shadow the node's own volumes and paths, and mount only their own volumes. */
 function checkPod(pod: KeyProviderPod, at: string): void {
   const names = new Set<string>();
+  for (const [i, c] of (pod.volumeClaims ?? []).entries())
+    if (c.name.startsWith('data-'))
+      invalidConfig(`${at}.volumeClaims[${i}].name: data-* is the node volumes' prefix (data-<node>-0)`);
   for (const [i, v] of (pod.volumes ?? []).entries()) {
     const name = v['name'];
     if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name))

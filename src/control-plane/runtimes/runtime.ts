@@ -30,9 +30,12 @@ export type NodeKeySpec = Pkcs11NodeKeySpec | AwsKmsNodeKeySpec;
 /** How a pod reaches the provider (Kubernetes runtime only): volumes, mounts, env, service account. */
 export interface NodeKeyPod {
   volumes?: Record<string, unknown>[];
+  /** PVCs created in the consortium namespace (shared by its nodes on this provider). */
+  volumeClaims?: { name: string; spec: Record<string, unknown> }[];
   volumeMounts?: Record<string, unknown>[];
   env?: { name: string; value: string }[];
   serviceAccountName?: string;
+  serviceAccountAnnotations?: Record<string, string>;
 }
 
 export interface Pkcs11NodeKeySpec {

@@ -25,6 +25,12 @@ export interface PlatformOptions {
   release?: string;
   /** The control plane's kubernetesRuntime options (chart value controlPlane.config). */
   runtime?: Record<string, unknown>;
+  /** More control-plane configuration (chart value controlPlane.config), e.g. keyProviders. */
+  config?: Record<string, unknown>;
+  /** Secrets created in the release namespace before the install (name -> key -> value), for controlPlane.extraEnv. */
+  secrets?: Record<string, Record<string, string>>;
+  /** Chart value controlPlane.extraEnv. */
+  extraEnv?: Record<string, unknown>[];
 }
 
 export interface Platform {
@@ -88,12 +94,22 @@ export async function installPlatform(o: PlatformOptions): Promise<Platform> {
       data: { 'tls.crt': b64(apiCert.cert), 'tls.key': b64(apiCert.key), 'ca.crt': b64(apiCa.cert) },
     },
   });
+  for (const [name, data] of Object.entries(o.secrets ?? {}))
+    await core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name },
+        type: 'Opaque',
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+      },
+    });
   const values = {
     image: { repository: repo, tag, pullPolicy: 'IfNotPresent' },
     controlPlane: {
       nodeImage: o.images.node.image,
       logLevel: 'info',
-      config: { kubernetesRuntime: { imagePullPolicy: 'IfNotPresent', ...o.runtime } },
+      config: { kubernetesRuntime: { imagePullPolicy: 'IfNotPresent', ...o.runtime }, ...o.config },
+      extraEnv: o.extraEnv ?? [],
     },
     auth: { bootstrapToken: token, encryptionKey: randomBytes(32).toString('base64') },
     tls: { existingSecret: tlsSecret },

@@ -5,13 +5,14 @@
  * finalized in pods, a transfer through a node's Service, a super, an ordinary and a light node
  * added and synced, a validator pod deleted and recreated from its PVC, the control-plane pod
  * killed mid-provisioning, a rolling upgrade that never takes more than one validator down, the
- * consortium deleted with its PVCs, and `helm test`. Every API is HTTPS: the control plane's with a
+ * consortium deleted with its PVCs, and `helm test`. One validator keeps its key in a PKCS#11 token
+ * (SoftHSM2 on a volume the key provider mounts into its pod), generated there. Every API is HTTPS: the control plane's with a
  * certificate from a Secret (platform.ts), the nodes' with certificates from the node CA.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeTx, signTx, type UnsignedTx } from '../../../src/chain/tx.js';
@@ -30,6 +31,7 @@ import {
 } from '../../harness/cp-api.js';
 import { REPO_ROOT } from '../../harness/kube-env/binaries.js';
 import { installPlatform, type Platform } from '../../harness/kube-cluster/platform.js';
+import { createSoftHsmVolume, type SoftHsmVolume } from '../../harness/kube-cluster/softhsm-volume.js';
 
 const PREFIX = 'cx-';
 const BLOCK_INTERVAL_MS = 500;
@@ -39,9 +41,12 @@ const UPGRADE_TAG = 'upgrade';
 /** On failure: how much of the control plane's log to read, and how many warnings of it to print. */
 const CP_LOG_TAIL_LINES = 2000;
 const CP_LOG_NOTABLE_MAX = 60;
+/** The key provider of the validator whose key is in a token; the runtime's default pod user owns the volume. */
+const HSM = { name: 'softhsm', tokenLabel: 'acme-validators', pinEnv: 'SOFTHSM_PIN', pin: '86420', uid: 10001 };
 
 interface ApiNode {
   id: string;
+  key?: { provider: string; backend: string; keyLabel?: string };
   orgId: string;
   role: string;
   status: {
@@ -66,6 +71,7 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
   let chainId = '';
   let ns = '';
   let validators: ApiNode[] = [];
+  let hsm: SoftHsmVolume;
   const bob = generateKeyPair();
   let failed = false;
 
@@ -94,13 +100,19 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
     });
     return { status: r.status, body: await r.json() };
   }
-  async function requestNode(org: OrgHandle, role: string, tier?: Record<string, unknown>): Promise<ApiNode> {
+  async function requestNode(
+    org: OrgHandle,
+    role: string,
+    tier?: Record<string, unknown>,
+    key?: Record<string, unknown>,
+  ): Promise<ApiNode> {
     const r = await org.call('POST', `/v1/consortia/${cid}/nodes`, {
       orgId: org.id,
       role,
       clusterId,
       resources: NODE_RESOURCES,
       ...(tier ? { tier } : {}),
+      ...(key ? { key } : {}),
     });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     return r.body as ApiNode;
@@ -189,6 +201,17 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
   }
 
   beforeAll(async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.kubeconfig);
+    hsm = await createSoftHsmVolume(kc.makeApiClient(CoreV1Api), {
+      name: HSM.name,
+      pvDir: cluster.pvDir,
+      nodeName: cluster.nodeName,
+      tokenLabel: HSM.tokenLabel,
+      pinEnv: HSM.pinEnv,
+      pin: HSM.pin,
+      uid: HSM.uid,
+    });
     p = await installPlatform({
       helm: inject('clusterHelm'),
       kubeconfig: cluster.kubeconfig,
@@ -207,6 +230,10 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
         },
         backoff: { baseMs: 200, maxMs: 5000 },
       },
+      // The PIN reaches the control plane as an operator would pass it: env from a Secret.
+      config: { keyProviders: [hsm.provider] },
+      secrets: { 'softhsm-pin': { pin: HSM.pin } },
+      extraEnv: [{ name: HSM.pinEnv, valueFrom: { secretKeyRef: { name: 'softhsm-pin', key: 'pin' } } }],
     });
     admin = client(p.url, p.token, p.dispatcher);
   });
@@ -276,7 +303,9 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
     cid = created.body.id;
     chainId = created.body.chainId;
     ns = namespaceName(PREFIX, cid);
-    for (const org of [a, a, b, b]) await requestNode(org, 'validator');
+    const hsmNode = await requestNode(a, 'validator', undefined, { provider: HSM.name });
+    expect(hsmNode.key).toEqual({ provider: HSM.name, backend: 'pkcs11', keyLabel: `consortia-${hsmNode.id}` });
+    for (const org of [a, b, b]) await requestNode(org, 'validator');
     expect((await a.call('POST', `/v1/consortia/${cid}/ceremony`)).status).toBe(202);
     const cer = await waitFor(
       'genesis assembled from keys generated in the pods',
@@ -336,6 +365,21 @@ describe('a consortium on a real Kubernetes cluster, through helm and the REST A
       expect(pvc.spec?.storageClassName).toBe('consortia-validator');
     }
     await assertNoFork(validators.map((v) => v.id));
+    // The token-keyed validator: its pod mounts the provider's volume and its own key Secret, the
+    // PIN is in no ConfigMap, and the key generated in the token is in the validator set.
+    const hsmPod = await podOf(hsmNode.id);
+    expect(hsmPod!.spec!.volumes!.map((v) => v.name)).toEqual(expect.arrayContaining(['softhsm', 'key']));
+    expect(hsmPod!.spec!.containers[0]!.env).toContainEqual({
+      name: 'SOFTHSM2_CONF',
+      value: '/opt/softhsm/softhsm2.conf',
+    });
+    const cm = await p.core.readNamespacedConfigMap({ name: nodeObjectNames(hsmNode.id).configMap, namespace: ns });
+    expect(JSON.parse(cm.data!['node.json']!).key).toMatchObject({ backend: 'pkcs11', tokenLabel: HSM.tokenLabel });
+    expect(JSON.stringify(cm.data)).not.toContain(HSM.pin);
+    const hsmStatus = await nodeJson(await nodeUrl(validators.find((v) => v.id === hsmNode.id)!), '/v1/status');
+    expect(hsmStatus.validators.map((v: { publicKey: string }) => v.publicKey)).toContain(
+      validators.find((v) => v.id === hsmNode.id)!.status.identity!.publicKey,
+    );
   });
 
   it('commits a transfer submitted through a node Service', async () => {

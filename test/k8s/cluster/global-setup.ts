@@ -13,6 +13,9 @@ declare module 'vitest' {
       containerdSocket: string;
       gateway: string;
       dnsPort: number;
+      /** The cluster's one node, and the host folder under which its local PersistentVolumes live. */
+      nodeName: string;
+      pvDir: string;
     };
     clusterImages: BuiltImages;
     clusterHelm: string;
@@ -48,6 +51,8 @@ export async function setup(project: TestProject): Promise<void> {
     containerdSocket: cluster.layout.containerdSocket,
     gateway: cluster.layout.net.gateway,
     dnsPort: cluster.layout.net.dnsPort,
+    nodeName: cluster.layout.nodeName,
+    pvDir: cluster.layout.pvDir,
   });
   project.provide('clusterImages', images);
   project.provide('clusterHelm', helm);

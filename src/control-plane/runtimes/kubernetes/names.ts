@@ -17,6 +17,8 @@ export const LABEL = {
   org: 'consortia.io/org',
   role: 'consortia.io/role',
   node: 'consortia.io/node',
+  /** On a key provider's PVC (manifests/node-objects.ts buildKeyProviderClaims). */
+  keyProvider: 'consortia.io/key-provider',
 } as const;
 export const ANNOTATION = {
   nodeId: 'consortia.io/node-id',

@@ -76,6 +76,36 @@ describe('a node whose key is in a key provider', () => {
     expect(buildNodeObjects(spec(), ctx).some((o) => o.metadata.name === 'node-n1-key')).toBe(false);
   });
 
+  it("creates the provider's PVCs in the consortium namespace, labelled by consortium and provider, not by node", () => {
+    const claim = {
+      name: 'hsm-client',
+      spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } },
+    };
+    const base = pkcs11();
+    const s = pkcs11({ key: { ...base.key!, kubernetes: { ...hsmPod, volumeClaims: [claim] } } as NodeSpec['key'] });
+    const objs = buildNodeObjects(s, ctx);
+    const pvc = objs.find((o) => o.kind === 'PersistentVolumeClaim') as Any;
+    expect(pvc.metadata).toEqual({
+      name: 'hsm-client',
+      namespace: 'consortia-c1',
+      labels: {
+        'app.kubernetes.io/part-of': 'consortia',
+        'app.kubernetes.io/managed-by': 'consortia',
+        'consortia.io/consortium': 'c1',
+        'consortia.io/key-provider': 'hsm',
+      },
+    });
+    expect(pvc.spec).toEqual(claim.spec);
+    // the same object from every node of the consortium on this provider
+    const other = buildNodeObjects({ ...s, nodeId: 'n2', orgId: 'org-b' }, ctx).find(
+      (o) => o.kind === 'PersistentVolumeClaim',
+    );
+    expect(other).toEqual(pvc);
+    expect(objs.findIndex((o) => o.kind === 'PersistentVolumeClaim')).toBeLessThan(
+      objs.findIndex((o) => o.kind === 'StatefulSet'),
+    );
+  });
+
   it('runs a KMS-keyed node under the provider service account, with no PIN', () => {
     const s = spec({
       key: {
@@ -83,7 +113,10 @@ describe('a node whose key is in a key provider', () => {
         provider: 'kms',
         keyId: 'arn:aws:kms:eu-west-1:111122223333:key/k1',
         region: 'eu-west-1',
-        kubernetes: { serviceAccountName: 'consortia-kms-signer' },
+        kubernetes: {
+          serviceAccountName: 'consortia-kms-signer',
+          serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/kms-signer' },
+        },
       },
     });
     const cfg = JSON.parse((buildConfigMap(s, ctx) as Any).data['node.json']);
@@ -95,6 +128,14 @@ describe('a node whose key is in a key provider', () => {
     const pod = (buildStatefulSet(s, ctx) as Any).spec.template.spec;
     expect(pod.serviceAccountName).toBe('consortia-kms-signer');
     expect(pod.automountServiceAccountToken).toBe(false);
+    // the runtime makes the account in the consortium namespace, with the provider's annotations
+    const sa = buildNodeObjects(s, ctx).find((o) => o.kind === 'ServiceAccount') as Any;
+    expect(sa.metadata).toMatchObject({
+      name: 'consortia-kms-signer',
+      namespace: 'consortia-c1',
+      annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/kms-signer' },
+    });
+    expect(sa.automountServiceAccountToken).toBe(false);
     expect(buildNodeObjects(s, ctx).some((o) => o.metadata.name === 'node-n1-key')).toBe(false);
   });
 

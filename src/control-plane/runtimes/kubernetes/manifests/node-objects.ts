@@ -1,5 +1,14 @@
 import type { NodeSpec } from '../../runtime.js';
-import { ANNOTATION, LABEL, nodeAnnotations, nodeLabels, nodeObjectNames, nodeSelectorLabels } from '../names.js';
+import {
+  ANNOTATION,
+  LABEL,
+  consortiumLabels,
+  labelValue,
+  nodeAnnotations,
+  nodeLabels,
+  nodeObjectNames,
+  nodeSelectorLabels,
+} from '../names.js';
 import {
   ADMIN_SECRET_KEY,
   KEY_PIN_SECRET_KEY,
@@ -87,6 +96,41 @@ export function buildKeySecret(spec: NodeSpec, ctx: BuildContext): Manifest | un
     },
     type: 'Opaque',
     data: { [KEY_PIN_SECRET_KEY]: Buffer.from(spec.keyPin, 'utf8').toString('base64') },
+  };
+}
+
+/**
+ * The key provider's PVCs in the consortium namespace, shared by its nodes there: consortium labels
+ * only (node labels would make every node's apply rewrite them), so removing one node keeps them.
+ */
+export function buildKeyProviderClaims(spec: NodeSpec, ctx: BuildContext): Manifest[] {
+  return (spec.key?.kubernetes?.volumeClaims ?? []).map((c) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: c.name,
+      namespace: ctx.namespace,
+      labels: { ...consortiumLabels(spec.consortiumId), [LABEL.keyProvider]: labelValue(spec.key!.provider) },
+    },
+    spec: c.spec,
+  }));
+}
+
+/** The key provider's service account in the consortium namespace (its cloud identity may use the KMS key). */
+export function buildKeyProviderServiceAccount(spec: NodeSpec, ctx: BuildContext): Manifest | undefined {
+  const pod = spec.key?.kubernetes;
+  if (pod?.serviceAccountName === undefined) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name: pod.serviceAccountName,
+      namespace: ctx.namespace,
+      labels: { ...consortiumLabels(spec.consortiumId), [LABEL.keyProvider]: labelValue(spec.key!.provider) },
+      ...(pod.serviceAccountAnnotations !== undefined ? { annotations: pod.serviceAccountAnnotations } : {}),
+    },
+    // The node needs no Kubernetes API token; IRSA and Pod Identity mount their own.
+    automountServiceAccountToken: false,
   };
 }
 
@@ -414,6 +458,8 @@ export function buildNodeObjects(spec: NodeSpec, ctx: BuildContext): Manifest[] 
     buildAdminSecret(spec, ctx),
     buildKeySecret(spec, ctx),
     buildTlsSecret(spec, ctx),
+    ...buildKeyProviderClaims(spec, ctx),
+    buildKeyProviderServiceAccount(spec, ctx),
     buildConfigMap(spec, ctx),
     buildHeadlessService(spec, ctx),
     buildClientService(spec, ctx),
