@@ -21,7 +21,8 @@ import { writeDurably } from './store/index.js';
  * `rotate_validator_key` governance action (src/chain/state/transition.ts). A new key is generated
  * in the node key's backend: a 0600 key file under <dataDir>/consensus-keys/, or a key pair inside
  * the same PKCS#11 token (labelled `<keyLabel>.consensus.<n>`, not extractable); only its public key
- * and proof of possession leave the node. Every key is kept, so the node signs heights below the
+ * and proof of possession leave the node. A node whose key is in AWS KMS generates none: that needs
+ * kms:CreateKey, which a node's role should not hold, so `prepare` refuses (KEY_ROTATION_UNSUPPORTED). Every key is kept, so the node signs heights below the
  * switch with the old key and from it with the new one, and a restart at any point finds both.
  *
  * Which key signs a height is not chosen here: it is the node's key that is in the validator set of
@@ -36,6 +37,8 @@ export const CONSENSUS_KEYS_MAX = 64;
 export const ConsensusKeyCodes = {
   /** CONSENSUS_KEYS_MAX reached: the node refuses to generate another key. */
   CONSENSUS_KEYS_FULL: 'CONSENSUS_KEYS_FULL',
+  /** The node key's backend cannot make a key from inside the node (aws-kms): rotate by provisioning a new node. */
+  KEY_ROTATION_UNSUPPORTED: 'KEY_ROTATION_UNSUPPORTED',
 } as const;
 
 interface KeyRecord {
@@ -158,6 +161,13 @@ export class ConsensusKeys {
    * earlier and never activated is returned again, so a retried request does not pile up keys.
    */
   prepare(chainId: string): PreparedConsensusKey {
+    if (this.ref?.backend === 'aws-kms')
+      throw new ConsortiaError(
+        ConsensusKeyCodes.KEY_ROTATION_UNSUPPORTED,
+        'this node key is in AWS KMS: the node does not create KMS keys (that needs kms:CreateKey); ' +
+          'rotate by creating a KMS key outside the node and provisioning a node with it',
+        { backend: 'aws-kms' },
+      );
     const pending = this.manifest.keys.find((r) => r.activeFromHeight === undefined);
     if (pending !== undefined) {
       const s = this.signer(pending.publicKey) as SyncSigner; // generated keys are file or pkcs11 keys
