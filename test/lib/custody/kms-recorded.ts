@@ -26,14 +26,20 @@ export interface RecordedKms {
   seen: RecordedRequest[];
   /** The key spec GetPublicKey reports (a test may switch it to another spec). */
   keySpec: string;
+  /** When set, Sign answers this recorded KMS error instead (e.g. 400 ThrottlingException). */
+  signError: { status: number; type: string; message: string } | null;
   close(): Promise<void>;
 }
 
-export async function startRecordedKms(): Promise<RecordedKms> {
+/** `seed`: a fixed 32-byte Ed25519 secret for the key KMS holds, so request bodies are fixed bytes too. */
+export async function startRecordedKms(opts: { seed?: Uint8Array } = {}): Promise<RecordedKms> {
   // The SDK signs requests (SigV4) with whatever credentials the default chain finds; these are AWS's documented example keys.
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
-  const key = portable.generateKeyPair();
+  const key =
+    opts.seed === undefined
+      ? portable.generateKeyPair()
+      : { secretKey: opts.seed, publicKey: portable.getPublicKey(opts.seed) };
   const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(key.publicKey)]);
   const kms: RecordedKms = {
     endpoint: '',
@@ -41,6 +47,7 @@ export async function startRecordedKms(): Promise<RecordedKms> {
     spki,
     seen: [],
     keySpec: 'ECC_NIST_EDWARDS25519',
+    signError: null,
     close: async () => undefined,
   };
 
@@ -64,6 +71,8 @@ export async function startRecordedKms(): Promise<RecordedKms> {
           },
         };
       case 'TrentService.Sign': {
+        if (kms.signError !== null)
+          return { status: kms.signError.status, json: { __type: kms.signError.type, message: kms.signError.message } };
         const msg = new Uint8Array(Buffer.from(String(body.Message), 'base64'));
         return {
           status: 200,
