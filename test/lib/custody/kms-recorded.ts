@@ -31,8 +31,11 @@ export interface RecordedKms {
   close(): Promise<void>;
 }
 
-/** `seed`: a fixed 32-byte Ed25519 secret for the key KMS holds, so request bodies are fixed bytes too. */
-export async function startRecordedKms(opts: { seed?: Uint8Array } = {}): Promise<RecordedKms> {
+/**
+ * `seed`: a fixed 32-byte Ed25519 secret for the key KMS holds, so request bodies are fixed bytes too.
+ * `signDelayMs`: each Sign answers after this long, as a KMS round trip does (the node must not care).
+ */
+export async function startRecordedKms(opts: { seed?: Uint8Array; signDelayMs?: number } = {}): Promise<RecordedKms> {
   // The SDK signs requests (SigV4) with whatever credentials the default chain finds; these are AWS's documented example keys.
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
@@ -111,7 +114,11 @@ export async function startRecordedKms(opts: { seed?: Uint8Array } = {}): Promis
       const body = JSON.parse(data) as Record<string, unknown>;
       kms.seen.push({ target, headers: req.headers, body });
       const r = respond(target, body);
-      res.writeHead(r.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(r.json));
+      const send = (): void => {
+        res.writeHead(r.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(r.json));
+      };
+      if (target === 'TrentService.Sign' && (opts.signDelayMs ?? 0) > 0) setTimeout(send, opts.signDelayMs);
+      else send();
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
