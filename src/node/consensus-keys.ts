@@ -21,9 +21,10 @@ import { writeDurably } from './store/index.js';
  * `rotate_validator_key` governance action (src/chain/state/transition.ts). A new key is generated
  * in the node key's backend: a 0600 key file under <dataDir>/consensus-keys/, or a key pair inside
  * the same PKCS#11 token (labelled `<keyLabel>.consensus.<n>`, not extractable); only its public key
- * and proof of possession leave the node. A node whose key is in AWS KMS generates none: that needs
- * kms:CreateKey, which a node's role should not hold, so `prepare` refuses (KEY_ROTATION_UNSUPPORTED). Every key is kept, so the node signs heights below the
- * switch with the old key and from it with the new one, and a restart at any point finds both.
+ * and proof of possession leave the node. Every key is kept, so the node signs heights below the
+ * switch with the old key and from it with the new one, and a restart at any point finds both. A
+ * node whose key is in AWS KMS generates none: that needs kms:CreateKey, which a node's role should
+ * not hold, so `prepare` refuses (KEY_ROTATION_UNSUPPORTED).
  *
  * Which key signs a height is not chosen here: it is the node's key that is in the validator set of
  * that height (`select`), which the chain fixes one block ahead; `activate` records the switch.

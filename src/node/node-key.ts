@@ -45,10 +45,10 @@ export interface NodeKeyConfig {
   endpoint?: string;
 }
 
-/** A key the node signs consensus messages with: every backend signs asynchronously, file and pkcs11 keys synchronously too. */
+/** A key the node signs consensus messages with: every backend signs asynchronously, file and pkcs11 also inline. */
 export type NodeSigner = Signer & { readonly signSync?: (message: Uint8Array) => Uint8Array };
 
-/** The pkcs11 or aws-kms reference a node config names, or undefined for the file key; INVALID_CONFIG when malformed. */
+/** The pkcs11 or aws-kms reference a node config names, or undefined for a file key; INVALID_CONFIG if malformed. */
 export function nodeKeyRef(key: NodeKeyConfig | undefined): Pkcs11KeyRef | AwsKmsKeyRef | undefined {
   if (key === undefined || key.backend === undefined || key.backend === 'file') return undefined;
   if (key.backend !== 'pkcs11' && key.backend !== 'aws-kms')

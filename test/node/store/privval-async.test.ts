@@ -48,7 +48,7 @@ describe('privval with a key that signs asynchronously', () => {
     void first.catch(() => undefined);
   });
 
-  it('refuses other bytes at a position whose signature is pending, and shares the request for the same bytes', async () => {
+  it('refuses other bytes at a position whose signature is pending; the same bytes share one request', async () => {
     const { key, requests, answer, pv } = asyncPrivval();
     const first = pv.signAsync(5, 0, 'prevote', A);
     await expect(pv.signAsync(5, 0, 'prevote', B)).rejects.toBeInstanceOf(DoubleSignError);
@@ -78,7 +78,7 @@ describe('privval with a key that signs asynchronously', () => {
     pv.close();
   });
 
-  it('moves on to a later position while an earlier signature is pending, and never records the earlier one over it', async () => {
+  it('moves on to a later position while an earlier signature is pending, never overwritten by it', async () => {
     const { file, signer, answer, pv } = asyncPrivval();
     const prevote = pv.signAsync(3, 0, 'prevote', A);
     const precommit = pv.signAsync(3, 0, 'precommit', B);
