@@ -39,6 +39,8 @@ import { CHAIN, makeFixture } from '../../chain/fixtures.js';
 // One real engine of a 4-validator chain whose key signs only asynchronously (as a KMS key does):
 // each signature is a request the test answers when it chooses, so what the engine sends before
 // and after the answer, and what it commits, can be checked.
+/** Upper bound of a condition wait (it returns as soon as the condition holds). */
+const WAIT = { timeout: 20_000 };
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -175,7 +177,7 @@ describe('consensus engine with a key that signs asynchronously', () => {
     expect(Buffer.from(t.requests[0]!.message).equals(Buffer.from(prevoteBytes))).toBe(true);
     expect(t.ownVotes()).toEqual([]);
     t.answer(0);
-    await vi.waitFor(() => expect(t.ownVotes()).toHaveLength(1));
+    await vi.waitFor(() => expect(t.ownVotes()).toHaveLength(1), WAIT);
     const v = t.ownVotes()[0]!.m;
     expect(v.kind === 'vote' && v.type).toBe('prevote');
     expect(v.kind === 'vote' && verify(t.self.publicKey, prevoteBytes, v.signature)).toBe(true);
@@ -192,35 +194,57 @@ describe('consensus engine with a key that signs asynchronously', () => {
     t.engine.onMessage('peer', t.vote(t.others[0]!, 'precommit', p.hash)); // decided, counting our precommit
     expect(t.committed).toEqual([]); // the certificate needs our precommit's signature first
     t.answer(1);
-    await vi.waitFor(() => expect(t.committed).toHaveLength(1));
+    await vi.waitFor(() => expect(t.committed).toHaveLength(1), WAIT);
     const cert = t.committed[0]!;
     const ours = cert.signatures.find((s) => toHex(s.validator) === toHex(t.self.publicKey));
     expect(ours).toBeDefined();
     const precommitBytes = domainMessage(Tags.VOTE, voteSignBytes(CHAIN, 'precommit', 1, 0, p.hash));
     expect(verify(t.self.publicKey, precommitBytes, ours!.signature)).toBe(true);
     expect(cert.signatures).toHaveLength(3);
-    await vi.waitFor(() => expect(t.engine.height).toBe(2));
+    await vi.waitFor(() => expect(t.engine.height).toBe(2), WAIT);
     expect(toHex(cert.blockHash)).toBe(toHex(p.hash));
     t.answer(0); // the height-1 prevote arrives after height 1 was committed
-    await vi.waitFor(() =>
-      expect(t.debug).toHaveBeenCalledWith('signature arrived after its height; not sent', {
-        height: 1,
-        round: 0,
-        step: 'prevote',
-      }),
+    await vi.waitFor(
+      () =>
+        expect(t.debug).toHaveBeenCalledWith('signature arrived after its height; not sent', {
+          height: 1,
+          round: 0,
+          step: 'prevote',
+        }),
+      WAIT,
     );
     expect(t.ownVotes().map((v) => `${v.height}/${v.type}`)).toEqual(['1/precommit']);
+  });
+
+  it('asks again for a failed precommit of a decided block, then commits with it', async () => {
+    const t = await asyncEngine();
+    const p = t.proposal();
+    t.engine.onMessage('peer', p.msg);
+    t.answer(0);
+    t.engine.onMessage('peer', t.vote(t.proposer0, 'prevote', p.hash));
+    t.engine.onMessage('peer', t.vote(t.others[0]!, 'prevote', p.hash)); // request 1: our precommit
+    t.engine.onMessage('peer', t.vote(t.proposer0, 'precommit', p.hash));
+    t.engine.onMessage('peer', t.vote(t.others[0]!, 'precommit', p.hash));
+    t.requests[1]!.reject(new Error('ThrottlingException'));
+    await vi.waitFor(() => expect(t.requests).toHaveLength(3), WAIT); // the same precommit, asked again
+    expect(Buffer.from(t.requests[2]!.message).equals(Buffer.from(t.requests[1]!.message))).toBe(true);
+    expect(t.committed).toEqual([]);
+    t.answer(2);
+    await vi.waitFor(() => expect(t.committed).toHaveLength(1), WAIT);
+    expect(t.committed[0]!.signatures.some((s) => toHex(s.validator) === toHex(t.self.publicKey))).toBe(true);
   });
 
   it('logs a failed signature and keeps running; the vote is not sent', async () => {
     const t = await asyncEngine();
     t.engine.onMessage('peer', t.proposal().msg);
     t.requests[0]!.reject(Object.assign(new Error('Rate exceeded'), { code: 'CUSTODY_BACKEND_FAILED' }));
-    await vi.waitFor(() =>
-      expect(t.errors).toHaveBeenCalledWith(
-        'consensus signature failed; the round will time out',
-        expect.objectContaining({ height: 1, round: 0, step: 'prevote', code: 'CUSTODY_BACKEND_FAILED' }),
-      ),
+    await vi.waitFor(
+      () =>
+        expect(t.errors).toHaveBeenCalledWith(
+          'consensus signature failed; the round will time out',
+          expect.objectContaining({ height: 1, round: 0, step: 'prevote', code: 'CUSTODY_BACKEND_FAILED' }),
+        ),
+      WAIT,
     );
     expect(t.ownVotes()).toEqual([]);
     expect(t.engine.height).toBe(1);
