@@ -35,12 +35,12 @@ import {
 } from './mempool/index.js';
 import type { NodeMetrics } from './metrics.js';
 import type { ConsensusKeys } from './consensus-keys.js';
-import type { NodeKey } from './node-key.js';
+import type { NodeKey, NodeSigner } from './node-key.js';
 import { P2PNetwork } from './p2p/index.js';
 import { Pruner, type RetentionPolicy } from './retention/index.js';
 import { bootstrapFromSnapshot } from './snapshot/index.js';
 import { StorageStats } from './storage-stats.js';
-import { ChainStore, PrivValidator } from './store/index.js';
+import { ChainStore, PrivValidator, type PrivSigner } from './store/index.js';
 import { BlockSync } from './sync/index.js';
 import { ValidatorLiveness } from './validator-liveness.js';
 import { VerifyPool, VERIFY_BATCH_TXS_MAX, verifyTxSignatures } from './verify-pool/index.js';
@@ -317,14 +317,24 @@ export function createPrivValidator(ctx: NodeContext): PrivValidator {
   const dir = ctx.config.dataDir;
   const keys = ctx.consensusKeys;
   if (keys === undefined)
-    return new PrivValidator(join(dir, 'privval.state'), (m) => ctx.key.signSync(m), join(dir, 'privval.json'));
+    return new PrivValidator(join(dir, 'privval.state'), privSigner(ctx.key), join(dir, 'privval.json'));
   // One double-sign record for every key: the active key signs, and it changes only between heights.
+  // Rotated keys are in the node key's backend, so the active key signs synchronously iff the node key does.
+  const active = (): NodeSigner => keys.signer(keys.activeKey);
   return new PrivValidator(
     join(dir, 'privval.state'),
-    (m) => keys.signer(keys.activeKey).signSync(m),
+    ctx.key.signSync !== undefined
+      ? { signSync: (m) => active().signSync!(m), sign: (m) => active().sign(m) }
+      : { sign: (m) => active().sign(m) },
     join(dir, 'privval.json'),
     () => keys.activeKey,
   );
+}
+
+/** The node key as privval's signer: inline when it signs synchronously, awaited when it does not (KMS). */
+function privSigner(key: NodeKey): PrivSigner {
+  const signSync = key.signSync;
+  return signSync !== undefined ? (m) => signSync(m) : { sign: (m) => key.sign(m) };
 }
 
 /** The public key the engine votes and proposes as: the consensus key active now (src/node/consensus-keys.ts). */

@@ -76,9 +76,10 @@ export class ChainNode implements NodeApiBackend {
   private constructor(
     private readonly ctx: NodeContext,
     private readonly store: ChainStore,
+    popSig: Uint8Array,
   ) {
-    const { config, key } = ctx;
-    this.popSig = proofOfPossessionWith(key, config.chainId);
+    const { config } = ctx;
+    this.popSig = popSig;
     this.queries = new ChainQueries({
       store,
       role: config.role,
@@ -89,12 +90,13 @@ export class ChainNode implements NodeApiBackend {
 
   static async open(config: NodeConfig, deps: { logger: Logger; metrics?: NodeMetrics }): Promise<ChainNode> {
     mkdirSync(config.dataDir, { recursive: true });
-    const { key: nodeKey } = openNodeKey(config.keyFile, config.key, process.env);
+    const { key: nodeKey } = await openNodeKey(config.keyFile, config.key, process.env);
+    const popSig = await proofOfPossessionWith(nodeKey, config.chainId);
     const keyPair = { publicKey: nodeKey.publicKey };
     const consensusKeys = ConsensusKeys.open(config.dataDir, nodeKey, config.key, process.env);
     const ctx: NodeContext = { config, key: nodeKey, consensusKeys, logger: deps.logger, metrics: deps.metrics };
     const store = await openStore(config);
-    const node = new ChainNode(ctx, store);
+    const node = new ChainNode(ctx, store, popSig);
     let sealed: SealedGenesis | undefined;
     try {
       // The stored genesis never silently wins over the configured one: a difference is fatal (GENESIS_MISMATCH).

@@ -179,19 +179,26 @@ export const NodeConfigSchema = Type.Object(
     /** Ed25519 seed file; generated (0600) by the node if missing. Defaults to <dataDir>/node-key.json. */
     keyFile: Type.Optional(Type.String({ minLength: 1 })),
     /**
-     * Where the node key lives (src/node/node-key.ts): `file` (default, keyFile above) or `pkcs11`, a key
+     * Where the node key lives (src/node/node-key.ts): `file` (default, keyFile above); `pkcs11`, a key
      * labelled keyLabel inside the token tokenLabel of the PKCS#11 module (generated there on first
-     * start), the user PIN read from the variable pinEnv or the file pinFile. Chain nodes only.
+     * start), the user PIN read from the variable pinEnv or the file pinFile; or `aws-kms`, an existing
+     * ECC_NIST_EDWARDS25519 SIGN_VERIFY key keyId (id, ARN or alias) in region, credentials from the
+     * AWS SDK's default chain (Pod Identity, IRSA, env), never from this config. Chain nodes only.
      */
     key: Type.Optional(
       Type.Object(
         {
-          backend: literalUnion(['file', 'pkcs11'] as const, { default: 'file' }),
+          backend: literalUnion(['file', 'pkcs11', 'aws-kms'] as const, { default: 'file' }),
           module: Type.Optional(Type.String({ minLength: 1, description: 'absolute path of the PKCS#11 module' })),
           tokenLabel: Type.Optional(Type.String({ minLength: 1 })),
           keyLabel: Type.Optional(Type.String({ minLength: 1 })),
           pinEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
           pinFile: Type.Optional(Type.String({ minLength: 1 })),
+          keyId: Type.Optional(Type.String({ minLength: 1, description: 'KMS key id, ARN or alias (aws-kms)' })),
+          region: Type.Optional(Type.String({ minLength: 1, description: 'AWS region of the KMS key (aws-kms)' })),
+          endpoint: Type.Optional(
+            Type.String({ minLength: 1, description: 'a KMS-compatible endpoint URL instead of AWS (aws-kms)' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -394,19 +401,37 @@ export function parseHostPort(address: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** A pkcs11 node key needs a complete reference (lib/custody/key-ref.ts), and a chain node: a light node signs nothing. */
+/** Fields each node key backend takes; any other is a mistake (a pkcs11 PIN next to a KMS key id). */
+const KEY_FIELDS: Record<string, readonly string[]> = {
+  file: ['backend'],
+  pkcs11: ['backend', 'module', 'tokenLabel', 'keyLabel', 'pinEnv', 'pinFile'],
+  'aws-kms': ['backend', 'keyId', 'region', 'endpoint'],
+};
+
+/**
+ * A pkcs11 or aws-kms node key needs a complete reference (lib/custody/key-ref.ts) and no field of
+ * another backend, and a chain node: a light node signs nothing.
+ */
 function checkNodeKeyConfig(cfg: RawNodeConfig): void {
-  if (cfg.key === undefined || cfg.key.backend !== 'pkcs11') return;
-  const problem = (p: string): never => {
-    throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: /key: ${p}`, {
-      problems: [`/key: ${p}`],
+  if (cfg.key === undefined) return;
+  const problem = (field: string, p: string): never => {
+    throw new ConsortiaError(CommonCodes.INVALID_CONFIG, `invalid configuration: ${field}: ${p}`, {
+      problems: [`${field}: ${p}`],
     });
   };
-  if (cfg.role === 'light') problem('a light node keeps its key in a file (backend file)');
+  const backend = cfg.key.backend;
+  const allowed = KEY_FIELDS[backend] ?? [];
+  for (const [field, v] of Object.entries(cfg.key))
+    if (v !== undefined && !allowed.includes(field)) problem(`/key/${field}`, `not a field of the ${backend} backend`);
+  if (backend === 'file') return;
+  if (cfg.role === 'light') problem('/key', 'a light node keeps its key in a file (backend file)');
+  if (backend === 'aws-kms')
+    for (const field of ['keyId', 'region'] as const)
+      if (cfg.key[field] === undefined) problem(`/key/${field}`, 'an aws-kms node key needs keyId and region');
   try {
     parseKeyRef(cfg.key);
   } catch (err) {
-    problem((err as Error).message);
+    problem('/key', (err as Error).message);
   }
 }
 

@@ -5,13 +5,14 @@ import {
   generatePkcs11Key,
   openPkcs11Signer,
   pkcs11Pin,
+  type AwsKmsKeyRef,
   type Pkcs11KeyRef,
   type Pkcs11Signer,
   type SyncSigner,
 } from '../lib/custody/index.js';
 import { ConsortiaError, CommonCodes } from '../lib/errors.js';
 import { readNodeKey, writeNodeKey } from './keygen.js';
-import { nodeKeyRef, proofOfPossessionWith, type NodeKey, type NodeKeyConfig } from './node-key.js';
+import { nodeKeyRef, proofOfPossessionSync, type NodeKey, type NodeKeyConfig, type NodeSigner } from './node-key.js';
 import { writeDurably } from './store/index.js';
 
 /**
@@ -21,7 +22,9 @@ import { writeDurably } from './store/index.js';
  * in the node key's backend: a 0600 key file under <dataDir>/consensus-keys/, or a key pair inside
  * the same PKCS#11 token (labelled `<keyLabel>.consensus.<n>`, not extractable); only its public key
  * and proof of possession leave the node. Every key is kept, so the node signs heights below the
- * switch with the old key and from it with the new one, and a restart at any point finds both.
+ * switch with the old key and from it with the new one, and a restart at any point finds both. A
+ * node whose key is in AWS KMS generates none: that needs kms:CreateKey, which a node's role should
+ * not hold, so `prepare` refuses (KEY_ROTATION_UNSUPPORTED).
  *
  * Which key signs a height is not chosen here: it is the node's key that is in the validator set of
  * that height (`select`), which the chain fixes one block ahead; `activate` records the switch.
@@ -35,6 +38,8 @@ export const CONSENSUS_KEYS_MAX = 64;
 export const ConsensusKeyCodes = {
   /** CONSENSUS_KEYS_MAX reached: the node refuses to generate another key. */
   CONSENSUS_KEYS_FULL: 'CONSENSUS_KEYS_FULL',
+  /** The node key's backend cannot make a key from inside the node (aws-kms): rotate by provisioning a new node. */
+  KEY_ROTATION_UNSUPPORTED: 'KEY_ROTATION_UNSUPPORTED',
 } as const;
 
 interface KeyRecord {
@@ -55,7 +60,7 @@ interface Manifest {
 
 export interface ConsensusKeyInfo {
   publicKey: string;
-  backend: 'file' | 'pkcs11';
+  backend: 'file' | 'pkcs11' | 'aws-kms';
   /** The key the node was started with (its p2p identity). */
   nodeKey: boolean;
   /** The key the node signs consensus messages with now. */
@@ -74,14 +79,14 @@ export interface PreparedConsensusKey {
 }
 
 export class ConsensusKeys {
-  private readonly signers = new Map<string, SyncSigner & { close?: () => void }>();
+  private readonly signers = new Map<string, NodeSigner & { close?: () => void }>();
   private manifest: Manifest;
   private activeHex: string;
 
   private constructor(
     private readonly dataDir: string,
     private readonly nodeKey: NodeKey,
-    private readonly ref: Pkcs11KeyRef | undefined,
+    private readonly ref: Pkcs11KeyRef | AwsKmsKeyRef | undefined,
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.manifest = readManifest(join(dataDir, CONSENSUS_KEYS_MANIFEST));
@@ -103,7 +108,7 @@ export class ConsensusKeys {
 
   private openRecord(r: KeyRecord): SyncSigner & { close?: () => void } {
     if (r.backend === 'pkcs11') {
-      if (this.ref === undefined || r.keyLabel === undefined)
+      if (this.ref?.backend !== 'pkcs11' || r.keyLabel === undefined)
         throw new ConsortiaError(
           CommonCodes.INVALID_CONFIG,
           `consensus key ${r.publicKey.slice(0, 16)} is in a PKCS#11 token but the node key backend is not pkcs11`,
@@ -129,14 +134,14 @@ export class ConsensusKeys {
     return [...this.signers.keys()];
   }
 
-  signer(publicKeyHex: string): SyncSigner {
+  signer(publicKeyHex: string): NodeSigner {
     const s = this.signers.get(publicKeyHex);
     if (s === undefined) throw new Error(`no consensus key ${publicKeyHex.slice(0, 16)}`);
     return s;
   }
 
   /** The signer of whatever height `validators` sign: the newest of this node's keys in that set; else the active one. */
-  select(validators: readonly { publicKey: Uint8Array }[]): SyncSigner {
+  select(validators: readonly { publicKey: Uint8Array }[]): NodeSigner {
     const inSet = new Set(validators.map((v) => toHex(v.publicKey)));
     const ours = this.publicKeys().filter((k) => inSet.has(k));
     return this.signer(ours.length > 0 ? ours[ours.length - 1]! : this.activeHex);
@@ -157,10 +162,17 @@ export class ConsensusKeys {
    * earlier and never activated is returned again, so a retried request does not pile up keys.
    */
   prepare(chainId: string): PreparedConsensusKey {
+    if (this.ref?.backend === 'aws-kms')
+      throw new ConsortiaError(
+        ConsensusKeyCodes.KEY_ROTATION_UNSUPPORTED,
+        'this node key is in AWS KMS: the node does not create KMS keys (that needs kms:CreateKey); ' +
+          'rotate by creating a KMS key outside the node and provisioning a node with it',
+        { backend: 'aws-kms' },
+      );
     const pending = this.manifest.keys.find((r) => r.activeFromHeight === undefined);
     if (pending !== undefined) {
-      const s = this.signer(pending.publicKey);
-      return { publicKey: s.publicKey, proofOfPossession: proofOfPossessionWith(s, chainId), created: false };
+      const s = this.signer(pending.publicKey) as SyncSigner; // generated keys are file or pkcs11 keys
+      return { publicKey: s.publicKey, proofOfPossession: proofOfPossessionSync(s, chainId), created: false };
     }
     if (this.manifest.keys.length >= CONSENSUS_KEYS_MAX)
       throw new ConsortiaError(
@@ -172,7 +184,7 @@ export class ConsensusKeys {
     const createdAt = new Date().toISOString();
     let rec: KeyRecord;
     let s: SyncSigner & { close?: () => void };
-    if (this.ref !== undefined) {
+    if (this.ref?.backend === 'pkcs11') {
       const keyLabel = `${this.ref.keyLabel}.consensus.${n}`;
       s = generatePkcs11Key({ ...this.ref, keyLabel }, pkcs11Pin(this.ref, this.env)) as Pkcs11Signer;
       rec = { publicKey: toHex(s.publicKey), backend: 'pkcs11', keyLabel, createdAt };
@@ -188,7 +200,7 @@ export class ConsensusKeys {
     this.manifest.keys.push(rec);
     this.save(); // before the key is handed out: a restart still knows a key a proposal may name
     this.signers.set(rec.publicKey, s);
-    return { publicKey: s.publicKey, proofOfPossession: proofOfPossessionWith(s, chainId), created: true };
+    return { publicKey: s.publicKey, proofOfPossession: proofOfPossessionSync(s, chainId), created: true };
   }
 
   /** What GET /v1/consensus-keys shows: public keys only. */

@@ -38,7 +38,7 @@ function fatal(logger: Logger, err: unknown, exitCode: number): never {
 
 async function runKeygen(argv: readonly string[]): Promise<void> {
   const { keyFile, chainId } = parseKeygenArgs(argv, process.env);
-  const out = keygenWith(keyFile, chainId, nodeKeyConfigFromEnv(process.env), process.env);
+  const out = await keygenWith(keyFile, chainId, nodeKeyConfigFromEnv(process.env), process.env);
   process.stdout.write(JSON.stringify({ publicKey: out.publicKey, proofOfPossession: out.proofOfPossession }) + '\n');
 }
 

@@ -24,17 +24,17 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function open(dir: string, keyConfig?: NodeKeyConfig) {
-  const { key } = openNodeKey(join(dir, 'node-key.json'), keyConfig, env);
+async function open(dir: string, keyConfig?: NodeKeyConfig) {
+  const { key } = await openNodeKey(join(dir, 'node-key.json'), keyConfig, env);
   return { key, keys: ConsensusKeys.open(dir, key, keyConfig, env) };
 }
 const vote = (h: number, r = 0) =>
   domainMessage(Tags.VOTE, voteSignBytes(CHAIN, 'precommit', h, r, new Uint8Array(32).fill(h)));
 
 describe('consensus keys of a validator', () => {
-  it('generates a file key (0600) returning only its public key and proof of possession; a retry gets the same pending key', () => {
+  it('generates a file key (0600) returning only its public key and proof of possession; a retry gets the same pending key', async () => {
     const dir = join(root, 'file');
-    const { key, keys } = open(dir);
+    const { key, keys } = await open(dir);
     const p = keys.prepare(CHAIN);
     expect(p.created).toBe(true);
     expect(Object.keys(p).sort()).toEqual(['created', 'proofOfPossession', 'publicKey']);
@@ -45,9 +45,9 @@ describe('consensus keys of a validator', () => {
     expect(keys.activeKey).toBe(toHex(key.publicKey)); // preparing changes nothing the node signs with
   });
 
-  it('selects the key in the validator set of the height to sign, records the switch, and finds it after a restart', () => {
+  it('selects the key in the validator set of the height to sign, records the switch, and finds it after a restart', async () => {
     const dir = join(root, 'switch');
-    const { key, keys } = open(dir);
+    const { key, keys } = await open(dir);
     const p = keys.prepare(CHAIN);
     const before = [{ publicKey: key.publicKey }];
     const after = [{ publicKey: p.publicKey }];
@@ -57,7 +57,7 @@ describe('consensus keys of a validator', () => {
     expect(JSON.parse(readFileSync(join(dir, CONSENSUS_KEYS_MANIFEST), 'utf8')).keys[0].activeFromHeight).toBe(8);
     keys.close();
     key.close();
-    const again = open(dir);
+    const again = await open(dir);
     expect(again.keys.activeKey).toBe(toHex(p.publicKey));
     expect(again.keys.list(after).map((k) => [k.nodeKey, k.active, k.pending])).toEqual([
       [true, false, false],
@@ -67,9 +67,9 @@ describe('consensus keys of a validator', () => {
     expect(toHex(again.keys.prepare(CHAIN).publicKey)).not.toBe(toHex(p.publicKey));
   });
 
-  it('signs below the switch with the old key and from it with the new one; no position is signed twice with either key', () => {
+  it('signs below the switch with the old key and from it with the new one; no position is signed twice with either key', async () => {
     const dir = join(root, 'privval');
-    const { key, keys } = open(dir);
+    const { key, keys } = await open(dir);
     const ctx = { config: { dataDir: dir }, key, consensusKeys: keys } as unknown as NodeContext;
     const pv = createPrivValidator(ctx);
     const p = keys.prepare(CHAIN);
@@ -92,7 +92,7 @@ describe('consensus keys of a validator', () => {
     pv2.close();
   });
 
-  it('generates the new key inside the PKCS#11 token of the node key, where it stays', () => {
+  it('generates the new key inside the PKCS#11 token of the node key, where it stays', async () => {
     const dir = join(root, 'pkcs11');
     const cfg: NodeKeyConfig = {
       backend: 'pkcs11',
@@ -101,7 +101,7 @@ describe('consensus keys of a validator', () => {
       keyLabel: 'validator',
       pinEnv: 'NODE_PIN',
     };
-    const { key, keys } = open(dir, cfg);
+    const { key, keys } = await open(dir, cfg);
     const p = keys.prepare(CHAIN);
     expect(verifyProofOfPossession(CHAIN, p.publicKey, p.proofOfPossession)).toBe(true);
     const rec = JSON.parse(readFileSync(join(dir, CONSENSUS_KEYS_MANIFEST), 'utf8')).keys[0];
@@ -109,9 +109,9 @@ describe('consensus keys of a validator', () => {
     expect(rec.file).toBeUndefined();
     keys.close();
     key.close();
-    const again = open(dir, cfg);
+    const again = await open(dir, cfg);
     const m = vote(3);
-    expect(verify(p.publicKey, m, again.keys.signer(toHex(p.publicKey)).signSync(m))).toBe(true);
+    expect(verify(p.publicKey, m, again.keys.signer(toHex(p.publicKey)).signSync!(m))).toBe(true);
     again.keys.close();
     again.key.close();
   });

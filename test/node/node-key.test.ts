@@ -57,8 +57,8 @@ describe('node key config', () => {
 });
 
 describe('node key in a PKCS#11 token (SoftHSM2)', () => {
-  it('keygen generates the key inside the token and signs the proof of possession there', () => {
-    const out = keygenWith(
+  it('keygen generates the key inside the token and signs the proof of possession there', async () => {
+    const out = await keygenWith(
       join(dir, 'node-key.json'),
       'chain-k',
       nodeKeyConfigFromEnv({
@@ -74,29 +74,31 @@ describe('node key in a PKCS#11 token (SoftHSM2)', () => {
     expect(verifyProofOfPossession('chain-k', fromHex(out.publicKey, 32), fromHex(out.proofOfPossession, 64))).toBe(
       true,
     );
-    const again = keygenWith(join(dir, 'node-key.json'), 'chain-k', pkcs11, env);
+    const again = await keygenWith(join(dir, 'node-key.json'), 'chain-k', pkcs11, env);
     expect(again).toMatchObject({ publicKey: out.publicKey, created: false });
   });
 
-  it('the node opens the same key, signs synchronously, and its TLS identity is bound to it', () => {
-    const { key, created } = openNodeKey(join(dir, 'node-key.json'), pkcs11, env);
+  it('the node opens the same key, signs synchronously, and its TLS identity is bound to it', async () => {
+    const { key, created } = await openNodeKey(join(dir, 'node-key.json'), pkcs11, env);
     expect(created).toBe(false);
     const m = new Uint8Array([1, 2, 3]);
-    expect(verify(key.publicKey, m, key.signSync(m))).toBe(true);
+    expect(verify(key.publicKey, m, key.signSync!(m))).toBe(true);
     expect(Buffer.from(key.tlsIdentity().publicKey).equals(Buffer.from(key.publicKey))).toBe(true);
     key.close();
   });
 
-  it('without its PIN the node does not start', () => {
-    expect(() => openNodeKey(join(dir, 'node-key.json'), pkcs11, {})).toThrow(
+  it('without its PIN the node does not start', async () => {
+    await expect(openNodeKey(join(dir, 'node-key.json'), pkcs11, {})).rejects.toThrow(
       expect.objectContaining({ code: 'KEY_REF_INVALID' }),
     );
   });
 
-  it('a file key stays what it was: the key file in the data dir', () => {
-    const { key, created } = openNodeKey(join(dir, 'file-key.json'), undefined, {});
+  it('a file key stays what it was: the key file in the data dir', async () => {
+    const { key, created } = await openNodeKey(join(dir, 'file-key.json'), undefined, {});
     expect(created).toBe(true);
     expect(key.backend).toBe('file');
-    expect(openNodeKey(join(dir, 'file-key.json'), { backend: 'file' }, {}).key.publicKey).toEqual(key.publicKey);
+    expect((await openNodeKey(join(dir, 'file-key.json'), { backend: 'file' }, {})).key.publicKey).toEqual(
+      key.publicKey,
+    );
   });
 });

@@ -37,7 +37,7 @@ import {
 import type { Logger } from '../../lib/logging.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { Mempool } from '../mempool/index.js';
-import { DoubleSignError, type PrivValidator } from '../store/index.js';
+import { DoubleSignError, type PrivValidator, type SignStepName } from '../store/index.js';
 import type { ChainTip } from './chain-tip.js';
 import { chainOps, type Execution } from './chain-ops.js';
 import { BlockBudget, blockExecBudgetMs } from './block-budget.js';
@@ -95,6 +95,8 @@ const QUORUM_GRACE_MS = 10_000;
 const CUT_OFF_WARN_INTERVAL_MS = 15_000;
 /** A height that takes this long is reported (at most every CUT_OFF_WARN_INTERVAL_MS). */
 const STALL_WARN_MS = 10_000;
+/** How often a validator whose key signs asynchronously asks again for its failed precommit of a decided block. */
+const OWN_PRECOMMIT_RETRY_MS = 1_000;
 
 export class ConsensusEngine {
   private cs: ConsensusState;
@@ -186,6 +188,8 @@ export class ConsensusEngine {
     this.proposalsVerifying.clear();
     this.verifiedVotes.clear();
     this.polSent.clear();
+    this.mySigs.clear();
+    this.pendingSigs.clear();
     this.myMsgs = [];
     this.heightStartedAt = this.now();
     const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
@@ -314,17 +318,18 @@ export class ConsensusEngine {
   }
 
   private broadcastProposal(height: number, round: number, hashHex: string, polRound: number): void {
-    const cached = this.blocks.get(hashHex);
-    if (!cached) return;
+    if (!this.blocks.has(hashHex)) return;
     const hash = fromHex(hashHex, 32);
+    const bytes = domainMessage(Tags.PROPOSAL, proposalSignBytes(this.chainId, height, round, hash, polRound));
+    if (!this.o.privval.signsSync) {
+      void this.signLater(height, round, 'proposal', bytes, (sig) =>
+        this.sendProposal(height, round, hashHex, polRound, sig),
+      );
+      return;
+    }
     let signature: Uint8Array;
     try {
-      signature = this.o.privval.sign(
-        height,
-        round,
-        'proposal',
-        domainMessage(Tags.PROPOSAL, proposalSignBytes(this.chainId, height, round, hash, polRound)),
-      );
+      signature = this.o.privval.sign(height, round, 'proposal', bytes);
     } catch (err) {
       if (err instanceof DoubleSignError) {
         this.o.logger.warn(err.message);
@@ -332,6 +337,12 @@ export class ConsensusEngine {
       }
       throw err;
     }
+    this.sendProposal(height, round, hashHex, polRound, signature);
+  }
+
+  private sendProposal(height: number, round: number, hashHex: string, polRound: number, signature: Uint8Array): void {
+    const cached = this.blocks.get(hashHex);
+    if (!cached) return;
     const msg = encodeMsg({
       kind: 'proposal',
       height,
@@ -354,6 +365,45 @@ export class ConsensusEngine {
     }
     this.myMsgs.push(msg);
     this.o.out.broadcast('consensus', msg);
+  }
+
+  /**
+   * Signs with a key that signs only asynchronously (a KMS key): privval records the position
+   * before the key is asked, so nothing else can be signed there meanwhile. The message is sent
+   * when the signature arrives if the height is still the one it was signed for: a proposal or vote
+   * of an earlier round of this height is still of use to a peer (and harmless, privval signed only
+   * it there); one of a finished height is not. A failure (throttling, network) is logged and the
+   * message is not sent: the round times out and the next round signs again.
+   */
+  private signLater(
+    height: number,
+    round: number,
+    step: SignStepName,
+    bytes: Uint8Array,
+    deliver: (signature: Uint8Array) => void,
+  ): Promise<Uint8Array | null> {
+    return this.o.privval.signAsync(height, round, step, bytes).then(
+      (signature) => {
+        if (this.stopped || this.cs.height !== height) {
+          this.o.logger.debug('signature arrived after its height; not sent', { height, round, step });
+          return null;
+        }
+        deliver(signature);
+        return signature;
+      },
+      (err: unknown) => {
+        if (err instanceof DoubleSignError) this.o.logger.warn(err.message);
+        else
+          this.o.logger.error('consensus signature failed; the round will time out', {
+            height,
+            round,
+            step,
+            code: (err as { code?: string }).code,
+            err: (err as Error).message,
+          });
+        return null;
+      },
+    );
   }
 
   /** The signed prevotes for `hashHex` in `round` this node counted (others' once each, at most once per height). */
@@ -385,14 +435,15 @@ export class ConsensusEngine {
 
   private signVote(v: Vote): void {
     const hash = v.blockHash === null ? null : fromHex(v.blockHash, 32);
+    const bytes = domainMessage(Tags.VOTE, voteSignBytes(this.chainId, v.type, v.height, v.round, hash));
+    if (!this.o.privval.signsSync) {
+      const p = this.signLater(v.height, v.round, v.type, bytes, (sig) => this.sendVote(v, hash, sig));
+      this.pendingSigs.set(`${v.round}/${v.type}`, p);
+      return;
+    }
     let signature: Uint8Array;
     try {
-      signature = this.o.privval.sign(
-        v.height,
-        v.round,
-        v.type,
-        domainMessage(Tags.VOTE, voteSignBytes(this.chainId, v.type, v.height, v.round, hash)),
-      );
+      signature = this.o.privval.sign(v.height, v.round, v.type, bytes);
     } catch (err) {
       if (err instanceof DoubleSignError) {
         this.o.logger.warn(err.message);
@@ -400,6 +451,10 @@ export class ConsensusEngine {
       }
       throw err;
     }
+    this.sendVote(v, hash, signature);
+  }
+
+  private sendVote(v: Vote, hash: Uint8Array | null, signature: Uint8Array): void {
     const msg = encodeMsg({
       kind: 'vote',
       type: v.type,
@@ -413,7 +468,36 @@ export class ConsensusEngine {
     this.myMsgs.push(msg);
     this.o.out.broadcast('consensus', msg);
   }
+  /** This height's own vote signatures (`round/type`). */
   private mySigs = new Map<string, Uint8Array>();
+  /** This height's own vote signatures still being made by an asynchronous key (`round/type`; null: failed). */
+  private readonly pendingSigs = new Map<string, Promise<Uint8Array | null>>();
+
+  /**
+   * Our precommit for a decided block, when the key signs asynchronously: consensus counted it
+   * when it was cast (src/consensus/rules.ts castVote), so the commit certificate needs its
+   * signature. A failed request is made again every OWN_PRECOMMIT_RETRY_MS (the same bytes at the
+   * same position, which privval allows) until it succeeds or block sync moves the height on.
+   */
+  private async ownPrecommit(height: number, round: number, hashHex: string): Promise<Uint8Array | null> {
+    const key = `${round}/precommit`;
+    for (;;) {
+      const sig = await (this.pendingSigs.get(key) ?? Promise.resolve(null));
+      if (sig !== null) return sig;
+      if (this.stopped || this.cs.height !== height) return null;
+      this.o.requestSync(); // the others may have committed it without us
+      await new Promise<void>((ok) => {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          ok();
+        }, OWN_PRECOMMIT_RETRY_MS);
+        this.timers.add(t);
+      });
+      if (this.stopped || this.cs.height !== height) return null;
+      this.signVote({ type: 'precommit', height, round, blockHash: hashHex, validator: this.selfHex });
+    }
+  }
+
   /** Signatures checked while validating a proposal are cached too: the same txs may still wait in the gossip queue, or come back in a later round's proposal. */
   private readonly markVerified = (hashHex: string): void => this.o.mempool.markVerified(hashHex);
 
@@ -774,6 +858,14 @@ export class ConsensusEngine {
   // ------------------------------------------------------------------ committing
 
   private commitDecided(height: number, round: number, hashHex: string, precommits: Vote[]): void {
+    const ownUnsigned = precommits.some((v) => v.validator === this.selfHex && v.blockHash === hashHex && !v.signature);
+    if (ownUnsigned && !this.o.privval.signsSync && !this.mySigs.has(`${round}/precommit`)) {
+      void this.ownPrecommit(height, round, hashHex).then((sig) => {
+        if (sig !== null && this.cs.height === height && !this.stopped)
+          this.commitDecided(height, round, hashHex, precommits);
+      });
+      return;
+    }
     const cached = this.blocks.get(hashHex);
     const signatures = precommits
       .filter((v) => v.blockHash === hashHex)

@@ -14,6 +14,7 @@ export {
 export { Channel, CONTROL_CHANNEL, type ChannelName, encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from './framing.js';
 export {
   makeBoundTlsIdentity,
+  makeBoundTlsIdentityAsync,
   makeTlsIdentity,
   peerKeyFromCert,
   ed25519PrivateKeyFromSeed,

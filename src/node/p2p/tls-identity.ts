@@ -64,13 +64,34 @@ export function makeBoundTlsIdentity(
   nodePublicKey: Uint8Array,
   signBinding: (message: Uint8Array) => Uint8Array,
 ): TlsIdentity {
+  const t = transportKey();
+  return boundIdentity(nodePublicKey, t, signBinding(bindingMessage(t.publicKey)));
+}
+
+/** The same, for a node key that signs only asynchronously (a KMS key): built once, at start-up. */
+export async function makeBoundTlsIdentityAsync(
+  nodePublicKey: Uint8Array,
+  signBinding: (message: Uint8Array) => Promise<Uint8Array>,
+): Promise<TlsIdentity> {
+  const t = transportKey();
+  return boundIdentity(nodePublicKey, t, await signBinding(bindingMessage(t.publicKey)));
+}
+
+function transportKey(): { priv: KeyObject; publicKey: Uint8Array } {
   const priv = generateKeyPairSync('ed25519').privateKey;
-  const transport = createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_PREFIX.length);
-  const sig = signBinding(bindingMessage(transport));
-  if (!verify(nodePublicKey, bindingMessage(transport), sig))
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  return { priv, publicKey: new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.length)) };
+}
+
+function boundIdentity(
+  nodePublicKey: Uint8Array,
+  t: { priv: KeyObject; publicKey: Uint8Array },
+  sig: Uint8Array,
+): TlsIdentity {
+  if (!verify(nodePublicKey, bindingMessage(t.publicKey), sig))
     throw new Error('the node key did not sign the p2p transport binding');
   const ext = tlv(0x30, BINDING_OID, tlv(0x04, tlv(0x04, Buffer.from(nodePublicKey), Buffer.from(sig))));
-  return { ...selfSigned(priv, [ext]), publicKey: new Uint8Array(nodePublicKey) };
+  return { ...selfSigned(t.priv, [ext]), publicKey: new Uint8Array(nodePublicKey) };
 }
 
 function selfSigned(priv: KeyObject, extensions: Buffer[]): TlsIdentity {

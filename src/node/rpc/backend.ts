@@ -24,7 +24,7 @@ export interface NodeIdentity {
 
 export interface ConsensusKeyView {
   publicKey: string;
-  backend: 'file' | 'pkcs11';
+  backend: 'file' | 'pkcs11' | 'aws-kms';
   nodeKey: boolean;
   active: boolean;
   pending: boolean;

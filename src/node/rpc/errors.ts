@@ -85,6 +85,7 @@ const EXACT: Record<string, number> = {
   UNAUTHORIZED: 401,
   CONFLICT: 409,
   CONSENSUS_KEYS_FULL: 409, // the node holds its cap of rotated consensus keys (src/node/consensus-keys.ts)
+  KEY_ROTATION_UNSUPPORTED: 409, // the node key is in AWS KMS: the node creates no keys (src/node/consensus-keys.ts)
   AWAITING_GENESIS: 503,
   NOT_READY: 503,
   NOT_SUPPORTED: 501,

@@ -7,6 +7,13 @@ export {
   type TxLocation,
   type Head,
 } from './chain-store.js';
-export { PrivValidator, DoubleSignError, SignStep, type SignStepName, writeDurably } from './privval.js';
+export {
+  PrivValidator,
+  DoubleSignError,
+  SignStep,
+  type PrivSigner,
+  type SignStepName,
+  writeDurably,
+} from './privval.js';
 export { diskUsage } from './disk-usage.js';
 export * from './epochs.js';

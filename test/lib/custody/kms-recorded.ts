@@ -26,14 +26,23 @@ export interface RecordedKms {
   seen: RecordedRequest[];
   /** The key spec GetPublicKey reports (a test may switch it to another spec). */
   keySpec: string;
+  /** When set, Sign answers this recorded KMS error instead (e.g. 400 ThrottlingException). */
+  signError: { status: number; type: string; message: string } | null;
   close(): Promise<void>;
 }
 
-export async function startRecordedKms(): Promise<RecordedKms> {
+/**
+ * `seed`: a fixed 32-byte Ed25519 secret for the key KMS holds, so request bodies are fixed bytes too.
+ * `signDelayMs`: each Sign answers after this long, as a KMS round trip does (the node must not care).
+ */
+export async function startRecordedKms(opts: { seed?: Uint8Array; signDelayMs?: number } = {}): Promise<RecordedKms> {
   // The SDK signs requests (SigV4) with whatever credentials the default chain finds; these are AWS's documented example keys.
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
-  const key = portable.generateKeyPair();
+  const key =
+    opts.seed === undefined
+      ? portable.generateKeyPair()
+      : { secretKey: opts.seed, publicKey: portable.getPublicKey(opts.seed) };
   const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(key.publicKey)]);
   const kms: RecordedKms = {
     endpoint: '',
@@ -41,6 +50,7 @@ export async function startRecordedKms(): Promise<RecordedKms> {
     spki,
     seen: [],
     keySpec: 'ECC_NIST_EDWARDS25519',
+    signError: null,
     close: async () => undefined,
   };
 
@@ -64,6 +74,8 @@ export async function startRecordedKms(): Promise<RecordedKms> {
           },
         };
       case 'TrentService.Sign': {
+        if (kms.signError !== null)
+          return { status: kms.signError.status, json: { __type: kms.signError.type, message: kms.signError.message } };
         const msg = new Uint8Array(Buffer.from(String(body.Message), 'base64'));
         return {
           status: 200,
@@ -102,7 +114,11 @@ export async function startRecordedKms(): Promise<RecordedKms> {
       const body = JSON.parse(data) as Record<string, unknown>;
       kms.seen.push({ target, headers: req.headers, body });
       const r = respond(target, body);
-      res.writeHead(r.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(r.json));
+      const send = (): void => {
+        res.writeHead(r.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(r.json));
+      };
+      if (target === 'TrentService.Sign' && (opts.signDelayMs ?? 0) > 0) setTimeout(send, opts.signDelayMs);
+      else send();
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -1,7 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, sign } from '../../../src/chain/index.js';
-import { makeBoundTlsIdentity, makeTlsIdentity, peerKeyFromCert } from '../../../src/node/p2p/index.js';
+import {
+  makeBoundTlsIdentity,
+  makeBoundTlsIdentityAsync,
+  makeTlsIdentity,
+  peerKeyFromCert,
+} from '../../../src/node/p2p/index.js';
 
 describe('p2p TLS identity bound to a node key held elsewhere', () => {
   it('a bound certificate identifies its peer by the node key that endorsed the transport key', () => {
@@ -20,6 +25,18 @@ describe('p2p TLS identity bound to a node key held elsewhere', () => {
     const node = generateKeyPair();
     const other = generateKeyPair();
     expect(() => makeBoundTlsIdentity(node.publicKey, (m) => sign(other.secretKey, m))).toThrow(/did not sign/);
+  });
+
+  it('is built the same way by a node key that signs asynchronously (KMS), and refused the same way', async () => {
+    const node = generateKeyPair();
+    const id = await makeBoundTlsIdentityAsync(node.publicKey, async (m) => sign(node.secretKey, m));
+    expect(Buffer.from(peerKeyFromCert(new X509Certificate(id.certPem))!).equals(Buffer.from(node.publicKey))).toBe(
+      true,
+    );
+    const other = generateKeyPair();
+    await expect(makeBoundTlsIdentityAsync(node.publicKey, async (m) => sign(other.secretKey, m))).rejects.toThrow(
+      /did not sign/,
+    );
   });
 
   it('a certificate claiming a node key whose binding signature does not verify identifies no one', () => {
