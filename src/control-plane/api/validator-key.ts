@@ -4,6 +4,7 @@
  * the node's own key backend, checks its proof of possession, and proposes the chain action
  * rotate_validator_key(old, new, pop) (src/chain/governance.ts). Only public data crosses.
  */
+import { NodeRefusedKeyError } from '../reconciler/node-consensus-key.js';
 import { ConsortiaError } from '../../lib/errors.js';
 import { CpCodes } from '../domain/errors.js';
 import { verifyProofOfPossession } from '../domain/genesis.js';
@@ -71,6 +72,13 @@ export async function resolveValidatorKeyRotation(
         proposalId: open.id,
       },
     );
+  // A KMS node holds no kms:CreateKey (src/node/rpc/routes/consensus-keys.ts refuses it too).
+  if (n.key?.backend === 'aws-kms')
+    throw refuse(
+      CpCodes.INVALID_STATE,
+      `node ${a.nodeId} keeps its key in AWS KMS (provider ${n.key.provider}), where a node cannot make a new key`,
+      { field: 'action.nodeId' },
+    );
   if (!ctx.requestConsensusKey)
     throw refuse(CpCodes.UNSUPPORTED, 'this control plane cannot reach node admin APIs', { field: 'action.type' });
   if (!n.status.ready || !n.status.endpoints)
@@ -79,6 +87,10 @@ export async function resolveValidatorKeyRotation(
   try {
     k = await ctx.requestConsensusKey(n);
   } catch (err) {
+    if (err instanceof NodeRefusedKeyError && err.status === 409)
+      throw refuse(CpCodes.INVALID_STATE, `node ${a.nodeId} cannot make a new key: ${err.message}`, {
+        field: 'action.nodeId',
+      });
     throw refuse(CpCodes.NODE_UNAVAILABLE, `node ${a.nodeId} did not make a new key: ${(err as Error).message}`);
   }
   if (k.currentKey !== oldKey)

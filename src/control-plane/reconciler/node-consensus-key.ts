@@ -13,6 +13,17 @@ export const CONSENSUS_KEY_REQUEST_TIMEOUT_MS = 15_000;
 const HEX32 = /^[0-9a-f]{64}$/;
 const HEX64 = /^[0-9a-f]{128}$/;
 
+/** The node answered, and refused: a 409 (e.g. KEY_ROTATION_UNSUPPORTED) is the node's state, not its absence. */
+export class NodeRefusedKeyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export function nodeConsensusKeyRequester(
   q: Pick<Queries, 'nodeSecret'>,
   nodeSecretsKey: Buffer,
@@ -34,7 +45,7 @@ export function nodeConsensusKeyRequester(
     const body = (await r.json().catch(() => null)) as Record<string, unknown> | null;
     if (!r.ok) {
       const e = (body?.['error'] ?? {}) as { code?: string; message?: string };
-      throw new Error(`HTTP ${r.status} ${e.code ?? ''} ${e.message ?? ''}`.trim());
+      throw new NodeRefusedKeyError(r.status, e.code, `HTTP ${r.status} ${e.code ?? ''} ${e.message ?? ''}`.trim());
     }
     const publicKey = body?.['publicKey'];
     const proofOfPossession = body?.['proofOfPossession'];

@@ -1,6 +1,7 @@
 // Proposal kind rotate_validator_key: the control plane asks the validator node for its new key
 // (a fake node behind the ApiContext.requestConsensusKey seam), files the proposal, refuses bad input
 // with stable codes, and records the new key once the governance tx executed.
+import { NodeRefusedKeyError } from '../../../src/control-plane/reconciler/node-consensus-key.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeTx,
@@ -86,6 +87,10 @@ describe('rotate_validator_key proposals', () => {
       await repo.nodes.put(node('node_v', orgs[0]!.id, 'validator', true));
       await repo.nodes.put(node('node_down', orgs[0]!.id, 'validator', false));
       await repo.nodes.put(node('node_super', orgs[0]!.id, 'super', true));
+      await repo.nodes.put({
+        ...node('node_kms', orgs[0]!.id, 'validator', true),
+        key: { provider: 'kms', backend: 'aws-kms', keyId: 'alias/v' },
+      });
     });
     newKey = generateKeyPair();
     answer = async () => ({
@@ -109,6 +114,8 @@ describe('rotate_validator_key proposals', () => {
       [orgs[0]!, { type: 'rotate_validator_key', nodeId: 'node_super' }, 400, 'INVALID_ACTION'],
       [orgs[1]!, { type: 'rotate_validator_key', nodeId: 'node_v' }, 403, 'FORBIDDEN'],
       [orgs[0]!, { type: 'rotate_validator_key', nodeId: 'node_down' }, 503, 'NODE_UNAVAILABLE'],
+      // a KMS node holds no kms:CreateKey: refused before it is asked
+      [orgs[0]!, { type: 'rotate_validator_key', nodeId: 'node_kms' }, 409, 'INVALID_STATE'],
     ];
     for (const [by, action, status, code] of cases) {
       const r = await propose(by, action);
@@ -125,6 +132,13 @@ describe('rotate_validator_key proposals', () => {
     expect((await propose(orgs[0]!, { type: 'rotate_validator_key', nodeId: 'node_v' })).json().error.code).toBe(
       'NODE_UNAVAILABLE',
     );
+    // a node that answers and refuses (its key backend cannot make keys) is in the wrong state, not unavailable
+    answer = async () => {
+      throw new NodeRefusedKeyError(409, 'KEY_ROTATION_UNSUPPORTED', 'HTTP 409 KEY_ROTATION_UNSUPPORTED');
+    };
+    const refused = await propose(orgs[0]!, { type: 'rotate_validator_key', nodeId: 'node_v' });
+    expect([refused.statusCode, refused.json().error.code]).toEqual([409, 'INVALID_STATE']);
+    expect(refused.json().error.message).toContain('KEY_ROTATION_UNSUPPORTED');
     answer = async (n) => ({ ...(await good(n)), proofOfPossession: '11'.repeat(64) });
     const badPop = await propose(orgs[0]!, { type: 'rotate_validator_key', nodeId: 'node_v' });
     expect([badPop.statusCode, badPop.json().error.code]).toEqual([503, 'NODE_UNAVAILABLE']);
