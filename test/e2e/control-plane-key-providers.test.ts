@@ -1,9 +1,10 @@
 /**
- * Node keys in a key provider, through the control plane with real processes: the platform config
- * names a PKCS#11 provider (a SoftHSM2 token, its PIN in a file the control plane reads at start);
- * two of four validators are requested with `key.provider`, each generates its key inside the token
- * on first start, the ceremony runs unchanged, and the four finalize blocks. Bad key requests are
- * refused with 400 and create nothing.
+ * Keys in PKCS#11 tokens end to end, through the control plane with real processes: both founding
+ * organizations' admin keys are generated inside a SoftHSM2 token and sign the genesis approvals
+ * there; the platform config names a PKCS#11 key provider (another token, its PIN in a file the
+ * control plane reads at start); two of four validators are requested with `key.provider`, each
+ * generates its key inside that token on first start, the ceremony runs unchanged, and the four
+ * finalize blocks. Bad key requests are refused with 400 and create nothing.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, builtArtifactsPresent, startControlPlane, type ControlPlane } from '../harness/cp-harness.js';
-import { client, createOrg, signedApproval, waitFor, type Call, type OrgHandle } from '../harness/cp-api.js';
+import { Tags, domainMessage, fromHex, toHex } from '../../src/chain/index.js';
+import { generatePkcs11Key, type Pkcs11Signer } from '../../src/lib/custody/index.js';
+import { client, waitFor, type Call, type OrgHandle } from '../harness/cp-api.js';
 import { SOFTHSM_MODULE, createSoftHsmToken, type SoftHsmToken } from '../lib/custody/softhsm.js';
 
 const present = builtArtifactsPresent() && existsSync(SOFTHSM_MODULE);
@@ -30,18 +33,58 @@ function tokenPublicKey(token: SoftHsmToken, keyLabel: string): string {
   });
 }
 
-describe.skipIf(!present)('control plane e2e: validators keep their keys in a PKCS#11 key provider', () => {
+/** An organization whose admin key is generated inside the founders' token: it signs there, never in this process. */
+async function createHsmOrg(
+  admin: Call,
+  baseUrl: string,
+  name: string,
+  token: SoftHsmToken,
+): Promise<OrgHandle & { signer: Pkcs11Signer }> {
+  const signer = generatePkcs11Key(
+    { backend: 'pkcs11', module: SOFTHSM_MODULE, tokenLabel: token.tokenLabel, keyLabel: `${name}-admin`, pinEnv: 'P' },
+    token.pin,
+  );
+  const org = await admin('POST', '/v1/organizations', { name, adminPublicKeys: [toHex(signer.publicKey)] });
+  if (org.status !== 201) throw new Error(`create org ${name}: ${org.status} ${JSON.stringify(org.body)}`);
+  const tok = await admin('POST', `/v1/organizations/${org.body.id}/tokens`, {
+    name: `${name}-admin`,
+    role: 'org-admin',
+  });
+  if (tok.status !== 201) throw new Error(`create token for ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
+  return {
+    id: org.body.id,
+    name,
+    key: { publicKey: signer.publicKey, secretKey: new Uint8Array(0) },
+    token: tok.body.token,
+    call: client(baseUrl, tok.body.token),
+    signer,
+  };
+}
+
+/** A genesis approval signed inside the token (the same bytes signedApproval signs with a file key). */
+function hsmApproval(org: OrgHandle & { signer: Pkcs11Signer }, genesisHash: string) {
+  return {
+    memberId: org.id,
+    adminKey: toHex(org.signer.publicKey),
+    signature: toHex(org.signer.signSync(domainMessage(Tags.GENESIS_APPROVAL, fromHex(genesisHash, 32)))),
+  };
+}
+
+describe.skipIf(!present)('control plane e2e: founders and validators keep their keys in PKCS#11 tokens', () => {
   let token: SoftHsmToken;
+  let founders: SoftHsmToken;
   let pinDir = '';
   let cp: ControlPlane;
   let admin: Call;
-  let a: OrgHandle;
-  let b: OrgHandle;
+  let a: OrgHandle & { signer: Pkcs11Signer };
+  let b: OrgHandle & { signer: Pkcs11Signer };
   let cid = '';
 
   beforeAll(async () => {
     // SOFTHSM2_CONF is in the control plane's environment, which its local node processes inherit.
+    // Both tokens exist before this process first loads the module (it reads the token dir then).
     token = createSoftHsmToken('acme', PIN);
+    founders = createSoftHsmToken('founders', PIN);
     pinDir = mkdtempSync(join(tmpdir(), 'consortia-pin-'));
     writeFileSync(join(pinDir, 'pin'), `${PIN}\n`, { mode: 0o600 });
     cp = await startControlPlane({
@@ -62,13 +105,16 @@ describe.skipIf(!present)('control plane e2e: validators keep their keys in a PK
   });
   afterAll(async () => {
     await cp?.shutdown();
+    a?.signer.close();
+    b?.signer.close();
+    founders?.remove();
     token?.remove();
     if (pinDir) rmSync(pinDir, { recursive: true, force: true });
   });
 
   it('refuses a key request it cannot honour with 400, creating nothing', async () => {
-    a = await createOrg(admin, cp.url, 'acme');
-    b = await createOrg(admin, cp.url, 'globex');
+    a = await createHsmOrg(admin, cp.url, 'acme', founders);
+    b = await createHsmOrg(admin, cp.url, 'globex', founders);
     const created = await a.call('POST', '/v1/consortia', {
       name: 'custody',
       founders: [a.id, b.id],
@@ -94,7 +140,7 @@ describe.skipIf(!present)('control plane e2e: validators keep their keys in a PK
     expect((await a.call('GET', `/v1/consortia/${cid}/nodes`)).body.items).toEqual([]);
   });
 
-  it('runs two validators on token keys and two on key files; the four finalize blocks', async () => {
+  it('founders approve the genesis with token keys; two validators on token keys and two on key files finalize blocks', async () => {
     const hsmNodes: string[] = [];
     for (const [org, key] of [
       [a, { provider: 'acme-hsm' }],
@@ -129,8 +175,7 @@ describe.skipIf(!present)('control plane e2e: validators keep their keys in a PK
     );
     for (const org of [a, b])
       expect(
-        (await org.call('POST', `/v1/consortia/${cid}/ceremony/approvals`, signedApproval(org, cer.genesisHash)))
-          .status,
+        (await org.call('POST', `/v1/consortia/${cid}/ceremony/approvals`, hsmApproval(org, cer.genesisHash))).status,
       ).toBe(200);
     const nodes = await waitFor(
       'validators ready and in the set',
