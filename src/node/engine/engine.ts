@@ -91,6 +91,13 @@ const PROPOSAL_ROUNDS_AHEAD = 16;
 const MAX_VERIFIED_VOTES = 10_000;
 /** "Cannot see a quorum" is not reported in the first seconds after start (peers are still being dialed). */
 const QUORUM_GRACE_MS = 10_000;
+/**
+ * A validator whose votes reached us this recently counts as visible even with no connection under
+ * its key: after a consensus-key rotation its p2p identity stays its first key
+ * (src/node/consensus-keys.ts). Its own votes are re-sent every second (regossip), so a few seconds
+ * without one means it is cut off, as the p2p ping deadline would say for a connection.
+ */
+const VOTES_SEEN_VISIBLE_MS = 5_000;
 /** While cut off (no quorum visible, or no block finalized) the warning is repeated this often. */
 const CUT_OFF_WARN_INTERVAL_MS = 15_000;
 /** A height that takes this long is reported (at most every CUT_OFF_WARN_INTERVAL_MS). */
@@ -114,6 +121,8 @@ export class ConsensusEngine {
   private readonly bufferedByPeer = new Map<string, number>();
   /** Encodings of votes already verified at this height (and the next). */
   private readonly verifiedVotes = new Set<string>();
+  /** When a vote signed by each validator of the set last arrived (visiblePower). */
+  private readonly voteSeenAt = new Map<string, number>();
   /** Txs per proposal from the measured cost of executing blocks (see block-budget.ts). */
   private readonly budget = new BlockBudget();
   private committing = false;
@@ -725,6 +734,9 @@ export class ConsensusEngine {
       if (this.verifiedVotes.size >= MAX_VERIFIED_VOTES) this.verifiedVotes.clear();
       this.verifiedVotes.add(key);
     }
+    const signer = toHex(m.validator);
+    // Only the set's keys: a self-signed vote under any other key must not grow this map.
+    if (this.cs.validators.some((v) => v.id === signer)) this.voteSeenAt.set(signer, this.now());
     this.dispatch({
       kind: 'vote',
       vote: {
@@ -800,8 +812,10 @@ export class ConsensusEngine {
   visiblePower(): { visible: number; total: number; missing: string[] } {
     let visible = 0;
     const missing: string[] = [];
+    const now = this.now();
     for (const v of this.cs.validators) {
-      if (v.id === this.selfHex || this.peersUp.has(v.id)) visible += v.power;
+      const heard = now - (this.voteSeenAt.get(v.id) ?? Number.NEGATIVE_INFINITY) <= VOTES_SEEN_VISIBLE_MS;
+      if (v.id === this.selfHex || this.peersUp.has(v.id) || heard) visible += v.power;
       else missing.push(v.id);
     }
     return { visible, total: this.cs.totalPower, missing };

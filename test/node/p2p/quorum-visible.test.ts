@@ -6,16 +6,21 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  Tags,
   decodeTxShared,
+  generateKeyPair,
   pkHexOf,
   sign,
+  signDomain,
   toHex,
+  voteSignBytes,
+  type KeyPair,
   txIdShared,
   verifyEncodedTxSignature,
   type Tx,
 } from '../../../src/chain/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import { ChainTip, ConsensusEngine, chainOps } from '../../../src/node/engine/index.js';
+import { ChainTip, ConsensusEngine, chainOps, encodeMsg } from '../../../src/node/engine/index.js';
 import { Mempool } from '../../../src/node/mempool/index.js';
 import { createNodeMetrics } from '../../../src/node/metrics.js';
 import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
@@ -99,5 +104,67 @@ describe('quorum visibility', () => {
     engine.onPeerUp(c!);
     expect(await gauge()).toBe(1);
     expect(lines.some((l) => l.msg === 'quorum of validators visible again')).toBe(true);
+  });
+
+  it('counts a validator whose votes arrive though no connection carries its key (a rotated consensus key), for a few seconds', async () => {
+    const f = makeFixture(4);
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await ChainStore.open(join(dir, 'chain'));
+    cleanups.push(() => store.close());
+    const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+    const mempool = new Mempool<Tx>(
+      {
+        chainId: CHAIN,
+        txId: txIdShared,
+        decode: decodeTxShared,
+        info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+        verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
+        stateNonce: () => 0,
+        check: (t, b) => chainOps.check(tip.state, t, b.length),
+      },
+      { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
+    );
+    let clock = 1_000_000;
+    const [self, b, c, d] = f.validators;
+    const engine = new ConsensusEngine({
+      tip,
+      mempool,
+      nodePublicKey: self!.publicKey,
+      now: () => clock,
+      logger: createLogger('silent', {}),
+      out: { broadcast: () => undefined, send: () => undefined },
+      privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self!.secretKey, m)),
+      timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 },
+      onCommitted: () => undefined,
+      requestSync: () => undefined,
+    });
+    await engine.start(store);
+    cleanups.push(() => engine.stop());
+    const prevote = (k: KeyPair, round: number) =>
+      encodeMsg({
+        kind: 'vote',
+        type: 'prevote',
+        height: 1,
+        round,
+        blockHash: null,
+        validator: k.publicKey,
+        signature: signDomain(Tags.VOTE, k.secretKey, voteSignBytes(CHAIN, 'prevote', 1, round, null)),
+      });
+    // b is connected under its own key; c's connection carries another key (its p2p identity)
+    engine.onPeerUp(toHex(b!.publicKey));
+    engine.onPeerUp('p2p-identity-of-c');
+    expect(engine.visiblePower().missing.sort()).toEqual([toHex(c!.publicKey), toHex(d!.publicKey)].sort());
+    engine.onMessage('p2p-identity-of-c', prevote(c!, 0));
+    expect(engine.visiblePower()).toMatchObject({ visible: 30, missing: [toHex(d!.publicKey)] });
+    // a vote under a key outside the set counts for nothing
+    const stranger = generateKeyPair();
+    engine.onMessage('p2p-identity-of-c', prevote(stranger, 0));
+    expect(engine.visiblePower().visible).toBe(30);
+    // no vote from c for longer than the window: not visible any more
+    clock += 6_000;
+    expect(engine.visiblePower().missing.sort()).toEqual([toHex(c!.publicKey), toHex(d!.publicKey)].sort());
+    engine.onMessage('p2p-identity-of-c', prevote(c!, 1));
+    expect(engine.visiblePower().visible).toBe(30);
   });
 });
