@@ -248,7 +248,7 @@ async function main(): Promise<void> {
       sse = req;
     });
 
-    const nonces = new Array<number>(ACCOUNTS).fill(0);
+    let nonces = new Array<number>(ACCOUNTS).fill(0);
     let next = 0;
     const makeTx = (): { bytes: Uint8Array; node: number; account: number } => {
       const a = next++ % ACCOUNTS;
@@ -267,11 +267,21 @@ async function main(): Promise<void> {
       );
       return { bytes, node: a % VALIDATORS, account: a };
     };
-    // Pre-sign everything so signing does not compete with the nodes during the run.
-    const plan: { bytes: Uint8Array; node: number; account: number }[][] = STAGES.map((rate, s) =>
-      Array.from({ length: rate * durationOf(s) }, makeTx),
-    );
-    const hashes = plan.map((stage) => stage.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
+    // Pre-signed so that signing does not compete with the nodes during a stage. The overload stages
+    // are signed once the others are over: a saturated stage skips the rest, whose nonces would
+    // otherwise be missing below every overload tx of their accounts (nothing of them executable).
+    const plan: { bytes: Uint8Array; node: number; account: number }[][] = STAGES.map(() => []);
+    const hashes: string[][] = STAGES.map(() => []);
+    /** The signing position after each stage's txs: [next, nonces]. */
+    const signedTo: [number, number[]][] = [];
+    const signStages = (from: number, to: number): void => {
+      for (let s = from; s < to; s++) {
+        plan[s] = Array.from({ length: STAGES[s]! * durationOf(s) }, makeTx);
+        hashes[s] = plan[s]!.map((t) => createHash('sha256').update(t.bytes).digest('hex'));
+        signedTo[s] = [next, [...nonces]];
+      }
+    };
+    signStages(0, firstOverload);
 
     const pids = (): (number | undefined)[] => net.nodes.map((n) => n.proc?.pid);
     const stages: {
@@ -308,6 +318,11 @@ async function main(): Promise<void> {
     for (let s = 0; s < STAGES.length; s++) {
       const rate = STAGES[s]!;
       const overload = s >= firstOverload;
+      if (s === firstOverload) {
+        signStages(firstOverload, STAGES.length);
+        // the block events that arrived while signing are taken now (each is timed on arrival), not in the stage
+        await new Promise((r) => setTimeout(r, 1000));
+      }
       const stage = plan[s]!;
       const warmup = WARMUP_S > 0 && s === 0;
       const stageS = durationOf(s);
@@ -444,8 +459,11 @@ async function main(): Promise<void> {
           console.log(`  node${n.index}: heights ${rc}, rounds ${rs}, mempool ${mp}`);
         }
       }
-      // saturated: on to the overload stages
-      if (!overload && tps < rate * 0.7 && s > (WARMUP_S > 0 ? 1 : 0) && s < firstOverload) s = firstOverload - 1;
+      // saturated: on to the overload stages, signed on from the txs sent so far
+      if (!overload && tps < rate * 0.7 && s > (WARMUP_S > 0 ? 1 : 0) && s < firstOverload) {
+        [next, nonces] = [signedTo[s]![0], [...signedTo[s]![1]]];
+        s = firstOverload - 1;
+      }
     }
     if (poll) clearInterval(poll);
     // Sustained = the best stage that kept up (committed >= 90% of offered) with p99 commit latency
