@@ -17,7 +17,7 @@
  * 2 cores at 200 ms blocks, while 500 ms blocks keep p99 commit latency well under 1.5 s.
  * A warm-up at the first stage's rate (--warmup-seconds N, default 8; 0 for none) runs first and is not counted.
  * Diagnostics: --block-interval-ms N; --mempool-max-txs N;
- * BENCH_BLOCKS=1 (one line per block);
+ * BENCH_BLOCKS=1 (one line per block); BENCH_SLOW=1 (per stage, what the txs that took over 5 s waited for);
  * BENCH_LOG_LEVEL=info (node logs, rounds and mempool per stage); CHAIN_NODE_FLAGS='--cpu-prof
  * --cpu-prof-dir=/tmp/prof' (profiles of the validator processes, see chain-net).
  */
@@ -57,6 +57,7 @@ interface Tx {
   bytes: Uint8Array;
   node: number;
   account: number;
+  nonce: number;
   hash: string;
   tries: number;
 }
@@ -204,6 +205,17 @@ async function main(): Promise<void> {
   const held = new Map<number, Tx[]>();
   let released: Tx[] = [];
   let sse = null as ClientRequest | null; // (assigned in a callback: no narrowing to null)
+  // BENCH_SLOW=1: per stage, what the txs committed more than SLOW_MS after their last send waited for
+  const SLOW_MS = 5000;
+  const slow = process.env.BENCH_SLOW
+    ? {
+        sent: new Map<string, Tx>(),
+        /** Last send and commit time by account:nonce. */
+        lastSend: new Map<string, number>(),
+        committed: new Map<string, number>(),
+        txs: [] as { tx: Tx; ms: number; lowerResentAfter: boolean; lowerCommittedBeforeMs: number | null }[],
+      }
+    : null;
   try {
     await net.startAll();
     await net.waitHeight(net.nodes, 2);
@@ -224,6 +236,20 @@ async function main(): Promise<void> {
       for (const h of data.txs) {
         const t = submitted.get(h);
         if (t !== undefined) {
+          const tx = slow?.sent.get(h);
+          if (slow && tx) {
+            const lower = `${tx.account}:${tx.nonce - 1}`;
+            slow.committed.set(`${tx.account}:${tx.nonce}`, now);
+            if (now - t > SLOW_MS) {
+              const lc = slow.committed.get(lower);
+              slow.txs.push({
+                tx,
+                ms: now - t,
+                lowerResentAfter: (slow.lastSend.get(lower) ?? 0) > t,
+                lowerCommittedBeforeMs: lc === undefined ? null : Math.round(now - lc),
+              });
+            }
+          }
           latencies.push({ at: now, ms: now - t });
           commits.push(now);
           submitted.delete(h);
@@ -248,9 +274,9 @@ async function main(): Promise<void> {
       sse = req;
     });
 
-    const nonces = new Array<number>(ACCOUNTS).fill(0);
+    let nonces = new Array<number>(ACCOUNTS).fill(0);
     let next = 0;
-    const makeTx = (): { bytes: Uint8Array; node: number; account: number } => {
+    const makeTx = (): { bytes: Uint8Array; node: number; account: number; nonce: number } => {
       const a = next++ % ACCOUNTS;
       const k = accounts[a]!;
       const to = accounts[(a + 1) % ACCOUNTS]!.publicKey;
@@ -265,13 +291,23 @@ async function main(): Promise<void> {
           k.secretKey,
         ),
       );
-      return { bytes, node: a % VALIDATORS, account: a };
+      return { bytes, node: a % VALIDATORS, account: a, nonce: nonces[a]! - 1 };
     };
-    // Pre-sign everything so signing does not compete with the nodes during the run.
-    const plan: { bytes: Uint8Array; node: number; account: number }[][] = STAGES.map((rate, s) =>
-      Array.from({ length: rate * durationOf(s) }, makeTx),
-    );
-    const hashes = plan.map((stage) => stage.map((t) => createHash('sha256').update(t.bytes).digest('hex')));
+    // Pre-signed so that signing does not compete with the nodes during a stage. The overload stages
+    // are signed once the others are over: a saturated stage skips the rest, whose nonces would
+    // otherwise be missing below every overload tx of their accounts (nothing of them executable).
+    const plan: { bytes: Uint8Array; node: number; account: number; nonce: number }[][] = STAGES.map(() => []);
+    const hashes: string[][] = STAGES.map(() => []);
+    /** The signing position after each stage's txs: [next, nonces]. */
+    const signedTo: [number, number[]][] = [];
+    const signStages = (from: number, to: number): void => {
+      for (let s = from; s < to; s++) {
+        plan[s] = Array.from({ length: STAGES[s]! * durationOf(s) }, makeTx);
+        hashes[s] = plan[s]!.map((t) => createHash('sha256').update(t.bytes).digest('hex'));
+        signedTo[s] = [next, [...nonces]];
+      }
+    };
+    signStages(0, firstOverload);
 
     const pids = (): (number | undefined)[] => net.nodes.map((n) => n.proc?.pid);
     const stages: {
@@ -308,6 +344,11 @@ async function main(): Promise<void> {
     for (let s = 0; s < STAGES.length; s++) {
       const rate = STAGES[s]!;
       const overload = s >= firstOverload;
+      if (s === firstOverload) {
+        signStages(firstOverload, STAGES.length);
+        // the block events that arrived while signing are taken now (each is timed on arrival), not in the stage
+        await new Promise((r) => setTimeout(r, 1000));
+      }
       const stage = plan[s]!;
       const warmup = WARMUP_S > 0 && s === 0;
       const stageS = durationOf(s);
@@ -352,7 +393,11 @@ async function main(): Promise<void> {
         });
         batches.forEach(({ txs, n }) => {
           if (txs.length === 0) return;
-          for (const t of txs) submitted.set(t.hash, now);
+          for (const t of txs) {
+            submitted.set(t.hash, now);
+            slow?.sent.set(t.hash, t);
+            slow?.lastSend.set(`${t.account}:${t.nonce}`, now);
+          }
           const refuse = (k: number, retryAfterS: number | null): void => {
             const t = txs[k]!;
             rejected++;
@@ -432,6 +477,30 @@ async function main(): Promise<void> {
       console.log(
         `${warmup ? 'warm-up (not counted): ' : overload ? 'overload: ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%), longest gap between blocks ${st.max_block_gap_ms} ms${refusedBy.size ? `, refusals ${[...refusedBy].map(([c, n]) => `${c} ${n}`).join(', ')}` : ''}`,
       );
+      if (slow) {
+        const xs = slow.txs.splice(0);
+        const by = (f: (x: (typeof xs)[number]) => string): string => {
+          const m = new Map<string, number>();
+          for (const x of xs) m.set(f(x), (m.get(f(x)) ?? 0) + 1);
+          return [...m].map(([k, v]) => `${k}:${v}`).join(' ');
+        };
+        console.log(
+          `  slow (> ${SLOW_MS} ms) ${xs.length}: lower nonce sent again after it ${xs.filter((x) => x.lowerResentAfter).length}; ` +
+            `lower committed <= 1 s before it ${xs.filter((x) => x.lowerCommittedBeforeMs !== null && x.lowerCommittedBeforeMs <= 1000).length}; ` +
+            `by node ${by((x) => String(x.tx.node))}; by tries ${by((x) => String(x.tx.tries))}; ` +
+            `ms p50 ${Math.round(
+              pct(
+                xs.map((x) => x.ms),
+                50,
+              ),
+            )} max ${Math.round(
+              pct(
+                xs.map((x) => x.ms),
+                100,
+              ),
+            )}`,
+        );
+      }
       if (process.env.BENCH_LOG_LEVEL) {
         for (const n of net.nodes) {
           const [rs, rc, mp] = await Promise.all(
@@ -444,8 +513,11 @@ async function main(): Promise<void> {
           console.log(`  node${n.index}: heights ${rc}, rounds ${rs}, mempool ${mp}`);
         }
       }
-      // saturated: on to the overload stages
-      if (!overload && tps < rate * 0.7 && s > (WARMUP_S > 0 ? 1 : 0) && s < firstOverload) s = firstOverload - 1;
+      // saturated: on to the overload stages, signed on from the txs sent so far
+      if (!overload && tps < rate * 0.7 && s > (WARMUP_S > 0 ? 1 : 0) && s < firstOverload) {
+        [next, nonces] = [signedTo[s]![0], [...signedTo[s]![1]]];
+        s = firstOverload - 1;
+      }
     }
     if (poll) clearInterval(poll);
     // Sustained = the best stage that kept up (committed >= 90% of offered) with p99 commit latency

@@ -425,6 +425,7 @@ export async function assembleChain(
   const ingest = createIngest(ctx, mempool, network, verifyPool);
   const gossip = createGossip(mempool, network);
   const gate = createBacklogGate(ctx);
+  mempool.shedding = () => gate.shedding(); // while the gate refuses, so does the pool for txs that cannot execute next
   if (ctx.metrics?.mempoolSource) {
     ctx.metrics.mempoolSource.load = () => ({
       executable: mempool.executableSize,

@@ -45,6 +45,8 @@ export class BacklogGate {
   /** Committed blocks in the window: [time ms, txs]. */
   private readonly blocks: [number, number][] = [];
   private windowTxs = 0;
+  /** Clock (ms) until which a client the gate refused may still be due back: its Retry-After. */
+  private refusedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly limits: BacklogGateLimits,
@@ -79,13 +81,29 @@ export class BacklogGate {
     return Math.min(this.limits.maxTxs, Math.max(this.limits.floorTxs, byRate));
   }
 
-  /** How many more txs may be taken with `pending` already pending (pool + queues). */
+  /**
+   * How many more txs may be taken with `pending` already pending (pool + queues). None: the gate
+   * is shedding until the Retry-After it gives has passed (see shedding()).
+   */
   room(pending: number): GateRoom {
     const bound = this.bound();
     const room = Math.max(0, bound - pending);
     const rate = this.rate();
     // the excess drains at the committed rate; a stalled chain (rate 0) gets the longest wait
     const drainS = rate > 0 ? Math.ceil((pending - bound + 1) / rate) : RETRY_AFTER_MAX_S;
-    return { room, bound, retryAfterSeconds: Math.min(RETRY_AFTER_MAX_S, Math.max(1, drainS)) };
+    const retryAfterSeconds = Math.min(RETRY_AFTER_MAX_S, Math.max(1, drainS));
+    if (room === 0) this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
+    return { room, bound, retryAfterSeconds };
+  }
+
+  /**
+   * While a client this gate refused may not be back yet (its Retry-After has not passed), the
+   * seconds left until it is (at least 1); else null. A tx that cannot execute before a lower nonce
+   * of its account would wait in the pool for such a client's retry (src/node/mempool/mempool.ts
+   * refuses those meanwhile).
+   */
+  shedding(): number | null {
+    const left = this.refusedUntil - this.now();
+    return left > 0 ? Math.max(1, Math.ceil(left / 1000)) : null;
   }
 }

@@ -7,7 +7,8 @@
  * Nonces. An account's "next executable nonce" is its state nonce plus the run of its pending
  * txs from there: those are executable (reaping takes them), every pending tx above is gapped
  * (it waits for a missing nonce). An account's gap is the number of nonces missing below its
- * highest pending tx. A tx more than `futureNoncesMax` above the next executable nonce is refused.
+ * highest pending tx. A tx more than `futureNoncesMax` above the next executable nonce is refused;
+ * so is any API tx above it while the node sheds load (`shedding`).
  *
  * The pool cannot be wedged by gapped txs:
  * - caps per account (`accountMaxTxs`) and on what gossip from one peer may occupy (`peerMaxTxs`);
@@ -119,11 +120,17 @@ export const MempoolReasons = {
   EVICTED: 'EVICTED',
   /** Signature verification is saturated (its queue in src/node/verify-pool is full) or stopping: retry later (503). */
   BUSY: 'BUSY',
+  /**
+   * API only, while the node sheds load (`shedding`): the tx cannot execute before a lower nonce
+   * of its account that is not pending (429; the same code as the gate's refusal, src/node/rpc/errors.ts).
+   */
+  MEMPOOL_BUSY: 'MEMPOOL_BUSY',
 } as const;
 
 /** Refusals an earlier tx of the same batch can lift once it is admitted (it raises its account's next nonce or closes a gap). */
 const BATCH_DEPENDENT: ReadonlySet<string> = new Set([
   MempoolReasons.NONCE_TOO_FAR_AHEAD,
+  MempoolReasons.MEMPOOL_BUSY,
   MempoolReasons.MEMPOOL_FULL,
   MempoolReasons.ACCOUNT_MEMPOOL_FULL,
   MempoolReasons.PEER_MEMPOOL_FULL,
@@ -170,6 +177,13 @@ export class Mempool<T> {
   /** Refusals and drops, by reason (MempoolReasons or a chain rejection code). */
   onReject?: (code: string) => void;
   onAdmit?: (entry: MempoolTx<T>, fromPeer: string | null) => void;
+  /**
+   * Load shedding (BacklogGate.shedding, src/node/mempool/backlog-gate.ts): a Retry-After in seconds
+   * while the node refuses API submissions, else null. Meanwhile an API tx that cannot execute next
+   * is refused MEMPOOL_BUSY: taken, it would wait gapped for a lower nonce the gate refused, until
+   * that client's retry gets in, itself maybe refused again. Unset: never.
+   */
+  shedding?: () => number | null;
 
   constructor(
     private readonly chain: MempoolChain<T>,
@@ -369,6 +383,18 @@ export class Mempool<T> {
         `nonce ${nonce} is more than ${this.futureNoncesMax} above the account's next executable nonce ${next}; submit the missing nonces first`,
         hash,
       );
+    }
+    // A client refused by the gate retries its lowest nonce first; a later one taken meanwhile would
+    // wait for it gapped (API txs only: gossip was admitted by its origin node, which proposes it).
+    if (nonce > next && fromPeer === null) {
+      const retryAfterS = this.shedding?.() ?? null;
+      if (retryAfterS !== null) {
+        return this.reject(
+          MempoolReasons.MEMPOOL_BUSY,
+          `the node is shedding load and nonce ${nonce} cannot execute before nonce ${next} of the account; submit the lowest missing nonce first, retry in ${retryAfterS} s`,
+          hash,
+        );
+      }
     }
     // Nonces this tx still waits for once admitted (0: executable, or it closes the account's gap).
     let missing = nonce - next;
