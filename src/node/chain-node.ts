@@ -323,7 +323,12 @@ export class ChainNode implements NodeApiBackend {
       // Idempotent by hash: a tx committed since the lookup above gets the same answer as any resubmission of it.
       const now = res.code === MempoolReasons.BAD_NONCE ? await this.store.getTx(hex) : null;
       if (now) return { status: 'committed', hash, height: now.height, index: now.index, code: now.code };
-      throw new ConsortiaError(res.code, res.message, { hash: hex });
+      // A tx refused while the node sheds load gets the same Retry-After as the gate's own refusals.
+      const retryAfterSeconds = res.code === MempoolReasons.MEMPOOL_BUSY ? (r.gate.shedding() ?? 1) : undefined;
+      throw new ConsortiaError(res.code, res.message, {
+        hash: hex,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      });
     }
     if (opts.wait !== 'commit') return { status: 'accepted', hash };
     return this.waiters.wait(hash, hex, opts.timeoutMs);
@@ -335,7 +340,7 @@ export class ChainNode implements NodeApiBackend {
 
   takeTxRoom(wanted: number, queuedTxs: number): TxRoom {
     const r = this.need();
-    const g = r.gate.room(r.mempool.executableSize + r.ingest.size + queuedTxs);
+    const g = r.gate.room(r.mempool.executableSize + r.ingest.size + queuedTxs, wanted);
     const granted = Math.min(wanted, g.room);
     if (granted < wanted)
       this.ctx.metrics?.mempoolRejections.inc({ reason: ChainNodeCodes.MEMPOOL_BUSY }, wanted - granted);

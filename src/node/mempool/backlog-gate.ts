@@ -82,17 +82,18 @@ export class BacklogGate {
   }
 
   /**
-   * How many more txs may be taken with `pending` already pending (pool + queues). None: the gate
-   * is shedding until the Retry-After it gives has passed (see shedding()).
+   * How many more txs may be taken with `pending` already pending (pool + queues). Less than
+   * `wanted` (a batch's tail refused, or nothing): the gate is shedding until the Retry-After it
+   * gives has passed (see shedding()).
    */
-  room(pending: number): GateRoom {
+  room(pending: number, wanted = 1): GateRoom {
     const bound = this.bound();
     const room = Math.max(0, bound - pending);
     const rate = this.rate();
     // the excess drains at the committed rate; a stalled chain (rate 0) gets the longest wait
     const drainS = rate > 0 ? Math.ceil((pending - bound + 1) / rate) : RETRY_AFTER_MAX_S;
     const retryAfterSeconds = Math.min(RETRY_AFTER_MAX_S, Math.max(1, drainS));
-    if (room === 0) this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
+    if (room < wanted) this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
     return { room, bound, retryAfterSeconds };
   }
 

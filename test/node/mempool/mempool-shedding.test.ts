@@ -126,6 +126,20 @@ describe('BacklogGate.shedding', () => {
     expect(gate.shedding()).toBeNull();
   });
 
+  it("starts when a batch's tail is refused, not only when nothing is left", () => {
+    let t = 0;
+    const gate = new BacklogGate({ targetMs: 1_500, floorTxs: 500, maxTxs: 20_000 }, () => t);
+    for (let i = 0; i < 20; i++) {
+      t += 500;
+      gate.onCommitted(1_000); // bound 3,000
+    }
+    expect(gate.room(2_500, 500).room).toBe(500); // all 500 fit
+    expect(gate.shedding()).toBeNull();
+    const part = gate.room(2_800, 500); // 200 of 500 fit: the other 300 come back after Retry-After
+    expect(part.room).toBe(200);
+    expect(gate.shedding()).toBe(part.retryAfterSeconds);
+  });
+
   it('wired to the pool: a tx that waits for a refused lower nonce is refused too, until that client is due back', () => {
     let t = 0;
     const gate = new BacklogGate({ targetMs: 1_500, floorTxs: 2, maxTxs: 100 }, () => t);
