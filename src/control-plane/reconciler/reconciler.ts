@@ -220,7 +220,7 @@ export class Reconciler {
       ...(key !== undefined ? { key: key.key } : {}),
       ...(key?.pin !== undefined ? { keyPin: key.pin } : {}),
     });
-    const hash = specHash(base);
+    const hash = specHash(base, this.deps.nodeSecretsKey);
     const needsApply = hash !== node.specHash || node.status.observedGeneration !== node.generation;
     if (needsApply && this.mustHoldRestart(node, all)) {
       this.held.add(node.id);

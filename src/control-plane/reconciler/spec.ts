@@ -2,7 +2,7 @@
  * Desired NodeSpec for a node record. The spec's content hash decides when `generation`
  * is bumped, so a runtime sees a new generation exactly when something it runs changed.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { sealedGenesisJson } from '../domain/genesis.js';
 import { canonicalJson } from '../domain/transcript.js';
 import type { Ceremony, Consortium, NodeRecord } from '../domain/types.js';
@@ -107,6 +107,17 @@ export function buildSpec(
   };
 }
 
-export function specHash(spec: Omit<NodeSpec, 'generation'>): string {
-  return createHash('sha256').update(canonicalJson(spec), 'utf8').digest('hex');
+/**
+ * The content hash of a spec, stored in the node record. A PKCS#11 PIN is short enough to guess from
+ * a plain hash of it, so it enters only through an HMAC under `secretKey` (the node-secrets key);
+ * without one, a PIN change alone does not re-apply the node.
+ */
+export function specHash(spec: Omit<NodeSpec, 'generation'>, secretKey?: Buffer): string {
+  const { keyPin, ...rest } = spec;
+  const pinTag =
+    keyPin !== undefined && secretKey !== undefined
+      ? createHmac('sha256', secretKey).update(`key-pin\0${keyPin}`, 'utf8').digest('hex')
+      : undefined;
+  const hashed = pinTag !== undefined ? { ...rest, keyPinTag: pinTag } : rest;
+  return createHash('sha256').update(canonicalJson(hashed), 'utf8').digest('hex');
 }

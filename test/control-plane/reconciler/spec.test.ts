@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Ceremony, NodeRecord } from '../../../src/control-plane/domain/types.js';
-import { peersFor, syncSourcesFor } from '../../../src/control-plane/reconciler/spec.js';
+import { peersFor, specHash, syncSourcesFor } from '../../../src/control-plane/reconciler/spec.js';
 
 function node(
   id: string,
@@ -77,5 +77,38 @@ describe('sync sources and peers of a node spec', () => {
       'pk-v3',
       'pk-v4',
     ]);
+  });
+});
+
+describe('specHash and a PKCS#11 PIN', () => {
+  const base = {
+    nodeId: 'n1',
+    consortiumId: 'c1',
+    chainId: 'chain-c1',
+    orgId: 'o1',
+    role: 'validator' as const,
+    tier: {},
+    resources: { cpu: '1', memory: '1Gi' },
+    mode: 'keygen' as const,
+    peers: [],
+    key: {
+      backend: 'pkcs11' as const,
+      provider: 'hsm',
+      module: '/usr/lib/x.so',
+      tokenLabel: 't',
+      keyLabel: 'k',
+    },
+  };
+  const secret = Buffer.alloc(32, 7);
+
+  it('changes with the PIN only through a keyed tag: the stored hash cannot be used to guess a short PIN', () => {
+    const a = specHash({ ...base, keyPin: '1234' }, secret);
+    expect(specHash({ ...base, keyPin: '1234' }, secret)).toBe(a);
+    expect(specHash({ ...base, keyPin: '1235' }, secret)).not.toBe(a);
+    // without the node-secrets key the PIN does not enter the hash at all
+    expect(specHash({ ...base, keyPin: '1234' })).toBe(specHash(base));
+    expect(specHash({ ...base, keyPin: '1234' }, Buffer.alloc(32, 8))).not.toBe(a);
+    // a spec without a PIN hashes as before (nodes are not re-applied on upgrade)
+    expect(specHash(base, secret)).toBe(specHash(base));
   });
 });
