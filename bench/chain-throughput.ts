@@ -22,9 +22,8 @@
  * --cpu-prof-dir=/tmp/prof' (profiles of the validator processes, see chain-net).
  */
 import { availableParallelism } from 'node:os';
-import { Agent, get, request, type ClientRequest } from 'node:http';
+import { Agent, get, type ClientRequest } from 'node:http';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   encodeTx,
   generateKeyPair,
@@ -33,6 +32,7 @@ import {
   decodeTx,
   type KeyPair,
 } from '../src/chain/index.js';
+import { postTxBatch, processCpuSeconds } from '../test/harness/batch-load.js';
 import { ChainNet } from '../test/harness/chain-net.js';
 
 const arg = (name: string, def: number): number => {
@@ -86,65 +86,9 @@ function measureVerifyPerCore(): number {
   return n;
 }
 
-function lengthPrefixed(items: Uint8Array[]): Buffer {
-  const total = items.reduce((s, b) => s + 4 + b.length, 0);
-  const out = Buffer.allocUnsafe(total);
-  let o = 0;
-  for (const b of items) {
-    out.writeUInt32BE(b.length, o);
-    out.set(b, o + 4);
-    o += 4 + b.length;
-  }
-  return out;
-}
-
 // The load generator shares the 2 cores with the validators, so it uses node:http with keep-alive:
 // fetch (undici) cost ~10% of a core at 3000 tx/s, CPU taken from the nodes being measured.
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-interface BatchAnswer {
-  results?: { status: string; error?: { code: string } }[];
-  error?: { code: string };
-  /** The Retry-After header, seconds. */
-  retryAfterS?: number;
-}
-function postBatch(url: string, body: Buffer): Promise<BatchAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            const a = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BatchAnswer;
-            const ra = Number(res.headers['retry-after']);
-            resolve(Number.isFinite(ra) && ra > 0 ? { ...a, retryAfterS: ra } : a);
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** CPU seconds (user + system, all threads) the validator processes used so far; NaN off Linux. */
-function nodesCpuSeconds(pids: (number | undefined)[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      sum += (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in clock ticks
-    } catch {
-      return NaN;
-    }
-  }
-  return sum;
-}
 
 /** Verify/s per core with the validator processes stopped (SIGSTOP), so they take nothing from it. */
 async function measureWithNodesPaused(pids: (number | undefined)[]): Promise<number> {
@@ -353,7 +297,7 @@ async function main(): Promise<void> {
       const warmup = WARMUP_S > 0 && s === 0;
       const stageS = durationOf(s);
       const start = performance.now();
-      const cpuAtStart = nodesCpuSeconds(pids());
+      const cpuAtStart = processCpuSeconds(pids());
       const ownCpuAtStart = process.cpuUsage();
       const TICK = 50;
       let sent = 0;
@@ -414,7 +358,11 @@ async function main(): Promise<void> {
             released.push(...wait);
           };
           inflight.push(
-            postBatch(`${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs.map((t) => t.bytes)))
+            postTxBatch(
+              agent,
+              `${net.nodes[n]!.api}/v1/txs/batch`,
+              txs.map((t) => t.bytes),
+            )
               .then((j) => {
                 const busy = j.error && RETRYABLE.has(j.error.code) ? (j.retryAfterS ?? 1) : null;
                 if (!j.results) {
@@ -452,7 +400,7 @@ async function main(): Promise<void> {
       let maxGap = 0;
       for (let i = 1; i < marks.length; i++) maxGap = Math.max(maxGap, marks[i]! - marks[i - 1]!);
       // validator CPU per committed tx (all 4 nodes): the efficiency figure behind tps
-      const cpuUsPerTx = Math.round((1e6 * (nodesCpuSeconds(pids()) - cpuAtStart)) / Math.max(1, lat.length));
+      const cpuUsPerTx = Math.round((1e6 * (processCpuSeconds(pids()) - cpuAtStart)) / Math.max(1, lat.length));
       // the load generator (this process) shares the cores: its CPU is not the validators'
       const own = process.cpuUsage(ownCpuAtStart);
       const loadgenPct = Math.round((own.user + own.system) / 10 / (performance.now() - start));

@@ -9,11 +9,12 @@
  * test/e2e/key-custody.test.ts does (`main.js keygen` inside the token, `key` config, PIN by env).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, type ClientRequest, get, request } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, type ClientRequest, get } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { encodeTx, fromHex, generateKeyPair, type KeyPair, signTx, toHex, txHash } from '../src/chain/index.js';
+import { postTxBatch, processCpuSeconds } from '../test/harness/batch-load.js';
 import { ChainNet, MAIN, type NetOptions } from '../test/harness/chain-net.js';
 
 /** Debian's softhsm2 package puts the module here (.ci/tools/softhsm.sh installs it). */
@@ -82,69 +83,10 @@ interface Planned {
   tries: number;
 }
 
-/** CPU seconds the processes used so far (utime + stime of /proc/PID/stat, clock ticks of 10 ms); NaN off Linux. */
-function cpuSeconds(pids: (number | undefined)[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      sum += (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      return Number.NaN;
-    }
-  }
-  return sum;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const pct = (sorted: number[], p: number): number =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-function lengthPrefixed(items: Uint8Array[]): Buffer {
-  const out = Buffer.allocUnsafe(items.reduce((s, b) => s + 4 + b.length, 0));
-  let o = 0;
-  for (const b of items) {
-    out.writeUInt32BE(b.length, o);
-    out.set(b, o + 4);
-    o += 4 + b.length;
-  }
-  return out;
-}
-
-interface BatchAnswer {
-  results?: { status: string; error?: { code: string } }[];
-  /** The whole request refused (e.g. BUSY). */
-  error?: { code: string };
-  /** The Retry-After header, seconds. */
-  retryAfterS?: number;
-}
-
-/** node:http with keep-alive rather than fetch: the load generator shares the cores with the nodes. */
-function postBatch(agent: Agent, url: string, body: Buffer): Promise<BatchAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            const a = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BatchAnswer;
-            const ra = Number(res.headers['retry-after']);
-            resolve(Number.isFinite(ra) && ra > 0 ? { ...a, retryAfterS: ra } : a);
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** The PKCS#11 key reference of validator i, in its own token (test/e2e/key-custody.test.ts). */
 const keyConfig = (i: number) => ({
@@ -307,10 +249,10 @@ export async function runChain(
     let cpuAtWindowEnd = Number.NaN;
     // sampled by timers rather than in the send loop, which ends a tick before the window does
     setTimeout(() => {
-      cpuAtWindowStart = cpuSeconds(pids);
+      cpuAtWindowStart = processCpuSeconds(pids);
     }, windowStart - start);
     setTimeout(() => {
-      cpuAtWindowEnd = cpuSeconds(pids);
+      cpuAtWindowEnd = processCpuSeconds(pids);
     }, windowEnd - start);
     let answersDue = 0;
     // until every planned tx is out and answered and no refused one waits, or the drain is over
@@ -353,7 +295,11 @@ export async function runChain(
             }
           };
           answersDue++;
-          void postBatch(agent, `${net.nodes[n]!.api}/v1/txs/batch`, lengthPrefixed(txs.map((t) => t.bytes)))
+          void postTxBatch(
+            agent,
+            `${net.nodes[n]!.api}/v1/txs/batch`,
+            txs.map((t) => t.bytes),
+          )
             .then((j) => {
               txs.forEach((t, k) => {
                 const r = j.results?.[k];
