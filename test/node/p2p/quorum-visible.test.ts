@@ -31,48 +31,57 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/**
+ * One started engine of a 4-validator chain (equal power: a quorum is 3), its node the first
+ * validator, with metrics, its log lines and a clock the test moves (clock.ms).
+ */
+async function startEngine() {
+  const f = makeFixture(4);
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await ChainStore.open(join(dir, 'chain'));
+  cleanups.push(() => store.close());
+  const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+  const mempool = new Mempool<Tx>(
+    {
+      chainId: CHAIN,
+      txId: txIdShared,
+      decode: decodeTxShared,
+      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
+      verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
+      stateNonce: () => 0,
+      check: (t, b) => chainOps.check(tip.state, t, b.length),
+    },
+    { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
+  );
+  const registry = new Registry();
+  const lines: Record<string, unknown>[] = [];
+  const clock = { ms: 1_000_000 };
+  const self = f.validators[0]!;
+  const engine = new ConsensusEngine({
+    tip,
+    mempool,
+    nodePublicKey: self.publicKey,
+    metrics: createNodeMetrics(registry),
+    now: () => clock.ms,
+    logger: createLogger('info', {}, (l) => {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    }),
+    out: { broadcast: () => undefined, send: () => undefined },
+    privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self.secretKey, m)),
+    timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 },
+    onCommitted: () => undefined,
+    requestSync: () => undefined,
+  });
+  await engine.start(store);
+  cleanups.push(() => engine.stop());
+  return { f, engine, registry, lines, clock };
+}
+
 describe('quorum visibility', () => {
   it('tracks whether the connected validators hold a quorum, and says so in the log (rate-limited)', async () => {
-    const f = makeFixture(4); // 4 validators of equal power: a quorum is 3 of them
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const store = await ChainStore.open(join(dir, 'chain'));
-    cleanups.push(() => store.close());
-    const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
-    const mempool = new Mempool<Tx>(
-      {
-        chainId: CHAIN,
-        txId: txIdShared,
-        decode: decodeTxShared,
-        info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-        verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
-        stateNonce: () => 0,
-        check: (t, b) => chainOps.check(tip.state, t, b.length),
-      },
-      { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
-    );
-    const registry = new Registry();
-    const metrics = createNodeMetrics(registry);
-    const lines: Record<string, unknown>[] = [];
-    let clock = 1_000_000;
-    const [self, ...others] = f.validators;
-    const engine = new ConsensusEngine({
-      tip,
-      mempool,
-      nodePublicKey: self!.publicKey,
-      metrics,
-      now: () => clock,
-      logger: createLogger('info', {}, (l) => {
-        lines.push(JSON.parse(l) as Record<string, unknown>);
-      }),
-      out: { broadcast: () => undefined, send: () => undefined },
-      privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self!.secretKey, m)),
-      timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 },
-      onCommitted: () => undefined,
-      requestSync: () => undefined,
-    });
-    await engine.start(store);
-    cleanups.push(() => engine.stop());
+    const { f, engine, registry, lines, clock } = await startEngine();
+    const [, ...others] = f.validators;
     const gauge = async (): Promise<number> =>
       Number(/^consortia_p2p_quorum_visible (\d)$/m.exec(await registry.metrics())![1]);
     const cutOff = (): Record<string, unknown>[] =>
@@ -86,17 +95,17 @@ describe('quorum visibility', () => {
     expect(await gauge()).toBe(1); // itself + 2 of 4 = a quorum
     expect(engine.visiblePower()).toMatchObject({ visible: 30, total: 40, missing: [d] });
 
-    clock += 20_000;
+    clock.ms += 20_000;
     engine.onPeerDown(b!);
     expect(await gauge()).toBe(0);
     expect(cutOff()).toHaveLength(1);
     expect(cutOff()[0]).toMatchObject({ level: 'warn', visiblePower: 20, totalPower: 40 });
     engine.onPeerDown(c!);
-    clock += 5_000;
+    clock.ms += 5_000;
     engine.onPeerUp(d!);
     engine.onPeerDown(d!);
     expect(cutOff()).toHaveLength(1); // at most one per 15 s while it lasts
-    clock += 15_000;
+    clock.ms += 15_000;
     engine.onPeerDown(d!);
     expect(cutOff()).toHaveLength(2);
     expect(cutOff()[1]!.forMs).toBe(20_000);
@@ -107,40 +116,8 @@ describe('quorum visibility', () => {
   });
 
   it('counts a validator whose votes arrive though no connection carries its key (a rotated consensus key), for a few seconds', async () => {
-    const f = makeFixture(4);
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const store = await ChainStore.open(join(dir, 'chain'));
-    cleanups.push(() => store.close());
-    const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
-    const mempool = new Mempool<Tx>(
-      {
-        chainId: CHAIN,
-        txId: txIdShared,
-        decode: decodeTxShared,
-        info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-        verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
-        stateNonce: () => 0,
-        check: (t, b) => chainOps.check(tip.state, t, b.length),
-      },
-      { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
-    );
-    let clock = 1_000_000;
-    const [self, b, c, d] = f.validators;
-    const engine = new ConsensusEngine({
-      tip,
-      mempool,
-      nodePublicKey: self!.publicKey,
-      now: () => clock,
-      logger: createLogger('silent', {}),
-      out: { broadcast: () => undefined, send: () => undefined },
-      privval: new PrivValidator(join(dir, 'privval.state'), (m) => sign(self!.secretKey, m)),
-      timeouts: { proposeMs: 60_000, prevoteMs: 60_000, precommitMs: 60_000 },
-      onCommitted: () => undefined,
-      requestSync: () => undefined,
-    });
-    await engine.start(store);
-    cleanups.push(() => engine.stop());
+    const { f, engine, clock } = await startEngine();
+    const [, b, c, d] = f.validators;
     const prevote = (k: KeyPair, round: number) =>
       encodeMsg({
         kind: 'vote',
@@ -162,7 +139,7 @@ describe('quorum visibility', () => {
     engine.onMessage('p2p-identity-of-c', prevote(stranger, 0));
     expect(engine.visiblePower().visible).toBe(30);
     // no vote from c for longer than the window: not visible any more
-    clock += 6_000;
+    clock.ms += 6_000;
     expect(engine.visiblePower().missing.sort()).toEqual([toHex(c!.publicKey), toHex(d!.publicKey)].sort());
     engine.onMessage('p2p-identity-of-c', prevote(c!, 1));
     expect(engine.visiblePower().visible).toBe(30);
