@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, builtArtifactsPresent, startControlPlane, type ControlPlane } from '../harness/cp-harness.js';
 import { Tags, domainMessage, fromHex, toHex } from '../../src/chain/index.js';
 import { generatePkcs11Key, type Pkcs11Signer } from '../../src/lib/custody/index.js';
-import { client, waitFor, type Call, type OrgHandle } from '../harness/cp-api.js';
+import { client, createOrgWithAdminKey, waitFor, type Call, type OrgHandle } from '../harness/cp-api.js';
 import { SOFTHSM_MODULE, createSoftHsmToken, type SoftHsmToken } from '../lib/custody/softhsm.js';
 
 const present = builtArtifactsPresent() && existsSync(SOFTHSM_MODULE);
@@ -44,21 +44,8 @@ async function createHsmOrg(
     { backend: 'pkcs11', module: SOFTHSM_MODULE, tokenLabel: token.tokenLabel, keyLabel: `${name}-admin`, pinEnv: 'P' },
     token.pin,
   );
-  const org = await admin('POST', '/v1/organizations', { name, adminPublicKeys: [toHex(signer.publicKey)] });
-  if (org.status !== 201) throw new Error(`create org ${name}: ${org.status} ${JSON.stringify(org.body)}`);
-  const tok = await admin('POST', `/v1/organizations/${org.body.id}/tokens`, {
-    name: `${name}-admin`,
-    role: 'org-admin',
-  });
-  if (tok.status !== 201) throw new Error(`create token for ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
-  return {
-    id: org.body.id,
-    name,
-    key: { publicKey: signer.publicKey, secretKey: new Uint8Array(0) },
-    token: tok.body.token,
-    call: client(baseUrl, tok.body.token),
-    signer,
-  };
+  const org = await createOrgWithAdminKey(admin, baseUrl, name, signer.publicKey);
+  return { ...org, key: { publicKey: signer.publicKey, secretKey: new Uint8Array(0) }, signer };
 }
 
 /** A genesis approval signed inside the token (the same bytes signedApproval signs with a file key). */

@@ -80,14 +80,25 @@ export async function createOrg(
   dispatcher?: Dispatcher,
 ): Promise<OrgHandle> {
   const key = generateKeyPair();
-  const org = await admin('POST', '/v1/organizations', { name, adminPublicKeys: [toHex(key.publicKey)] });
+  return { ...(await createOrgWithAdminKey(admin, baseUrl, name, key.publicKey, dispatcher)), key };
+}
+
+/** Creates an organization whose admin key is `adminKey` (held elsewhere, e.g. in a token) and an org-admin token for it. */
+export async function createOrgWithAdminKey(
+  admin: Call,
+  baseUrl: string,
+  name: string,
+  adminKey: Uint8Array,
+  dispatcher?: Dispatcher,
+): Promise<Omit<OrgHandle, 'key'>> {
+  const org = await admin('POST', '/v1/organizations', { name, adminPublicKeys: [toHex(adminKey)] });
   if (org.status !== 201) throw new Error(`create org ${name}: ${org.status} ${JSON.stringify(org.body)}`);
   const tok = await admin('POST', `/v1/organizations/${org.body.id}/tokens`, {
     name: `${name}-admin`,
     role: 'org-admin',
   });
   if (tok.status !== 201) throw new Error(`create token for ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
-  return { id: org.body.id, name, key, token: tok.body.token, call: client(baseUrl, tok.body.token, dispatcher) };
+  return { id: org.body.id, name, token: tok.body.token, call: client(baseUrl, tok.body.token, dispatcher) };
 }
 
 export function signedVote(
