@@ -207,7 +207,9 @@ describe('abusive requests do not stall finality', () => {
       .filter((x) => x.kind === 'verifyHeavy' && x.status === 200)
       .flatMap((r) => r.body.results.map((i: any) => i.error.code as string));
     expect(heavy).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE' || c === 'MEMPOOL_BUSY'));
-    expect(heavy.filter((c) => c === 'BAD_SIGNATURE').length).toBeGreaterThan(TXS_PER_BATCH_MAX);
+    // at least a full batch's worth verified (exactly one full batch happens when the gate splits the
+    // concurrent batches' room between them)
+    expect(heavy.filter((c) => c === 'BAD_SIGNATURE').length).toBeGreaterThanOrEqual(TXS_PER_BATCH_MAX);
 
     // the attacked nodes still answer promptly and agree with the others
     for (const n of targets) expect((await net.status(n))?.height).toBeGreaterThan(heightBefore);
