@@ -17,6 +17,8 @@ import { ChainNet, waitUntil, type NodeHandle } from '../harness/chain-net.js';
 // Same figures as src/node/rpc/limits.ts (TXS_PER_BATCH_MAX, BATCH_BODY_BYTES_MAX), written out so
 // that this test runs unchanged against code that has no such limits.
 const TXS_PER_BATCH_MAX = 4096;
+/** src/node/mempool/backlog-gate.ts MEMPOOL_BACKLOG_FLOOR_TXS: what may be pending on a chain committing nothing. */
+const MEMPOOL_BACKLOG_FLOOR_TXS = 2_000;
 const BATCH_BODY_BYTES_MAX = 4 * 1024 * 1024;
 const BLOCK_INTERVAL_MS = 300;
 /** "A few block intervals": generous for 4 validators sharing 2 busy cores, far below a stall. */
@@ -144,14 +146,14 @@ describe('abusive requests do not stall finality', () => {
     const watch = watchFinality(watched);
     await new Promise((r) => setTimeout(r, 1000)); // some calm first: the gap also covers the run-up
 
-    const results: { kind: string; status: number; body: any; ms: number }[] = [];
+    const results: { kind: string; node: NodeHandle; status: number; body: any; ms: number }[] = [];
     const send = async (
       kind: string,
       n: NodeHandle,
       body: Buffer | string,
       opts: { json?: boolean; headersFirst?: boolean } = {},
     ): Promise<void> => {
-      results.push({ kind, ...(await post(n, body, opts)) });
+      results.push({ kind, node: n, ...(await post(n, body, opts)) });
     };
     for (let round = 0; round < ROUNDS; round++) {
       await Promise.all(
@@ -201,15 +203,30 @@ describe('abusive requests do not stall finality', () => {
       expect(r.body.results).toHaveLength(TXS_PER_BATCH_MAX);
       expect(r.body.accepted).toBe(0);
     }
-    // every item verified and refused, except those past the node's load-shedding bound (refused
-    // before any work: several at-limit batches arrive at once)
-    const heavy = results
-      .filter((x) => x.kind === 'verifyHeavy' && x.status === 200)
-      .flatMap((r) => r.body.results.map((i: any) => i.error.code as string));
-    expect(heavy).toSatisfy((codes: string[]) => codes.every((c) => c === 'BAD_SIGNATURE' || c === 'MEMPOOL_BUSY'));
-    // at least a full batch's worth verified (exactly one full batch happens when the gate splits the
-    // concurrent batches' room between them)
-    expect(heavy.filter((c) => c === 'BAD_SIGNATURE').length).toBeGreaterThanOrEqual(TXS_PER_BATCH_MAX);
+    // Every item is verified and refused, except the tail past the node's load-shedding bound,
+    // refused before any work. The gate grants a batch a prefix of at most the bound (the backlog
+    // floor on a chain committing nothing); how much each batch gets depends on which at-limit
+    // batch of a round reaches the node first, so the count is bounded, not fixed.
+    for (const r of results.filter((x) => x.kind === 'verifyHeavy' && x.status === 200)) {
+      const codes: string[] = r.body.results.map((i: any) => i.error.code as string);
+      const verified = codes.filter((c) => c === 'BAD_SIGNATURE').length;
+      expect(
+        codes.slice(0, verified).every((c) => c === 'BAD_SIGNATURE'),
+        'verified items come first',
+      ).toBe(true);
+      expect(
+        codes.slice(verified).every((c) => c === 'MEMPOOL_BUSY'),
+        'the refused tail is MEMPOOL_BUSY',
+      ).toBe(true);
+      expect(verified, 'verified past the shedding bound').toBeLessThanOrEqual(MEMPOOL_BACKLOG_FLOOR_TXS);
+    }
+    // each attacked node did verify signatures of some of them
+    for (const n of targets) {
+      const verified = results
+        .filter((x) => x.kind === 'verifyHeavy' && x.status === 200 && x.node === n)
+        .flatMap((r) => r.body.results.filter((i: any) => i.error.code === 'BAD_SIGNATURE'));
+      expect(verified.length, `signatures verified at ${n.api}`).toBeGreaterThan(0);
+    }
 
     // the attacked nodes still answer promptly and agree with the others
     for (const n of targets) expect((await net.status(n))?.height).toBeGreaterThan(heightBefore);
