@@ -158,7 +158,7 @@ describe('VerifyPool', () => {
   });
 
   it('serves low-priority work (API submissions) after normal work (gossip), with correct results', async () => {
-    const p = pool({ workers: 1, batchMax: 1 });
+    const p = pool({ workers: 1, batchMax: 1, now: () => 0 }); // a stopped clock: no job ever waits too long
     const items = mixedItems(4);
     const order: string[] = [];
     const api = p.verify(items.slice(0, 2), 'low').then((r) => {
@@ -174,6 +174,25 @@ describe('VerifyPool', () => {
     // one worker, one item a job: the low job queued first still waits for the normal ones
     expect(order).toEqual(['normal', 'low']);
     await p.close();
+  });
+
+  it('serves low-priority work first once it has waited lowWaitMaxMs, so gossip cannot starve it', async () => {
+    let clock = 0;
+    const p = pool({ workers: 1, batchMax: 1, lowWaitMaxMs: 250, now: () => clock });
+    const items = mixedItems(4);
+    const order: string[] = [];
+    const api = p.verify(items.slice(0, 2), 'low').then((r) => {
+      order.push('low');
+      return r;
+    });
+    clock = 250; // the API jobs have waited their bound when gossip comes in
+    const gossip = p.verify(items.slice(2), 'normal').then((r) => {
+      order.push('normal');
+      return r;
+    });
+    expect(await api).toEqual(inline(items.slice(0, 2)));
+    expect(await gossip).toEqual(inline(items.slice(2)));
+    expect(order).toEqual(['low', 'normal']);
   });
 
   it('close() fails pending work and terminates every worker', async () => {
