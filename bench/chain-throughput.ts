@@ -1,7 +1,9 @@
 /**
  * Chain throughput benchmark (a figure, not a test): 4 validators as real processes on
  * loopback, a load generator with many funded accounts sending signed transfers open-loop
- * (binary POST /v1/txs/batch) at rising rates. Commit latency = SSE block event - submit time.
+ * (binary POST /v1/txs/batch) at rising rates. Commit latency = SSE block event - submit time (the
+ * last send of a resent tx); a stage's latencies are those of the txs it sent, and any not committed
+ * 1.5 s after it count with the time they have waited by then.
  * Prints per-stage figures, this machine's ed25519 verify/s per core and ceiling_tps = verify/s per
  * core x cores / validators. Last line: one JSON object.
  * The ceiling is measured at the start and again around every stage, with the validators paused
@@ -17,8 +19,10 @@
  * 2 cores at 200 ms blocks, while 500 ms blocks keep p99 commit latency well under 1.5 s.
  * A warm-up at the first stage's rate (--warmup-seconds N, default 8; 0 for none) runs first and is not counted.
  * Diagnostics: --block-interval-ms N; --mempool-max-txs N;
- * BENCH_BLOCKS=1 (one line per block); BENCH_SLOW=1 (per stage, what the txs that took over 5 s waited for);
- * BENCH_LOG_LEVEL=info (node logs, rounds and mempool per stage); CHAIN_NODE_FLAGS='--cpu-prof
+ * BENCH_BLOCKS=1 (one line per block: proposer, round, and with BENCH_SLOW which node's API took its
+ * txs); BENCH_SLOW=1 (per stage, what the txs that took over 5 s waited for, and how long their
+ * node took to answer the request that accepted them); BENCH_MEMPOOL=1 (every node's pool, gossip
+ * queue, shedding bound and height each second); BENCH_LOG_LEVEL=info (node logs, rounds and mempool per stage); CHAIN_NODE_FLAGS='--cpu-prof
  * --cpu-prof-dir=/tmp/prof' (profiles of the validator processes, see chain-net).
  */
 import { availableParallelism } from 'node:os';
@@ -28,6 +32,7 @@ import {
   encodeTx,
   generateKeyPair,
   signTx,
+  toHex,
   verifyEncodedTxSignature,
   decodeTx,
   type KeyPair,
@@ -138,8 +143,10 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
   });
   await net.init();
-  const submitted = new Map<string, number>();
-  const latencies: { at: number; ms: number }[] = [];
+  /** Txs sent and not refused nor committed yet: their last send's time and stage, by hash. */
+  const submitted = new Map<string, { t: number; stage: number }>();
+  /** Commit latencies, each with the stage that sent the tx (a stage's figures are its own txs'). */
+  const latencies: { at: number; ms: number; stage: number }[] = [];
   const commits: number[] = [];
   /** Arrival time of every block event (the gaps between them show stalls). */
   const blockTimes: number[] = [];
@@ -157,7 +164,15 @@ async function main(): Promise<void> {
         /** Last send and commit time by account:nonce. */
         lastSend: new Map<string, number>(),
         committed: new Map<string, number>(),
-        txs: [] as { tx: Tx; ms: number; lowerResentAfter: boolean; lowerCommittedBeforeMs: number | null }[],
+        /** Milliseconds from a tx's last send to the answer that accepted it, by hash. */
+        answeredMs: new Map<string, number>(),
+        txs: [] as {
+          tx: Tx;
+          ms: number;
+          answeredMs: number;
+          lowerResentAfter: boolean;
+          lowerCommittedBeforeMs: number | null;
+        }[],
       }
     : null;
   try {
@@ -171,15 +186,32 @@ async function main(): Promise<void> {
       if (!line) return;
       const now = performance.now();
       const data = JSON.parse(line.slice(6)) as { txs: string[]; height: number };
-      if (process.env.BENCH_BLOCKS)
-        console.log(
-          `block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms at ${new Date().toISOString()}`,
-        );
+      if (process.env.BENCH_BLOCKS) {
+        // with BENCH_SLOW: whose API took the block's txs (a block of one node's txs: gossip did not spread them)
+        const from = [0, 0, 0, 0];
+        for (const h of data.txs) {
+          const tx = slow?.sent.get(h);
+          if (tx) from[tx.node]!++;
+        }
+        const line = `block ${data.height} txs ${data.txs.length} +${Math.round(now - lastBlockAt)} ms at ${new Date().toISOString()}${slow ? ` by origin ${from.join('/')}` : ''}`;
+        // and which validator proposed it, in which round
+        const base = `${net.nodes[0]!.api}/v1/blocks/${data.height}`;
+        void Promise.all([
+          fetch(`${base}/header`).then((r) => r.json() as Promise<{ header: { proposer: string } }>),
+          fetch(`${base}/commit`).then((r) => r.json() as Promise<{ round: number }>),
+        ])
+          .then(([{ header }, commit]) => {
+            const by = net.nodes.findIndex((n) => toHex(n.key.publicKey) === header.proposer);
+            console.log(`${line} proposer ${by} round ${commit.round}`);
+          })
+          .catch(() => console.log(line));
+      }
       lastBlockAt = now;
       blockTimes.push(now);
       for (const h of data.txs) {
-        const t = submitted.get(h);
-        if (t !== undefined) {
+        const sent = submitted.get(h);
+        if (sent !== undefined) {
+          const t = sent.t;
           const tx = slow?.sent.get(h);
           if (slow && tx) {
             const lower = `${tx.account}:${tx.nonce - 1}`;
@@ -189,12 +221,13 @@ async function main(): Promise<void> {
               slow.txs.push({
                 tx,
                 ms: now - t,
+                answeredMs: slow.answeredMs.get(h) ?? Number.NaN,
                 lowerResentAfter: (slow.lastSend.get(lower) ?? 0) > t,
                 lowerCommittedBeforeMs: lc === undefined ? null : Math.round(now - lc),
               });
             }
           }
-          latencies.push({ at: now, ms: now - t });
+          latencies.push({ at: now, ms: now - t, stage: sent.stage });
           commits.push(now);
           submitted.delete(h);
         }
@@ -268,7 +301,7 @@ async function main(): Promise<void> {
       max_block_gap_ms: number;
       overload: boolean;
     }[] = [];
-    // BENCH_MEMPOOL=1: each node's pending / executable / gossip queue / shedding bound every second
+    // BENCH_MEMPOOL=1: each node's pending / executable / gossip queue / shedding bound / height every second
     const poll = process.env.BENCH_MEMPOOL
       ? setInterval(() => {
           const names = [
@@ -276,11 +309,12 @@ async function main(): Promise<void> {
             'consortia_mempool_executable_txs',
             'consortia_mempool_ingest_queue_txs',
             'consortia_mempool_admission_bound_txs',
+            'consortia_chain_height',
           ];
           void Promise.all(
             net.nodes.map((n) => Promise.all(names.map((m) => net.metric(n, m).catch(() => Number.NaN)))),
           ).then((rows) =>
-            console.log(`mempool (size/executable/ingest/bound): ${rows.map((r) => r.join('/')).join('  ')}`),
+            console.log(`mempool (size/executable/ingest/bound/height): ${rows.map((r) => r.join('/')).join('  ')}`),
           );
         }, 1000)
       : null;
@@ -338,7 +372,7 @@ async function main(): Promise<void> {
         batches.forEach(({ txs, n }) => {
           if (txs.length === 0) return;
           for (const t of txs) {
-            submitted.set(t.hash, now);
+            submitted.set(t.hash, { t: now, stage: s });
             slow?.sent.set(t.hash, t);
             slow?.lastSend.set(`${t.account}:${t.nonce}`, now);
           }
@@ -372,6 +406,7 @@ async function main(): Promise<void> {
                   j.results.forEach((x, k) => {
                     if (x.status === 'accepted') {
                       accepted++;
+                      slow?.answeredMs.set(txs[k]!.hash, performance.now() - now);
                       if (txs[k]!.tries > 0) release(txs[k]!.account); // the retried tx is in: its account goes on
                     } else {
                       count(x.error?.code ?? x.status);
@@ -389,7 +424,11 @@ async function main(): Promise<void> {
       await Promise.all(inflight);
       const end = start + stageS * 1000;
       await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now()) + 1500)); // drain window
-      const lat = latencies.filter((l) => l.at >= start && l.at <= end + 1500).map((l) => l.ms);
+      // the latencies of the txs this stage sent; those still pending count with what they have waited
+      // so far (a lower bound: leaving them out would hide the slowest, committed after the window)
+      const drained = performance.now();
+      const lat = latencies.filter((l) => l.stage === s).map((l) => l.ms);
+      for (const p of submitted.values()) if (p.stage === s) lat.push(drained - p.t);
       // steady state: commits from 1 s into the stage (the pipeline has filled) to its end
       const committedInStage = commits.filter((t) => t >= start + 1000 && t <= end).length;
       const tps = Math.round(committedInStage / (stageS - 1));
@@ -400,7 +439,8 @@ async function main(): Promise<void> {
       let maxGap = 0;
       for (let i = 1; i < marks.length; i++) maxGap = Math.max(maxGap, marks[i]! - marks[i - 1]!);
       // validator CPU per committed tx (all 4 nodes): the efficiency figure behind tps
-      const cpuUsPerTx = Math.round((1e6 * (processCpuSeconds(pids()) - cpuAtStart)) / Math.max(1, lat.length));
+      const committedInWindow = commits.filter((t) => t >= start && t <= end + 1500).length;
+      const cpuUsPerTx = Math.round((1e6 * (processCpuSeconds(pids()) - cpuAtStart)) / Math.max(1, committedInWindow));
       // the load generator (this process) shares the cores: its CPU is not the validators'
       const own = process.cpuUsage(ownCpuAtStart);
       const loadgenPct = Math.round((own.user + own.system) / 10 / (performance.now() - start));
@@ -427,6 +467,8 @@ async function main(): Promise<void> {
       );
       if (slow) {
         const xs = slow.txs.splice(0);
+        // how long the node took to answer the request that accepted them (its admission), of those known
+        const answered = xs.map((x) => x.answeredMs).filter(Number.isFinite);
         const by = (f: (x: (typeof xs)[number]) => string): string => {
           const m = new Map<string, number>();
           for (const x of xs) m.set(f(x), (m.get(f(x)) ?? 0) + 1);
@@ -436,6 +478,7 @@ async function main(): Promise<void> {
           `  slow (> ${SLOW_MS} ms) ${xs.length}: lower nonce sent again after it ${xs.filter((x) => x.lowerResentAfter).length}; ` +
             `lower committed <= 1 s before it ${xs.filter((x) => x.lowerCommittedBeforeMs !== null && x.lowerCommittedBeforeMs <= 1000).length}; ` +
             `by node ${by((x) => String(x.tx.node))}; by tries ${by((x) => String(x.tx.tries))}; ` +
+            `answered after (ms) p50 ${Math.round(pct(answered, 50))} max ${Math.round(Math.max(0, ...answered))}; ` +
             `ms p50 ${Math.round(
               pct(
                 xs.map((x) => x.ms),
