@@ -34,8 +34,8 @@ export function rejectionOf(err: unknown, item: Uint8Array | null): TxBatchItemR
  * Admission of txs submitted in batches over the API, shared by all requests: decoding and
  * signature verification are synchronous (~0.1 ms a tx), so a batch admitted in one go holds the
  * event loop, and the votes and proposals waiting behind it, for as long as it takes. Here at most
- * `sliceMs` of admission runs per event-loop turn, a step of `stepTxs` at a time, taking steps from
- * the waiting batches in turn (a big batch does not hold a small one back); the loop then serves
+ * `sliceMs` of admission runs per event-loop turn, a step of `stepTxs` at a time, each step a share
+ * of every waiting batch (a big batch does not hold a small one back); the loop then serves
  * consensus and other requests before the next slice. The queue is bounded: a batch that would
  * take it over `maxQueuedTxs` is refused whole with 503 BUSY.
  */
@@ -84,22 +84,35 @@ export class AdmissionQueue {
         await nextTurn();
         const end = performance.now() + this.limits.sliceMs;
         do {
-          const job = this.jobs.shift()!;
           const step = typeof this.limits.stepTxs === 'function' ? this.limits.stepTxs() : this.limits.stepTxs;
-          const chunk = job.items.slice(job.next, job.next + step);
+          // A step carries txs of every waiting batch in turn, an equal share each: a small batch is
+          // not held behind a big one, and a backlog of small batches costs as few verify round
+          // trips as one big batch (one step per batch, a node took 5-8 s to answer a batch under
+          // overload: BENCH_SLOW=1 bench:chain).
+          const share = Math.max(1, Math.ceil(step / this.jobs.length));
+          const parts: { job: Job; from: number; n: number }[] = [];
+          for (let room = step, waiting = this.jobs.length; waiting > 0 && room > 0; waiting--) {
+            const job = this.jobs.shift()!;
+            const n = Math.min(share, room, job.items.length - job.next);
+            parts.push({ job, from: job.next, n });
+            room -= n;
+          }
+          const chunk = parts.flatMap((p) => p.job.items.slice(p.from, p.from + p.n));
           let out: TxBatchItemResult[];
           try {
             out = await this.step(chunk);
           } catch (err) {
             out = chunk.map((b) => rejectionOf(err, b));
           }
-          chunk.forEach((b, k) => {
-            job.results[job.next + k] = out[k] ?? rejectionOf(new Error('missing result'), b);
-          });
-          job.next += chunk.length;
-          this.queued -= chunk.length;
-          if (job.next < job.items.length) this.jobs.push(job);
-          else job.resolve(job.results);
+          let k = 0;
+          for (const { job, from, n } of parts) {
+            for (let i = 0; i < n; i++, k++)
+              job.results[from + i] = out[k] ?? rejectionOf(new Error('missing result'), chunk[k]!);
+            job.next += n;
+            this.queued -= n;
+            if (job.next < job.items.length) this.jobs.push(job);
+            else job.resolve(job.results);
+          }
         } while (this.jobs.length > 0 && performance.now() < end);
       }
     } finally {

@@ -334,11 +334,11 @@ describe('AdmissionQueue', () => {
     expect(q.size).toBe(0);
   });
 
-  it('takes steps from waiting batches in turn, so a small batch is not held behind a big one', async () => {
+  it('takes a share of every waiting batch per step, so a small batch is not held behind a big one', async () => {
     const order: string[] = [];
     const q = new AdmissionQueue(
       async (txs) => {
-        order.push(String(txs[0]![0]));
+        order.push(txs.map((t) => t[0]).join(''));
         busyWait(1);
         return accept(txs);
       },
@@ -350,8 +350,35 @@ describe('AdmissionQueue', () => {
     void big.then(() => (bigDone = true));
     await small;
     expect(bigDone).toBe(false);
-    expect(order.slice(0, 4)).toEqual(['1', '2', '1', '2']);
+    expect(order.slice(0, 4)).toEqual(['12', '12', '12', '12']); // one of each per step of 2
     await big;
+    expect(order[4]).toBe('11');
+  });
+
+  it('admits a backlog of small batches in full steps, each batch answered with its own results', async () => {
+    const steps: number[] = [];
+    const q = new AdmissionQueue(
+      async (txs) => {
+        steps.push(txs.length);
+        return txs.map((b) =>
+          b[1] === 0
+            ? { status: 'accepted', hash: txHash(b) }
+            : { status: 'rejected', hash: txHash(b), code: 'BAD_NONCE', message: `tx ${b[0]}` },
+        );
+      },
+      { sliceMs: 50, stepTxs: 8, maxQueuedTxs: 1000 },
+    );
+    // 10 batches of 3: tx i of batch j is [j * 3 + i, refused?]
+    const batches = Array.from({ length: 10 }, (_, j) =>
+      q.submit(Array.from({ length: 3 }, (_, i) => Uint8Array.of(j * 3 + i, i === 1 ? 1 : 0))),
+    );
+    const answers = await Promise.all(batches);
+    expect(steps.reduce((a, b) => a + b, 0)).toBe(30);
+    expect(steps.length).toBeLessThanOrEqual(5); // not one step per batch
+    answers.forEach((rs, j) => {
+      expect(rs.map((r) => r.status)).toEqual(['accepted', 'rejected', 'accepted']);
+      expect(rs[1]).toMatchObject({ code: 'BAD_NONCE', message: `tx ${j * 3 + 1}` });
+    });
   });
 });
 
