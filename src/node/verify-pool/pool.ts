@@ -38,8 +38,7 @@ export const VERIFY_RESPAWN_DELAY_MS = 1_000;
 /**
  * Milliseconds a low-priority job (an API submission) may wait behind normal ones (gossip) before
  * it goes first. Without it, a node whose gossip ingest lags keeps the normal queue full (ingest
- * refills it as each job ends) and its own clients' txs wait until the backlog is gone: measured
- * with bench:chain at 200% of the ceiling, those txs made the p99 of accepted txs 4-19 s.
+ * refills it as each job ends), and its own clients' txs could wait for as long as that lasts.
  */
 export const VERIFY_LOW_WAIT_MAX_MS = 250;
 /** Upper bound of the verifyWorkers setting (threads). */
