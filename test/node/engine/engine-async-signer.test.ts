@@ -1,40 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Tags,
   blockHash,
-  decodeTxShared,
   domainMessage,
   encodeBlock,
-  pkHexOf,
   proposalSignBytes,
   sign,
   signDomain,
   signVote,
   toHex,
-  txIdShared,
   verify,
-  verifyEncodedTxSignature,
   voteSignBytes,
   type CommitCertificate,
   type KeyPair,
-  type Tx,
 } from '../../../src/chain/index.js';
 import { proposerFor } from '../../../src/consensus/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import {
-  ChainTip,
-  ConsensusEngine,
-  chainOps,
-  decodeMsg,
-  encodeMsg,
-  type WireMsg,
-} from '../../../src/node/engine/index.js';
-import { Mempool } from '../../../src/node/mempool/index.js';
-import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
-import { CHAIN, makeFixture } from '../../chain/fixtures.js';
+import { ConsensusEngine, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
+import { PrivValidator } from '../../../src/node/store/index.js';
+import { openEngineChain, tipMempool } from './engine-fixture.js';
+import { CHAIN } from '../../chain/fixtures.js';
 
 // One real engine of a 4-validator chain whose key signs only asynchronously (as a KMS key does):
 // each signature is a request the test answers when it chooses, so what the engine sends before
@@ -53,29 +39,13 @@ interface SignRequest {
 }
 
 async function asyncEngine() {
-  const f = makeFixture(4);
-  const dir = mkdtempSync(join(tmpdir(), 'engine-async-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await ChainStore.open(join(dir, 'chain'));
-  cleanups.push(() => store.close());
-  const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+  const { f, dir, store, tip } = await openEngineChain('engine-async-', cleanups);
   const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
   const keyOf = (id: string): KeyPair => f.validators.find((k) => toHex(k.publicKey) === id)!;
   const proposer0 = keyOf(proposerFor(validators, 1, 0));
   const self = f.validators.find((k) => k !== proposer0)!;
   const others = f.validators.filter((k) => k !== self && k !== proposer0);
-  const mempool = new Mempool<Tx>(
-    {
-      chainId: CHAIN,
-      txId: txIdShared,
-      decode: decodeTxShared,
-      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-      verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
-      stateNonce: () => 0,
-      check: (t, b) => chainOps.check(tip.state, t, b.length),
-    },
-    { maxTxs: 1000, maxBytes: 1 << 20, maxTxBytes: 4096 },
-  );
+  const mempool = tipMempool(tip, 1000);
   const requests: SignRequest[] = [];
   const privval = new PrivValidator(join(dir, 'privval.state'), {
     sign: (message) =>

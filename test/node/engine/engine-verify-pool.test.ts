@@ -1,38 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Tags,
   blockHash,
-  decodeTxShared,
   encodeBlock,
-  pkHexOf,
   proposalSignBytes,
   sign,
   signDomain,
   toHex,
   txIdShared,
-  verifyEncodedTxSignature,
   type Block,
   type KeyPair,
   type Tx,
 } from '../../../src/chain/index.js';
 import { proposerFor } from '../../../src/consensus/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import {
-  ChainTip,
-  ConsensusEngine,
-  chainOps,
-  decodeMsg,
-  encodeMsg,
-  type WireMsg,
-} from '../../../src/node/engine/index.js';
-import { Mempool, type MempoolChain } from '../../../src/node/mempool/index.js';
-import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
+import { ConsensusEngine, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
+import { type MempoolChain } from '../../../src/node/mempool/index.js';
+import { PrivValidator } from '../../../src/node/store/index.js';
 import { VerifyPool, verifyTxSignatures } from '../../../src/node/verify-pool/index.js';
 import { certify } from '../../chain/chain-builder.js';
-import { CHAIN, key, makeFixture, stx } from '../../chain/fixtures.js';
+import { openEngineChain, tipMempool } from './engine-fixture.js';
+import { CHAIN, key, stx } from '../../chain/fixtures.js';
 
 // One real engine of a 4-validator chain whose mempool verifies signatures in a real verify pool
 // (or a gated stand-in), fed proposals by the round's proposer.
@@ -44,12 +33,7 @@ afterEach(async () => {
 type Verifier = NonNullable<MempoolChain<Tx>['verifySignatures']>;
 
 async function oneEngine(verifier: 'pool' | Verifier) {
-  const f = makeFixture(4);
-  const dir = mkdtempSync(join(tmpdir(), 'engine-vp-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await ChainStore.open(join(dir, 'chain'));
-  cleanups.push(() => store.close());
-  const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+  const { f, dir, store, tip } = await openEngineChain('engine-vp-', cleanups);
   const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
   const keyOf = (id: string): KeyPair => f.validators.find((k) => toHex(k.publicKey) === id)!;
   const proposer0 = keyOf(proposerFor(validators, 1, 0));
@@ -60,19 +44,9 @@ async function oneEngine(verifier: 'pool' | Verifier) {
     pool = p;
     cleanups.push(() => p.close());
   }
-  const mempool = new Mempool<Tx>(
-    {
-      chainId: CHAIN,
-      txId: txIdShared,
-      decode: decodeTxShared,
-      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-      verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
-      verifySignatures: pool ? (items, prio) => verifyTxSignatures(pool, items, prio) : (verifier as Verifier),
-      stateNonce: () => 0,
-      check: (t, b) => chainOps.check(tip.state, t, b.length),
-    },
-    { maxTxs: 1000, maxBytes: 1 << 20, maxTxBytes: 4096 },
-  );
+  const mempool = tipMempool(tip, 1000, {
+    verifySignatures: pool ? (items, prio) => verifyTxSignatures(pool, items, prio) : (verifier as Verifier),
+  });
   const sent: WireMsg[] = [];
   const logger = createLogger('silent');
   const errors = vi.spyOn(logger, 'error');

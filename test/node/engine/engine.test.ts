@@ -1,38 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Tags,
   blockHash,
-  decodeTxShared,
   encodeBlock,
-  pkHexOf,
   proposalSignBytes,
   sign,
   signDomain,
   signVote,
   toHex,
-  txIdShared,
-  verifyEncodedTxSignature,
   verifyVote,
   type KeyPair,
-  type Tx,
 } from '../../../src/chain/index.js';
 import { proposerFor } from '../../../src/consensus/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import {
-  ChainTip,
-  ConsensusEngine,
-  chainOps,
-  decodeMsg,
-  encodeMsg,
-  type WireMsg,
-} from '../../../src/node/engine/index.js';
-import { Mempool } from '../../../src/node/mempool/index.js';
+import { ConsensusEngine, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
 import { P2PCodes } from '../../../src/node/p2p/index.js';
-import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
-import { CHAIN, makeFixture } from '../../chain/fixtures.js';
+import { PrivValidator } from '../../../src/node/store/index.js';
+import { openEngineChain, tipMempool } from './engine-fixture.js';
+import { CHAIN } from '../../chain/fixtures.js';
 
 // One real engine (real store, tip, mempool and privval) of a 4-validator chain, fed proposals
 // signed by the other validators' keys; what it sends is captured. verifyVote is the real one,
@@ -47,29 +33,13 @@ afterEach(async () => {
 });
 
 async function oneEngine() {
-  const f = makeFixture(4);
-  const dir = mkdtempSync(join(tmpdir(), 'engine-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await ChainStore.open(join(dir, 'chain'));
-  cleanups.push(() => store.close());
-  const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+  const { f, dir, store, tip } = await openEngineChain('engine-', cleanups);
   const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
   const keyOf = (id: string): KeyPair => f.validators.find((k) => toHex(k.publicKey) === id)!;
   // this engine is a validator that does not propose height 1 round 0
   const proposer0 = keyOf(proposerFor(validators, 1, 0));
   const self = f.validators.find((k) => k !== proposer0)!;
-  const mempool = new Mempool<Tx>(
-    {
-      chainId: CHAIN,
-      txId: txIdShared,
-      decode: decodeTxShared,
-      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-      verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
-      stateNonce: () => 0,
-      check: (t, b) => chainOps.check(tip.state, t, b.length),
-    },
-    { maxTxs: 1000, maxBytes: 1 << 20, maxTxBytes: 4096 },
-  );
+  const mempool = tipMempool(tip, 1000);
   const sent: WireMsg[] = [];
   const engine = new ConsensusEngine({
     tip,

@@ -1,38 +1,22 @@
-// A locked value re-proposed with its proof of lock carries the POL prevotes: a peer that missed
-// one of them (its signer was cut off just after sending it to the others) can still unlock.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Tags,
   blockHash,
-  decodeTxShared,
   encodeBlock,
-  pkHexOf,
   proposalSignBytes,
   sign,
   signDomain,
   signVote,
   toHex,
-  txIdShared,
-  verifyEncodedTxSignature,
   type KeyPair,
-  type Tx,
 } from '../../../src/chain/index.js';
 import { proposerFor } from '../../../src/consensus/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import {
-  ChainTip,
-  ConsensusEngine,
-  chainOps,
-  decodeMsg,
-  encodeMsg,
-  type WireMsg,
-} from '../../../src/node/engine/index.js';
-import { Mempool } from '../../../src/node/mempool/index.js';
-import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
-import { CHAIN, makeFixture } from '../../chain/fixtures.js';
+import { ConsensusEngine, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
+import { PrivValidator } from '../../../src/node/store/index.js';
+import { openEngineChain, tipMempool } from './engine-fixture.js';
+import { CHAIN } from '../../chain/fixtures.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -41,12 +25,7 @@ afterEach(async () => {
 
 describe('proof-of-lock relay', () => {
   it('re-proposing its locked value, a validator first sends the POL prevotes it holds, once per height', async () => {
-    const f = makeFixture(4);
-    const dir = mkdtempSync(join(tmpdir(), 'pol-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const store = await ChainStore.open(join(dir, 'chain'));
-    cleanups.push(() => store.close());
-    const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
+    const { f, dir, store, tip } = await openEngineChain('pol-', cleanups);
     const validators = tip.validators.map((v) => ({ id: toHex(v.publicKey), power: v.power }));
     const keyOf = (id: string): KeyPair => f.validators.find((k) => toHex(k.publicKey) === id)!;
     const p0 = keyOf(proposerFor(validators, 1, 0));
@@ -55,18 +34,7 @@ describe('proof-of-lock relay', () => {
     while (proposerFor(validators, 1, rs) === toHex(p0.publicKey)) rs++;
     const self = keyOf(proposerFor(validators, 1, rs));
     const [a, b] = f.validators.filter((k) => k !== self && k !== p0);
-    const mempool = new Mempool<Tx>(
-      {
-        chainId: CHAIN,
-        txId: txIdShared,
-        decode: decodeTxShared,
-        info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-        verifySignature: (t, bb) => verifyEncodedTxSignature(bb, t),
-        stateNonce: () => 0,
-        check: (t, bb) => chainOps.check(tip.state, t, bb.length),
-      },
-      { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
-    );
+    const mempool = tipMempool(tip, 100);
     const sent: WireMsg[] = [];
     const engine = new ConsensusEngine({
       tip,

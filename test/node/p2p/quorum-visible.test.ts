@@ -1,30 +1,21 @@
-// consortia_p2p_quorum_visible and the "cut off" log lines: the engine knows the validator set and
-// which peers are connected (onPeerUp/onPeerDown from the network).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Tags,
-  decodeTxShared,
   generateKeyPair,
-  pkHexOf,
   sign,
   signDomain,
   toHex,
   voteSignBytes,
   type KeyPair,
-  txIdShared,
-  verifyEncodedTxSignature,
-  type Tx,
 } from '../../../src/chain/index.js';
 import { createLogger } from '../../../src/lib/logging.js';
-import { ChainTip, ConsensusEngine, chainOps, encodeMsg } from '../../../src/node/engine/index.js';
-import { Mempool } from '../../../src/node/mempool/index.js';
+import { ConsensusEngine, encodeMsg } from '../../../src/node/engine/index.js';
 import { createNodeMetrics } from '../../../src/node/metrics.js';
-import { ChainStore, PrivValidator } from '../../../src/node/store/index.js';
-import { CHAIN, makeFixture } from '../../chain/fixtures.js';
+import { PrivValidator } from '../../../src/node/store/index.js';
+import { openEngineChain, tipMempool } from '../engine/engine-fixture.js';
+import { CHAIN } from '../../chain/fixtures.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -36,24 +27,8 @@ afterEach(async () => {
  * validator, with metrics, its log lines and a clock the test moves (clock.ms).
  */
 async function startEngine() {
-  const f = makeFixture(4);
-  const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await ChainStore.open(join(dir, 'chain'));
-  cleanups.push(() => store.close());
-  const tip = await ChainTip.load(f.genesis, store, { history: false, accountIndex: true });
-  const mempool = new Mempool<Tx>(
-    {
-      chainId: CHAIN,
-      txId: txIdShared,
-      decode: decodeTxShared,
-      info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
-      verifySignature: (t, b) => verifyEncodedTxSignature(b, t),
-      stateNonce: () => 0,
-      check: (t, b) => chainOps.check(tip.state, t, b.length),
-    },
-    { maxTxs: 100, maxBytes: 1 << 20, maxTxBytes: 4096 },
-  );
+  const { f, dir, store, tip } = await openEngineChain('quorum-', cleanups);
+  const mempool = tipMempool(tip, 100);
   const registry = new Registry();
   const lines: Record<string, unknown>[] = [];
   const clock = { ms: 1_000_000 };
