@@ -20,7 +20,7 @@
  * A warm-up at the first stage's rate (--warmup-seconds N, default 8; 0 for none) runs first and is not counted.
  * Diagnostics: --block-interval-ms N; --mempool-max-txs N;
  * BENCH_BLOCKS=1 (one line per block: proposer, round, and with BENCH_SLOW which node's API took its
- * txs); BENCH_SLOW=1 (per stage, what the txs that took over 5 s waited for, and how long their
+ * txs); BENCH_SLOW=1 (per stage, what the txs that took over BENCH_SLOW_MS, default 5000, waited for, and how long their
  * node took to answer the request that accepted them); BENCH_MEMPOOL=1 (every node's pool, gossip
  * queue, shedding bound and height each second); BENCH_LOG_LEVEL=info (node logs, rounds and mempool per stage); CHAIN_NODE_FLAGS='--cpu-prof
  * --cpu-prof-dir=/tmp/prof' (profiles of the validator processes, see chain-net).
@@ -156,8 +156,8 @@ async function main(): Promise<void> {
   const held = new Map<number, Tx[]>();
   let released: Tx[] = [];
   let sse = null as ClientRequest | null; // (assigned in a callback: no narrowing to null)
-  // BENCH_SLOW=1: per stage, what the txs committed more than SLOW_MS after their last send waited for
-  const SLOW_MS = 5000;
+  // BENCH_SLOW=1: per stage, what the txs committed more than SLOW_MS (BENCH_SLOW_MS, default 5000) after their last send waited for
+  const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 5000);
   const slow = process.env.BENCH_SLOW
     ? {
         sent: new Map<string, Tx>(),

@@ -347,6 +347,12 @@ export class ChainNode implements NodeApiBackend {
     return { granted, bound: g.bound, retryAfterSeconds: g.retryAfterSeconds };
   }
 
+  shedQueuedTxs(n: number): number {
+    const r = this.need();
+    this.ctx.metrics?.mempoolRejections.inc({ reason: ChainNodeCodes.MEMPOOL_BUSY }, n);
+    return r.gate.refuse();
+  }
+
   /** Throws 429 MEMPOOL_BUSY (with Retry-After) unless `n` more txs may be taken now. */
   private shedUnlessRoom(n: number): void {
     const t = this.takeTxRoom(n, 0);

@@ -25,6 +25,9 @@ export const RATE_WINDOW_MS = 10_000;
 /** Longest Retry-After the gate suggests, seconds (a refusal is cheap: a client may come back sooner than the backlog drains). */
 export const RETRY_AFTER_MAX_S = 5;
 
+/** Retry-After for txs refused by another bound than the backlog (see refuse()), seconds: such a bound frees up in about a second. */
+export const REFUSED_ELSEWHERE_RETRY_AFTER_S = 1;
+
 export interface BacklogGateLimits {
   targetMs: number;
   floorTxs: number;
@@ -95,6 +98,15 @@ export class BacklogGate {
     const retryAfterSeconds = Math.min(RETRY_AFTER_MAX_S, Math.max(1, drainS));
     if (room < wanted) this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
     return { room, bound, retryAfterSeconds };
+  }
+
+  /**
+   * Txs were refused by another of the node's bounds (the API's admission queue waited too long):
+   * shed as if the gate had refused them, for `retryAfterSeconds` (returned).
+   */
+  refuse(retryAfterSeconds = REFUSED_ELSEWHERE_RETRY_AFTER_S): number {
+    this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
+    return retryAfterSeconds;
   }
 
   /**

@@ -3,7 +3,7 @@ import { txHash } from '../../chain/index.js';
 import { ConsortiaError, isConsortiaError } from '../../lib/errors.js';
 import type { TxBatchItemResult } from './backend.js';
 import { NodeApiCodes } from './errors.js';
-import { ADMIT_QUEUE_TXS_MAX, ADMIT_SLICE_MS, ADMIT_STEP_TXS } from './limits.js';
+import { ADMIT_QUEUE_TXS_MAX, ADMIT_SLICE_MS, ADMIT_STEP_TXS, ADMIT_WAIT_MS_MAX } from './limits.js';
 
 /** Admits a few encoded txs (in order) and returns one result each; may be synchronous work behind a promise. */
 export type AdmitStep = (txs: Uint8Array[]) => Promise<TxBatchItemResult[]>;
@@ -15,10 +15,21 @@ export interface AdmissionLimits {
   stepTxs: number | (() => number);
   /** Txs queued over all requests. */
   maxQueuedTxs: number;
+  /** Longest a tx may wait in the queue before its step, ms; a batch's txs still waiting then are refused. */
+  waitMaxMs?: number;
+  /**
+   * The refusal of `n` txs that waited too long (e.g. 429 MEMPOOL_BUSY with when to retry; the node
+   * counts them and sheds as for its backlog gate). Absent: a plain MEMPOOL_BUSY.
+   */
+  expired?: (n: number) => ConsortiaError;
+  /** Clock, ms. */
+  now?: () => number;
 }
 
 interface Job {
   items: Uint8Array[];
+  /** When it was queued (limits.now). */
+  at: number;
   results: TxBatchItemResult[];
   next: number;
   resolve: (r: TxBatchItemResult[]) => void;
@@ -34,10 +45,12 @@ export function rejectionOf(err: unknown, item: Uint8Array | null): TxBatchItemR
  * Admission of txs submitted in batches over the API, shared by all requests: decoding and
  * signature verification are synchronous (~0.1 ms a tx), so a batch admitted in one go holds the
  * event loop, and the votes and proposals waiting behind it, for as long as it takes. Here at most
- * `sliceMs` of admission runs per event-loop turn, a step of `stepTxs` at a time, each step a share
- * of every waiting batch (a big batch does not hold a small one back); the loop then serves
- * consensus and other requests before the next slice. The queue is bounded: a batch that would
- * take it over `maxQueuedTxs` is refused whole with 503 BUSY.
+ * `sliceMs` of admission runs per event-loop turn, a step of `stepTxs` at a time, the oldest txs
+ * first; the loop then serves consensus and other requests before the next slice. The queue is
+ * bounded in txs: a batch that would take it over `maxQueuedTxs` is refused whole with 503 BUSY.
+ * And in time: a batch that waited `waitMaxMs` while others wait behind it (the node's verifier
+ * busy with gossip and blocks, or a big batch ahead) has the rest of its txs refused MEMPOOL_BUSY;
+ * admitted later, its client would wait longer for them than for a retry.
  */
 export class AdmissionQueue {
   private readonly jobs: Job[] = [];
@@ -50,8 +63,13 @@ export class AdmissionQueue {
       sliceMs: ADMIT_SLICE_MS,
       stepTxs: ADMIT_STEP_TXS,
       maxQueuedTxs: ADMIT_QUEUE_TXS_MAX,
+      waitMaxMs: ADMIT_WAIT_MS_MAX,
     },
   ) {}
+
+  private now(): number {
+    return this.limits.now ? this.limits.now() : performance.now();
+  }
 
   /** Txs waiting for admission. */
   get size(): number {
@@ -70,7 +88,7 @@ export class AdmissionQueue {
       });
     }
     return new Promise((resolve) => {
-      this.jobs.push({ items, results: new Array<TxBatchItemResult>(items.length), next: 0, resolve });
+      this.jobs.push({ items, at: this.now(), results: new Array<TxBatchItemResult>(items.length), next: 0, resolve });
       this.queued += items.length;
       if (!this.draining) void this.drain();
     });
@@ -84,16 +102,18 @@ export class AdmissionQueue {
         await nextTurn();
         const end = performance.now() + this.limits.sliceMs;
         do {
+          this.expire();
+          if (this.jobs.length === 0) break;
           const step = typeof this.limits.stepTxs === 'function' ? this.limits.stepTxs() : this.limits.stepTxs;
-          // A step carries txs of every waiting batch in turn, an equal share each: a small batch is
-          // not held behind a big one, and a backlog of small batches costs as few verify round
-          // trips as one big batch (one step per batch, a node took 5-8 s to answer a batch under
-          // overload: BENCH_SLOW=1 bench:chain).
-          const share = Math.max(1, Math.ceil(step / this.jobs.length));
+          // A step carries the oldest waiting txs, of as many batches as it takes, in the order
+          // they came: a backlog of small batches costs as few verify round trips as one big batch,
+          // and a tx is never admitted before an earlier batch's tx that may yet be refused for its
+          // wait (a later nonce of an account taken while the lower one is refused would wait for
+          // that client's retry). A big batch holds a later one back for at most waitMaxMs.
           const parts: { job: Job; from: number; n: number }[] = [];
-          for (let room = step, waiting = this.jobs.length; waiting > 0 && room > 0; waiting--) {
-            const job = this.jobs.shift()!;
-            const n = Math.min(share, room, job.items.length - job.next);
+          for (let room = step, j = 0; j < this.jobs.length && room > 0; j++) {
+            const job = this.jobs[j]!;
+            const n = Math.min(room, job.items.length - job.next);
             parts.push({ job, from: job.next, n });
             room -= n;
           }
@@ -110,13 +130,41 @@ export class AdmissionQueue {
               job.results[from + i] = out[k] ?? rejectionOf(new Error('missing result'), chunk[k]!);
             job.next += n;
             this.queued -= n;
-            if (job.next < job.items.length) this.jobs.push(job);
-            else job.resolve(job.results);
+            if (job.next === job.items.length) {
+              this.jobs.splice(this.jobs.indexOf(job), 1);
+              job.resolve(job.results);
+            }
           }
         } while (this.jobs.length > 0 && performance.now() < end);
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Refuses what is left of every batch that has waited longer than waitMaxMs while others wait too. */
+  private expire(): void {
+    const waitMaxMs = this.limits.waitMaxMs;
+    // a batch alone is paced by its own size, which its client chose; it holds back no one
+    if (waitMaxMs === undefined || this.jobs.length < 2) return;
+    const since = this.now() - waitMaxMs;
+    if (!this.jobs.some((j) => j.at < since)) return;
+    const late = this.jobs.filter((j) => j.at < since);
+    const n = late.reduce((sum, j) => sum + j.items.length - j.next, 0);
+    const err =
+      this.limits.expired?.(n) ??
+      new ConsortiaError(
+        NodeApiCodes.MEMPOOL_BUSY,
+        `not admitted within ${waitMaxMs} ms: the node is busy; retry shortly`,
+      );
+    for (const job of late) {
+      for (let i = job.next; i < job.items.length; i++) job.results[i] = rejectionOf(err, job.items[i]!);
+      this.queued -= job.items.length - job.next;
+      job.next = job.items.length;
+      job.resolve(job.results);
+    }
+    const kept = this.jobs.filter((j) => j.at >= since);
+    this.jobs.length = 0;
+    this.jobs.push(...kept);
   }
 }

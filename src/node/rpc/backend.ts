@@ -209,6 +209,11 @@ export interface NodeApiBackend {
    * Absent: no shedding (test doubles).
    */
   takeTxRoom?(wanted: number, queuedTxs: number): TxRoom;
+  /**
+   * Load shedding: `n` txs of the admission queue were refused MEMPOOL_BUSY for waiting too long;
+   * the node counts them and sheds as when takeTxRoom refuses. Returns the Retry-After, seconds.
+   */
+  shedQueuedTxs?(n: number): number;
   /** True when tx signatures are verified off the API's thread (admission then takes bigger steps). */
   verifiesOffThread?(): boolean;
 

@@ -22,6 +22,14 @@ export const ADMIT_STEP_TXS = 16;
  * waits for one pool job, so it carries a full job's worth (VERIFY_BATCH_TXS_MAX).
  */
 export const ADMIT_STEP_TXS_OFF_THREAD = 256;
+/**
+ * Longest an API tx waits in the admission queue for its step, milliseconds; then it is refused
+ * 429 MEMPOOL_BUSY with the rest of its batch. Under overload a node's verifier is shared with
+ * gossip and block validation, and a batch it took could wait 5-8 s before it was admitted, all of
+ * it added to its txs' commit latency (BENCH_SLOW=1 npm run bench:chain); refused, its client
+ * retries and its txs are admitted in turn.
+ */
+export const ADMIT_WAIT_MS_MAX = 1_000;
 /** API txs waiting for admission on this node, over all requests; a batch that does not fit is 503 BUSY. */
 export const ADMIT_QUEUE_TXS_MAX = 4 * TXS_PER_BATCH_MAX;
 /** Longest `error.message` of one rejected item in a batch answer, characters (bounds the answer: items x this). */

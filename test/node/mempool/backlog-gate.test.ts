@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BacklogGate, RATE_WINDOW_MS, RETRY_AFTER_MAX_S } from '../../../src/node/mempool/backlog-gate.js';
+import {
+  BacklogGate,
+  RATE_WINDOW_MS,
+  REFUSED_ELSEWHERE_RETRY_AFTER_S,
+  RETRY_AFTER_MAX_S,
+} from '../../../src/node/mempool/backlog-gate.js';
 
 /** A gate on a clock the test moves: blocks of `txs` every `everyMs`. */
 function gateWith(limits = { targetMs: 1_500, floorTxs: 500, maxTxs: 20_000 }) {
@@ -61,5 +66,14 @@ describe('backlog gate (load shedding before admission)', () => {
     blocks(40, 250, 500); // then 500 tx/s for 20 s: the old blocks are out of the window
     expect(gate.rate()).toBeCloseTo(500, -1);
     expect(gate.bound()).toBe(750);
+  });
+
+  it('sheds for a Retry-After when another bound refused txs, then stops', () => {
+    const { gate, advance } = gateWith();
+    expect(gate.shedding()).toBeNull();
+    expect(gate.refuse()).toBe(REFUSED_ELSEWHERE_RETRY_AFTER_S);
+    expect(gate.shedding()).toBe(REFUSED_ELSEWHERE_RETRY_AFTER_S);
+    advance(REFUSED_ELSEWHERE_RETRY_AFTER_S * 1000 + 1);
+    expect(gate.shedding()).toBeNull();
   });
 });

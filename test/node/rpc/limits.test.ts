@@ -334,25 +334,27 @@ describe('AdmissionQueue', () => {
     expect(q.size).toBe(0);
   });
 
-  it('takes a share of every waiting batch per step, so a small batch is not held behind a big one', async () => {
+  it('admits in the order txs came, a big batch holding a later one back for at most waitMaxMs', async () => {
     const order: string[] = [];
-    const q = new AdmissionQueue(
+    let clock = 0;
+    let small: Promise<TxBatchItemResult[]> | null = null;
+    const q: AdmissionQueue = new AdmissionQueue(
       async (txs) => {
         order.push(txs.map((t) => t[0]).join(''));
-        busyWait(1);
+        clock += 100;
+        // the small batch comes while the big one is being admitted
+        if (order.length === 2) small = q.submit(Array.from({ length: 4 }, () => new Uint8Array([2])));
         return accept(txs);
       },
-      { sliceMs: 2, stepTxs: 2, maxQueuedTxs: 1000 },
+      { sliceMs: 1000, stepTxs: 3, maxQueuedTxs: 1000, waitMaxMs: 250, now: () => clock },
     );
-    const big = q.submit(Array.from({ length: 200 }, () => new Uint8Array([1])));
-    const small = q.submit(Array.from({ length: 4 }, () => new Uint8Array([2])));
-    let bigDone = false;
-    void big.then(() => (bigDone = true));
-    await small;
-    expect(bigDone).toBe(false);
-    expect(order.slice(0, 4)).toEqual(['12', '12', '12', '12']); // one of each per step of 2
-    await big;
-    expect(order[4]).toBe('11');
+    const b = await q.submit(Array.from({ length: 100 }, () => new Uint8Array([1])));
+    const s = await small!;
+    // steps at 0, 100, 200 carry the big batch only; at 300 it has waited 300 ms with the small one behind it
+    expect(order).toEqual(['111', '111', '111', '222', '2']);
+    expect(b.filter((r) => r.status === 'accepted')).toHaveLength(9);
+    expect(b.slice(9).every((r) => r.status === 'rejected' && r.code === 'MEMPOOL_BUSY')).toBe(true);
+    expect(s.every((r) => r.status === 'accepted')).toBe(true);
   });
 
   it('admits a backlog of small batches in full steps, each batch answered with its own results', async () => {
@@ -379,6 +381,42 @@ describe('AdmissionQueue', () => {
       expect(rs.map((r) => r.status)).toEqual(['accepted', 'rejected', 'accepted']);
       expect(rs[1]).toMatchObject({ code: 'BAD_NONCE', message: `tx ${j * 3 + 1}` });
     });
+  });
+
+  it('refuses late batches while others wait behind them, each its own tail, and says so', async () => {
+    let clock = 0;
+    const expiredCounts: number[] = [];
+    const q = new AdmissionQueue(
+      async (txs) => {
+        clock += 100;
+        return accept(txs);
+      },
+      {
+        sliceMs: 1000,
+        stepTxs: 4,
+        maxQueuedTxs: 1000,
+        waitMaxMs: 250,
+        now: () => clock,
+        expired: (n) => {
+          expiredCounts.push(n);
+          return new ConsortiaError('MEMPOOL_BUSY', 'waited too long');
+        },
+      },
+    );
+    const first = q.submit(Array.from({ length: 10 }, () => new Uint8Array([1])));
+    const second = q.submit(Array.from({ length: 10 }, () => new Uint8Array([2])));
+    clock = 150; // the third batch comes later, and runs out later
+    const third = q.submit(Array.from({ length: 10 }, () => new Uint8Array([3])));
+    const [a, b, c] = await Promise.all([first, second, third]);
+    // steps at 150, 250 take 8 of the first; at 350 the first two (queued at 0) are late
+    expect(a.map((r) => r.status)).toEqual([...Array(8).fill('accepted'), 'rejected', 'rejected']);
+    expect(a[8]).toMatchObject({ code: 'MEMPOOL_BUSY', message: 'waited too long' });
+    expect(a[8]!.hash).toEqual(txHash(new Uint8Array([1])));
+    expect(b.every((r) => r.status === 'rejected' && r.code === 'MEMPOOL_BUSY')).toBe(true);
+    // alone from then on, the third is paced by its own size: admitted whole
+    expect(c.every((r) => r.status === 'accepted')).toBe(true);
+    expect(expiredCounts).toEqual([12]);
+    expect(q.size).toBe(0);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   ADMIT_SLICE_MS,
   ADMIT_STEP_TXS,
   ADMIT_STEP_TXS_OFF_THREAD,
+  ADMIT_WAIT_MS_MAX,
   BATCH_BODY_BYTES_MAX,
   BATCH_ITEM_MESSAGE_CHARS_MAX,
   TXS_PER_BATCH_MAX,
@@ -163,6 +164,15 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
     // with signatures verified off the main thread a step costs this thread ~20 µs a tx, not ~100
     stepTxs: () => (backend.verifiesOffThread?.() ? ADMIT_STEP_TXS_OFF_THREAD : ADMIT_STEP_TXS),
     maxQueuedTxs: ADMIT_QUEUE_TXS_MAX,
+    waitMaxMs: ADMIT_WAIT_MS_MAX,
+    expired: (n) => {
+      const retryAfterS = backend.shedQueuedTxs?.(n) ?? 1;
+      return new ConsortiaError(
+        NodeApiCodes.MEMPOOL_BUSY,
+        `not admitted within ${ADMIT_WAIT_MS_MAX} ms: the node is shedding load; retry in ${retryAfterS} s`,
+        { retryAfterSeconds: retryAfterS },
+      );
+    },
   });
   app.post(
     '/v1/txs/batch',
