@@ -136,7 +136,9 @@ export function createMempool(ctx: NodeContext, tip: ChainTip, pool: VerifyPool 
     decode: (b) => decodeTxShared(b), // the proposer's execution reuses it
     info: (t) => ({ chainId: t.chainId, signerHex: pkHexOf(t.signer), nonce: t.nonce }),
     verifySignature: (t, bytes) => verifyEncodedTxSignature(bytes, t), // against its own encoding: no re-encode
-    ...(pool ? { verifySignatures: (items, priority) => verifyTxSignatures(pool, items, priority) } : {}),
+    ...(pool
+      ? { verifySignatures: (items, priority, wanted) => verifyTxSignatures(pool, items, priority, wanted) }
+      : {}),
     stateNonce: (signerHex) => {
       const v = tip.state.get(StateKeys.accountOfHex(signerHex));
       return v ? decodeAccount(v).nonce : 0;
@@ -426,6 +428,7 @@ export async function assembleChain(
   const gossip = createGossip(mempool, network);
   const gate = createBacklogGate(ctx);
   mempool.shedding = () => gate.shedding(); // while the gate refuses, so does the pool for txs that cannot execute next
+  mempool.onVerifyLate = () => gate.refuse(); // API txs refused for a verify that found no worker in time
   if (ctx.metrics?.mempoolSource) {
     ctx.metrics.mempoolSource.load = () => ({
       executable: mempool.executableSize,

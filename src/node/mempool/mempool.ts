@@ -47,11 +47,14 @@ export interface MempoolChain<T> {
   verifySignature(tx: T, bytes: Uint8Array): boolean;
   /**
    * verifySignature of each item off the main thread (src/node/verify-pool), in order; rejects
-   * (BUSY, closed) when it cannot take them now. Absent: every verify runs inline (verifyWorkers 0).
+   * (BUSY, closed) when it cannot take them now, with `code` VERIFY_LATE when a 'low' job found
+   * no worker in time. `wanted` false when a job could start: its items come back false unverified.
+   * Absent: every verify runs inline (verifyWorkers 0).
    */
   verifySignatures?(
     items: readonly { tx: T; bytes: Uint8Array }[],
     priority: 'low' | 'normal' | 'high',
+    wanted?: () => boolean,
   ): Promise<boolean[]>;
   /** Next nonce of `signer` in the latest committed state (0 for unknown accounts). */
   stateNonce(signerHex: string): number;
@@ -127,6 +130,9 @@ export const MempoolReasons = {
   MEMPOOL_BUSY: 'MEMPOOL_BUSY',
 } as const;
 
+/** The `code` of verifySignatures' rejection of 'low' work that found no worker in time (VerifyPoolCodes.LATE). */
+const VERIFY_LATE = 'VERIFY_LATE';
+
 /** Refusals an earlier tx of the same batch can lift once it is admitted (it raises its account's next nonce or closes a gap). */
 const BATCH_DEPENDENT: ReadonlySet<string> = new Set([
   MempoolReasons.NONCE_TOO_FAR_AHEAD,
@@ -184,6 +190,8 @@ export class Mempool<T> {
    * that client's retry gets in, itself maybe refused again. Unset: never.
    */
   shedding?: () => number | null;
+  /** `n` API txs were refused MEMPOOL_BUSY because their verify found no worker in time (the node sheds as for the gate). */
+  onVerifyLate?: (n: number) => void;
 
   constructor(
     private readonly chain: MempoolChain<T>,
@@ -247,16 +255,18 @@ export class Mempool<T> {
   /**
    * Verifies the signatures of txs not yet in `verified` off the main thread and marks those that
    * verify (against these exact bytes, whose hash is hashHex). Rejects if the verifier cannot take
-   * them (nothing is marked then); without an off-thread verifier it does nothing.
+   * them (nothing is marked then); without an off-thread verifier it does nothing. Work that is no
+   * longer `wanted` when it could start is skipped (its txs are not marked).
    */
   async verifyInto(
     txs: readonly { tx: T; bytes: Uint8Array; hashHex: string }[],
     priority: 'normal' | 'high',
+    wanted?: () => boolean,
   ): Promise<void> {
     const verify = this.chain.verifySignatures;
     const todo = txs.filter((t) => !this.verified.has(t.hashHex));
     if (!verify || todo.length === 0) return;
-    const ok = await verify.call(this.chain, todo, priority);
+    const ok = await verify.call(this.chain, todo, priority, wanted);
     for (let i = 0; i < todo.length; i++) if (ok[i] === true) this.markVerified(todo[i]!.hashHex);
   }
 
@@ -302,18 +312,27 @@ export class Mempool<T> {
       if (deferred.length === 0) break; // (then nothing was retried either)
       let ok: boolean[] | null = null;
       let why = '';
+      let late = false;
       try {
         // this node's API submissions after gossip (txs other nodes admitted already): see VerifyPriority
         ok = await this.chain.verifySignatures(deferred, items[0]?.fromPeer === null ? 'low' : 'normal');
       } catch (err) {
         why = (err as Error).message;
+        late = (err as { code?: unknown }).code === VERIFY_LATE;
       }
+      if (late) this.onVerifyLate?.(deferred.length);
       const next: number[] = [...retry];
       for (let k = 0; k < deferred.length; k++) {
         const i = deferredAt[k]!;
         const d = deferred[k]!;
         if (ok === null)
-          out[i] = { ok: false, code: MempoolReasons.BUSY, message: `signature not verified: ${why}`, hash: d.hash };
+          // a verify that did not start in time (API txs behind proposal validation) is load shedding
+          out[i] = {
+            ok: false,
+            code: late ? MempoolReasons.MEMPOOL_BUSY : MempoolReasons.BUSY,
+            message: `signature not verified: ${why}; retry shortly`,
+            hash: d.hash,
+          };
         else if (ok[k] !== true)
           out[i] = {
             ok: false,

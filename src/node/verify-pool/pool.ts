@@ -41,6 +41,13 @@ export const VERIFY_RESPAWN_DELAY_MS = 1_000;
  * refills it as each job ends), and its own clients' txs could wait for as long as that lasts.
  */
 export const VERIFY_LOW_WAIT_MAX_MS = 250;
+/**
+ * Milliseconds a low-priority job may wait for a worker at all; then it fails LATE. It waits that
+ * long only behind proposal validation ('high'), i.e. when the node lags behind the chain: its
+ * client then does better to retry than to wait (measured: API jobs waited 11 s behind a backlog
+ * of proposals on a CPU-starved node, BENCH_SLOW=1 npm run bench:chain at 200% of the ceiling).
+ */
+export const VERIFY_LOW_START_MAX_MS = 500;
 /** Upper bound of the verifyWorkers setting (threads). */
 export const VERIFY_WORKERS_MAX = 256;
 
@@ -56,6 +63,8 @@ export const VerifyPoolCodes = {
   CLOSED: 'VERIFY_POOL_CLOSED',
   /** The job's workers crashed VERIFY_JOB_ATTEMPTS_MAX times. */
   FAILED: 'VERIFY_FAILED',
+  /** A low-priority job found no worker within VERIFY_LOW_START_MAX_MS: retry later. */
+  LATE: 'VERIFY_LATE',
 } as const;
 
 export class VerifyPoolError extends Error {
@@ -71,7 +80,8 @@ export class VerifyPoolError extends Error {
  * 'high': ahead of every other job and never refused for a full queue (proposal validation);
  * 'low': after every normal job (API submissions: under overload, gossip of txs other nodes
  * already admitted goes first, so this node's pool, and the blocks it proposes, keep up), unless
- * it has waited VERIFY_LOW_WAIT_MAX_MS: then before them.
+ * it has waited VERIFY_LOW_WAIT_MAX_MS: then before them; it fails LATE if it has not started
+ * within VERIFY_LOW_START_MAX_MS.
  */
 export type VerifyPriority = 'low' | 'normal' | 'high';
 
@@ -87,6 +97,8 @@ export interface VerifyPoolOptions {
   onWorkerLost?: (reason: string) => void;
   /** Default VERIFY_LOW_WAIT_MAX_MS. */
   lowWaitMaxMs?: number;
+  /** Default VERIFY_LOW_START_MAX_MS. */
+  lowStartMaxMs?: number;
   /** Clock in milliseconds (tests substitute one); default performance.now. */
   now?: () => number;
 }
@@ -96,6 +108,8 @@ interface Job {
   attempts: number;
   /** now() when it was queued. */
   queuedAt: number;
+  /** Asked when a worker could take it: false, and it is answered "not verified" without running. */
+  wanted?: () => boolean;
   resolve: (r: Uint8Array) => void;
   reject: (e: Error) => void;
 }
@@ -122,12 +136,13 @@ export class VerifyPool {
   private readonly timeoutMs: number;
   private readonly spawn: () => Worker;
   private readonly lowWaitMaxMs: number;
+  private readonly lowStartMaxMs: number;
   private readonly now: () => number;
   private live = 0;
   private startFailures = 0;
   private readonly exited = new Set<() => void>();
-  /** Signatures verified by the workers, and workers lost (for tests and metrics). */
-  readonly stats = { items: 0, jobs: 0, workersLost: 0 };
+  /** Signatures verified by the workers, workers lost, jobs skipped as no longer wanted (for tests and metrics). */
+  readonly stats = { items: 0, jobs: 0, workersLost: 0, skipped: 0 };
 
   constructor(private readonly o: VerifyPoolOptions) {
     if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > VERIFY_WORKERS_MAX)
@@ -137,6 +152,7 @@ export class VerifyPool {
     this.timeoutMs = o.jobTimeoutMs ?? VERIFY_JOB_TIMEOUT_MS;
     this.spawn = o.spawn ?? spawnVerifyWorker;
     this.lowWaitMaxMs = o.lowWaitMaxMs ?? VERIFY_LOW_WAIT_MAX_MS;
+    this.lowStartMaxMs = o.lowStartMaxMs ?? VERIFY_LOW_START_MAX_MS;
     this.now = o.now ?? (() => performance.now());
     for (let i = 0; i < o.workers; i++) this.slots.push(this.startSlot());
   }
@@ -153,8 +169,17 @@ export class VerifyPool {
     return this.high.length + this.normal.length + this.low.length;
   }
 
-  /** One result per item, in order: true iff verifyDomain(tag, publicKey, payload, signature). */
-  verify(items: readonly VerifyItem[], priority: VerifyPriority = 'normal'): Promise<boolean[]> {
+  /**
+   * One result per item, in order: true iff verifyDomain(tag, publicKey, payload, signature).
+   * `wanted`, asked as each job could start: when false, that job's items come back false
+   * unverified (a proposal whose height the chain has passed while it waited: its verify would be
+   * wasted work in front of everything else).
+   */
+  verify(
+    items: readonly VerifyItem[],
+    priority: VerifyPriority = 'normal',
+    wanted?: () => boolean,
+  ): Promise<boolean[]> {
     if (items.length === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new VerifyPoolError(VerifyPoolCodes.CLOSED, 'verify pool closed'));
     const chunks = Math.ceil(items.length / this.batchMax);
@@ -172,6 +197,7 @@ export class VerifyPool {
             items: chunk,
             attempts: 0,
             queuedAt,
+            ...(wanted ? { wanted } : {}),
             resolve,
             reject,
           });
@@ -295,11 +321,32 @@ export class VerifyPool {
     return this.normal.shift() ?? this.low.shift();
   }
 
+  /** Fails the low jobs that waited longer than lowStartMaxMs (the oldest are first). */
+  private failLateLow(): void {
+    const since = this.now() - this.lowStartMaxMs;
+    while (this.low.length > 0 && this.low[0]!.queuedAt < since) {
+      this.low
+        .shift()!
+        .reject(
+          new VerifyPoolError(
+            VerifyPoolCodes.LATE,
+            `signature verification did not start within ${this.lowStartMaxMs} ms (the node is busy)`,
+          ),
+        );
+    }
+  }
+
   private pump(): void {
     if (this.closed) return;
+    this.failLateLow();
     for (const slot of this.slots) {
       if (slot.job !== null || slot.gone || !slot.ready) continue;
-      const job = this.high.shift() ?? this.nextNormalOrLow();
+      let job = this.high.shift() ?? this.nextNormalOrLow();
+      while (job?.wanted && !job.wanted()) {
+        this.stats.skipped++;
+        job.resolve(new Uint8Array(job.items.length)); // not verified
+        job = this.high.shift() ?? this.nextNormalOrLow();
+      }
       if (!job) return;
       job.attempts++;
       let buf: ArrayBuffer;

@@ -17,11 +17,12 @@ export function txSignatureItem(encodedTx: Uint8Array, tx: Tx): VerifyItem | nul
   };
 }
 
-/** verifyEncodedTxSignature of each tx, in the pool; rejects as VerifyPool.verify does. */
+/** verifyEncodedTxSignature of each tx, in the pool; rejects, and skips work no longer `wanted`, as VerifyPool.verify does. */
 export async function verifyTxSignatures(
   pool: VerifyPool,
   txs: readonly { bytes: Uint8Array; tx: Tx }[],
   priority: VerifyPriority = 'normal',
+  wanted?: () => boolean,
 ): Promise<boolean[]> {
   const items: VerifyItem[] = [];
   const at: number[] = new Array(txs.length);
@@ -29,6 +30,6 @@ export async function verifyTxSignatures(
     const it = txSignatureItem(txs[i]!.bytes, txs[i]!.tx);
     at[i] = it === null ? -1 : items.push(it) - 1;
   }
-  const r = await pool.verify(items, priority);
+  const r = await pool.verify(items, priority, wanted);
   return at.map((k) => k >= 0 && r[k] === true);
 }

@@ -167,6 +167,22 @@ describe('Mempool: admission with the signature verify off the main thread', () 
     expect(rejected).toEqual(['BUSY']);
   });
 
+  it('refuses API txs MEMPOOL_BUSY, and says so, when their verify found no worker in time (VERIFY_LATE)', async () => {
+    const g = gatedVerifier();
+    const { pool, rejected } = setup(undefined, g.verify);
+    const late: number[] = [];
+    pool.onVerifyLate = (n) => late.push(n);
+    const txs = [enc('a', 0), enc('b', 0)];
+    const pending = pool.admitMany(txs.map((bytes) => ({ bytes, fromPeer: null })));
+    await until(() => g.calls.length === 1);
+    g.calls[0]!.fail(Object.assign(new Error('did not start within 500 ms'), { code: 'VERIFY_LATE' }));
+    const rs = await pending;
+    expect(summary(rs)).toEqual(['MEMPOOL_BUSY', 'MEMPOOL_BUSY']);
+    expect(late).toEqual([2]);
+    expect(pool.size).toBe(0);
+    expect(rejected).toEqual(['MEMPOOL_BUSY', 'MEMPOOL_BUSY']);
+  });
+
   it('without an off-thread verifier admits inline, as add()', async () => {
     const { pool, inlineVerifies } = setup();
     expect(pool.verifiesOffThread).toBe(false);

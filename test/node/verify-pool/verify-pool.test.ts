@@ -195,6 +195,33 @@ describe('VerifyPool', () => {
     expect(order).toEqual(['low', 'normal']);
   });
 
+  it('fails low-priority work LATE that found no worker within lowStartMaxMs, and still serves the rest', async () => {
+    let clock = 0;
+    const p = pool({ workers: 1, batchMax: 1, lowStartMaxMs: 500, now: () => clock });
+    const items = mixedItems(4);
+    const proposal = p.verify(items.slice(0, 3), 'high');
+    const api = p.verify(items.slice(3), 'low').catch((e: unknown) => e);
+    clock = 501; // the worker is not ready yet: the API job has waited past its bound when it could start
+    expect(await api).toMatchObject({ code: VerifyPoolCodes.LATE });
+    expect(await proposal).toEqual(inline(items.slice(0, 3)));
+    // work queued now is served
+    expect(await p.verify(items.slice(3), 'low')).toEqual(inline(items.slice(3)));
+    await p.close();
+  });
+
+  it('skips a job no longer wanted when it could start: its items come back unverified', async () => {
+    const p = pool({ workers: 1, batchMax: 1 });
+    const items = mixedItems(4);
+    let current = true;
+    const stale = p.verify(items.slice(0, 2), 'high', () => current);
+    current = false; // e.g. the chain passed the proposal's height while its jobs waited for the worker
+    const fresh = p.verify(items.slice(2), 'high', () => true);
+    expect(await stale).toEqual([false, false]);
+    expect(p.stats.skipped).toBe(2);
+    expect(await fresh).toEqual(inline(items.slice(2)));
+    expect(p.stats.items).toBe(2);
+  });
+
   it('close() fails pending work and terminates every worker', async () => {
     const p = pool({ workers: 2 });
     const pending = p.verify(mixedItems(3 * VERIFY_BATCH_TXS_MAX)).catch((e: unknown) => e);
