@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     name: 'cluster',
     include: ['test/k8s/cluster/**/*.test.ts'],
+    setupFiles: ['test/harness/turn-per-test.ts'],
     globalSetup: ['test/k8s/cluster/global-setup.ts'],
     testTimeout: 600_000,
     hookTimeout: 600_000,

@@ -13,6 +13,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: ['test/e2e/**', 'test/k8s/**', 'node_modules/**'],
+          setupFiles: ['test/harness/turn-per-test.ts'],
           testTimeout: 30_000,
         },
       },
@@ -20,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          setupFiles: ['test/harness/turn-per-test.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
         },

@@ -8,6 +8,7 @@ export default defineConfig({
     include: ['test/k8s/**/*.test.ts'],
     // The real-cluster suite has its own config (vitest.cluster.config.ts).
     exclude: ['test/k8s/cluster/**', 'node_modules/**'],
+    setupFiles: ['test/harness/turn-per-test.ts'],
     globalSetup: ['test/k8s/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
