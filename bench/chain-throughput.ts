@@ -18,7 +18,7 @@
  * costs each node ~9 ms of CPU whatever it holds (votes, signatures, fsyncs, timers), ~9% of these
  * 2 cores at 200 ms blocks, while 500 ms blocks keep p99 commit latency well under 1.5 s.
  * A warm-up at the first stage's rate (--warmup-seconds N, default 8; 0 for none) runs first and is not counted.
- * Diagnostics: --block-interval-ms N; --mempool-max-txs N;
+ * Diagnostics: --block-interval-ms N; --mempool-max-txs N; --backlog-target-ms N; --backlog-floor-txs N;
  * BENCH_BLOCKS=1 (one line per block: proposer, round, and with BENCH_SLOW which node's API took its
  * txs); BENCH_SLOW=1 (per stage, what the txs that took over BENCH_SLOW_MS, default 5000, waited for, and how long their
  * node took to answer the request that accepted them); BENCH_MEMPOOL=1 (every node's pool, gossip
@@ -113,6 +113,24 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/** The node's mempool settings given on the command line, if any (diagnostics). */
+function mempoolArgs(): {
+  maxTxs?: number;
+  maxBytes?: number;
+  backlogTargetMs?: number;
+  backlogFloorTxs?: number;
+} | null {
+  const maxTxs = arg('mempool-max-txs', 0);
+  const targetMs = arg('backlog-target-ms', 0);
+  const floorTxs = arg('backlog-floor-txs', 0);
+  if (maxTxs <= 0 && targetMs <= 0 && floorTxs <= 0) return null;
+  return {
+    ...(maxTxs > 0 ? { maxTxs, maxBytes: 1024 ** 3 } : {}),
+    ...(targetMs > 0 ? { backlogTargetMs: targetMs } : {}),
+    ...(floorTxs > 0 ? { backlogFloorTxs: floorTxs } : {}),
+  };
+}
+
 async function main(): Promise<void> {
   const verifyPerCore = measureVerifyPerCore();
   const cores = availableParallelism();
@@ -138,7 +156,8 @@ async function main(): Promise<void> {
     params: { blockIntervalMs: arg('block-interval-ms', 500), maxBlockTxs: 10_000 },
     accounts: accounts.map((a) => ({ publicKey: a.publicKey, balances: [{ asset: 'USD', amount: 1_000_000_000n }] })),
     // the node's default mempool caps unless --mempool-max-txs N (a deeper pool only deepens the backlog under overload)
-    ...(arg('mempool-max-txs', 0) > 0 ? { mempool: { maxTxs: arg('mempool-max-txs', 0), maxBytes: 1024 ** 3 } } : {}),
+    // and its load-shedding bound unless --backlog-target-ms N / --backlog-floor-txs N
+    ...(mempoolArgs() !== null ? { mempool: mempoolArgs()! } : {}),
     consensus: { timeoutProposeMs: 2000 },
     ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
   });

@@ -73,7 +73,7 @@ export interface NetOptions {
   /** Validator indexes that are in genesis but not run as processes (e.g. used by a test harness). */
   external?: number[];
   logLevel?: string;
-  mempool?: { maxTxs?: number; maxBytes?: number };
+  mempool?: { maxTxs?: number; maxBytes?: number; backlogTargetMs?: number; backlogFloorTxs?: number };
   /** Per-node config overlay (e.g. role, retentionBlocks, syncFrom, followAccounts); merged last. */
   nodeConfig?: (n: NodeHandle) => Record<string, unknown>;
   /** Extra environment of a node's process (e.g. SOFTHSM2_CONF of its own token). */
