@@ -151,13 +151,14 @@ async function main(): Promise<void> {
   const durationOf = (s: number): number => (WARMUP_S > 0 && s === 0 ? WARMUP_S : STAGE_S);
 
   const accounts: KeyPair[] = Array.from({ length: ACCOUNTS }, () => generateKeyPair());
+  const mempool = mempoolArgs();
   const net = new ChainNet({
     validators: VALIDATORS,
     params: { blockIntervalMs: arg('block-interval-ms', 500), maxBlockTxs: 10_000 },
     accounts: accounts.map((a) => ({ publicKey: a.publicKey, balances: [{ asset: 'USD', amount: 1_000_000_000n }] })),
     // the node's default mempool caps unless --mempool-max-txs N (a deeper pool only deepens the backlog under overload)
     // and its load-shedding bound unless --backlog-target-ms N / --backlog-floor-txs N
-    ...(mempoolArgs() !== null ? { mempool: mempoolArgs()! } : {}),
+    ...(mempool !== null ? { mempool } : {}),
     consensus: { timeoutProposeMs: 2000 },
     ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
   });

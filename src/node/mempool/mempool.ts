@@ -1,3 +1,5 @@
+import { VerifyPoolCodes } from '../verify-pool/index.js';
+
 /**
  * Pending-transaction pool. Admission runs cheapest checks first (size, dedupe, decode,
  * chain id, nonce, room) and the expensive Ed25519 verify last, caching verified hashes so a
@@ -47,7 +49,7 @@ export interface MempoolChain<T> {
   verifySignature(tx: T, bytes: Uint8Array): boolean;
   /**
    * verifySignature of each item off the main thread (src/node/verify-pool), in order; rejects
-   * (BUSY, closed) when it cannot take them now, with `code` VERIFY_LATE when a 'low' job found
+   * (BUSY, closed) when it cannot take them now, with `code` VerifyPoolCodes.LATE when a 'low' job found
    * no worker in time. `wanted` false when a job could start: its items come back false unverified.
    * Absent: every verify runs inline (verifyWorkers 0).
    */
@@ -129,9 +131,6 @@ export const MempoolReasons = {
    */
   MEMPOOL_BUSY: 'MEMPOOL_BUSY',
 } as const;
-
-/** The `code` of verifySignatures' rejection of 'low' work that found no worker in time (VerifyPoolCodes.LATE). */
-const VERIFY_LATE = 'VERIFY_LATE';
 
 /** Refusals an earlier tx of the same batch can lift once it is admitted (it raises its account's next nonce or closes a gap). */
 const BATCH_DEPENDENT: ReadonlySet<string> = new Set([
@@ -318,7 +317,7 @@ export class Mempool<T> {
         ok = await this.chain.verifySignatures(deferred, items[0]?.fromPeer === null ? 'low' : 'normal');
       } catch (err) {
         why = (err as Error).message;
-        late = (err as { code?: unknown }).code === VERIFY_LATE;
+        late = (err as { code?: unknown }).code === VerifyPoolCodes.LATE;
       }
       if (late) this.onVerifyLate?.(deferred.length);
       const next: number[] = [...retry];

@@ -148,8 +148,11 @@ export class AdmissionQueue {
     // a batch alone is paced by its own size, which its client chose; it holds back no one
     if (waitMaxMs === undefined || this.jobs.length < 2) return;
     const since = this.now() - waitMaxMs;
-    if (!this.jobs.some((j) => j.at < since)) return;
-    const late = this.jobs.filter((j) => j.at < since);
+    // jobs are in the order they came: the late ones are a prefix
+    let count = 0;
+    while (count < this.jobs.length && this.jobs[count]!.at < since) count++;
+    if (count === 0) return;
+    const late = this.jobs.splice(0, count);
     const n = late.reduce((sum, j) => sum + j.items.length - j.next, 0);
     const err =
       this.limits.expired?.(n) ??
@@ -163,8 +166,5 @@ export class AdmissionQueue {
       job.next = job.items.length;
       job.resolve(job.results);
     }
-    const kept = this.jobs.filter((j) => j.at >= since);
-    this.jobs.length = 0;
-    this.jobs.push(...kept);
   }
 }
