@@ -428,7 +428,7 @@ export async function assembleChain(
   const gossip = createGossip(mempool, network);
   const gate = createBacklogGate(ctx);
   mempool.shedding = () => gate.shedding(); // while the gate refuses, so does the pool for txs that cannot execute next
-  mempool.onVerifyLate = () => gate.refuse(); // API txs refused for a verify that found no worker in time
+  mempool.onVerifyLate = (n) => gate.refuse(n); // API txs refused for a verify that found no worker in time
   if (ctx.metrics?.mempoolSource) {
     ctx.metrics.mempoolSource.load = () => ({
       executable: mempool.executableSize,

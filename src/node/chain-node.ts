@@ -350,7 +350,11 @@ export class ChainNode implements NodeApiBackend {
   shedQueuedTxs(n: number): number {
     const r = this.need();
     this.ctx.metrics?.mempoolRejections.inc({ reason: ChainNodeCodes.MEMPOOL_BUSY }, n);
-    return r.gate.refuse();
+    return r.gate.refuse(n);
+  }
+
+  sheddingLoad(): boolean {
+    return this.need().gate.shedding() !== null;
   }
 
   /** Throws 429 MEMPOOL_BUSY (with Retry-After) unless `n` more txs may be taken now. */
@@ -367,10 +371,13 @@ export class ChainNode implements NodeApiBackend {
   async submitTxBatch(encodedTxs: Uint8Array[]): Promise<TxBatchItemResult[]> {
     const r = this.need();
     const admitted = await r.mempool.admitMany(encodedTxs.map((bytes) => ({ bytes, fromPeer: null })));
+    // a tx refused while the node sheds load comes back when the gate says (its Retry-After)
+    const busy = (code: string) =>
+      code === MempoolReasons.MEMPOOL_BUSY ? { retryAfterSeconds: r.gate.shedding() ?? 1 } : {};
     const out: TxBatchItemResult[] = admitted.map((res) => {
       return res.ok
         ? { status: 'accepted', hash: res.entry.hash }
-        : { status: 'rejected', hash: res.hash, code: res.code, message: res.message };
+        : { status: 'rejected', hash: res.hash, code: res.code, message: res.message, ...busy(res.code) };
     });
     // Idempotent by hash: resubmitting a committed tx is not an error (POST /v1/txs answers it 200 'committed').
     for (const [i, o] of out.entries()) {

@@ -40,7 +40,7 @@ interface Answer {
   status: number;
   retryAfter: string | null;
   code: string | null;
-  results: { status: string; error?: { code: string } }[] | null;
+  results: { status: string; error?: { code: string; retryAfterSeconds?: number } }[] | null;
 }
 async function post(n: NodeHandle, txs: Uint8Array[]): Promise<Answer> {
   const r = await fetch(`${n.api}/v1/txs/batch`, {
@@ -117,8 +117,11 @@ describe('overload: more offered than the chain can commit', () => {
             next[s.a] = s.nonce + 1;
           } else {
             stopped.add(s.a);
-            if (res.error?.code === 'MEMPOOL_BUSY') busyItems++;
-            else if (res.error?.code !== 'ACCOUNT_MEMPOOL_FULL') otherRefusals.push(res.error?.code ?? res.status);
+            if (res.error?.code === 'MEMPOOL_BUSY') {
+              busyItems++;
+              if (!(Number(res.error.retryAfterSeconds) >= 1))
+                otherRefusals.push('MEMPOOL_BUSY without retryAfterSeconds');
+            } else if (res.error?.code !== 'ACCOUNT_MEMPOOL_FULL') otherRefusals.push(res.error?.code ?? res.status);
           }
         });
       }

@@ -8,7 +8,8 @@ import { type Agent, request } from 'node:http';
 import { encodeLengthPrefixed } from '../../src/node/rpc/index.js';
 
 export interface BatchAnswer {
-  results?: { status: string; error?: { code: string } }[];
+  /** Per tx; a load-shedding refusal says when to come back (error.retryAfterSeconds). */
+  results?: { status: string; error?: { code: string; retryAfterSeconds?: number } }[];
   /** The whole request refused (e.g. BUSY). */
   error?: { code: string };
   /** The Retry-After header, seconds. */

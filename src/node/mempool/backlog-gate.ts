@@ -10,6 +10,13 @@
  * The committed rate is measured over the last `RATE_WINDOW_MS` of blocks. A floor keeps a quiet
  * or starting chain open to bursts (its rate says nothing about its capacity yet); the pool's own
  * hard caps (`mempool.maxTxs`, `maxBytes`) still apply on top.
+ *
+ * Retry-After grows with the excess: refused clients come back, and if all of them came back in a
+ * second a node offered twice what it commits would be asked for three times as much the next
+ * second, and so on (measured with bench:chain at 200% of the ceiling: 34,000 refusals a second
+ * for 1,500 commits, the refusals' requests and answers taking CPU from the validators). So the
+ * wait is what spreads the refused txs of the last `REFUSED_WINDOW_MS` over seconds in which the
+ * chain can commit them: refused per second / committed per second.
  */
 
 /** Milliseconds of committed throughput the pending txs may amount to (default of mempool.backlogTargetMs). */
@@ -27,6 +34,8 @@ export const RETRY_AFTER_MAX_S = 5;
 
 /** Retry-After for txs refused by another bound than the backlog (see refuse()), seconds: such a bound frees up in about a second. */
 export const REFUSED_ELSEWHERE_RETRY_AFTER_S = 1;
+/** Milliseconds over which refused txs are counted (the excess demand Retry-After spreads out). */
+export const REFUSED_WINDOW_MS = 5_000;
 
 export interface BacklogGateLimits {
   targetMs: number;
@@ -48,6 +57,9 @@ export class BacklogGate {
   /** Committed blocks in the window: [time ms, txs]. */
   private readonly blocks: [number, number][] = [];
   private windowTxs = 0;
+  /** Txs refused in the refusal window: [time ms, txs]. */
+  private readonly refusals: [number, number][] = [];
+  private windowRefused = 0;
   /** Clock (ms) until which a client the gate refused may still be due back: its Retry-After. */
   private refusedUntil = Number.NEGATIVE_INFINITY;
 
@@ -66,6 +78,27 @@ export class BacklogGate {
 
   private trim(t: number): void {
     while (this.blocks.length > 1 && this.blocks[0]![0] < t - RATE_WINDOW_MS) this.windowTxs -= this.blocks.shift()![1];
+  }
+
+  private noteRefused(t: number, txs: number): void {
+    this.refusals.push([t, txs]);
+    this.windowRefused += txs;
+    while (this.refusals.length > 0 && this.refusals[0]![0] < t - REFUSED_WINDOW_MS)
+      this.windowRefused -= this.refusals.shift()![1];
+  }
+
+  /**
+   * Seconds over which the txs refused lately must come back for the chain to commit them at its
+   * rate (0 while nothing was refused, or no rate is known: room() gives a stalled chain the
+   * longest wait by its drain time).
+   */
+  private excessSeconds(rate: number): number {
+    if (this.windowRefused === 0 || rate <= 0) return 0;
+    return Math.ceil((this.windowRefused * 1000) / REFUSED_WINDOW_MS / rate);
+  }
+
+  private retryAfter(atLeastS: number, rate: number): number {
+    return Math.min(RETRY_AFTER_MAX_S, Math.max(1, atLeastS, this.excessSeconds(rate)));
   }
 
   /** Committed txs per second over the window (0 until two blocks are known). */
@@ -93,19 +126,24 @@ export class BacklogGate {
     const bound = this.bound();
     const room = Math.max(0, bound - pending);
     const rate = this.rate();
+    if (room < wanted) this.noteRefused(this.now(), wanted - room);
     // the excess drains at the committed rate; a stalled chain (rate 0) gets the longest wait
     const drainS = rate > 0 ? Math.ceil((pending - bound + 1) / rate) : RETRY_AFTER_MAX_S;
-    const retryAfterSeconds = Math.min(RETRY_AFTER_MAX_S, Math.max(1, drainS));
+    const retryAfterSeconds = this.retryAfter(drainS, rate);
     if (room < wanted) this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
     return { room, bound, retryAfterSeconds };
   }
 
   /**
-   * Txs were refused by another of the node's bounds (the API's admission queue waited too long):
-   * shed as if the gate had refused them, for `retryAfterSeconds` (returned).
+   * `txs` were refused by another of the node's bounds (the API's admission queue waited too
+   * long, the verify pool found no worker in time): shed as if the gate had refused them. Returns
+   * their Retry-After, seconds.
    */
-  refuse(retryAfterSeconds = REFUSED_ELSEWHERE_RETRY_AFTER_S): number {
-    this.refusedUntil = Math.max(this.refusedUntil, this.now() + retryAfterSeconds * 1000);
+  refuse(txs: number): number {
+    const t = this.now();
+    this.noteRefused(t, txs);
+    const retryAfterSeconds = this.retryAfter(REFUSED_ELSEWHERE_RETRY_AFTER_S, this.rate());
+    this.refusedUntil = Math.max(this.refusedUntil, t + retryAfterSeconds * 1000);
     return retryAfterSeconds;
   }
 

@@ -395,15 +395,10 @@ export class Mempool<T> {
     if (acct?.txs.has(nonce))
       return this.reject(MempoolReasons.BAD_NONCE, `another tx with nonce ${nonce} is pending`, hash);
     const next = acct ? acct.next : stateNonce;
-    if (nonce - next > this.futureNoncesMax) {
-      return this.reject(
-        MempoolReasons.NONCE_TOO_FAR_AHEAD,
-        `nonce ${nonce} is more than ${this.futureNoncesMax} above the account's next executable nonce ${next}; submit the missing nonces first`,
-        hash,
-      );
-    }
     // A client refused by the gate retries its lowest nonce first; a later one taken meanwhile would
     // wait for it gapped (API txs only: gossip was admitted by its origin node, which proposes it).
+    // Checked before the future-nonce bound: the missing nonces may be the ones the gate refused,
+    // so the answer is "retry" (429), not "your request is wrong" (422).
     if (nonce > next && fromPeer === null) {
       const retryAfterS = this.shedding?.() ?? null;
       if (retryAfterS !== null) {
@@ -413,6 +408,13 @@ export class Mempool<T> {
           hash,
         );
       }
+    }
+    if (nonce - next > this.futureNoncesMax) {
+      return this.reject(
+        MempoolReasons.NONCE_TOO_FAR_AHEAD,
+        `nonce ${nonce} is more than ${this.futureNoncesMax} above the account's next executable nonce ${next}; submit the missing nonces first`,
+        hash,
+      );
     }
     // Nonces this tx still waits for once admitted (0: executable, or it closes the account's gap).
     let missing = nonce - next;

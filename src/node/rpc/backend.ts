@@ -53,7 +53,14 @@ export type TxSubmitResult =
 /** Per-tx outcome of a batch submission (one refused tx never fails the others). */
 export type TxBatchItemResult =
   | { status: 'accepted'; hash: Hash }
-  | { status: 'rejected'; hash: Hash | null; code: string; message: string };
+  | {
+      status: 'rejected';
+      hash: Hash | null;
+      code: string;
+      message: string;
+      /** A load-shedding refusal (MEMPOOL_BUSY): when to submit it again, seconds. */
+      retryAfterSeconds?: number;
+    };
 
 /** RFC 6962 inclusion proof of a tx in its block's txRoot. */
 export interface BlockResult {
@@ -214,6 +221,8 @@ export interface NodeApiBackend {
    * the node counts them and sheds as when takeTxRoom refuses. Returns the Retry-After, seconds.
    */
   shedQueuedTxs?(n: number): number;
+  /** True while the node refuses submissions to shed load (its Retry-After has not passed). */
+  sheddingLoad?(): boolean;
   /** True when tx signatures are verified off the API's thread (admission then takes bigger steps). */
   verifiesOffThread?(): boolean;
 

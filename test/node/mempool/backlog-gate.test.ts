@@ -3,6 +3,7 @@ import {
   BacklogGate,
   RATE_WINDOW_MS,
   REFUSED_ELSEWHERE_RETRY_AFTER_S,
+  REFUSED_WINDOW_MS,
   RETRY_AFTER_MAX_S,
 } from '../../../src/node/mempool/backlog-gate.js';
 
@@ -71,9 +72,26 @@ describe('backlog gate (load shedding before admission)', () => {
   it('sheds for a Retry-After when another bound refused txs, then stops', () => {
     const { gate, advance } = gateWith();
     expect(gate.shedding()).toBeNull();
-    expect(gate.refuse()).toBe(REFUSED_ELSEWHERE_RETRY_AFTER_S);
+    expect(gate.refuse(10)).toBe(REFUSED_ELSEWHERE_RETRY_AFTER_S);
     expect(gate.shedding()).toBe(REFUSED_ELSEWHERE_RETRY_AFTER_S);
     advance(REFUSED_ELSEWHERE_RETRY_AFTER_S * 1000 + 1);
     expect(gate.shedding()).toBeNull();
+  });
+
+  it('asks for a longer wait the more it refuses, so that retries come back at the rate it commits', () => {
+    const { gate, blocks, advance } = gateWith();
+    blocks(20, 1_000, 500); // 2,000 tx/s, bound 3,000
+    // just over the bound: the excess drains within a second, come back in one
+    expect(gate.room(3_000, 100).retryAfterSeconds).toBe(1);
+    // refused 4 s of its rate within the window (20,000 txs over 5 s): come back in 2 s...
+    for (let i = 0; i < 19; i++) gate.room(3_000, 1_000);
+    expect(gate.room(3_000, 900).retryAfterSeconds).toBe(Math.ceil(20_000 / (REFUSED_WINDOW_MS / 1000) / 2_000));
+    // ...and never later than RETRY_AFTER_MAX_S, however many it turned away; refusals by other
+    // bounds count the same
+    expect(gate.refuse(200_000)).toBe(RETRY_AFTER_MAX_S);
+    expect(gate.shedding()).toBe(RETRY_AFTER_MAX_S);
+    // once the refusals are out of the window, one second again
+    advance(REFUSED_WINDOW_MS + 1);
+    expect(gate.room(gate.bound(), 100).retryAfterSeconds).toBe(1);
   });
 });

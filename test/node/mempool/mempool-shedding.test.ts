@@ -70,6 +70,14 @@ describe('Mempool while the node sheds load', () => {
     expect(pool.gappedSize).toBe(0);
   });
 
+  it('answers a nonce past the future-nonce bound MEMPOOL_BUSY while shedding (its missing nonces may be the refused ones), 422 after', () => {
+    const { pool, shed } = setup(false);
+    const far = pool.add(enc('a', 65)); // default MEMPOOL_FUTURE_NONCES_MAX = 64 above next 0
+    expect(far).toMatchObject({ ok: false, code: 'MEMPOOL_BUSY' });
+    shed(null);
+    expect(pool.add(enc('a', 65))).toMatchObject({ ok: false, code: 'NONCE_TOO_FAR_AHEAD' });
+  });
+
   it('still takes gapped txs from gossip, and from the API once the gate no longer refuses', () => {
     const { pool, shed } = setup(false);
     expect(pool.add(enc('a', 2), 'peer1').ok).toBe(true); // its origin node admitted (and proposes) it

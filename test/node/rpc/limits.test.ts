@@ -158,7 +158,7 @@ describe('node API request limits', () => {
     expect(backend.admitted).toBe(before);
   });
 
-  it('sheds load before admission: the tail past the room is MEMPOOL_BUSY, no room at all is 429 with Retry-After', async () => {
+  it('sheds load before admission: the tail past the room is MEMPOOL_BUSY with its Retry-After, no room at all is 429', async () => {
     const items = Array.from({ length: 10 }, (_, i) => new Uint8Array([i, 1, 2]));
     backend.room = 4;
     const before = backend.admitted;
@@ -170,7 +170,7 @@ describe('node API request limits', () => {
     expect(body.results[4]).toMatchObject({
       hash: toHex(txHash(items[4]!)),
       status: 'rejected',
-      error: { code: 'MEMPOOL_BUSY' },
+      error: { code: 'MEMPOOL_BUSY', retryAfterSeconds: 3 }, // when to come back, per tx
     });
     backend.room = 0;
     const none = await postBinary(items);
@@ -417,6 +417,31 @@ describe('AdmissionQueue', () => {
     expect(c.every((r) => r.status === 'accepted')).toBe(true);
     expect(expiredCounts).toEqual([12]);
     expect(q.size).toBe(0);
+  });
+
+  it('holds even a batch alone to waitMaxMs while the node sheds load', async () => {
+    for (const overloaded of [false, true]) {
+      let clock = 0;
+      const q = new AdmissionQueue(
+        async (txs) => {
+          clock += 100;
+          return accept(txs);
+        },
+        {
+          sliceMs: 1000,
+          stepTxs: 4,
+          maxQueuedTxs: 1000,
+          waitMaxMs: 250,
+          now: () => clock,
+          overloaded: () => overloaded,
+        },
+      );
+      const alone = await q.submit(Array.from({ length: 20 }, () => new Uint8Array([1])));
+      // steps at 0, 100, 200 are within the bound; at 300 the rest has waited too long
+      expect(alone.filter((r) => r.status === 'accepted')).toHaveLength(overloaded ? 12 : 20);
+      if (overloaded) expect(alone[12]).toMatchObject({ status: 'rejected', code: 'MEMPOOL_BUSY' });
+      expect(q.size).toBe(0);
+    }
   });
 });
 

@@ -165,6 +165,7 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
     stepTxs: () => (backend.verifiesOffThread?.() ? ADMIT_STEP_TXS_OFF_THREAD : ADMIT_STEP_TXS),
     maxQueuedTxs: ADMIT_QUEUE_TXS_MAX,
     waitMaxMs: ADMIT_WAIT_MS_MAX,
+    overloaded: () => backend.sheddingLoad?.() ?? false,
     expired: (n) => {
       const retryAfterS = backend.shedQueuedTxs?.(n) ?? 1;
       return new ConsortiaError(
@@ -248,6 +249,7 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
         const busy = new ConsortiaError(
           NodeApiCodes.MEMPOOL_BUSY,
           `not admitted: the node is shedding load; retry in ${room!.retryAfterSeconds} s`,
+          { retryAfterSeconds: room!.retryAfterSeconds },
         );
         for (const g of good.slice(taken.length)) results[g.i] = rejectionOf(busy, g.bytes);
       }
@@ -265,7 +267,11 @@ export function registerTxRoutes(app: NodeApp, ctx: NodeApiContext): void {
             : {
                 hash: r.hash ? hex(r.hash) : null,
                 status: 'rejected',
-                error: { code: r.code, message: clip(r.message) },
+                error: {
+                  code: r.code,
+                  message: clip(r.message),
+                  ...(r.retryAfterSeconds !== undefined ? { retryAfterSeconds: r.retryAfterSeconds } : {}),
+                },
               },
         ),
       };
