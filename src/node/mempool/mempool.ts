@@ -607,14 +607,25 @@ export class Mempool<T> {
     return n;
   }
 
-  /** Txs for a proposal: per signer the contiguous nonce run from its state nonce, within caps. */
+  /**
+   * Txs for a proposal, within caps: per signer the contiguous nonce run from its state nonce, the
+   * signers in the order their next tx was admitted (oldest first). When a block cannot take all
+   * that is pending, the txs that waited longest go first: in the order accounts entered the pool,
+   * an account that always has a tx pending stayed ahead of older txs of the others.
+   */
   reap(maxTxs: number, maxBytes: number): MempoolTx<T>[] {
     this.expire();
     const out: MempoolTx<T>[] = [];
     let bytes = 0;
-    for (const [signer, a] of this.accounts) {
-      const m = a.txs;
-      let n = this.chain.stateNonce(signer);
+    /** Signers whose run was taken. */
+    const taken = new Set<string>();
+    for (const head of this.byHash.values()) {
+      // the first executable tx met of a signer is its oldest one: its run goes with it
+      if (head.gapped || taken.has(head.signer)) continue;
+      taken.add(head.signer);
+      const m = this.accounts.get(head.signer)?.txs;
+      if (!m) continue;
+      let n = this.chain.stateNonce(head.signer);
       for (let e = m.get(n); e; e = m.get(++n)) {
         if (out.length >= maxTxs || bytes + e.bytes.length > maxBytes) return out;
         out.push(e);

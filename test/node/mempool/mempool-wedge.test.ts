@@ -202,6 +202,23 @@ describe('Mempool: nonce gaps cannot wedge it', () => {
     expect(m.pool.add(m.tx('a', 1))).toMatchObject({ ok: true, duplicate: false });
   });
 
+  it('reaps the txs that waited longest first, each with its account run, when a block cannot take all', () => {
+    const m = setup();
+    const order = (max: number): string[] =>
+      m.pool.reap(max, 1_000_000).map((e) => `${Buffer.from(e.signer, 'hex').toString()[0]}${e.nonce}`);
+    expect(m.add('a', 0).ok).toBe(true);
+    expect(m.add('b', 0).ok).toBe(true);
+    expect(m.add('a', 1).ok).toBe(true); // after b0
+    expect(m.add('c', 1).ok).toBe(true); // gapped: never reaped
+    expect(m.add('c', 0).ok).toBe(true); // its run comes with it
+    expect(order(10)).toEqual(['a0', 'a1', 'b0', 'c0', 'c1']);
+    // a0 commits; a still has a1 pending, admitted after b0: b0 has waited longer
+    m.setNonce('a', 1);
+    m.pool.onCommitted([createHash('sha256').update(m.tx('a', 0)).digest('hex')], [hexOf('a')]);
+    expect(order(1)).toEqual(['b0']);
+    expect(order(2)).toEqual(['b0', 'a1']);
+  });
+
   it('an expired executable tx leaves its later txs waiting (not reaped) until it is resubmitted', () => {
     const m = setup({ txTtlMs: 1_000 });
     expect(m.add('d', 0).ok).toBe(true);
