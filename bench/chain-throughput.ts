@@ -164,7 +164,9 @@ async function main(): Promise<void> {
   });
   await net.init();
   /** Txs sent and not refused nor committed yet: their last send's time and stage, by hash. */
-  const submitted = new Map<string, { t: number; stage: number }>();
+  const submitted = new Map<string, { t: number; stage: number; account: number; nonce: number }>();
+  /** Nonces the client gave up on (refused for good, or retried RETRIES_MAX times), by account, with why. */
+  const givenUp = new Map<number, { nonce: number; why: string }[]>();
   /** Commit latencies, each with the stage that sent the tx (a stage's figures are its own txs'). */
   const latencies: { at: number; ms: number; stage: number }[] = [];
   const commits: number[] = [];
@@ -392,18 +394,22 @@ async function main(): Promise<void> {
         batches.forEach(({ txs, n }) => {
           if (txs.length === 0) return;
           for (const t of txs) {
-            submitted.set(t.hash, { t: now, stage: s });
+            submitted.set(t.hash, { t: now, stage: s, account: t.account, nonce: t.nonce });
             slow?.sent.set(t.hash, t);
             slow?.lastSend.set(`${t.account}:${t.nonce}`, now);
           }
-          const refuse = (k: number, retryAfterS: number | null): void => {
+          const refuse = (k: number, retryAfterS: number | null, code: string): void => {
             const t = txs[k]!;
             rejected++;
             submitted.delete(t.hash);
             if (retryAfterS !== null && t.tries < RETRIES_MAX) {
               if (!held.has(t.account)) held.set(t.account, []);
               retries.push({ at: performance.now() + retryAfterS * 1000, tx: { ...t, tries: t.tries + 1 } });
-            } else release(t.account);
+            } else {
+              if (!givenUp.has(t.account)) givenUp.set(t.account, []);
+              givenUp.get(t.account)!.push({ nonce: t.nonce, why: retryAfterS !== null ? 'RETRIES_MAX' : code });
+              release(t.account);
+            }
           };
           const release = (account: number): void => {
             const wait = held.get(account);
@@ -421,7 +427,7 @@ async function main(): Promise<void> {
                 const busy = j.error && RETRYABLE.has(j.error.code) ? (j.retryAfterS ?? 1) : null;
                 if (!j.results) {
                   for (let k = 0; k < txs.length; k++) count(j.error?.code ?? 'HTTP');
-                  for (let k = 0; k < txs.length; k++) refuse(k, busy);
+                  for (let k = 0; k < txs.length; k++) refuse(k, busy, j.error?.code ?? 'HTTP');
                 } else
                   j.results.forEach((x, k) => {
                     if (x.status === 'accepted') {
@@ -430,12 +436,14 @@ async function main(): Promise<void> {
                       if (txs[k]!.tries > 0) release(txs[k]!.account); // the retried tx is in: its account goes on
                     } else {
                       count(x.error?.code ?? x.status);
-                      refuse(k, x.error && RETRYABLE.has(x.error.code) ? 1 : null);
+                      const retryAfterS =
+                        x.error && RETRYABLE.has(x.error.code) ? (x.error.retryAfterSeconds ?? 1) : null;
+                      refuse(k, retryAfterS, x.error?.code ?? x.status);
                     }
                   });
               })
               .catch(() => {
-                for (let k = 0; k < txs.length; k++) refuse(k, null);
+                for (let k = 0; k < txs.length; k++) refuse(k, null, 'NETWORK');
               }),
           );
         });
@@ -448,7 +456,15 @@ async function main(): Promise<void> {
       // so far (a lower bound: leaving them out would hide the slowest, committed after the window)
       const drained = performance.now();
       const lat = latencies.filter((l) => l.stage === s).map((l) => l.ms);
-      for (const p of submitted.values()) if (p.stage === s) lat.push(drained - p.t);
+      // and why they still wait: behind a lower nonce of their account the client gave up on, or not
+      const stuck = new Map<string, number>();
+      for (const p of submitted.values()) {
+        if (p.stage !== s) continue;
+        lat.push(drained - p.t);
+        const lower = givenUp.get(p.account)?.find((g) => g.nonce < p.nonce);
+        const why = lower ? `behind given-up ${lower.why}` : 'other';
+        stuck.set(why, (stuck.get(why) ?? 0) + 1);
+      }
       // steady state: commits from 1 s into the stage (the pipeline has filled) to its end
       const committedInStage = commits.filter((t) => t >= start + 1000 && t <= end).length;
       const tps = Math.round(committedInStage / (stageS - 1));
@@ -483,7 +499,7 @@ async function main(): Promise<void> {
       };
       if (!warmup) stages.push(st);
       console.log(
-        `${warmup ? 'warm-up (not counted): ' : overload ? 'overload: ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%), longest gap between blocks ${st.max_block_gap_ms} ms${refusedBy.size ? `, refusals ${[...refusedBy].map(([c, n]) => `${c} ${n}`).join(', ')}` : ''}`,
+        `${warmup ? 'warm-up (not counted): ' : overload ? 'overload: ' : ''}offered ${rate} tx/s -> committed ${tps} tx/s, latency p50 ${st.p50} ms p95 ${st.p95} ms p99 ${st.p99} ms, rejected ${rejected}, pending ${submitted.size}${stuck.size ? ` (${[...stuck].map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}, validator CPU ${cpuUsPerTx} µs/tx (4 nodes; verify alone ${Math.round((VALIDATORS * 1e6) / stageVerify)}), load generator ${loadgenPct}% of a core, ceiling ${st.ceiling} (${Math.round((100 * tps) / st.ceiling)}%), longest gap between blocks ${st.max_block_gap_ms} ms${refusedBy.size ? `, refusals ${[...refusedBy].map(([c, n]) => `${c} ${n}`).join(', ')}` : ''}`,
       );
       if (slow) {
         const xs = slow.txs.splice(0);
