@@ -181,9 +181,12 @@ export class BlockSync {
     let applied = 0;
     try {
       for (const it of items) {
+        const block = decodeBlock(it.block);
+        // its txs' signatures off this thread first (consensus goes on meanwhile), then execution
+        // under the commit queue finds them verified
+        if (block.header.height > this.o.tip.height) await this.o.engine.verifyTxsOf(block);
         const ok = await this.o.engine.serialize(async () => {
           const tip = this.o.tip;
-          const block = decodeBlock(it.block);
           if (block.header.height <= tip.height) return true; // already have it
           if (block.header.height !== tip.height + 1) return false;
           const cert = decodeCommit(it.commit);
@@ -191,7 +194,7 @@ export class BlockSync {
           if (cert.height !== block.header.height || !bytesEqual(cert.blockHash, hash))
             throw new Error('certificate does not match block');
           verifyCommit(tip.chainId, tip.validators, cert); // V(h) signed block h
-          const exec = tip.validateNext(block, new Set());
+          const exec = tip.validateNext(block, this.o.engine.verifiedTxs);
           await this.o.engine.applyCommitted(block, cert, exec, it.block);
           applied++;
           return true;

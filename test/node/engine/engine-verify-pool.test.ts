@@ -4,6 +4,7 @@ import {
   Tags,
   blockHash,
   encodeBlock,
+  encodeCommit,
   proposalSignBytes,
   sign,
   signDomain,
@@ -18,6 +19,7 @@ import { createLogger } from '../../../src/lib/logging.js';
 import { ConsensusEngine, decodeMsg, encodeMsg, type WireMsg } from '../../../src/node/engine/index.js';
 import { type MempoolChain } from '../../../src/node/mempool/index.js';
 import { PrivValidator } from '../../../src/node/store/index.js';
+import { BlockSync } from '../../../src/node/sync/index.js';
 import { VerifyPool, verifyTxSignatures } from '../../../src/node/verify-pool/index.js';
 import { certify } from '../../chain/chain-builder.js';
 import { openEngineChain, tipMempool } from './engine-fixture.js';
@@ -101,7 +103,7 @@ async function oneEngine(verifier: 'pool' | Verifier) {
         ? [{ round: m.round, hash: m.blockHash ? toHex(m.blockHash) : null }]
         : [],
     );
-  return { f, engine, tip, mempool, pool, proposal, prevotes, errors, debug };
+  return { f, engine, tip, store, mempool, pool, proposal, prevotes, errors, debug };
 }
 
 /** Waits until `cond` holds (the pool answers asynchronously); fails if it never does. */
@@ -184,5 +186,45 @@ describe('consensus engine with the verify pool', () => {
     expect(validate).not.toHaveBeenCalled();
     expect(prevotes().filter((v) => v.hash === p.hashHex)).toEqual([]);
     expect(errors).not.toHaveBeenCalled();
+  });
+
+  it("verifies a synced block's txs in the pool, so that its execution finds them verified", async () => {
+    const { f, tip, store, engine, pool } = await oneEngine('pool');
+    const txs = accountTxs(300);
+    const hexes = txs.map((t) => txIdShared(t).hex);
+    const { block } = tip.buildNext({
+      proposer: f.validators[0]!.publicKey,
+      time: f.genesis.genesisTime + 1_000,
+      txs,
+      evidence: [],
+      lastCommit: null,
+      verified: new Set(hexes),
+    });
+    const verifiedAtValidation: boolean[] = [];
+    const real = tip.validateNext.bind(tip);
+    vi.spyOn(tip, 'validateNext').mockImplementation((b: Block, verified, opts) => {
+      for (const h of hexes) verifiedAtValidation.push(verified.has(h));
+      return real(b, verified, opts);
+    });
+    const asked: WireMsg[] = [];
+    const sync = new BlockSync({
+      tip,
+      store,
+      engine,
+      out: { send: (_peer, _ch, p) => void asked.push(decodeMsg(Buffer.from(p))), broadcast: () => undefined },
+      logger: createLogger('silent'),
+    });
+    sync.onMessage('peer', encodeMsg({ kind: 'status', height: 1, lowest: 1 }));
+    sync.request();
+    expect(asked.some((m) => m.kind === 'getBlocks')).toBe(true);
+    const cert = certify(block, f.validators);
+    sync.onMessage(
+      'peer',
+      encodeMsg({ kind: 'blocks', items: [{ block: encodeBlock(block), commit: encodeCommit(cert) }] }),
+    );
+    await until(() => tip.height === 1);
+    expect(pool!.stats.items).toBe(txs.length);
+    expect(verifiedAtValidation).toHaveLength(txs.length);
+    expect(verifiedAtValidation.every(Boolean)).toBe(true);
   });
 });
