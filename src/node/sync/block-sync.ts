@@ -1,4 +1,12 @@
-import { decodeBlock, decodeCommit, verifyCommit, bytesEqual, blockHash } from '../../chain/index.js';
+import {
+  blockHash,
+  bytesEqual,
+  decodeBlock,
+  decodeCommit,
+  verifyCommit,
+  type Block,
+  type CommitCertificate,
+} from '../../chain/index.js';
 import type { Logger } from '../../lib/logging.js';
 import type { ChainStore } from '../store/index.js';
 import type { ChainTip } from '../engine/chain-tip.js';
@@ -175,6 +183,18 @@ export class BlockSync {
     this.o.out.send(peer, 'sync', encodeMsg({ kind: 'blocks', items }));
   }
 
+  /** Whether `cert` certifies `block` as the next block of this node's tip (the check apply repeats under the commit queue). */
+  private certifies(block: Block, cert: CommitCertificate): boolean {
+    const tip = this.o.tip;
+    if (cert.height !== block.header.height || !bytesEqual(cert.blockHash, blockHash(block.header))) return false;
+    try {
+      verifyCommit(tip.chainId, tip.validators, cert);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private async apply(peer: string, items: { block: Uint8Array; commit: Uint8Array }[]): Promise<void> {
     if (this.applying) return;
     this.applying = true;
@@ -182,14 +202,16 @@ export class BlockSync {
     try {
       for (const it of items) {
         const block = decodeBlock(it.block);
-        // its txs' signatures off this thread first (consensus goes on meanwhile), then execution
-        // under the commit queue finds them verified
-        if (block.header.height > this.o.tip.height) await this.o.engine.verifyTxsOf(block);
+        const cert = decodeCommit(it.commit);
+        // The next block, certified: its txs' signatures are verified off this thread first
+        // (consensus goes on meanwhile), and its execution under the commit queue finds them
+        // verified. Certified first, so that a peer's forged block costs no more than before.
+        if (block.header.height === this.o.tip.height + 1 && this.certifies(block, cert))
+          await this.o.engine.verifyTxsOf(block);
         const ok = await this.o.engine.serialize(async () => {
           const tip = this.o.tip;
           if (block.header.height <= tip.height) return true; // already have it
           if (block.header.height !== tip.height + 1) return false;
-          const cert = decodeCommit(it.commit);
           const hash = blockHash(block.header);
           if (cert.height !== block.header.height || !bytesEqual(cert.blockHash, hash))
             throw new Error('certificate does not match block');

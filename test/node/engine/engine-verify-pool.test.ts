@@ -207,16 +207,34 @@ describe('consensus engine with the verify pool', () => {
       return real(b, verified, opts);
     });
     const asked: WireMsg[] = [];
+    const syncLogger = createLogger('silent');
+    const warn = vi.spyOn(syncLogger, 'warn');
     const sync = new BlockSync({
       tip,
       store,
       engine,
       out: { send: (_peer, _ch, p) => void asked.push(decodeMsg(Buffer.from(p))), broadcast: () => undefined },
-      logger: createLogger('silent'),
+      logger: syncLogger,
     });
-    sync.onMessage('peer', encodeMsg({ kind: 'status', height: 1, lowest: 1 }));
-    sync.request();
-    expect(asked.some((m) => m.kind === 'getBlocks')).toBe(true);
+    const ask = (peer: string): void => {
+      sync.onMessage(peer, encodeMsg({ kind: 'status', height: 1, lowest: 1 }));
+      sync.request();
+      expect(asked.some((m) => m.kind === 'getBlocks')).toBe(true);
+      asked.length = 0;
+    };
+    // a block whose certificate one validator signed (not 2/3): no verify work is spent on its txs
+    ask('forger');
+    sync.onMessage(
+      'forger',
+      encodeMsg({
+        kind: 'blocks',
+        items: [{ block: encodeBlock(block), commit: encodeCommit(certify(block, f.validators.slice(0, 1))) }],
+      }),
+    );
+    await until(() => warn.mock.calls.some(([, f]) => (f as { peer?: string } | undefined)?.peer === 'forger'));
+    expect(tip.height).toBe(0);
+    expect(pool!.stats.items).toBe(0);
+    ask('peer');
     const cert = certify(block, f.validators);
     sync.onMessage(
       'peer',
