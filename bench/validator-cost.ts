@@ -16,7 +16,7 @@
  *   npm run bench:validator -- --seconds 20 --workers 1
  * Options: --seconds N (measured window per mode, default 20), --warmup-seconds N (default 5),
  * --workers N (pool size of the second mode; default the node's, cores - 1), --accounts N,
- * --rounds N (pre-signed rounds, default 50).
+ * --rounds N (pre-signed rounds, default 120).
  * Last line: one JSON object.
  */
 import { readFileSync } from 'node:fs';
@@ -40,9 +40,9 @@ const SECONDS = arg('seconds', 20);
 const WARMUP_SECONDS = arg('warmup-seconds', 5);
 const POOL_WORKERS = arg('workers', defaultVerifyWorkers());
 const ACCOUNTS = arg('accounts', 2000);
-const ROUNDS = arg('rounds', 50);
-/** Pending txs the load keeps in the validator's mempool (a few blocks' worth: it never runs dry). */
-const BACKLOG_TXS = 3 * ACCOUNTS;
+const ROUNDS = arg('rounds', 120);
+/** Pending txs below which the load offers its next round: about a block's worth, under the node's shedding bound (src/node/mempool/backlog-gate.ts), so it is never idle and never refused. */
+const BACKLOG_TXS = ACCOUNTS;
 const BLOCK_INTERVAL_MS = 500;
 /** Milliseconds between looks at the mempool while the backlog is full (each look is a request the validator serves). */
 const BACKLOG_POLL_MS = 50;
@@ -87,61 +87,6 @@ function measureVerifyRate(): number {
   return n / ((c.user + c.system) / 1e6);
 }
 
-/** Every round of transfers, signed up front: round r holds nonce r of every account. */
-class PresignedLoad {
-  readonly accounts: KeyPair[] = Array.from({ length: ACCOUNTS }, () => generateKeyPair());
-  readonly chainId = `bench-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly rounds: Buffer[];
-  next = 0;
-  refused = 0;
-
-  constructor() {
-    const n = this.accounts.length;
-    this.rounds = Array.from({ length: ROUNDS }, (_, r) =>
-      lengthPrefixed(
-        this.accounts.map((from, k) =>
-          encodeTx(
-            signTx(
-              {
-                chainId: this.chainId,
-                signer: from.publicKey,
-                nonce: r,
-                body: { type: 'transfer', asset: 'USD', to: this.accounts[(k + 1 + r) % n]!.publicKey, amount: 1n },
-              },
-              from.secretKey,
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-
-  get exhausted(): boolean {
-    return this.next >= this.rounds.length;
-  }
-
-  genesisAccounts() {
-    return this.accounts.map((a) => ({ publicKey: a.publicKey, balances: [{ asset: 'USD', amount: 1_000_000_000n }] }));
-  }
-
-  /** Posts the next round; a refused tx is counted (its account's later rounds then wait on a gap). */
-  async offer(api: string): Promise<void> {
-    const body = this.rounds[this.next++]!;
-    const r = await fetch(`${api}/v1/txs/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body,
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (!r.ok) {
-      this.refused += this.accounts.length;
-      return;
-    }
-    const res = (await r.json()) as { results: { status: string }[] };
-    this.refused += res.results.filter((x) => x.status !== 'accepted').length;
-  }
-}
-
 /** The batch endpoint's binary body: u32 big-endian length, then the tx, per tx. */
 function lengthPrefixed(items: Uint8Array[]): Buffer {
   const out = Buffer.allocUnsafe(items.reduce((s, b) => s + 4 + b.length, 0));
@@ -152,6 +97,98 @@ function lengthPrefixed(items: Uint8Array[]): Buffer {
     o += 4 + b.length;
   }
   return out;
+}
+
+/** Refusals that mean "later", not "never" (load shedding, a full pool). */
+const RETRYABLE = new Set(['MEMPOOL_BUSY', 'MEMPOOL_FULL', 'BUSY']);
+
+/** Every round of transfers, signed up front: round r holds nonce r of every account. */
+class PresignedLoad {
+  readonly accounts: KeyPair[] = Array.from({ length: ACCOUNTS }, () => generateKeyPair());
+  readonly chainId = `bench-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly rounds: Uint8Array[][];
+  next = 0;
+  refused = 0;
+  /** Txs the node refused for load (it sheds what it cannot commit soon), offered again first, at retryAt. */
+  private retry: Uint8Array[] = [];
+  private retryAt = 0;
+
+  constructor() {
+    const n = this.accounts.length;
+    this.rounds = Array.from({ length: ROUNDS }, (_, r) =>
+      this.accounts.map((from, k) =>
+        encodeTx(
+          signTx(
+            {
+              chainId: this.chainId,
+              signer: from.publicKey,
+              nonce: r,
+              body: { type: 'transfer', asset: 'USD', to: this.accounts[(k + 1 + r) % n]!.publicKey, amount: 1n },
+            },
+            from.secretKey,
+          ),
+        ),
+      ),
+    );
+  }
+
+  get exhausted(): boolean {
+    return this.next >= this.rounds.length && this.retry.length === 0;
+  }
+
+  reset(): void {
+    this.next = 0;
+    this.refused = 0;
+    this.retry = [];
+  }
+
+  genesisAccounts() {
+    return this.accounts.map((a) => ({ publicKey: a.publicKey, balances: [{ asset: 'USD', amount: 1_000_000_000n }] }));
+  }
+
+  /**
+   * Posts the next round, or first what the node refused for load once its Retry-After has passed
+   * (the refused accounts' later rounds would wait on the gap: never sent again, they stalled the
+   * validator at its first shedding). Other refusals are counted only.
+   */
+  async offer(api: string): Promise<void> {
+    if (this.retry.length > 0 && performance.now() < this.retryAt) {
+      await new Promise((r) => setTimeout(r, this.retryAt - performance.now()));
+      return;
+    }
+    const txs = this.retry.length > 0 ? this.retry : this.rounds[this.next++]!;
+    this.retry = [];
+    const r = await fetch(`${api}/v1/txs/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: lengthPrefixed(txs),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!r.ok) {
+      this.refused += txs.length;
+      if (r.status === 429 || r.status === 503) this.later(txs, Number(r.headers.get('retry-after')) || 1);
+      return;
+    }
+    const res = (await r.json()) as {
+      results: { status: string; error?: { code: string; retryAfterSeconds?: number } }[];
+    };
+    const again: Uint8Array[] = [];
+    let afterS = 1;
+    res.results.forEach((x, i) => {
+      if (x.status === 'accepted') return;
+      this.refused++;
+      if (x.error && RETRYABLE.has(x.error.code)) {
+        again.push(txs[i]!);
+        afterS = Math.max(afterS, x.error.retryAfterSeconds ?? 1);
+      }
+    });
+    if (again.length > 0) this.later(again, afterS);
+  }
+
+  private later(txs: Uint8Array[], afterS: number): void {
+    this.retry = txs;
+    this.retryAt = performance.now() + afterS * 1000;
+  }
 }
 
 interface ModeResult {
@@ -173,8 +210,7 @@ async function runMode(verifyWorkers: number, load: PresignedLoad): Promise<Mode
     mempool: { maxTxs: 4 * BACKLOG_TXS },
     nodeConfig: () => ({ verifyWorkers }),
   });
-  load.next = 0;
-  load.refused = 0;
+  load.reset();
   net.chainId = load.chainId;
   net.opts.accounts = load.genesisAccounts();
   await net.init();
