@@ -383,29 +383,30 @@ describe('AdmissionQueue', () => {
     });
   });
 
-  it('refuses late batches while others wait behind them, each its own tail, and says so', async () => {
-    let clock = 0;
-    const expiredCounts: number[] = [];
+  /** A queue of 4-tx steps on a clock each step moves by 100 ms, txs late after 250 ms. */
+  function timedQueue(limits: Partial<ConstructorParameters<typeof AdmissionQueue>[1]>) {
+    const clock = { ms: 0 };
     const q = new AdmissionQueue(
       async (txs) => {
-        clock += 100;
+        clock.ms += 100;
         return accept(txs);
       },
-      {
-        sliceMs: 1000,
-        stepTxs: 4,
-        maxQueuedTxs: 1000,
-        waitMaxMs: 250,
-        now: () => clock,
-        expired: (n) => {
-          expiredCounts.push(n);
-          return new ConsortiaError('MEMPOOL_BUSY', 'waited too long');
-        },
-      },
+      { sliceMs: 1000, stepTxs: 4, maxQueuedTxs: 1000, waitMaxMs: 250, now: () => clock.ms, ...limits },
     );
+    return { q, clock };
+  }
+
+  it('refuses late batches while others wait behind them, each its own tail, and says so', async () => {
+    const expiredCounts: number[] = [];
+    const { q, clock } = timedQueue({
+      expired: (n) => {
+        expiredCounts.push(n);
+        return new ConsortiaError('MEMPOOL_BUSY', 'waited too long');
+      },
+    });
     const first = q.submit(Array.from({ length: 10 }, () => new Uint8Array([1])));
     const second = q.submit(Array.from({ length: 10 }, () => new Uint8Array([2])));
-    clock = 150; // the third batch comes later, and runs out later
+    clock.ms = 150; // the third batch comes later, and runs out later
     const third = q.submit(Array.from({ length: 10 }, () => new Uint8Array([3])));
     const [a, b, c] = await Promise.all([first, second, third]);
     // steps at 150, 250 take 8 of the first; at 350 the first two (queued at 0) are late
@@ -421,21 +422,7 @@ describe('AdmissionQueue', () => {
 
   it('holds even a batch alone to waitMaxMs while the node sheds load', async () => {
     for (const overloaded of [false, true]) {
-      let clock = 0;
-      const q = new AdmissionQueue(
-        async (txs) => {
-          clock += 100;
-          return accept(txs);
-        },
-        {
-          sliceMs: 1000,
-          stepTxs: 4,
-          maxQueuedTxs: 1000,
-          waitMaxMs: 250,
-          now: () => clock,
-          overloaded: () => overloaded,
-        },
-      );
+      const { q } = timedQueue({ overloaded: () => overloaded });
       const alone = await q.submit(Array.from({ length: 20 }, () => new Uint8Array([1])));
       // steps at 0, 100, 200 are within the bound; at 300 the rest has waited too long
       expect(alone.filter((r) => r.status === 'accepted')).toHaveLength(overloaded ? 12 : 20);
